@@ -1,0 +1,106 @@
+"""The command line (SPEC §4). Heavy libraries are imported only by the commands that use them."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .cases import NAME, load_library
+from .errors import CaseError
+
+EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
+
+EPILOG = """\
+exit codes: 0 all cases agree (or the files are valid); 1 some case mismatched;
+2 some case file is invalid (the valid cases still run) or the command was misused.
+Errors are one line each on stderr: file:line: case: field: what is wrong; what to write instead.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tridiff", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                description="Differentiate example functions symbolically, numerically and by "
+                                            "backprop, and report how far each lands from the exact derivative.")
+    p.add_argument("--version", action="version", version=f"tridiff {__version__}")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("check", help="validate case files without running them")
+    c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
+
+    c = sub.add_parser("list", help="one line a case: name, function, points")
+    c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
+
+    c = sub.add_parser("new", help="write a commented template case file")
+    c.add_argument("name", help="the case name: lowercase letters, digits and '-'")
+    c.add_argument("--function", metavar="EXPR", help="the function, e.g. '2*x**2 - 3*x + 4'")
+    c.add_argument("--out", metavar="FILE", help="where to write it (default: cases/NAME.yaml, or ./NAME.yaml without cases/)")
+    return p
+
+
+def _report_errors(errors: list[CaseError]) -> None:
+    for err in errors:
+        print(f"error: {err}", file=sys.stderr)
+
+
+def cmd_check(args) -> int:
+    library = load_library(args.paths)
+    _report_errors(library.errors)
+    files = len({c.file for c in library.cases})
+    points = sum(len(c.points) for c in library.cases)
+    print(f"{len(library.cases)} valid cases ({points} points) in {files} files; {len(library.errors)} errors")
+    return EXIT_INVALID if library.errors else EXIT_OK
+
+
+def cmd_list(args) -> int:
+    from tabulate import tabulate
+
+    library = load_library(args.paths)
+    _report_errors(library.errors)
+    rows = []
+    for case in library.cases:
+        expr = case.expression
+        expr = expr if len(expr) <= 60 else expr[:57] + "..."
+        at = "; ".join(", ".join(f"{k}={v:g}" for k, v in p.at.items()) for p in case.points)
+        rows.append((case.name, expr, at if len(at) <= 70 else at[:67] + "..."))
+    print(tabulate(rows, headers=("case", "function", "points"), tablefmt="plain"))
+    return EXIT_INVALID if library.errors else EXIT_OK
+
+
+def cmd_new(args) -> int:
+    from .template import render
+
+    if not NAME.match(args.name):
+        raise CaseError(f"name {args.name!r} is not valid", "use lowercase letters, digits and '-'", file="<command line>")
+    out = Path(args.out) if args.out else (Path("cases") if Path("cases").is_dir() else Path(".")) / f"{args.name}.yaml"
+    if out.exists():
+        raise CaseError("file exists already", "choose another NAME or --out", file=str(out))
+    try:
+        text = render(args.name, args.function)
+    except CaseError as err:
+        raise err.located(file="<command line>", field="--function")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"wrote {out}; edit it, then: tridiff check {out}")
+    return EXIT_OK
+
+
+COMMANDS = {"check": cmd_check, "list": cmd_list, "new": cmd_new}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except CaseError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # an internal error: one line unless --debug
+        if args.debug:
+            raise
+        print(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", file=sys.stderr)
+        return 3

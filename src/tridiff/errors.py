@@ -1,0 +1,38 @@
+"""The one error type tridiff raises for bad input, formatted as a single line."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class CaseError(Exception):
+    """A problem with a case file: where it is, what is wrong, what to write instead."""
+
+    problem: str
+    fix: str = ""
+    file: str | None = None
+    line: int | None = None
+    case: str | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file or "<input>"
+        if self.line is not None:
+            where += f":{self.line}"
+        parts = [where]
+        if self.case:
+            parts.append(f"case '{self.case}'")
+        if self.field:
+            parts.append(f"field '{self.field}'")
+        text = ": ".join(parts) + ": " + self.problem
+        if self.fix:
+            text += f"; {self.fix}"
+        # One line per error, whatever the input contained.
+        return " ".join(text.split())
+
+    def located(self, **where) -> "CaseError":
+        """Fill in location fields that are still unknown."""
+        for key, value in where.items():
+            if getattr(self, key) is None and value is not None:
+                setattr(self, key, value)
+        return self

@@ -1,0 +1,45 @@
+"""Forward evaluation of the IR in plain Python floats: the value of every node."""
+from __future__ import annotations
+
+from .errors import CaseError
+from .ir import Graph
+from .ops import OPS
+
+
+def forward(graph: Graph, at: dict[str, float]) -> list[float]:
+    """Every node's float64 value at the point, in Python's own arithmetic.
+
+    Raises CaseError naming the operation when the function is not defined there.
+    """
+    values: list[float] = [0.0] * len(graph.nodes)
+    for i, node in enumerate(graph.nodes):
+        if node.op == "input":
+            values[i] = float(at[node.text])
+        elif node.op == "const":
+            values[i] = node.value
+        else:
+            args = [values[a] for a in node.args]
+            try:
+                values[i] = OPS[node.op].real(*args)
+            except (ArithmeticError, ValueError) as err:
+                raise CaseError(f"{describe(graph, i, args)} is not defined ({_reason(err)})",
+                                "choose a point where the function is defined") from None
+    return values
+
+
+def _reason(err: Exception) -> str:
+    if isinstance(err, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(err, OverflowError):
+        return "overflow"
+    return "outside the function's domain"
+
+
+def describe(graph: Graph, i: int, args: list[float]) -> str:
+    """A node's operation with its argument values, for messages: 'log(-2.0)'."""
+    node = graph.nodes[i]
+    op = OPS[node.op]
+    shown = ", ".join(repr(a) for a in args)
+    if op.arity == 2:
+        return f"{args[0]!r} {op.symbol} {args[1]!r}"
+    return f"{op.symbol}({shown})" if op.symbol.isalpha() else f"{op.symbol}{shown}"

@@ -1,0 +1,56 @@
+"""The intermediate representation every method works on: a flat list of nodes.
+
+Nodes are stored in evaluation order (each node's arguments come before it), which is
+also the order Python would evaluate the expression as written. Walking the list
+forwards evaluates; walking it backwards differentiates. No method recurses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str                      # "input", "const", or a key of ops.OPS
+    args: tuple[int, ...] = ()
+    value: float | None = None   # for "const": the float64 value
+    text: str | None = None      # for "const": the literal as written, or the constant's name
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
+    steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
+    output: int = -1
+    output_name: str = "f"
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    @property
+    def named(self) -> dict[str, int]:
+        """Every node a gradient is reported for: inputs, steps, and the output."""
+        out = dict(self.inputs)
+        out.update(self.steps)
+        out.setdefault(self.output_name, self.output)
+        return out
+
+    def names_of(self) -> dict[int, str]:
+        return {index: name for name, index in self.named.items()}
+
+    def consumers(self) -> list[list[int]]:
+        users: list[list[int]] = [[] for _ in self.nodes]
+        for i, node in enumerate(self.nodes):
+            for a in node.args:
+                users[a].append(i)
+        return users
+
+    def downstream(self, start: int) -> list[bool]:
+        """Which nodes change when node `start` is perturbed (itself included)."""
+        hit = [False] * len(self.nodes)
+        hit[start] = True
+        for i in range(start + 1, len(self.nodes)):
+            hit[i] = any(hit[a] for a in self.nodes[i].args)
+        return hit
