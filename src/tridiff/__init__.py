@@ -1,2 +1,15 @@
 """tridiff: differentiate example functions three ways and report how far each lands."""
 __version__ = "0.1.0"
+
+# The API is imported on first use, so that `tridiff list` starts without sympy.
+_API = ("load", "run", "select")
+
+
+def __getattr__(name):
+    if name in _API:
+        from . import api
+        return getattr(api, name)
+    if name == "run_case":
+        from .runner import run_case
+        return run_case
+    raise AttributeError(f"module 'tridiff' has no attribute {name!r}")

@@ -29,6 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate case files without running them")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
 
+    c = sub.add_parser("run", help="differentiate the cases every way and write the reports")
+    c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
+    c.add_argument("--out", default="reports", metavar="DIR", help="report folder, replaced whole (default: reports)")
+    c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
+
     c = sub.add_parser("list", help="one line a case: name, function, points")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
 
@@ -51,6 +56,29 @@ def cmd_check(args) -> int:
     points = sum(len(c.points) for c in library.cases)
     print(f"{len(library.cases)} valid cases ({points} points) in {files} files; {len(library.errors)} errors")
     return EXIT_INVALID if library.errors else EXIT_OK
+
+
+def cmd_run(args) -> int:
+    from . import api, report_json
+    from .output import replace_folder
+    from .report_text import summary_table
+
+    library = api.load(args.paths)
+    _report_errors(library.errors)
+    cases = api.select(library.cases, args.case)
+    if args.case and not cases:
+        raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
+                        field="--case")
+    document = api.run(cases)
+    replace_folder(Path(args.out), lambda folder: report_json.write(document, folder))
+    print(summary_table(document))
+    for case in document["cases"]:
+        if case["status"] != "ok":
+            print(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}", file=sys.stderr)
+    print(f"{len(cases)} cases; reports in {args.out}/")
+    if library.errors:
+        return EXIT_INVALID
+    return EXIT_OK if all(c["status"] == "ok" for c in document["cases"]) else EXIT_MISMATCH
 
 
 def cmd_list(args) -> int:
@@ -86,7 +114,7 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"check": cmd_check, "list": cmd_list, "new": cmd_new}
+COMMANDS = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "new": cmd_new}
 
 
 def main(argv: list[str] | None = None) -> int:

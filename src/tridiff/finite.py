@@ -1,0 +1,124 @@
+"""Finite differences, every scheme at every h at once (numpy over the h grid).
+
+Each named node is perturbed in turn — its value set to v + k·h — and only what depends
+on it is evaluated again. Rows of the arrays are (node, offset) pairs, columns are h.
+Arithmetic (+ - * /) is numpy's, which is the same correctly rounded IEEE operation as
+Python's; every other primitive is applied element by element with Python's `math`, so
+each estimate is bit-for-bit what the formula gives in plain Python. The complex step
+works the same way in Python complex arithmetic.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from .ir import Graph
+from .ops import OPS
+
+# The formulas exactly as evaluated (f is the output, x the perturbed node, f0 = f(x)).
+FORMULAS = {
+    "forward": "(f(x+h) - f(x)) / h",
+    "backward": "(f(x) - f(x-h)) / h",
+    "central": "(f(x+h) - f(x-h)) / (2*h)",
+    "central4": "(-f(x+2h) + 8*f(x+h) - 8*f(x-h) + f(x-2h)) / (12*h)",
+    "complex_step": "Im f(x+ih) / h",
+}
+OFFSETS = {"forward": (1,), "backward": (-1,), "central": (1, -1), "central4": (2, 1, -1, -2)}
+# The complex step has no cancellation, so it goes on far below the real schemes' grid.
+COMPLEX_EXTRA_H = (1e-20, 1e-30, 1e-50, 1e-100, 1e-150, 1e-200, 1e-250, 1e-300)
+
+
+def _real_rule(op_name: str) -> Callable:
+    op = OPS[op_name]
+    if op.ieee:
+        return op.real
+    nin = op.arity
+    ufunc = np.frompyfunc(_safe(op.real), nin, 1)
+    return lambda *args: ufunc(*args).astype(float)
+
+
+def _complex_rule(op_name: str) -> Callable:
+    op = OPS[op_name]
+    ufunc = np.frompyfunc(_safe(op.complex), op.arity, 1)
+    return lambda *args: ufunc(*args).astype(complex)
+
+
+def _safe(fn: Callable) -> Callable:
+    def safe(*args):
+        try:
+            return fn(*args)
+        except (ArithmeticError, ValueError):
+            return float("nan")
+    return safe
+
+
+REAL_RULES = {name: _real_rule(name) for name in OPS}
+COMPLEX_RULES = {name: _complex_rule(name) for name in OPS}
+
+
+def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], shift: np.ndarray,
+                       rules: dict[str, Callable], dtype) -> np.ndarray:
+    """The output with node targets[r // per] set to values + shift[r % per] (shape rows × h)."""
+    per = shift.shape[0]
+    rows = len(targets) * per
+    row_of = {t: slice(j * per, (j + 1) * per) for j, t in enumerate(targets)}
+    last_use = [-1] * len(graph.nodes)
+    for i, node in enumerate(graph.nodes):
+        for a in node.args:
+            last_use[a] = i
+    arrays: dict[int, np.ndarray] = {}
+    with np.errstate(all="ignore"):
+        for i, node in enumerate(graph.nodes[: graph.output + 1]):
+            touched = [a for a in node.args if a in arrays]
+            if touched:
+                args = [arrays.get(a, values[a]) for a in node.args]
+                arrays[i] = np.broadcast_to(rules[node.op](*args), (rows, shift.shape[1]))
+            if i in row_of:
+                a = np.array(np.broadcast_to(arrays.get(i, values[i]), (rows, shift.shape[1])), dtype=dtype)
+                a[row_of[i]] = values[i] + shift
+                arrays[i] = a
+            for a in touched:
+                if last_use[a] == i and a != graph.output:
+                    del arrays[a]
+    out = arrays.get(graph.output)
+    return np.full((rows, shift.shape[1]), values[graph.output], dtype=dtype) if out is None else out
+
+
+def sweep(graph: Graph, values: list[float], names: list[str], h: tuple[float, ...],
+          schemes: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
+    """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}."""
+    targets = [graph.named[n] for n in names]
+    result: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+    real = [s for s in schemes if s in OFFSETS]
+    if real:
+        hs = np.array(h, dtype=float)
+        ks = sorted({k for s in real for k in OFFSETS[s]}, reverse=True)
+        shift = np.array([k * hs for k in ks])  # k*h is exact for k in ±1, ±2
+        out = _perturbed_outputs(graph, values, targets, shift, REAL_RULES, float)
+        f0 = values[graph.output]
+        with np.errstate(all="ignore"):
+            for j, name in enumerate(names):
+                f = {k: out[j * len(ks) + ks.index(k)] for k in ks}
+                for s in real:
+                    result[name][s] = _formula(s, f, f0, hs)
+    if "complex_step" in schemes:
+        hc = np.array(complex_grid(h), dtype=float)
+        out = _perturbed_outputs(graph, values, targets, (1j * hc)[None, :], COMPLEX_RULES, complex)
+        for j, name in enumerate(names):
+            result[name]["complex_step"] = out[j].imag / hc
+    return result
+
+
+def complex_grid(h: tuple[float, ...]) -> tuple[float, ...]:
+    return tuple(sorted(set(h) | set(COMPLEX_EXTRA_H), reverse=True))
+
+
+def _formula(scheme: str, f: dict[int, np.ndarray], f0: float, h: np.ndarray) -> np.ndarray:
+    if scheme == "forward":
+        return (f[1] - f0) / h
+    if scheme == "backward":
+        return (f0 - f[-1]) / h
+    if scheme == "central":
+        return (f[1] - f[-1]) / (2 * h)
+    return (-f[2] + 8 * f[1] - 8 * f[-1] + f[-2]) / (12 * h)

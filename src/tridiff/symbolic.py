@@ -1,0 +1,197 @@
+"""The referee: sympy differentiates, mpmath evaluates at the exact binary point.
+
+Each unit of the case (the `function:`, or each named step) becomes a sympy expression
+in the symbols of the named nodes it uses. sympy's `diff` gives every unit's partial
+derivatives; the adjoint of a named node (∂output/∂node, everything upstream held
+fixed) is their chain-rule sum over the steps downstream of it, accumulated at 60
+digits. For a `function:` this is exactly sympy's derivative of the whole expression.
+
+- `reference`: the above at ≥ 30 significant digits (evalf at 60, inputs as exact Rationals);
+- `symbolic`: the same derivatives compiled to float64 with `lambdify` (math module).
+
+`higher_derivatives` composes the output as a function of one node alone and
+differentiates it up to five times, for the finite-difference error model.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import mpmath
+import sympy as sp
+
+from .ir import Graph, Node
+
+DIGITS = 60            # working precision of the reference
+MODEL_MAX_NODES = 400  # above this, higher derivatives are not attempted (expression swell)
+
+
+def _relu(a):
+    return sp.Piecewise((0, a <= 0), (a, True))
+
+
+SYMPY_OPS = {
+    "id": lambda a: a, "pos": lambda a: a, "neg": lambda a: -a,
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / b, "pow": lambda a, b: a ** b,
+    "exp": sp.exp, "log": sp.log, "sqrt": sp.sqrt, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
+    "tanh": sp.tanh, "sigmoid": lambda a: 1 / (1 + sp.exp(-a)), "relu": _relu, "abs": sp.Abs,
+}
+_CONSTANTS = {"pi": sp.pi, "e": sp.E}
+_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)), "Heaviside": lambda v: float(v > 0)}, "math"]
+
+
+class NotDefined(ArithmeticError):
+    """The exact value does not exist or is not a real number at this point."""
+
+
+def _const(node: Node) -> sp.Expr:
+    if node.text in _CONSTANTS:
+        return _CONSTANTS[node.text]
+    return sp.Rational(node.value)  # the exact binary value the float methods see
+
+
+@dataclass
+class Unit:
+    """One named value and its expression in the symbols of the named nodes it uses."""
+    name: str
+    node: int
+    expr: sp.Expr
+    uses: list[int]                                      # named nodes it depends on directly
+    partials: dict[int, sp.Expr] = field(default_factory=dict)
+
+
+@dataclass
+class Exact:
+    value: mpmath.mpf
+    gradient: dict[str, mpmath.mpf]
+
+
+class SymbolicCase:
+    """sympy's view of one case's graph, built once and evaluated at each point."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        names = graph.names_of()
+        self.symbol = {i: sp.Symbol(names[i], real=True) for i in names}
+        self.units: list[Unit] = []
+        roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
+        start = 0
+        for name, root in roots:
+            expr = self._expression(start, root)
+            uses = sorted((i for i, s in self.symbol.items() if s in expr.free_symbols), key=lambda i: i)
+            unit = Unit(name, root, expr, uses)
+            unit.partials = {u: sp.diff(expr, self.symbol[u]) for u in uses}
+            self.units.append(unit)
+            start = root + 1
+        self._compiled = None
+
+    def _expression(self, start: int, root: int) -> sp.Expr:
+        memo: dict[int, sp.Expr] = {}
+
+        def arg(j: int) -> sp.Expr:
+            return self.symbol[j] if j in self.symbol and j != root else memo[j]
+
+        for i in range(start, root + 1):
+            node = self.graph.nodes[i]
+            if i in self.symbol and i != root:
+                continue
+            if node.op == "const":
+                memo[i] = _const(node)
+            else:
+                memo[i] = SYMPY_OPS[node.op](*(arg(a) for a in node.args))
+        return memo[root]
+
+    # -- reference ---------------------------------------------------------------------
+    def reference(self, at: dict[str, float]) -> Exact:
+        """Value and adjoints of every named node at ≥ 30 digits, at the exact binary point."""
+        with mpmath.workdps(DIGITS):
+            values = self._values(at)
+            adjoint = {i: mpmath.mpf(0) for i in self.symbol}
+            adjoint[self.graph.output] = mpmath.mpf(1)
+            subs = {self.symbol[i]: v for i, v in values.items()}
+            for unit in reversed(self.units):
+                g = adjoint[unit.node]
+                for u, partial in unit.partials.items():
+                    adjoint[u] += g * _number(partial, subs)
+            names = self.graph.names_of()
+            value = _number(self.symbol[self.graph.output], subs)
+            return Exact(value, {names[i]: adjoint[i] for i in names})
+
+    def _values(self, at: dict[str, float]) -> dict[int, sp.Expr]:
+        """Inputs as exact Rationals (so exact cancellations stay exact), steps at DIGITS digits."""
+        values: dict[int, sp.Expr] = {i: sp.Rational(at[name]) for name, i in self.graph.inputs.items()}
+        for unit in self.units:
+            subs = {self.symbol[u]: values[u] for u in unit.uses}
+            values[unit.node] = sp.Float(_number(unit.expr, subs), DIGITS)
+        return values
+
+    # -- symbolic (float64) ---------------------------------------------------------------
+    def symbolic(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The same derivatives compiled to float64: value and adjoint of every named node."""
+        if self._compiled is None:
+            self._compiled = [
+                (unit, [self.symbol[u] for u in unit.uses],
+                 sp.lambdify([self.symbol[u] for u in unit.uses], [unit.expr, *unit.partials.values()],
+                             modules=_LAMBDIFY_MODULES, cse=True))
+                for unit in self.units]
+        values = {i: float(at[name]) for name, i in self.graph.inputs.items()}
+        partials = {}
+        for unit, _, fn in self._compiled:
+            out = fn(*(values[u] for u in unit.uses))
+            values[unit.node] = float(out[0])
+            partials[unit.node] = [float(p) for p in out[1:]]
+        adjoint = {i: 0.0 for i in self.symbol}
+        adjoint[self.graph.output] = 1.0
+        for unit in reversed(self.units):
+            g = adjoint[unit.node]
+            for u, p in zip(unit.partials, partials[unit.node]):
+                adjoint[u] += g * p
+        names = self.graph.names_of()
+        return values[self.graph.output], {names[i]: adjoint[i] for i in names}
+
+    # -- error model ------------------------------------------------------------------------
+    def higher_derivatives(self, at: dict[str, float], name: str, order: int = 5) -> list[float] | None:
+        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large."""
+        if len(self.graph.nodes) > MODEL_MAX_NODES:
+            return None
+        target = self.graph.named[name]
+        downstream = self.graph.downstream(target)
+        with mpmath.workdps(DIGITS):
+            values = self._values(at)
+            expr = self.symbol[self.graph.output]
+            for unit in reversed(self.units):
+                if downstream[unit.node] and unit.node != target:
+                    expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
+            subs = {self.symbol[i]: v for i, v in values.items()}
+            out = []
+            t = self.symbol[target]
+            for _ in range(order + 1):
+                out.append(float(_number(expr, subs)))
+                expr = sp.diff(expr, t)
+        return out
+
+
+def _number(expr: sp.Expr, subs: dict) -> mpmath.mpf:
+    """Evaluate a sympy expression at ≥ DIGITS digits; raise NotDefined if not a finite real."""
+    try:
+        value = expr.xreplace(subs).evalf(DIGITS)
+    except (ZeroDivisionError, ValueError, TypeError) as err:
+        raise NotDefined(f"sympy could not evaluate it ({type(err).__name__})") from None
+    if value.has(sp.zoo, sp.oo, -sp.oo, sp.nan):
+        raise NotDefined("the exact value is infinite or undefined")
+    re, im = value.as_real_imag()
+    if im != 0:
+        raise NotDefined("the exact value is not real")
+    if not re.is_Number:
+        raise NotDefined(f"sympy could not evaluate {re}")
+    result = mpmath.mpf(sp.Float(re, DIGITS)._mpf_)
+    if not mpmath.isfinite(result):
+        raise NotDefined("the exact value is infinite")
+    return result
+
+
+def digits(x: mpmath.mpf, n: int = 30) -> str:
+    """x with n significant digits, trailing zeros kept, as the reference_digits field."""
+    with mpmath.workdps(DIGITS):
+        return mpmath.nstr(x, n, strip_zeros=False, min_fixed=-math.inf, max_fixed=math.inf) if x else "0"
