@@ -9,6 +9,7 @@ nothing is ever evaluated, and no input is deep enough to exhaust the stack
 from __future__ import annotations
 
 import difflib
+import heapq
 import keyword
 import math
 import re
@@ -287,16 +288,27 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False) -
 
 
 def _dependency_order(deps: dict[str, list[str]]) -> list[str]:
-    """Steps in written order, moved only as far as their dependencies require."""
-    done: dict[str, None] = {}
+    """Steps in written order, moved only as far as their dependencies require (Kahn's algorithm)."""
     written = list(deps)
-    while len(done) < len(written):
-        ready = next((n for n in written if n not in done and all(d in done for d in deps[n])), None)
-        if ready is None:
-            raise CaseError(f"steps form a cycle: {' -> '.join(_find_cycle(deps, done))}",
-                            "a step may use inputs and other steps, but not itself through them",
-                            field="steps")
-        done[ready] = None
+    index = {name: i for i, name in enumerate(written)}
+    users: dict[str, list[str]] = {name: [] for name in written}
+    missing = {name: len(set(deps[name])) for name in written}
+    for name in written:
+        for d in set(deps[name]):
+            users[d].append(name)
+    ready = [index[name] for name in written if missing[name] == 0]
+    heapq.heapify(ready)
+    done: dict[str, None] = {}
+    while ready:
+        name = written[heapq.heappop(ready)]
+        done[name] = None
+        for user in users[name]:
+            missing[user] -= 1
+            if missing[user] == 0:
+                heapq.heappush(ready, index[user])
+    if len(done) < len(written):
+        raise CaseError(f"steps form a cycle: {' -> '.join(_find_cycle(deps, done))}",
+                        "a step may use inputs and other steps, but not itself through them", field="steps")
     return list(done)
 
 

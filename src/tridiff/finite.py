@@ -78,7 +78,7 @@ def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], sh
                 a = np.array(np.broadcast_to(arrays.get(i, values[i]), (rows, shift.shape[1])), dtype=dtype)
                 a[row_of[i]] = values[i] + shift
                 arrays[i] = a
-            for a in touched:
+            for a in set(touched):
                 if last_use[a] == i and a != graph.output:
                     del arrays[a]
     out = arrays.get(graph.output)

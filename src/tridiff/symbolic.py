@@ -15,7 +15,7 @@ differentiates it up to five times, for the finite-difference error model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
@@ -51,14 +51,45 @@ def _const(node: Node) -> sp.Expr:
     return sp.Rational(node.value)  # the exact binary value the float methods see
 
 
+# Positional symbols for a unit's shape; users cannot write names starting with "__".
+_SLOTS = [sp.Symbol(f"__a{j}", real=True) for j in range(64)]
+
+
+def _slot(j: int) -> sp.Symbol:
+    while j >= len(_SLOTS):
+        _SLOTS.append(sp.Symbol(f"__a{len(_SLOTS)}", real=True))
+    return _SLOTS[j]
+
+
+@dataclass
+class Shape:
+    """A unit's expression with its named nodes replaced by positional slots.
+
+    Generated cases repeat a few shapes thousands of times (a chain of identical
+    steps): sympy differentiates and compiles each shape once.
+    """
+    expr: sp.Expr
+    partials: list[sp.Expr]
+    compiled: object = None
+
+    def compile(self):
+        if self.compiled is None:
+            slots = [_slot(j) for j in range(len(self.partials))]
+            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=_LAMBDIFY_MODULES, cse=True)
+        return self.compiled
+
+
 @dataclass
 class Unit:
     """One named value and its expression in the symbols of the named nodes it uses."""
     name: str
     node: int
     expr: sp.Expr
-    uses: list[int]                                      # named nodes it depends on directly
-    partials: dict[int, sp.Expr] = field(default_factory=dict)
+    uses: list[int]      # named nodes it depends on directly, in slot order
+    shape: Shape
+
+    def slots(self, values: dict[int, object]) -> dict[sp.Symbol, object]:
+        return {_slot(j): values[u] for j, u in enumerate(self.uses)}
 
 
 @dataclass
@@ -75,16 +106,18 @@ class SymbolicCase:
         names = graph.names_of()
         self.symbol = {i: sp.Symbol(names[i], real=True) for i in names}
         self.units: list[Unit] = []
+        shapes: dict[sp.Expr, Shape] = {}
+        by_symbol = {sym: i for i, sym in self.symbol.items()}
         roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
         start = 0
         for name, root in roots:
             expr = self._expression(start, root)
-            uses = sorted((i for i, s in self.symbol.items() if s in expr.free_symbols), key=lambda i: i)
-            unit = Unit(name, root, expr, uses)
-            unit.partials = {u: sp.diff(expr, self.symbol[u]) for u in uses}
-            self.units.append(unit)
+            uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
+            canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
+            if canonical not in shapes:
+                shapes[canonical] = Shape(canonical, [sp.diff(canonical, _slot(j)) for j in range(len(uses))])
+            self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
             start = root + 1
-        self._compiled = None
 
     def _expression(self, start: int, root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}
@@ -109,43 +142,36 @@ class SymbolicCase:
             values = self._values(at)
             adjoint = {i: mpmath.mpf(0) for i in self.symbol}
             adjoint[self.graph.output] = mpmath.mpf(1)
-            subs = {self.symbol[i]: v for i, v in values.items()}
             for unit in reversed(self.units):
                 g = adjoint[unit.node]
-                for u, partial in unit.partials.items():
-                    adjoint[u] += g * _number(partial, subs)
+                slots = unit.slots(values)
+                for u, partial in zip(unit.uses, unit.shape.partials):
+                    adjoint[u] += g * _number(partial, slots)
             names = self.graph.names_of()
-            value = _number(self.symbol[self.graph.output], subs)
+            value = _number(values[self.graph.output], {})
             return Exact(value, {names[i]: adjoint[i] for i in names})
 
     def _values(self, at: dict[str, float]) -> dict[int, sp.Expr]:
         """Inputs as exact Rationals (so exact cancellations stay exact), steps at DIGITS digits."""
         values: dict[int, sp.Expr] = {i: sp.Rational(at[name]) for name, i in self.graph.inputs.items()}
         for unit in self.units:
-            subs = {self.symbol[u]: values[u] for u in unit.uses}
-            values[unit.node] = sp.Float(_number(unit.expr, subs), DIGITS)
+            values[unit.node] = sp.Float(_number(unit.shape.expr, unit.slots(values)), DIGITS)
         return values
 
     # -- symbolic (float64) ---------------------------------------------------------------
     def symbolic(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
         """The same derivatives compiled to float64: value and adjoint of every named node."""
-        if self._compiled is None:
-            self._compiled = [
-                (unit, [self.symbol[u] for u in unit.uses],
-                 sp.lambdify([self.symbol[u] for u in unit.uses], [unit.expr, *unit.partials.values()],
-                             modules=_LAMBDIFY_MODULES, cse=True))
-                for unit in self.units]
         values = {i: float(at[name]) for name, i in self.graph.inputs.items()}
         partials = {}
-        for unit, _, fn in self._compiled:
-            out = fn(*(values[u] for u in unit.uses))
+        for unit in self.units:
+            out = unit.shape.compile()(*(values[u] for u in unit.uses))
             values[unit.node] = float(out[0])
             partials[unit.node] = [float(p) for p in out[1:]]
         adjoint = {i: 0.0 for i in self.symbol}
         adjoint[self.graph.output] = 1.0
         for unit in reversed(self.units):
             g = adjoint[unit.node]
-            for u, p in zip(unit.partials, partials[unit.node]):
+            for u, p in zip(unit.uses, partials[unit.node]):
                 adjoint[u] += g * p
         names = self.graph.names_of()
         return values[self.graph.output], {names[i]: adjoint[i] for i in names}
@@ -163,7 +189,7 @@ class SymbolicCase:
             for unit in reversed(self.units):
                 if downstream[unit.node] and unit.node != target:
                     expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
-            subs = {self.symbol[i]: v for i, v in values.items()}
+            subs = {self.symbol[i]: v for i, v in values.items() if i in self.symbol}
             out = []
             t = self.symbol[target]
             for _ in range(order + 1):

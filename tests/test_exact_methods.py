@@ -1,0 +1,153 @@
+"""Reference, symbolic and backprop against independent high-precision values."""
+import math
+
+import mpmath
+import pytest
+from hypothesis import HealthCheck, assume, given, settings, strategies as st
+
+from tridiff.backprop import gradient
+from tridiff.evaluate import forward
+from tridiff.expression import build_graph
+from tridiff.finite import complex_grid, sweep
+from tridiff.runner import run_case
+from tridiff.symbolic import NotDefined, SymbolicCase
+
+from helpers import case_from
+
+mpmath.mp.dps = 50
+ULP = 2.0 ** -52
+
+
+def rel(got, want):
+    return abs(mpmath.mpf(got) - want) / abs(want)
+
+
+def all_methods(graph, at):
+    s = SymbolicCase(graph)
+    return s.reference(at).gradient, s.symbolic(at)[1], gradient(graph, at)[1]
+
+
+def test_reused_nodes_accumulate():
+    # f = x*x*x + x/(x + y); golden derivatives by hand, in mpmath.
+    g = build_graph({"f": "x*x*x + x/(x + y)"}, "f", function=True)
+    x, y = 0.7, 1.3
+    X, Y = mpmath.mpf(x), mpmath.mpf(y)
+    want = {"x": 3 * X ** 2 + Y / (X + Y) ** 2, "y": -X / (X + Y) ** 2}
+    ref, sym, bp = all_methods(g, {"x": x, "y": y})
+    for n, w in want.items():
+        assert rel(ref[n], w) < mpmath.mpf(10) ** -40
+        assert rel(sym[n], w) <= 4 * ULP
+        assert rel(bp[n], w) <= 4 * ULP
+
+
+def test_named_steps_hold_upstream_fixed():
+    # q = x*y; f = q*sin(x) + q**2. dF/dq (x fixed) = sin(x) + 2q; dF/dx = y*sin(x) + q*cos(x) + 2*q*y.
+    g = build_graph({"q": "x*y", "f": "q*sin(x) + q**2"}, "f")
+    x, y = 0.9, -1.7
+    X, Y = mpmath.mpf(x), mpmath.mpf(y)
+    Q = X * Y
+    want = {"q": mpmath.sin(X) + 2 * Q, "x": Y * mpmath.sin(X) + Q * mpmath.cos(X) + 2 * Q * Y,
+            "y": X * mpmath.sin(X) + 2 * Q * X, "f": mpmath.mpf(1)}
+    ref, sym, bp = all_methods(g, {"x": x, "y": y})
+    for n, w in want.items():
+        assert rel(ref[n], w) < mpmath.mpf(10) ** -40
+        assert rel(sym[n], w) <= 8 * ULP and rel(bp[n], w) <= 8 * ULP, n
+
+
+def test_reference_digits_are_right_to_thirty_places(write_case):
+    case = case_from(write_case, "name: r\nfunction: exp(sin(x))/x\npoints: [{at: {x: 0.3}}]\n")
+    point = run_case(case)["points"][0]
+    X = mpmath.mpf(0.3)  # the exact binary value
+    want = mpmath.exp(mpmath.sin(X)) * (mpmath.cos(X) / X - 1 / X ** 2)
+    got = mpmath.mpf(point["gradient"]["x"]["reference_digits"])
+    assert abs(got - want) / abs(want) < mpmath.mpf(10) ** -29
+
+
+@pytest.mark.parametrize("n", [3000, 10_000])
+def test_long_chains(n):
+    # s_k = s_{k-1} + sin(s_{k-1})/1000: d s_n / d x = prod (1 + cos(s_{k-1})/1000), in mpmath.
+    steps = {"s0": "x * 1"} | {f"s{k}": f"s{k - 1} + sin(s{k - 1})/1000" for k in range(1, n)}
+    g = build_graph(steps, f"s{n - 1}")
+    x = 0.4
+    s, d = mpmath.mpf(x), mpmath.mpf(1)
+    for _ in range(1, n):
+        d *= 1 + mpmath.cos(s) / 1000
+        s = s + mpmath.sin(s) / 1000
+    value, bp = gradient(g, {"x": x})
+    # Each of the n steps rounds a few times; the error bound grows with n, not faster.
+    assert rel(bp["x"], d) <= 3 * n * ULP
+    if n <= 3000:  # sympy's side: one derivative per step
+        s_ = SymbolicCase(g)
+        assert rel(s_.reference({"x": x}).gradient["x"], d) < mpmath.mpf(10) ** -30
+        assert rel(s_.symbolic({"x": x})[1]["x"], d) <= 3 * n * ULP
+
+
+def test_backprop_needs_no_recursion_on_long_chains():
+    import sys
+    steps = {"s0": "x"} | {f"s{k}": f"s{k - 1} * 1.0001" for k in range(1, 10_000)}
+    g = build_graph(steps, "s9999")
+    assert sys.getrecursionlimit() <= 10_000
+    assert gradient(g, {"x": 1.0})[1]["x"] == pytest.approx(1.0001 ** 9999, rel=1e-10)
+
+
+def test_a_wrong_expect_is_a_mismatch_naming_node_method_and_numbers(write_case):
+    case = case_from(write_case, "name: w\nfunction: 2*x**2 - 3*x + 4\npoints:\n"
+                                 "  - at: {x: 2}\n    expect: {gradient: {x: 5.5}}\n")
+    result = run_case(case)
+    assert result["status"] == "mismatch"
+    assert "expect gradient x: reference gave 5.0, the case expects 5.5" in result["message"]
+    assert "point 1 (x=2.0)" in result["message"]
+
+
+def test_undefined_points_are_errors_not_crashes(write_case):
+    case = case_from(write_case, "name: u\nfunction: log(x) + 1/y\npoints:\n  - at: {x: -1, y: 1}\n"
+                                 "  - at: {x: 1, y: 0}\n  - at: {x: 1, y: 1}\n")
+    result = run_case(case)
+    statuses = [p["status"] for p in result["points"]]
+    assert statuses == ["error", "error", "ok"]
+    assert "log(-1.0)" in result["points"][0]["message"]
+    assert "division by zero" in result["points"][1]["message"]
+
+
+# -- property: random expressions ------------------------------------------------------------
+
+UNARY = ["exp", "sin", "cos", "tanh", "sigmoid", "-", "sqrt", "log"]
+BINARY = ["+", "-", "*", "/"]
+
+
+@st.composite
+def expressions(draw, depth=0):
+    if depth >= 4 or draw(st.integers(0, 3)) == 0:
+        return draw(st.sampled_from(["x", "y", "z", "x", "1.5", "0.25", "2"]))
+    if draw(st.booleans()):
+        op = draw(st.sampled_from(UNARY))
+        inner = draw(expressions(depth + 1))
+        if op in ("sqrt", "log"):
+            return f"{op}(1 + ({inner})**2)"  # defined everywhere
+        return f"-({inner})" if op == "-" else f"{op}({inner})"
+    op = draw(st.sampled_from(BINARY))
+    a, b = draw(expressions(depth + 1)), draw(expressions(depth + 1))
+    return f"({a}) {op} (1 + ({b})**2)" if op == "/" else f"({a}) {op} ({b})"
+
+
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(expressions(), st.floats(-2, 2), st.floats(-2, 2), st.floats(-2, 2))
+def test_random_expressions_backprop_and_complex_step_match_the_reference(text, x, y, z):
+    g = build_graph({"f": text}, "f", function=True)
+    at = {k: v for k, v in {"x": x, "y": y, "z": z}.items() if k in g.inputs}
+    try:
+        values = forward(g, at)
+        ref = SymbolicCase(g).reference(at).gradient
+    except Exception:
+        assume(False)
+    assume(all(abs(v) < 1e6 for v in values))
+    _, bp = gradient(g, at)
+    names = list(g.inputs)
+    cs = sweep(g, values, names, (1e-30,), ("complex_step",))
+    i30 = complex_grid((1e-30,)).index(1e-30)
+    for n in names:
+        # Well-conditioned only: a derivative far below the function's scale is all cancellation.
+        if abs(ref[n]) < 1e-6 * max(1.0, abs(values[g.output])):
+            continue
+        assert rel(bp[n], ref[n]) <= 1e-10, (text, n)
+        assert rel(cs[n]["complex_step"][i30], ref[n]) <= 1e-10, (text, n)

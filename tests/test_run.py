@@ -1,0 +1,87 @@
+"""`tridiff run` end to end: exit codes, results.json's shape, the folder it replaces."""
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "tridiff", "run", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reports")
+    result = run(ROOT / "cases", "--out", out)
+    return result, json.loads((out / "results.json").read_text())
+
+
+def test_every_shipped_case_is_ok(shipped):
+    result, doc = shipped
+    assert result.returncode == 0, result.stderr
+    assert [c["status"] for c in doc["cases"]] == ["ok"] * len(doc["cases"])
+    assert "add-multiply-circuit" in result.stdout and "best central" in result.stdout
+
+
+def test_results_json_has_the_spec_shape(shipped):
+    _, doc = shipped
+    assert doc["schema"] == 1 and doc["tool"] == "tridiff" and doc["version"]
+    case = next(c for c in doc["cases"] if c["name"] == "quadratic")
+    assert {"name", "file", "status", "message", "points"} <= set(case)
+    assert case["file"].endswith("cases/quadratic.yaml")
+    point = case["points"][0]
+    assert point["at"] == {"x": 2.0} and point["value"] == 6.0
+    x = point["gradient"]["x"]
+    assert x["reference"] == 5.0 and x["reference_digits"].startswith("5.00000000000000000000000000000")
+    assert x["methods"] == {"symbolic": 5.0, "backprop": 5.0}
+    assert set(x["sweep"]) == {"forward", "backward", "central", "central4", "complex_step"}
+    row = next(r for r in x["sweep"]["forward"] if r["h"] == 1e-6)
+    assert row["estimate"] == 5.000002000876691
+    assert row["abs_error"] == pytest.approx(abs(5.000002000876691 - 5.0), rel=1e-12)
+    assert row["rel_error"] == pytest.approx(row["abs_error"] / 5.0, rel=1e-12)
+
+
+def test_the_documents_values_hold_for_every_method(shipped):
+    # status ok already says so; check it again here against the case files' own numbers.
+    from tridiff.cases import load_library
+    _, doc = shipped
+    results = {c["name"]: c for c in doc["cases"]}
+    for case in load_library([ROOT / "cases"]).cases:
+        for point, got in zip(case.points, results[case.name]["points"]):
+            tol = point.expect_tolerance or case.tolerance
+            for name, want in point.expect_gradient.items():
+                node = got["gradient"][name]
+                for value in [node["reference"], *node["methods"].values()]:
+                    assert abs(value - want) <= tol * max(1, abs(want)), (case.name, name)
+
+
+def test_exit_codes_and_bad_files_do_not_stop_good_ones(tmp_path):
+    (tmp_path / "good.yaml").write_text("name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n")
+    (tmp_path / "wrong.yaml").write_text("name: wrong\nfunction: x**3\npoints:\n"
+                                         "  - at: {x: 2}\n    expect: {gradient: {x: 13}}\n")
+    out = tmp_path / "out"
+    result = run(tmp_path / "good.yaml", tmp_path / "wrong.yaml", "--out", out)
+    assert result.returncode == 1
+    assert "wrong.yaml: case 'wrong': point 1 (x=2.0): expect gradient x: reference gave 12.0" in result.stderr
+    (tmp_path / "broken.yaml").write_text("name: broken\nfunction: x +\npoints: [{at: {x: 1}}]\n")
+    result = run(tmp_path, "--out", out)
+    assert result.returncode == 2
+    doc = json.loads((out / "results.json").read_text())
+    assert {c["name"]: c["status"] for c in doc["cases"]} == {"good": "ok", "wrong": "mismatch"}
+    assert "broken.yaml:2: case 'broken'" in result.stderr
+
+
+def test_case_selects_by_glob_and_the_folder_is_replaced_whole(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "stale.md").write_text("from an old run")
+    result = run(ROOT / "cases", "--out", out, "--case", "quad*")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads((out / "results.json").read_text())
+    assert [c["name"] for c in doc["cases"]] == ["quadratic"]
+    assert not (out / "stale.md").exists()
+    assert run(ROOT / "cases", "--out", out, "--case", "nothing*").returncode == 2
