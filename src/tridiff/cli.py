@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="reports", metavar="DIR", help="report folder, replaced whole (default: reports)")
     c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
 
+    c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
+    c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
+    c.add_argument("--reports", default="reports", metavar="DIR", help="the report folder (default: reports)")
+
     c = sub.add_parser("list", help="one line a case: name, function, points")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
 
@@ -59,8 +63,9 @@ def cmd_check(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from . import api, report_json
+    from . import api
     from .output import replace_folder
+    from .reports import write_all
     from .report_text import summary_table
 
     library = api.load(args.paths)
@@ -70,7 +75,7 @@ def cmd_run(args) -> int:
         raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
                         field="--case")
     document = api.run(cases)
-    replace_folder(Path(args.out), lambda folder: report_json.write(document, folder))
+    replace_folder(Path(args.out), lambda folder: write_all(document, folder))
     print(summary_table(document))
     for case in document["cases"]:
         if case["status"] != "ok":
@@ -79,6 +84,31 @@ def cmd_run(args) -> int:
     if library.errors:
         return EXIT_INVALID
     return EXIT_OK if all(c["status"] == "ok" for c in document["cases"]) else EXIT_MISMATCH
+
+
+def cmd_show(args) -> int:
+    import json
+
+    from .report_text import case_tables, summary_table
+
+    path = Path(args.reports) / "results.json"
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        cases = {c["name"]: c for c in document["cases"]}
+    except FileNotFoundError:
+        raise CaseError("no results.json here", "run `tridiff run` first, or give --reports DIR", file=str(path)) from None
+    except (ValueError, KeyError, TypeError) as err:
+        raise CaseError(f"not a tridiff results.json ({err})", "run `tridiff run` again", file=str(path)) from None
+    if args.case is None:
+        print(summary_table(document))
+        return EXIT_OK
+    if args.case not in cases:
+        import difflib
+        close = difflib.get_close_matches(args.case, list(cases), n=1)
+        raise CaseError(f"no case '{args.case}' in these reports",
+                        f"did you mean '{close[0]}'?" if close else "see `tridiff show` for the names", file=str(path))
+    print(case_tables(cases[args.case]))
+    return EXIT_OK
 
 
 def cmd_list(args) -> int:
@@ -114,7 +144,7 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "check": cmd_check, "list": cmd_list, "new": cmd_new}
+COMMANDS = {"run": cmd_run, "show": cmd_show, "check": cmd_check, "list": cmd_list, "new": cmd_new}
 
 
 def main(argv: list[str] | None = None) -> int:

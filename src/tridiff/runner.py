@@ -12,6 +12,7 @@ import mpmath
 import numpy as np
 
 from . import __version__
+from .analysis import analyse_node
 from .backprop import adjoints
 from .cases import Case, Point
 from .errors import CaseError
@@ -44,6 +45,8 @@ def run_case(case: Case) -> dict:
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
+    if symbolic is not None and len(case.graph.inputs) == 1:
+        result["curve"] = function_curve(case, symbolic)
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
         worst = next((p for p in problems if p["status"] == "mismatch"), problems[0])
@@ -60,6 +63,9 @@ def _show_at(at: dict[str, float]) -> str:
 def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
     graph = case.graph
     entry: dict = {"at": point.at, "status": "ok", "message": None}
+    if point.expect_value is not None or point.expect_gradient:
+        entry["expect"] = {"value": point.expect_value, "gradient": point.expect_gradient or None,
+                           "tolerance": point.expect_tolerance or case.tolerance}
     try:
         values = forward(graph, point.at)
         exact = symbolic.reference(point.at)
@@ -86,9 +92,11 @@ def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
     entry["value_reference_digits"] = digits(exact.value)
     entry["gradient"] = {}
     mismatches = []
+    kinds = _kinds(graph)
     for name in names:
         ref = exact.gradient[name]
-        node = {"reference": float(ref), "reference_digits": digits(ref), "methods": {}, "errors": {},
+        node = {"kind": kinds[name], "value": values[graph.named[name]],
+                "reference": float(ref), "reference_digits": digits(ref), "methods": {}, "errors": {},
                 "ulps": {}, "sweep": {}}
         for method in EXACT_METHODS:
             if method not in methods:
@@ -105,6 +113,11 @@ def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
         for scheme, est in estimates[name].items():
             hs = complex_grid(case.h) if scheme == "complex_step" else case.h
             node["sweep"][scheme] = _sweep_rows(hs, est, ref)
+        try:
+            node["derivatives"] = symbolic.higher_derivatives(point.at, name)
+        except (NotDefined, RecursionError):
+            node["derivatives"] = None
+        analyse_node(node, graph.output_name, name)
         entry["gradient"][name] = node
     mismatches += _check_expect(case, point, exact, value_of, methods)
     problems = mismatches + failed
@@ -112,6 +125,52 @@ def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
         entry["status"] = "mismatch" if mismatches else "error"
         entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
     return entry
+
+
+def _kinds(graph) -> dict[str, str]:
+    kinds = {name: "input" for name in graph.inputs} | {name: "step" for name in graph.steps}
+    kinds[graph.output_name] = "output"
+    return kinds
+
+
+CURVE_SAMPLES = 161
+CURVE_H = 0.1
+
+
+def function_curve(case: Case, symbolic: SymbolicCase) -> dict:
+    """f and f' around the points (one-input cases), for the function plot: data, not a picture."""
+    (name,) = case.graph.inputs
+    xs = [p.at[name] for p in case.points]
+    lo, hi = min(xs), max(xs)
+    pad = max(2.0, 0.5 * (hi - lo))
+    grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES).tolist()
+    graph = case.graph
+
+    def f(x: float) -> float | None:
+        try:
+            return forward(graph, {name: x})[graph.output]
+        except CaseError:
+            return None
+
+    def exact(x: float) -> float | None:
+        try:
+            return symbolic.symbolic({name: x})[1][name]
+        except (ArithmeticError, ValueError):
+            return None
+
+    def backprop(x: float) -> float | None:
+        try:
+            values = forward(graph, {name: x})
+            return adjoints(graph, values)[graph.inputs[name]]
+        except CaseError:
+            return None
+
+    fx = [f(x) for x in grid]
+    fh = [f(x + CURVE_H) for x in grid]
+    return {"input": name, "x": grid, "f": fx, "symbolic": [exact(x) for x in grid],
+            "backprop": [backprop(x) if i % 8 == 0 else None for i, x in enumerate(grid)],
+            "forward_h": CURVE_H,
+            "forward": [None if a is None or b is None else (b - a) / CURVE_H for a, b in zip(fx, fh)]}
 
 
 def _problem(err: Exception) -> str:

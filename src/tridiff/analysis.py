@@ -1,0 +1,136 @@
+"""Convergence analysis of the finite-difference sweeps: plain data in, plain data out.
+
+For each node and scheme: the observed order (a slope fitted on the truncation-dominated
+part of the error curve only), the best h and error observed, and what the error model
+of SPEC §7 predicts from the exact higher derivatives.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+
+EPS = 2.0 ** -52
+THEORY = {"forward": 1, "backward": 1, "central": 2, "central4": 4, "complex_step": 2}
+# Which derivative sets each scheme's truncation error, and its name in messages.
+TRUNCATION = {"forward": 2, "backward": 2, "central": 3, "central4": 5, "complex_step": 3}
+_SUPERSCRIPT = {2: "²", 3: "³", 5: "⁵"}
+MIN_RUN = 3
+
+
+def model(scheme: str, d: list[float] | None) -> dict | None:
+    """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None."""
+    if d is None:
+        return None
+    m0, mk = abs(d[0]), abs(d[TRUNCATION[scheme]])
+    if scheme in ("forward", "backward"):
+        trunc, power, rnd = mk / 2, 1, 2 * EPS * m0
+    elif scheme == "central":
+        trunc, power, rnd = mk / 6, 2, EPS * m0
+    elif scheme == "central4":
+        trunc, power, rnd = mk / 30, 4, 1.5 * EPS * m0
+    else:  # complex step: no cancellation, a flat floor of about eps·|f'|
+        floor = EPS * abs(d[1])
+        return {"truncation": mk / 6, "power": 2, "roundoff": 0.0, "floor": floor,
+                "h": 1e-8 if mk else None, "abs_error": floor}
+    out = {"truncation": trunc, "power": power, "roundoff": rnd, "floor": 0.0, "h": None, "abs_error": None}
+    if trunc > 0 and rnd > 0:
+        # minimise trunc·h^p + rnd/h: p·trunc·h^(p+1) = rnd
+        h = (rnd / (power * trunc)) ** (1 / (power + 1))
+        out.update(h=h, abs_error=predicted_error(out, h))
+    return out
+
+
+def predicted_error(m: dict, h: float) -> float:
+    return m["truncation"] * h ** m["power"] + m["roundoff"] / h + m["floor"]
+
+
+def derivative_label(k: int, output: str, name: str) -> str:
+    return f"∂{_SUPERSCRIPT[k]}{output}/∂{name}{_SUPERSCRIPT[k]}"
+
+
+def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
+                   label: str = "the derivative") -> tuple[float | None, str]:
+    """The slope of log(error) against log(h) where truncation dominates, or None and why."""
+    k = TRUNCATION[scheme]
+    if d is not None and d[k] == 0:
+        return None, f"no truncation error to measure: {label} = 0 here, so what is left is round-off"
+    pts = [(r["h"], r["abs_error"]) for r in rows if r["abs_error"] is not None and r["abs_error"] > 0]
+    if not pts:
+        return None, "every estimate is exact or not finite"
+    best_h, best_e = min(pts, key=lambda p: p[1])
+    # Truncation-dominated: larger h than the best, and well above the round-off level
+    # there, which is measured on the left branch of the V (round-off ≈ C/h; the complex
+    # step's is a flat floor). The best point itself may be luckily low, so it is not the gauge.
+    if scheme == "complex_step":
+        floor = statistics.median([e for h, e in pts if h <= 1e-20] or [best_e])
+        roundoff = lambda h: floor  # noqa: E731
+    else:
+        left = [h * e for h, e in pts if h < best_h]
+        c = statistics.median(left) if left else 0.0
+        roundoff = lambda h: c / h  # noqa: E731
+    candidates = [(h, e) for h, e in pts if h > best_h and e >= 10 * max(roundoff(h), best_e)]
+    run: list[tuple[float, float]] = []
+    longest: list[tuple[float, float]] = []
+    for h, e in sorted(candidates, reverse=True):
+        if run and not e < run[-1][1]:  # the error must fall as h falls
+            run = []
+        run.append((h, e))
+        if len(run) > len(longest):
+            longest = list(run)
+    if len(longest) < MIN_RUN:
+        return None, (f"only {len(longest)} points in the truncation regime (at least {MIN_RUN} needed); "
+                      "add steps between them with `sweep: extra_h`")
+    xs = [math.log10(h) for h, _ in longest]
+    ys = [math.log10(e) for _, e in longest]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return slope, f"fitted on {len(longest)} points, h = {longest[0][0]:g} … {longest[-1][0]:g}"
+
+
+def analyse_node(node: dict, output: str, name: str) -> None:
+    """Add order, best, predicted (and the complex step's floor) to one node's results."""
+    d = node.get("derivatives")
+    node["order"], node["order_note"], node["best"], node["predicted"] = {}, {}, {}, {}
+    ref = node["reference"]
+    for scheme, rows in node["sweep"].items():
+        order, note = observed_order(scheme, rows, d, derivative_label(TRUNCATION[scheme], output, name))
+        node["order"][scheme] = None if order is None else round(order, 3)
+        node["order_note"][scheme] = note
+        finite = [r for r in rows if r["abs_error"] is not None]
+        best = min(finite, key=lambda r: r["abs_error"]) if finite else None
+        node["best"][scheme] = None if best is None else {
+            "h": best["h"], "abs_error": best["abs_error"], "rel_error": best["rel_error"]}
+        m = model(scheme, d)
+        node["predicted"][scheme] = None if m is None or m["h"] is None else {
+            "h": m["h"], "abs_error": m["abs_error"], "rel_error": m["abs_error"] / abs(ref) if ref else None}
+        if scheme == "complex_step":
+            tiny = [r["abs_error"] for r in rows if r["h"] <= 1e-20 and r["abs_error"] is not None]
+            node["floor"] = max(tiny) if tiny else None
+
+
+def reading(scheme: str, node: dict) -> str:
+    """One plain sentence on what happened to a scheme at a node."""
+    best, pred, order = node["best"].get(scheme), node["predicted"].get(scheme), node["order"].get(scheme)
+    if best is None:
+        return f"{scheme}: no finite estimate."
+    ref = node["reference"]
+    err = best["rel_error"] if ref else best["abs_error"]
+    kind = "relative" if ref else "absolute"
+    if err == 0:
+        text = f"{scheme}: exact (error 0) at h = {best['h']:g}"
+    else:
+        digits = min(16.0, max(0.0, -math.log10(err)))
+        text = f"{scheme}: best {kind} error {err:.1e} at h = {best['h']:g} ({digits:.0f} of ~16 digits right)"
+    if scheme == "complex_step":
+        return text + "; no subtraction, so no round-off growth: the error stays at its floor down to h = 1e-300."
+    if pred is not None:
+        ratio = best["h"] / pred["h"]
+        model_err = pred["abs_error"] / abs(ref) if ref else pred["abs_error"]
+        text += f"; the error model predicts h* ≈ {pred['h']:.1g} with error ≈ {model_err:.1g}"
+        text += (", close to what happened" if 0.1 <= ratio <= 10 else
+                 ", but the best h observed is over 10× away (the model's round-off term is only an estimate)")
+    else:
+        text += f"; {node['order_note'][scheme]}" if order is None else ""
+    if order is not None:
+        text += f"; observed order {order:.2f} (theory {THEORY[scheme]})"
+    return text + "."

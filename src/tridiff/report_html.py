@@ -1,0 +1,86 @@
+"""index.html: every case on one self-contained page (inline CSS and SVG, no network)."""
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+
+from tabulate import tabulate
+
+from . import tables
+from .report_md import HOW_TO_READ, function_plot_name, plot_name
+
+CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+h1, h2, h3 { line-height: 1.2; } h2 { border-top: 2px solid #ddd; padding-top: .8em; margin-top: 2em; }
+table { border-collapse: collapse; margin: .6em 0; font-size: 12.5px; }
+th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; } td { font-variant-numeric: tabular-nums; }
+pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
+.ok { color: #1a7f37; font-weight: bold; } .mismatch, .error { color: #cf222e; font-weight: bold; }
+.plot svg { max-width: 100%; height: auto; } details { margin: .5em 0 1em; }
+"""
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    return tabulate(rows, headers=headers, tablefmt="html", disable_numparse=True)
+
+
+def _inline(svg: str) -> str:
+    svg = re.sub(r"<\?xml[^>]*\?>\s*", "", svg)
+    return re.sub(r"<!DOCTYPE[^>]*>\s*", "", svg)
+
+
+def _status(status: str) -> str:
+    return f'<span class="{status}">{html.escape(status)}</span>'
+
+
+def _paragraphs(text: str) -> str:
+    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+
+
+def page(document: dict, plots: dict[str, str]) -> str:
+    e = html.escape
+    ok = sum(c["status"] == "ok" for c in document["cases"])
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>tridiff reports</title>", f"<style>{CSS}</style></head><body>",
+             "<h1>tridiff reports</h1>",
+             f"<p>{ok} of {len(document['cases'])} cases ok (tridiff {e(document['version'])}).</p>",
+             _table(tables.INDEX_HEADERS, tables.index_rows(
+                 document, link=lambda c: f'<a href="#{c["name"]}">{e(c["name"])}</a>')).replace("&lt;a", "<a"),
+             "<details><summary>How to read these reports</summary>",
+             _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
+    for case in document["cases"]:
+        parts.append(f'<h2 id="{e(case["name"])}">{e(case["name"])}: {e(case["title"] or "")} '
+                     f"— {_status(case['status'])}</h2>")
+        if case["message"]:
+            parts.append(f"<p>{e(case['message'])}</p>")
+        if case["description"]:
+            parts.append(_paragraphs(case["description"]))
+        if case["source"]:
+            parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
+        body = (f"{case['output']} = {case['function']}" if case["function"] is not None
+                else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
+        parts.append(f"<pre>{e(body)}</pre>")
+        for k, point in enumerate(case["points"], 1):
+            parts.append(f"<h3>Point {k}: {e(tables.at_text(point['at']))} — {_status(point['status'])}</h3>")
+            if point["message"]:
+                parts.append(f"<p>{e(point['message'])}</p>")
+            if "gradient" not in point:
+                continue
+            parts.append(f"<p>{e(case['output'])} = {point['value']!r} "
+                         f"(exact: {e(point['value_reference_digits'])})</p>")
+            parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
+            parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
+            if plot_name(case, k) in plots:
+                parts.append(f'<div class="plot">{_inline(plots[plot_name(case, k)])}</div>')
+            parts.append("<details><summary>What happened, in words</summary><ul>"
+                         + "".join(f"<li>{e(line)}</li>" for line in tables.readings(point)) + "</ul></details>")
+        if function_plot_name(case) in plots:
+            parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write(document: dict, folder: Path, plots: dict[str, str]) -> None:
+    (folder / "index.html").write_text(page(document, plots), encoding="utf-8")

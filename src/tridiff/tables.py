@@ -1,0 +1,147 @@
+"""The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
+from __future__ import annotations
+
+from .analysis import THEORY, reading
+from .cases import SCHEMES
+
+
+def num(x: float | None) -> str:
+    """A float as Python prints it (shortest repr that round-trips)."""
+    return "—" if x is None else repr(x)
+
+
+def err(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return "0" if x == 0 else f"{x:.1e}"
+
+
+def scaled(abs_error: float | None, reference: float) -> float | None:
+    """Relative error where the reference is non-zero, absolute where it is zero."""
+    if abs_error is None:
+        return None
+    return abs_error / abs(reference) if reference else abs_error
+
+
+def at_text(at: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in at.items())
+
+
+def point_worst(point: dict) -> dict[str, float | None]:
+    """Worst over nodes of: each exact method's error, each scheme's best error over h."""
+    worst: dict[str, float | None] = {}
+    for node in point.get("gradient", {}).values():
+        ref = node["reference"]
+        errors = {m: scaled(e["abs_error"], ref) for m, e in node["errors"].items()}
+        for scheme, best in node["best"].items():
+            errors[scheme] = None if best is None else scaled(best["abs_error"], ref)
+        for key, e in errors.items():
+            if e is not None and (worst.get(key) is None or e > worst[key]):
+                worst[key] = e
+            worst.setdefault(key, e)
+    return worst
+
+
+def _first_input(case: dict) -> tuple[dict, str] | tuple[None, None]:
+    for point in case["points"]:
+        for name, node in point.get("gradient", {}).items():
+            if node["kind"] == "input":
+                return node, name
+    return None, None
+
+
+def order_text(order: float | None) -> str:
+    return "—" if order is None else f"{order:.2f}"
+
+
+INDEX_HEADERS = ["case", "status", "symbolic", "backprop", *(f"best {s}" for s in SCHEMES),
+                 "orders fwd / ctr / ctr4"]
+
+
+def index_rows(document: dict, link=None) -> list[list[str]]:
+    """One row a case: status, worst errors per method, observed orders at the first input."""
+    rows = []
+    for case in document["cases"]:
+        worst: dict[str, float | None] = {}
+        for point in case["points"]:
+            for key, e in point_worst(point).items():
+                if e is not None and (worst.get(key) is None or e > worst[key]):
+                    worst[key] = e
+        node, _ = _first_input(case)
+        orders = "—" if node is None else " / ".join(order_text(node["order"].get(s))
+                                                      for s in ("forward", "central", "central4"))
+        name = link(case) if link else case["name"]
+        rows.append([name, case["status"], *(err(worst.get(k)) for k in ("symbolic", "backprop", *SCHEMES)), orders])
+    return rows
+
+
+SUMMARY_HEADERS = ["case", "point", "symbolic", "backprop", *(f"best {s}" for s in SCHEMES), "status"]
+
+
+def summary_rows(document: dict) -> list[list[str]]:
+    rows = []
+    for case in document["cases"]:
+        for point in case["points"]:
+            at = ", ".join(f"{k}={v:g}" for k, v in point["at"].items())
+            worst = point_worst(point)
+            rows.append([case["name"], at if len(at) <= 30 else at[:27] + "...",
+                         *(err(worst.get(c)) for c in ("symbolic", "backprop", *SCHEMES)), point["status"]])
+    return rows
+
+
+NODE_HEADERS = ["node", "kind", "value", "exact gradient (30 digits)", "symbolic", "backprop",
+                "error symbolic", "error backprop"]
+
+
+def node_headers(point: dict) -> list[str]:
+    stated = (point.get("expect") or {}).get("gradient")
+    return NODE_HEADERS + (["source states"] if stated else [])
+
+
+def node_rows(point: dict) -> list[list[str]]:
+    """The circuit: every named node's value and gradient by each exact method."""
+    stated = (point.get("expect") or {}).get("gradient")
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        ref = node["reference"]
+        row = [name, node["kind"], num(node["value"]), node["reference_digits"],
+               num(node["methods"].get("symbolic")), num(node["methods"].get("backprop")),
+               *(err(scaled(node["errors"][m]["abs_error"], ref)) if m in node["errors"] else "—"
+                 for m in ("symbolic", "backprop"))]
+        if stated:
+            row.append(num(stated.get(name)) if name in stated else "")
+        rows.append(row)
+    return rows
+
+
+CONVERGENCE_HEADERS = ["node", "scheme", "order", "theory", "best h", "best error", "model h*", "model error",
+                       "why no order"]
+
+
+def convergence_rows(point: dict) -> list[list[str]]:
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        if node["kind"] == "output":
+            continue
+        ref = node["reference"]
+        for scheme in node["sweep"]:
+            best, pred = node["best"].get(scheme), node["predicted"].get(scheme)
+            order = node["order"].get(scheme)
+            rows.append([name, scheme, order_text(order), str(THEORY[scheme]),
+                         "—" if best is None else f"{best['h']:g}",
+                         "—" if best is None else err(scaled(best["abs_error"], ref)),
+                         "n/a" if pred is None else f"{pred['h']:.1e}",
+                         "n/a" if pred is None else err(scaled(pred["abs_error"], ref)),
+                         "" if order is not None else node["order_note"][scheme]])
+    return rows
+
+
+def readings(point: dict) -> list[str]:
+    """Plain sentences, one per input or step and scheme."""
+    out = []
+    for name, node in point.get("gradient", {}).items():
+        if node["kind"] == "output":
+            continue
+        for scheme in node["sweep"]:
+            out.append(f"∂/∂{name}, {reading(scheme, node)}")
+    return out

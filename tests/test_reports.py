@@ -1,0 +1,98 @@
+"""The report folder: deterministic, current, complete, and readable without a network."""
+import filecmp
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+TEXT = (".md", ".json", ".csv")
+
+
+def run_into(out: Path, *extra) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tridiff", "run", "cases", "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def fresh(tmp_path_factory):
+    out = tmp_path_factory.mktemp("fresh") / "reports"
+    result = run_into(out)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def text_files(folder: Path) -> dict[str, Path]:
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*")) if p.suffix in TEXT}
+
+
+def test_committed_reports_are_what_a_fresh_run_writes(fresh):
+    committed, new = text_files(ROOT / "reports"), text_files(fresh)
+    assert sorted(committed) == sorted(new), "reports/ lists other files than a fresh run: regenerate it"
+    stale = [name for name in new if not filecmp.cmp(committed[name], new[name], shallow=False)]
+    assert not stale, f"reports/ is stale ({stale}): run `tridiff run` and commit reports/"
+
+
+def test_two_runs_are_byte_identical(fresh, tmp_path):
+    again = tmp_path / "again"
+    assert run_into(again).returncode == 0
+    first, second = text_files(fresh), text_files(again)
+    assert sorted(first) == sorted(second)
+    for name in first:
+        assert first[name].read_bytes() == second[name].read_bytes(), name
+    for svg in (fresh / "plots").glob("*.svg"):  # plots too, given the same matplotlib
+        assert svg.read_bytes() == (again / "plots" / svg.name).read_bytes(), svg.name
+
+
+def test_every_case_has_a_page_plots_and_a_section_in_index_html(fresh):
+    doc = json.loads((fresh / "results.json").read_text())
+    page = (fresh / "index.html").read_text()
+    index_md = (fresh / "index.md").read_text()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "index.html must not load anything"
+    assert "<style>" in page
+    for case in doc["cases"]:
+        assert (fresh / f"{case['name']}.md").exists()
+        assert f"]({case['name']}.md)" in index_md
+        assert f'id="{case["name"]}"' in page
+        for k in range(1, len(case["points"]) + 1):
+            assert (fresh / "plots" / f"{case['name']}-p{k}-errors.svg").exists()
+    assert page.count("<svg") == len(list((fresh / "plots").glob("*.svg")))
+    assert (fresh / "plots" / "quadratic-function.svg").exists()
+
+
+def test_sweeps_csv_has_a_row_per_case_point_node_scheme_and_h(fresh):
+    doc = json.loads((fresh / "results.json").read_text())
+    rows = (fresh / "sweeps.csv").read_text().splitlines()
+    assert rows[0] == "case,point,node,scheme,h,estimate,abs_error,rel_error"
+    expected = sum(len(r) for c in doc["cases"] for p in c["points"] for n in p["gradient"].values()
+                   for r in n["sweep"].values())
+    assert len(rows) - 1 == expected
+    assert "quadratic,1,x,forward,1e-06,5.000002000876691," in (fresh / "sweeps.csv").read_text()
+
+
+def test_case_page_tables_carry_the_results(fresh):
+    doc = {c["name"]: c for c in json.loads((fresh / "results.json").read_text())["cases"]}
+    page = (fresh / "staged-circuit.md").read_text()
+    for name, node in doc["staged-circuit"]["points"][0]["gradient"].items():
+        assert re.search(rf"\| {name}\s+\| {node['kind']}\s+\| {re.escape(repr(node['value']))}\s+\| "
+                         rf"{re.escape(node['reference_digits'])}", page), name
+    assert "![error against h, point 1](plots/staged-circuit-p1-errors.svg)" in page
+    quad = (fresh / "quadratic.md").read_text()
+    assert "no truncation error to measure" in quad
+
+
+def test_show_prints_tables_from_existing_reports(fresh):
+    def show(*args):
+        return subprocess.run([sys.executable, "-m", "tridiff", "show", *args, "--reports", str(fresh)],
+                              capture_output=True, text=True, timeout=60)
+    summary = show()
+    assert summary.returncode == 0 and "sigmoid-neuron" in summary.stdout
+    for name in ("quadratic", "staged-circuit", "sigmoid-neuron"):
+        result = show(name)
+        assert result.returncode == 0 and "exact gradient (30 digits)" in result.stdout and "central4" in result.stdout
+    missing = show("quadratc")
+    assert missing.returncode == 2 and "did you mean 'quadratic'?" in missing.stderr
