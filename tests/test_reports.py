@@ -57,7 +57,7 @@ def test_every_case_has_a_page_plots_and_a_section_in_index_html(fresh):
     for case in doc["cases"]:
         assert (fresh / f"{case['name']}.md").exists()
         assert f"]({case['name']}.md)" in index_md
-        assert f'id="{case["name"]}"' in page
+        assert f'id="{case["name"]}"' in page and f'href="#{case["name"]}"' in page
         for k in range(1, len(case["points"]) + 1):
             assert (fresh / "plots" / f"{case['name']}-p{k}-errors.svg").exists()
     assert page.count("<svg") == len(list((fresh / "plots").glob("*.svg")))

@@ -22,8 +22,18 @@ pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
 """
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    return tabulate(rows, headers=headers, tablefmt="html", disable_numparse=True)
+def _table(headers: list[str], rows: list[list[str]], raw_first: bool = False) -> str:
+    """An HTML table; cells are escaped here (the first column may be trusted HTML: links)."""
+    rows = [[cell if raw_first and i == 0 else html.escape(cell) for i, cell in enumerate(row)] for row in rows]
+    return tabulate(rows, headers=[html.escape(h) for h in headers], tablefmt="unsafehtml", disable_numparse=True)
+
+
+def _inline_md(text: str) -> str:
+    """Escape, then the little markdown the texts use: **bold**, *em*, `code`."""
+    text = html.escape(text)
+    text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", text)
+    text = re.sub(r"`(.+?)`", r"<code>\1</code>", text)
+    return re.sub(r"\*(.+?)\*", r"<em>\1</em>", text)
 
 
 def _inline(svg: str) -> str:
@@ -36,7 +46,16 @@ def _status(status: str) -> str:
 
 
 def _paragraphs(text: str) -> str:
-    return "".join(f"<p>{html.escape(p.strip())}</p>" for p in text.split("\n\n") if p.strip())
+    """Paragraphs and '- ' lists of plain markdown text."""
+    out = []
+    for block in text.split("\n\n"):
+        items = re.split(r"^- ", block.strip(), flags=re.M)
+        if block.strip().startswith("- "):
+            out.append("<ul>" + "".join(f"<li>{_inline_md(' '.join(i.split()))}</li>" for i in items if i.strip())
+                       + "</ul>")
+        elif block.strip():
+            out.append(f"<p>{_inline_md(' '.join(block.split()))}</p>")
+    return "".join(out)
 
 
 def page(document: dict, plots: dict[str, str]) -> str:
@@ -47,7 +66,7 @@ def page(document: dict, plots: dict[str, str]) -> str:
              "<h1>tridiff reports</h1>",
              f"<p>{ok} of {len(document['cases'])} cases ok (tridiff {e(document['version'])}).</p>",
              _table(tables.INDEX_HEADERS, tables.index_rows(
-                 document, link=lambda c: f'<a href="#{c["name"]}">{e(c["name"])}</a>')).replace("&lt;a", "<a"),
+                 document, link=lambda c: f'<a href="#{e(c["name"])}">{e(c["name"])}</a>'), raw_first=True),
              "<details><summary>How to read these reports</summary>",
              _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
     for case in document["cases"]:
