@@ -12,7 +12,8 @@ import fnmatch
 from pathlib import Path
 
 from .cases import Case, Library, load_library
-from .runner import results_document, run_case
+from .execute import DEFAULT_TIMEOUT, run_cases
+from .runner import results_document
 
 
 def load(paths: list[str | Path] | None = None) -> Library:
@@ -25,6 +26,10 @@ def select(cases: list[Case], pattern: str | None) -> list[Case]:
     return cases if pattern is None else [c for c in cases if fnmatch.fnmatchcase(c.name, pattern)]
 
 
-def run(cases: list[Case]) -> dict:
-    """Run cases and return the results.json document (plain data)."""
-    return results_document([run_case(case) for case in cases])
+def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1) -> dict:
+    """Run cases and return the results.json document (plain data).
+
+    Each case runs in a worker process, killed after `timeout` seconds (None: no limit,
+    in this process); `jobs` cases run at once. The document does not depend on `jobs`.
+    """
+    return results_document(run_cases(cases, timeout=timeout, jobs=jobs))

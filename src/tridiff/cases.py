@@ -19,6 +19,8 @@ DEFAULT_H = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8,
              1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16)
 DEFAULT_TOLERANCE = 1e-12
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+MAX_POINTS = 1_000
+MAX_STEPS_H = 200
 
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
              "points", "tolerance", "sweep")
@@ -106,6 +108,8 @@ class _Reader:
         if not isinstance(value, list) or not value:
             raise self.error(path, f"expected a non-empty list of numbers, got {_kind(value)}",
                              "write a list such as [1.0e-4, 1.0e-5]")
+        if len(value) > MAX_STEPS_H:
+            raise self.error(path, f"{len(value):,} steps is over the limit of {MAX_STEPS_H}", "use fewer steps")
         out = tuple(self.number(path + (i,), v) for i, v in enumerate(value))
         if positive:
             for i, v in enumerate(out):
@@ -171,6 +175,9 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
     if not isinstance(raw, list) or not raw:
         raise r.error(("points",), "a case needs a non-empty list of points",
                       "add `points: [{at: {x: 2}}]`")
+    if len(raw) > MAX_POINTS:
+        raise r.error(("points",), f"{len(raw):,} points is over the limit of {MAX_POINTS:,}",
+                      "split the case, or sample fewer points")
     inputs, named = list(graph.inputs), graph.named
     points = []
     for i, item in enumerate(raw):

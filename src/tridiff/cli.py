@@ -12,7 +12,8 @@ from .errors import CaseError
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
 EPILOG = """\
-exit codes: 0 all cases agree (or the files are valid); 1 some case mismatched;
+exit codes: 0 all cases agree (or the files are valid); 1 some case mismatched, could not
+be evaluated (error), or has a point where the derivative does not exist (nondifferentiable);
 2 some case file is invalid (the valid cases still run) or the command was misused.
 Errors are one line each on stderr: file:line: case: field: what is wrong; what to write instead.
 """
@@ -33,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
     c.add_argument("--out", default="reports", metavar="DIR", help="report folder, replaced whole (default: reports)")
     c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
+    c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="time limit per case; a case over it is reported as an error (default: 60)")
+    c.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once, in worker processes (default: 1)")
 
     c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
     c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
@@ -74,7 +78,7 @@ def cmd_run(args) -> int:
     if args.case and not cases:
         raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
                         field="--case")
-    document = api.run(cases)
+    document = api.run(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=args.jobs)
     replace_folder(Path(args.out), lambda folder: write_all(document, folder))
     print(summary_table(document))
     for case in document["cases"]:

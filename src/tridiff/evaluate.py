@@ -1,6 +1,8 @@
 """Forward evaluation of the IR in plain Python floats: the value of every node."""
 from __future__ import annotations
 
+import math
+
 from .errors import CaseError
 from .ir import Graph
 from .ops import OPS
@@ -24,6 +26,9 @@ def forward(graph: Graph, at: dict[str, float]) -> list[float]:
             except (ArithmeticError, ValueError) as err:
                 raise CaseError(f"{describe(graph, i, args)} is not defined ({_reason(err)})",
                                 "choose a point where the function is defined") from None
+            if not math.isfinite(values[i]):  # float arithmetic overflows silently to inf
+                raise CaseError(f"{describe(graph, i, args)} overflows float64 (gives {values[i]})",
+                                "choose a point where the function stays below 1.8e308")
     return values
 
 

@@ -23,6 +23,7 @@ import sympy as sp
 from .ir import Graph, Node
 
 DIGITS = 60            # working precision of the reference
+MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 MODEL_MAX_NODES = 400  # above this, higher derivatives are not attempted (expression swell)
 
 
@@ -131,8 +132,12 @@ class SymbolicCase:
                 continue
             if node.op == "const":
                 memo[i] = _const(node)
-            else:
-                memo[i] = SYMPY_OPS[node.op](*(arg(a) for a in node.args))
+                continue
+            args = [arg(a) for a in node.args]
+            if node.op == "pow" and args[1].is_Number and abs(args[1]) > MAX_EXPONENT:
+                raise NotDefined(f"the exponent {float(args[1]):g} is too large for an exact reference "
+                                 f"(the limit is ±{MAX_EXPONENT:,})")
+            memo[i] = SYMPY_OPS[node.op](*args)
         return memo[root]
 
     # -- reference ---------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Bad input of every kind, tried from the command line as a new user would.
+
+Each must end within 20 s with exit 1 or 2, a one-line message naming the file or the
+case, no traceback, nothing executed, and the good cases of the same run still reported.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+PT = "points: [{at: {x: 1}}]\n"
+LOAD_ERRORS = {  # file -> (content, fragment of the message); `check` and `run` exit 2
+    "not-yaml.yaml": ("name: a\nfunction: [x\n" + PT, "not valid YAML"),
+    "latin1.yaml": (b"name: caf\xe9\nfunction: x\n" + PT.encode(), "not UTF-8"),
+    "empty.yaml": ("", "file is empty"),
+    "bomb.yaml": ('a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+                  + "".join(f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
+                  "aliases"),
+    "unknown-key.yaml": ("name: a\nfucntion: x\n" + PT, "did you mean 'function'"),
+    "wrong-type.yaml": ("name: a\nfunction: x\npoints: [{at: {x: [1, 2]}}]\n", "expected a number"),
+    "missing.yaml": ("name: a\n" + PT, "exactly one of 'function' and 'steps'"),
+    "bad-name.yaml": ("name: Not A Name\nfunction: x\n" + PT, "is not valid"),
+    "import.yaml": ("name: a\nfunction: __import__('os').system('touch {marker}')\n" + PT, "'__'"),
+    "dunder.yaml": ("name: a\nfunction: x.__class__\n" + PT, "attribute access"),
+    "subscript.yaml": ("name: a\nfunction: x[0]\n" + PT, "subscripts"),
+    "lambda.yaml": ("name: a\nfunction: '(lambda: 1)()'\n" + PT, "keyword 'lambda'"),
+    "comprehension.yaml": ("name: a\nfunction: '[x for x in y]'\n" + PT, "subscripts"),
+    "fstring.yaml": ("name: a\nfunction: f'{x}'\n" + PT, "strings are not allowed"),
+    "walrus.yaml": ("name: a\nfunction: (y := x)\n" + PT, "':'"),
+    "python-tag.yaml": ("name: !!python/object/apply:os.system ['touch {marker}']\nfunction: x\n" + PT, "tag"),
+    "syntax.yaml": ("name: a\nfunction: 2*(x + 1\n" + PT, "never closed"),
+    "unknown-function.yaml": ("name: a\nfunction: gamma(x)\n" + PT, "unknown function 'gamma'"),
+    "undefined-name.yaml": ("name: a\nfunction: x\npoints:\n  - at: {x: 1}\n    expect: {gradient: {y: 1}}\n",
+                            "'y' is not a node"),
+    "cycle.yaml": ("name: a\nsteps: {p: q + x, q: p * 2}\n" + PT, "cycle"),
+    "huge-number.yaml": ("name: a\nfunction: x * 1e400\n" + PT, "too large for float64"),
+    "too-long.yaml": ("name: a\nfunction: " + "x+" * 1_100_000 + "x\n" + PT, "over the limit"),
+    "too-many-points.yaml": ("name: a\nfunction: x\npoints:\n" + "  - at: {x: 1}\n" * 1001, "over the limit"),
+}
+RUN_ERRORS = {  # valid files whose points cannot be differentiated; `run` exits 1
+    "power-tower.yaml": ("name: power-tower\nfunction: x * 10**10**10\n" + PT, "exponent 1e+10 is too large"),
+    "enormous-exponent.yaml": ("name: enormous-exponent\nfunction: x**1e9\n" + PT, "too large for an exact"),
+    "log-negative.yaml": ("name: log-negative\nfunction: log(x)\npoints: [{at: {x: -2}}]\n", "log(-2.0)"),
+    "divide-by-zero.yaml": ("name: divide-by-zero\nfunction: 1/x\npoints: [{at: {x: 0}}]\n", "division by zero"),
+    "overflow.yaml": ("name: overflow\nfunction: exp(x)\npoints: [{at: {x: 800}}]\n", "overflow"),
+    "silent-inf.yaml": ("name: silent-inf\nfunction: x * 1e308 * 10 - x * 1e308 * 10\n" + PT, "overflows float64"),
+    "sqrt-zero.yaml": ("name: sqrt-zero\nfunction: sqrt(x)\npoints: [{at: {x: 0}}]\n", "not defined"),
+    "relu-kink.yaml": ("name: relu-kink\nfunction: relu(x) + x\npoints: [{at: {x: 0}}]\n", "relu(0.0) is at its kink"),
+    "abs-kink.yaml": ("name: abs-kink\nsteps: {a: abs(x - 1), f: a * 2}\n" + PT, "abs(0.0) is at its kink"),
+}
+GOOD = "name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n"
+
+
+def tridiff(*args, cwd=None, timeout=20):
+    start = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "tridiff", *map(str, args)], capture_output=True, text=True,
+                            cwd=cwd, timeout=timeout)
+    result.seconds = time.monotonic() - start
+    return result
+
+
+def write(folder, name, content, marker):
+    path = folder / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content.replace("{marker}", str(marker)))
+    return path
+
+
+@pytest.mark.parametrize("name", LOAD_ERRORS)
+def test_bad_files_are_refused_by_check_and_run(tmp_path, name):
+    content, fragment = LOAD_ERRORS[name]
+    marker = tmp_path / "pwned"
+    path = write(tmp_path, name, content, marker)
+    for command in (("check", path), ("run", path, "--out", tmp_path / "out")):
+        result = tridiff(*command)
+        assert result.returncode == 2, (command, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and name in lines[0] and fragment in lines[0], lines
+        assert "Traceback" not in result.stderr
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("name", RUN_ERRORS)
+def test_points_that_cannot_be_differentiated_are_reported_not_crashed(tmp_path, name):
+    content, fragment = RUN_ERRORS[name]
+    path = write(tmp_path, name, content, None)
+    assert tridiff("check", path).returncode == 0
+    out = tmp_path / "out"
+    result = tridiff("run", path, "--out", out)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and fragment in result.stderr and name in result.stderr
+    case = json.loads((out / "results.json").read_text())["cases"][0]
+    assert case["status"] in ("error", "nondifferentiable") and fragment in case["message"]
+    page = (out / f"{case['name']}.md").read_text()
+    assert fragment in page  # the report says so too
+
+
+def test_a_run_over_cases_and_every_bad_file_still_reports_the_good_cases(tmp_path):
+    folder = tmp_path / "lib"
+    folder.mkdir()
+    for name, (content, _) in {**LOAD_ERRORS, **RUN_ERRORS}.items():
+        write(folder, name, content, tmp_path / "pwned")
+    out = tmp_path / "out"
+    result = tridiff("run", ROOT / "cases", folder, "--out", out, timeout=120)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    doc = json.loads((out / "results.json").read_text())
+    statuses = {c["name"]: c["status"] for c in doc["cases"]}
+    for path in (ROOT / "cases").glob("*.yaml"):
+        name = path.stem
+        assert statuses[name] == "ok" and (out / f"{name}.md").exists() and (out / "plots" / f"{name}-p1-errors.svg").exists()
+    assert {statuses[n.removesuffix(".yaml")] for n in RUN_ERRORS} <= {"error", "nondifferentiable"}
+
+
+def test_a_case_over_its_time_limit_is_an_error_and_the_others_go_on(tmp_path):
+    slow = "name: slow\nfunction: " + " + ".join(f"sin(x{i})" for i in range(3000)) + "\npoints:\n  - at: {" \
+        + ", ".join(f"x{i}: 0.5" for i in range(3000)) + "}\n"
+    (tmp_path / "slow.yaml").write_text(slow)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    out = tmp_path / "out"
+    result = tridiff("run", tmp_path, "--out", out, "--timeout", "2")
+    assert result.returncode == 1
+    doc = {c["name"]: c for c in json.loads((out / "results.json").read_text())["cases"]}
+    assert doc["good"]["status"] == "ok"
+    assert doc["slow"]["status"] == "error" and "timed out after 2 s" in doc["slow"]["message"]
+
+
+def test_a_run_killed_at_any_moment_leaves_the_previous_reports_whole(tmp_path):
+    out = tmp_path / "reports"
+    assert tridiff("run", ROOT / "cases", "--out", out, timeout=120).returncode == 0
+    before = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (tmp_path / "extra.yaml").write_text(GOOD)
+    for delay in (0.2, 0.6, 1.5, 3.0, 4.5, 6.0):
+        process = subprocess.Popen([sys.executable, "-m", "tridiff", "run", str(ROOT / "cases"),
+                                    str(tmp_path / "extra.yaml"), "--out", str(out)],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        after = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+        doc = json.loads(after[Path("results.json")])
+        names = {c["name"] for c in doc["cases"]}
+        if "good" in names:  # the new run finished before the kill: then it is whole too
+            assert all((out / f"{n}.md").exists() for n in names)
+            before = after
+        else:
+            assert after == before, f"reports changed by a run killed after {delay} s"
+
+
+def test_internal_errors_are_one_line_without_debug(tmp_path):
+    result = tridiff("show", "--reports", tmp_path)
+    assert result.returncode == 2 and "no results.json" in result.stderr and "Traceback" not in result.stderr
