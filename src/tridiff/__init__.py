@@ -2,7 +2,7 @@
 __version__ = "0.1.0"
 
 # The API is imported on first use, so that `tridiff list` starts without sympy.
-_API = ("load", "run", "select")
+_API = ("load", "run", "select", "compile")
 
 
 def __getattr__(name):

@@ -6,14 +6,36 @@
     >>> document["cases"][0]["status"]
     'ok'
 """
+# `compile` is the API's name for compiling a function; Python's builtin is not used here.
 from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
 
+from .backprop import Compiled
 from .cases import Case, Library, load_library
+from .errors import CaseError
+from .expression import build_graph
 from .execute import DEFAULT_TIMEOUT, run_cases
 from .runner import results_document
+
+
+def compile(function: str | None = None, *, steps: dict[str, str] | None = None,
+            output: str | None = None) -> Compiled:
+    """Compile a function (or named steps) once for value + gradient, at a point or on arrays.
+
+        >>> f = tridiff.compile("tanh(w*x + b)")
+        >>> value, grad = f.value_and_grad({"w": 0.5, "x": 2.0, "b": -0.3})
+        >>> grad["w"]                      # ∂f/∂w
+    """
+    if (function is None) == (steps is None):
+        raise CaseError("give either a function or steps", "compile('2*x**2') or compile(steps={...})",
+                        file="<python>")
+    if function is not None:
+        graph = build_graph({output or "f": function}, output or "f", function=True)
+    else:
+        graph = build_graph(dict(steps), output or list(steps)[-1])
+    return Compiled(graph)
 
 
 def load(paths: list[str | Path] | None = None) -> Library:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -36,11 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
     c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="time limit per case; a case over it is reported as an error (default: 60)")
-    c.add_argument("--jobs", type=int, default=1, metavar="N", help="cases run at once, in worker processes (default: 1)")
+    c.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
+                   help="cases (and plots) done at once, in worker processes (default: the cores, at most 4)")
 
     c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
     c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
     c.add_argument("--reports", default="reports", metavar="DIR", help="the report folder (default: reports)")
+
+    c = sub.add_parser("bench", help="time backprop, finite differences and sympy against the plain function")
+    c.add_argument("--quick", action="store_true", help="n = 10, 100, 1000 and short budgets: under a minute")
+    c.add_argument("--out", default="bench", metavar="DIR", help="where bench.md/json/svg go (default: bench)")
+    c.add_argument("--budget", type=float, metavar="SECONDS", help="time limit per method and n (default 60, quick 6)")
+    c.add_argument("--repeats", type=int, metavar="N", help="timings per figure; the median is kept (default 9, quick 5)")
+    c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp or chain (default: all)")
+    c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
     c = sub.add_parser("list", help="one line a case: name, function, points")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
@@ -79,7 +89,7 @@ def cmd_run(args) -> int:
         raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
                         field="--case")
     document = api.run(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=args.jobs)
-    replace_folder(Path(args.out), lambda folder: write_all(document, folder))
+    replace_folder(Path(args.out), lambda folder: write_all(document, folder, args.jobs))
     print(summary_table(document))
     for case in document["cases"]:
         if case["status"] != "ok":
@@ -112,6 +122,24 @@ def cmd_show(args) -> int:
         raise CaseError(f"no case '{args.case}' in these reports",
                         f"did you mean '{close[0]}'?" if close else "see `tridiff show` for the names", file=str(path))
     print(case_tables(cases[args.case]))
+    return EXIT_OK
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+
+    if args.family and set(args.family) - set(bench.FAMILIES):
+        raise CaseError(f"unknown family {sorted(set(args.family) - set(bench.FAMILIES))}",
+                        "choose from " + ", ".join(bench.FAMILIES), file="<command line>", field="--family")
+    try:
+        sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else None
+    except ValueError:
+        raise CaseError(f"--sizes {args.sizes!r} is not a list of whole numbers", "write e.g. 10,100,1000",
+                        file="<command line>", field="--sizes") from None
+    document = bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
+                         sizes=sizes)
+    bench.write(document, Path(args.out))
+    print(f"wrote {args.out}/bench.md, bench.json, bench.svg")
     return EXIT_OK
 
 
@@ -148,7 +176,7 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "show": cmd_show, "check": cmd_check, "list": cmd_list, "new": cmd_new}
+COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "check": cmd_check, "list": cmd_list, "new": cmd_new}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -227,9 +227,12 @@ def check_step_name(name: str) -> None:
         raise CaseError(f"step name '{name}' shadows the function {name}()", "rename the step")
 
 
-class _GraphEmitter(Emitter):
-    def __init__(self, graph: Graph):
-        self.graph = graph
+class GraphBuilder(Emitter):
+    """Builds a graph node by node: the parser's emitter, and the way to build generated
+    functions (the benchmark's) without going through text."""
+
+    def __init__(self, graph: Graph | None = None):
+        self.graph = graph if graph is not None else Graph()
 
     def number(self, value: float, text: str) -> int:
         return self.graph.add(Node("const", value=value, text=text))
@@ -268,7 +271,7 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False) -
     order = list(steps) if function else _dependency_order(
         {n: [u for u in names_in(tokens[n]) if u in steps] for n in steps})
     graph = Graph(output_name=output)
-    emitter = _GraphEmitter(graph)
+    emitter = GraphBuilder(graph)
     for name in order:
         start = len(graph.nodes)
         try:

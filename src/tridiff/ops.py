@@ -3,14 +3,18 @@
 Real rules follow plain Python float semantics (the `math` module), so a finite
 difference computed by tridiff is bit-for-bit what a user's own Python prints.
 Complex rules are the complex-step-safe definitions (Martins, Sturdza & Alonso 2003).
+Vector rules are numpy's, for evaluating at many points at once.
 sympy is deliberately absent: it is the referee and must share no rule with these.
 """
 from __future__ import annotations
 
 import cmath
 import math
+import operator
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 
 def _sigmoid(x: float) -> float:
@@ -28,59 +32,79 @@ def _csigmoid(z: complex) -> complex:
     return w / (1.0 + w)
 
 
-def _sech2(x: float) -> float:
-    # 1 - tanh(x)**2 cancels to 0 for |x| > 19; 1/cosh**2 keeps every digit.
-    try:
-        c = math.cosh(x)
-    except OverflowError:
-        return 0.0
-    return 1.0 / (c * c)
+def _step(x: float) -> float:
+    return 1.0 if x > 0 else 0.0
+
+
+def _sign(x: float) -> float:
+    return (x > 0) - (x < 0) + 0.0
+
+
+def _vsigmoid(x):
+    z = np.exp(-np.abs(x))  # never overflows; both branches of _sigmoid at once
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
 
 
 @dataclass(frozen=True)
 class Op:
-    """A primitive: its arity, how to print it, and its rules."""
+    """A primitive: how it prints, how it computes, and its local derivatives."""
 
     arity: int
     symbol: str
-    real: Callable
-    complex: Callable
-    # d(out)/d(arg i) as a function of (*args, out); called only for args that need it.
-    partials: tuple[Callable, ...]
-    # One correctly rounded IEEE operation: numpy's vectorised result equals Python's.
+    real: Callable      # float64, Python's semantics: what finite differences and tables use
+    complex: Callable   # complex-step-safe
+    vector: Callable    # numpy, for many points at once (may differ from `real` in the last ulp)
+    # d(out)/d(arg i), as code over {0}, {1} (the arguments) and {out}, in the helper
+    # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these.
+    partials: tuple[str, ...]
+    # One correctly rounded IEEE operation, written inline: numpy's result equals Python's.
     ieee: bool = False
+
+
+def _same(a):
+    return a
 
 
 OPS: dict[str, Op] = {
     # A named step whose expression is already a named node gets its own identity node,
     # so that perturbing the step does not perturb the other users of that node.
-    "id": Op(1, "", lambda a: a, lambda a: a, (lambda a, o: 1.0,), ieee=True),
-    "add": Op(2, "+", lambda a, b: a + b, lambda a, b: a + b,
-              (lambda a, b, o: 1.0, lambda a, b, o: 1.0), ieee=True),
-    "sub": Op(2, "-", lambda a, b: a - b, lambda a, b: a - b,
-              (lambda a, b, o: 1.0, lambda a, b, o: -1.0), ieee=True),
-    "mul": Op(2, "*", lambda a, b: a * b, lambda a, b: a * b,
-              (lambda a, b, o: b, lambda a, b, o: a), ieee=True),
-    "div": Op(2, "/", lambda a, b: a / b, lambda a, b: a / b,
-              (lambda a, b, o: 1.0 / b, lambda a, b, o: -o / b), ieee=True),
-    "pow": Op(2, "**", math.pow, lambda a, b: a ** b,
-              (lambda a, b, o: b * math.pow(a, b - 1.0), lambda a, b, o: o * math.log(a))),
-    "neg": Op(1, "-", lambda a: -a, lambda a: -a, (lambda a, o: -1.0,), ieee=True),
-    "pos": Op(1, "+", lambda a: +a, lambda a: +a, (lambda a, o: 1.0,), ieee=True),
-    "exp": Op(1, "exp", math.exp, cmath.exp, (lambda a, o: o,)),
-    "log": Op(1, "log", math.log, cmath.log, (lambda a, o: 1.0 / a,)),
-    "sqrt": Op(1, "sqrt", math.sqrt, cmath.sqrt, (lambda a, o: 0.5 / o,)),
-    "sin": Op(1, "sin", math.sin, cmath.sin, (lambda a, o: math.cos(a),)),
-    "cos": Op(1, "cos", math.cos, cmath.cos, (lambda a, o: -math.sin(a),)),
-    "tan": Op(1, "tan", math.tan, cmath.tan, (lambda a, o: 1.0 + o * o,)),
-    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, (lambda a, o: _sech2(a),)),
-    "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, (lambda a, o: o * _sigmoid(-a),)),
+    "id": Op(1, "", _same, _same, _same, ("1.0",), ieee=True),
+    "add": Op(2, "+", operator.add, operator.add, operator.add, ("1.0", "1.0"), ieee=True),
+    "sub": Op(2, "-", operator.sub, operator.sub, operator.sub, ("1.0", "-1.0"), ieee=True),
+    "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), ieee=True),
+    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"), ieee=True),
+    "pow": Op(2, "**", math.pow, operator.pow, np.power, ("{1} * pow({0}, {1} - 1.0)", "{out} * log({0})")),
+    "neg": Op(1, "-", operator.neg, operator.neg, operator.neg, ("-1.0",), ieee=True),
+    "pos": Op(1, "+", operator.pos, operator.pos, operator.pos, ("1.0",), ieee=True),
+    "exp": Op(1, "exp", math.exp, cmath.exp, np.exp, ("{out}",)),
+    "log": Op(1, "log", math.log, cmath.log, np.log, ("1.0 / {0}",)),
+    "sqrt": Op(1, "sqrt", math.sqrt, cmath.sqrt, np.sqrt, ("0.5 / {out}",)),
+    "sin": Op(1, "sin", math.sin, cmath.sin, np.sin, ("cos({0})",)),
+    "cos": Op(1, "cos", math.cos, cmath.cos, np.cos, ("-sin({0})",)),
+    "tan": Op(1, "tan", math.tan, cmath.tan, np.tan, ("1.0 + {out} * {out}",)),
+    # 1/cosh² keeps every digit where 1 - tanh² cancels to 0 (|x| > 19); cosh overflows
+    # beyond |x| = 710, where the engine reruns with the overflow-safe helpers.
+    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / ((_c := cosh({0})) * _c)",)),
+    "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, _vsigmoid, ("{out} * sigmoid(-{0})",)),
     # relu'(0) and abs'(0) are taken as 0, as PyTorch and JAX do; the kink is flagged elsewhere.
-    "relu": Op(1, "relu", lambda a: a if a > 0 else 0.0,
-               lambda z: z if z.real > 0 else 0j, (lambda a, o: 1.0 if a > 0 else 0.0,)),
-    "abs": Op(1, "abs", abs, lambda z: -z if z.real < 0 else z,
-              (lambda a, o: (a > 0) - (a < 0) + 0.0,)),
+    "relu": Op(1, "relu", lambda a: a if a > 0 else 0.0, lambda z: z if z.real > 0 else 0j,
+               lambda a: np.maximum(a, 0.0), ("step({0})",)),
+    "abs": Op(1, "abs", abs, lambda z: -z if z.real < 0 else z, np.abs, ("sign({0})",)),
 }
+
+def _cosh(x: float) -> float:
+    try:
+        return math.cosh(x)
+    except OverflowError:
+        return math.inf
+
+
+SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math.sin, "cosh": math.cosh,
+                  "sigmoid": _sigmoid, "step": _step, "sign": _sign}
+# Slower but never raising OverflowError where the exact result is merely tiny.
+SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
+VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,
+                  "sigmoid": _vsigmoid, "step": lambda a: np.where(a > 0, 1.0, 0.0), "sign": np.sign}
 
 # The callable names of the expression language, and its named constants.
 FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")

@@ -13,7 +13,7 @@ import numpy as np
 
 from . import __version__
 from .analysis import analyse_node
-from .backprop import adjoints
+from .backprop import Compiled
 from .cases import Case, Point
 from .errors import CaseError
 from .evaluate import forward
@@ -40,16 +40,17 @@ def run_case(case: Case) -> dict:
     except (RecursionError, MemoryError) as err:
         symbolic = None
         reason = f"sympy could not build the expression ({type(err).__name__}: too deep or too large)"
+    engine = Compiled(case.graph)
     for number, point in enumerate(case.points, 1):
         if symbolic is None:
             entry = {"at": point.at, "status": "error", "message": reason}
         else:
-            entry = run_point(case, symbolic, point)
+            entry = run_point(case, symbolic, engine, point)
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
     if symbolic is not None and len(case.graph.inputs) == 1:
-        result["curve"] = function_curve(case, symbolic)
+        result["curve"] = function_curve(case, symbolic, engine)
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
         rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
@@ -64,7 +65,7 @@ def _show_at(at: dict[str, float]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in at.items())
 
 
-def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
+def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point) -> dict:
     graph = case.graph
     entry: dict = {"at": point.at, "status": "ok", "message": None}
     if point.expect_value is not None or point.expect_gradient:
@@ -85,8 +86,7 @@ def run_point(case: Case, symbolic: SymbolicCase, point: Point) -> dict:
     except (ArithmeticError, ValueError) as err:
         failed.append(f"symbolic could not be evaluated ({type(err).__name__}: {err})")
     try:
-        adjoint = adjoints(graph, values)
-        methods["backprop"] = {n: adjoint[graph.named[n]] for n in names}
+        methods["backprop"] = engine.value_and_grad(point.at)[1]
     except CaseError as err:
         failed.append(f"backprop: {err.problem}")
     estimates = sweep(graph, values, names, case.h, case.schemes)
@@ -161,20 +161,15 @@ CURVE_SAMPLES = 161
 CURVE_H = 0.1
 
 
-def function_curve(case: Case, symbolic: SymbolicCase) -> dict:
+def function_curve(case: Case, symbolic: SymbolicCase, engine: Compiled) -> dict:
     """f and f' around the points (one-input cases), for the function plot: data, not a picture."""
     (name,) = case.graph.inputs
     xs = [p.at[name] for p in case.points]
     lo, hi = min(xs), max(xs)
     pad = max(2.0, 0.5 * (hi - lo))
-    grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES).tolist()
-    graph = case.graph
-
-    def f(x: float) -> float | None:
-        try:
-            return forward(graph, {name: x})[graph.output]
-        except CaseError:
-            return None
+    grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES)
+    fx, grads = engine.on_arrays({name: grid})
+    fh, _ = engine.on_arrays({name: grid + CURVE_H})
 
     def exact(x: float) -> float | None:
         try:
@@ -182,19 +177,12 @@ def function_curve(case: Case, symbolic: SymbolicCase) -> dict:
         except (ArithmeticError, ValueError):
             return None
 
-    def backprop(x: float) -> float | None:
-        try:
-            values = forward(graph, {name: x})
-            return adjoints(graph, values)[graph.inputs[name]]
-        except CaseError:
-            return None
-
-    fx = [f(x) for x in grid]
-    fh = [f(x + CURVE_H) for x in grid]
-    return {"input": name, "x": grid, "f": fx, "symbolic": [exact(x) for x in grid],
-            "backprop": [backprop(x) if i % 8 == 0 else None for i, x in enumerate(grid)],
-            "forward_h": CURVE_H,
-            "forward": [None if a is None or b is None else (b - a) / CURVE_H for a, b in zip(fx, fh)]}
+    with np.errstate(all="ignore"):
+        fd = (fh - fx) / CURVE_H
+    backprop = grads[name].tolist()
+    return {"input": name, "x": grid.tolist(), "f": fx.tolist(), "symbolic": [exact(x) for x in grid.tolist()],
+            "backprop": [v if i % 8 == 0 else None for i, v in enumerate(backprop)],
+            "forward_h": CURVE_H, "forward": fd.tolist()}
 
 
 def _problem(err: Exception) -> str:

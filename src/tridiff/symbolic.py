@@ -119,6 +119,8 @@ class SymbolicCase:
                 shapes[canonical] = Shape(canonical, [sp.diff(canonical, _slot(j)) for j in range(len(uses))])
             self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
             start = root + 1
+        self._derivatives: dict[str, tuple] = {}
+        self._float_values: dict[tuple, dict[int, float]] = {}
 
     def _expression(self, start: int, root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}
@@ -183,24 +185,40 @@ class SymbolicCase:
 
     # -- error model ------------------------------------------------------------------------
     def higher_derivatives(self, at: dict[str, float], name: str, order: int = 5) -> list[float] | None:
-        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large."""
+        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large.
+
+        For the error model only (a few digits suffice): sympy's derivatives, compiled once
+        per node, evaluated in float64. A derivative that is identically zero stays 0."""
         if len(self.graph.nodes) > MODEL_MAX_NODES:
             return None
+        if name not in self._derivatives:
+            self._derivatives[name] = self._compile_derivatives(name, order)
+        fn, args = self._derivatives[name]
+        key = tuple(at.items())
+        if key not in self._float_values:
+            with mpmath.workdps(DIGITS):
+                self._float_values = {key: {i: float(v) for i, v in self._values(at).items()}}
+        values = self._float_values[key]
+        try:
+            return [float(d) for d in fn(*(values[a] for a in args))]
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+
+    def _compile_derivatives(self, name: str, order: int):
         target = self.graph.named[name]
         downstream = self.graph.downstream(target)
-        with mpmath.workdps(DIGITS):
-            values = self._values(at)
-            expr = self.symbol[self.graph.output]
-            for unit in reversed(self.units):
-                if downstream[unit.node] and unit.node != target:
-                    expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
-            subs = {self.symbol[i]: v for i, v in values.items() if i in self.symbol}
-            out = []
-            t = self.symbol[target]
-            for _ in range(order + 1):
-                out.append(float(_number(expr, subs)))
-                expr = sp.diff(expr, t)
-        return out
+        expr = self.symbol[self.graph.output]
+        for unit in reversed(self.units):
+            if downstream[unit.node] and unit.node != target:
+                expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
+        t = self.symbol[target]
+        exprs = [expr]
+        for _ in range(order):
+            exprs.append(sp.diff(exprs[-1], t))
+        by_symbol = {sym: i for i, sym in self.symbol.items()}
+        args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
+        fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES, cse=True)
+        return fn, args
 
 
 def _number(expr: sp.Expr, subs: dict) -> mpmath.mpf:
