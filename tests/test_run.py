@@ -37,7 +37,7 @@ def test_results_json_has_the_spec_shape(shipped):
     assert point["at"] == {"x": 2.0} and point["value"] == 6.0
     x = point["gradient"]["x"]
     assert x["reference"] == 5.0 and x["reference_digits"].startswith("5.00000000000000000000000000000")
-    assert x["methods"] == {"symbolic": 5.0, "backprop": 5.0}
+    assert x["methods"] == {"symbolic": 5.0, "backprop": 5.0, "forward_mode": 5.0}
     assert set(x["sweep"]) == {"forward", "backward", "central", "central4", "complex_step"}
     row = next(r for r in x["sweep"]["forward"] if r["h"] == 1e-6)
     assert row["estimate"] == 5.000002000876691

@@ -12,4 +12,7 @@ def __getattr__(name):
     if name == "run_case":
         from .runner import run_case
         return run_case
+    if name == "compare":
+        from .notebook import compare
+        return compare
     raise AttributeError(f"module 'tridiff' has no attribute {name!r}")

@@ -17,19 +17,21 @@ _SUPERSCRIPT = {2: "²", 3: "³", 5: "⁵"}
 MIN_RUN = 3
 
 
-def model(scheme: str, d: list[float] | None) -> dict | None:
-    """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None."""
+def model(scheme: str, d: list[float] | None, eps: float = EPS) -> dict | None:
+    """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None.
+
+    `eps` is the working precision's machine epsilon (2^-52 for float64, 2^-23 float32)."""
     if d is None:
         return None
     m0, mk = abs(d[0]), abs(d[TRUNCATION[scheme]])
     if scheme in ("forward", "backward"):
-        trunc, power, rnd = mk / 2, 1, 2 * EPS * m0
+        trunc, power, rnd = mk / 2, 1, 2 * eps * m0
     elif scheme == "central":
-        trunc, power, rnd = mk / 6, 2, EPS * m0
+        trunc, power, rnd = mk / 6, 2, eps * m0
     elif scheme == "central4":
-        trunc, power, rnd = mk / 30, 4, 1.5 * EPS * m0
+        trunc, power, rnd = mk / 30, 4, 1.5 * eps * m0
     else:  # complex step: no cancellation, a flat floor of about eps·|f'|
-        floor = EPS * abs(d[1])
+        floor = eps * abs(d[1])
         return {"truncation": mk / 6, "power": 2, "roundoff": 0.0, "floor": floor,
                 "h": 1e-8 if mk else None, "abs_error": floor}
     out = {"truncation": trunc, "power": power, "roundoff": rnd, "floor": 0.0, "h": None, "abs_error": None}
@@ -78,7 +80,8 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
         if len(run) > len(longest):
             longest = list(run)
     if len(longest) < MIN_RUN:
-        return None, (f"only {len(longest)} points in the truncation regime (at least {MIN_RUN} needed); "
+        return None, (f"only {len(longest)} point{'' if len(longest) == 1 else 's'} in the truncation regime "
+                      f"(at least {MIN_RUN} needed); "
                       "add steps between them with `sweep: extra_h`")
     xs = [math.log10(h) for h, _ in longest]
     ys = [math.log10(e) for _, e in longest]
@@ -87,7 +90,7 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
     return slope, f"fitted on {len(longest)} points, h = {longest[0][0]:g} … {longest[-1][0]:g}"
 
 
-def analyse_node(node: dict, output: str, name: str) -> None:
+def analyse_node(node: dict, output: str, name: str, eps: float = EPS) -> None:
     """Add order, best, predicted (and the complex step's floor) to one node's results."""
     d = node.get("derivatives")
     node["order"], node["order_note"], node["best"], node["predicted"] = {}, {}, {}, {}
@@ -100,7 +103,7 @@ def analyse_node(node: dict, output: str, name: str) -> None:
         best = min(finite, key=lambda r: r["abs_error"]) if finite else None
         node["best"][scheme] = None if best is None else {
             "h": best["h"], "abs_error": best["abs_error"], "rel_error": best["rel_error"]}
-        m = model(scheme, d)
+        m = model(scheme, d, eps)
         node["predicted"][scheme] = None if m is None or m["h"] is None else {
             "h": m["h"], "abs_error": m["abs_error"], "rel_error": m["abs_error"] / abs(ref) if ref else None}
         if scheme == "complex_step":
@@ -134,3 +137,26 @@ def reading(scheme: str, node: dict) -> str:
     if order is not None:
         text += f"; observed order {order:.2f} (theory {THEORY[scheme]})"
     return text + "."
+
+
+def richardson_reading(node: dict) -> str:
+    """How Richardson extrapolation did, and how honest its own error estimate was."""
+    rich = node.get("richardson") or {}
+    if rich.get("estimate") is None:
+        return "richardson: no estimate."
+    ref = node["reference"]
+    error = rich["abs_error"] / abs(ref) if ref else rich["abs_error"]
+    estimated = rich["error_estimate"] / abs(ref) if ref else rich["error_estimate"]
+    if error == 0:
+        verdict = "the estimate could not be compared (exact result)"
+    elif estimated == 0:
+        verdict = "the estimate claimed no error at all, wrongly"
+    elif estimated >= error:
+        verdict = f"the estimate was safe, {estimated / error:.2g}× the actual error"
+    else:
+        verdict = f"the estimate was too optimistic, {error / estimated:.2g}× below the actual error"
+    central = node["best"].get("central")
+    central_error = None if central is None else central["rel_error"] if ref else central["abs_error"]
+    beat = " — better than central differences' best" if central_error is not None and error < central_error else ""
+    return (f"richardson: error {error:.1e} after extrapolating {rich['column']} column(s) from h = "
+            f"{rich['h']:g}; its own estimate {estimated:.1e}: {verdict}{beat}.")

@@ -48,10 +48,13 @@ def select(cases: list[Case], pattern: str | None) -> list[Case]:
     return cases if pattern is None else [c for c in cases if fnmatch.fnmatchcase(c.name, pattern)]
 
 
-def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1) -> dict:
+def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
+        methods: dict | None = None, precisions: tuple[str, ...] = ()) -> dict:
     """Run cases and return the results.json document (plain data).
 
     Each case runs in a worker process, killed after `timeout` seconds (None: no limit,
     in this process); `jobs` cases run at once. The document does not depend on `jobs`.
+    `methods`: more differentiators by name (see tridiff.methods), judged like the built-ins.
+    `precisions`: also run finite differences and backprop in "float32" / "float16".
     """
-    return results_document(run_cases(cases, timeout=timeout, jobs=jobs))
+    return results_document(run_cases(cases, timeout=timeout, jobs=jobs, plugins=methods, precisions=precisions))

@@ -19,8 +19,8 @@ The same code runs on floats or, with numpy helpers, on arrays of points at once
 from __future__ import annotations
 
 import sys
-import time
 import traceback
+from typing import Callable
 
 import numpy as np
 
@@ -40,11 +40,13 @@ def depends_on_inputs(graph: Graph) -> list[bool]:
     return live
 
 
-def _value_names(graph: Graph, live: list[bool]) -> list[str]:
+def _value_names(graph: Graph, live: list[bool], keep_all: bool = False) -> list[str]:
     """A variable for every node's value. Values the backward pass reads keep their own
     (v12); the others share a few temporaries (t0, t1, ...), each reused once its value
     is dead, so that the frame stays small and the memory the code touches stays hot."""
     nodes = graph.nodes
+    if keep_all:
+        return [f"v{i}" for i in range(len(nodes))]
     kept = [node.op == "input" for node in nodes]
     kept[graph.output] = True
     last_use = [-1] * len(nodes)
@@ -75,23 +77,33 @@ def _value_names(graph: Graph, live: list[bool]) -> list[str]:
     return names
 
 
-def source(graph: Graph) -> tuple[str, list[int]]:
-    """The generated function's text, and for each of its lines the node it computes."""
+def partial_code(op_name: str, k: int, args: list[str], out: str) -> str:
+    """The local derivative d(out)/d(arg k) as code, from the table in ops.py."""
+    return OPS[op_name].partials[k].format(*args, out=out)
+
+
+def forward_code(graph: Graph, function: str, tangents: bool = False,
+                 keep_all: bool = False) -> tuple[list[str], list[int], Callable]:
+    """The forward pass as lines of a function `function(inputs[, seeds])`, the node of each
+    line, and how a node's value is written. With `tangents`, each node's derivative with
+    respect to the seeded inputs (forward mode) follows its value: d<i> = Σ d<arg>·∂."""
     nodes = graph.nodes
     live = depends_on_inputs(graph)
-
-    names = _value_names(graph, live)
+    names = _value_names(graph, live, keep_all)
 
     def val(i: int) -> str:
         node = nodes[i]
         return repr(node.value) if node.op == "const" else names[i]
 
-    lines = ["def backprop(inputs):"]
+    lines = [f"def {function}(inputs{', seeds' if tangents else ''}):"]
     where = [-1]
     inputs = list(graph.inputs.values())
     lines.append("    " + (", ".join(val(i) for i in inputs) + ("," if len(inputs) == 1 else "") + " = inputs"
                           if inputs else "pass"))
     where.append(-1)
+    if tangents and inputs:
+        lines.append("    " + ", ".join(f"d{i}" for i in inputs) + ("," if len(inputs) == 1 else "") + " = seeds")
+        where.append(-1)
     for i, node in enumerate(nodes[: graph.output + 1]):
         if node.op in ("input", "const"):
             continue
@@ -103,12 +115,31 @@ def source(graph: Graph) -> tuple[str, list[int]]:
             expr = f"f_{node.op}({', '.join(args)})"
         lines.append(f"    {val(i)} = {expr}")
         where.append(i)
+        if tangents and live[i]:
+            terms = []
+            for k, a in enumerate(node.args):
+                if live[a]:
+                    partial = partial_code(node.op, k, args, val(i))
+                    terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(partial, f"d{a} * ({partial})"))
+            lines.append(f"    d{i} = {' + '.join(terms)}")
+            where.append(i)
+    return lines, where, val
+
+
+def source(graph: Graph, every_node: bool = False) -> tuple[str, list[int]]:
+    """The generated function's text, and for each of its lines the node it computes.
+
+    It returns the output's value and the named nodes' adjoints; with `every_node`, the
+    value and adjoint of every node (for the circuit picture)."""
+    nodes = graph.nodes
+    live = depends_on_inputs(graph)
+    lines, where, val = forward_code(graph, "backprop", keep_all=every_node)
     # adjoint[a]: the variable that holds node a's adjoint so far. A contribution of
     # exactly 1 (add, the identity) makes no copy: the argument shares its user's variable,
     # which is final by then (every user of a node comes after it, so is done before it).
     # Named nodes own g<i>; the others draw h<k> from a pool and give it back once no
     # node needs it, so the frame stays small however large the graph.
-    named = set(graph.named.values())
+    named = set(range(len(nodes))) if every_node else set(graph.named.values())
     adjoint: dict[int, str] = {}
     owns: set[int] = set()
     holders: dict[str, int] = {}
@@ -138,7 +169,7 @@ def source(graph: Graph) -> tuple[str, list[int]]:
         for k, a in enumerate(node.args):
             if not live[a]:
                 continue
-            partial = op.partials[k].format(*args, out=val(i))
+            partial = partial_code(node.op, k, args, val(i))
             term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, f"{g} * ({partial})")
             if a not in adjoint and term == g:
                 adjoint[a] = g
@@ -155,29 +186,34 @@ def source(graph: Graph) -> tuple[str, list[int]]:
             where.append(i)
         if i not in named:
             release(g)
-    result = ", ".join(adjoint.get(i, "0.0") for i in graph.named.values())
-    lines.append(f"    return {val(graph.output)}, ({result}{',' if len(graph.named) == 1 else ''})")
+    if every_node:
+        lines.append(f"    return ({', '.join(val(i) for i in range(len(nodes)))},), "
+                     f"({', '.join(adjoint.get(i, '0.0') for i in range(len(nodes)))},)")
+    else:
+        result = ", ".join(adjoint.get(i, "0.0") for i in graph.named.values())
+        lines.append(f"    return {val(graph.output)}, ({result}{',' if len(graph.named) == 1 else ''})")
     where.append(-1)
     return "\n".join(lines) + "\n", where
 
 
-def _namespace(helpers: dict, rule: str) -> dict:
+def namespace(helpers: dict, rule: str) -> dict:
+    """What generated code may call: the primitives' rules and the derivative helpers."""
     ns = {f"f_{name}": getattr(op, rule) for name, op in OPS.items() if not op.ieee}
     ns.update(helpers)
     ns["__builtins__"] = {}
     return ns
 
 
-def _define(code, namespace: dict):
-    exec(code, namespace)  # noqa: S102 - runs the generated `def backprop`, nothing else
-    return namespace["backprop"]
+def define(code, names: dict, function: str = "backprop"):
+    """Run generated code (one `def`, nothing else) and return the function it defines."""
+    exec(code, names)  # noqa: S102 - the text comes from forward_code/source, never from input
+    return names[function]
 
 
 class Compiled:
     """A graph compiled once; then value and every named node's adjoint in one call."""
 
     def __init__(self, graph: Graph):
-        start = time.perf_counter()
         self.graph = graph
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
@@ -186,9 +222,8 @@ class Compiled:
         # case-file text; compiled once per graph.
         code = compile(text, FILENAME, "exec")
         self._scalar, self._safe, self._vector = (
-            _define(code, _namespace(SCALAR_HELPERS, "real")), _define(code, _namespace(SAFE_HELPERS, "real")),
-            _define(code, _namespace(VECTOR_HELPERS, "vector")))
-        self.prepare_seconds = time.perf_counter() - start
+            define(code, namespace(SCALAR_HELPERS, "real")), define(code, namespace(SAFE_HELPERS, "real")),
+            define(code, namespace(VECTOR_HELPERS, "vector")))
 
     def raw(self, inputs) -> tuple[float, tuple[float, ...]]:
         """The fastest call: inputs in `self.inputs` order; adjoints in `self.names` order."""
@@ -213,6 +248,19 @@ class Compiled:
             value, grads = self._vector(arrays)
         return (np.broadcast_to(value, shape),
                 {n: np.broadcast_to(g, shape) for n, g in zip(self.names, grads)})
+
+    def every_node(self, at: dict[str, float]) -> tuple[list[float], list[float]]:
+        """The value and the adjoint of every node, gates included (for drawing the circuit)."""
+        code = compile(source(self.graph, every_node=True)[0], FILENAME, "exec")
+        function = define(code, namespace(SAFE_HELPERS, "real"))
+        values, adjoints = function([float(at[n]) for n in self.inputs])
+        return list(values), list(adjoints)
+
+    def in_precision(self, at: dict[str, float], dtype) -> tuple[float, dict[str, float]]:
+        """Value and adjoints computed in a lower precision (numpy scalars of `dtype`)."""
+        with np.errstate(all="ignore"):
+            value, grads = self._vector([dtype(at[n]) for n in self.inputs])
+        return float(value), {n: float(g) for n, g in zip(self.names, grads)}
 
     def _explain(self, at: dict[str, float]) -> CaseError:
         values = forward(self.graph, at)  # raises the precise message if the forward pass failed

@@ -338,7 +338,44 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 rows.append(row)
                 log(_describe(row))
     return {"schema": 1, "machine": _machine(), "quick": quick, "budget_seconds": budget, "repeats": repeats,
-            "rows": rows}
+            "rows": rows, "arrays": arrays([n for n in sizes if n <= 1000], repeats, log)}
+
+
+POINTS = 1000
+
+
+def arrays(sizes: list[int], repeats: int, log=print) -> list[dict]:
+    """Value + gradient at POINTS points at once (numpy), against the numpy function alone."""
+    import numpy as np
+    rows = []
+    for n in sizes:
+        problem = tanh_sum(n)
+        engine = Compiled(problem.graph)
+        rng = np.random.default_rng(n)
+        at = {name: rng.uniform(-1, 1, POINTS) for name in engine.inputs}
+        w, x, b = ([at[f"{p}{i}"] for i in range(n)] for p in "wxb")
+
+        def numpy_f():
+            s = np.tanh(w[0] * x[0] + b[0])
+            for i in range(1, n):
+                s = s + np.tanh(w[i] * x[i] + b[i])
+            return s
+
+        times = {}
+        for label, call in (("numpy function", numpy_f), ("backprop on arrays", lambda: engine.on_arrays(at))):
+            ts = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                ts.append(time.perf_counter() - start)
+            times[label] = statistics.median(ts)
+        row = {"function": "tanh_sum", "n": n, "points": POINTS, "numpy_seconds": times["numpy function"],
+               "backprop_seconds": times["backprop on arrays"],
+               "ratio": times["backprop on arrays"] / times["numpy function"]}
+        log(f"   arrays n={n:<6} {POINTS} points: numpy f {row['numpy_seconds'] * 1e3:.2f} ms, "
+            f"value + gradient {row['backprop_seconds'] * 1e3:.2f} ms ({row['ratio']:.2f}x)")
+        rows.append(row)
+    return rows
 
 
 def _describe(row: dict) -> str:
@@ -370,12 +407,18 @@ def markdown(document: dict) -> str:
                      "—" if r.get("min_seconds") is None else f"{r['min_seconds'] * 1e3:.3f}",
                      "—" if not r.get("ratio") else f"{r['ratio']:.2f}",
                      "—" if not r.get("prepare_seconds") else f"{r['prepare_seconds']:.3f}", r["status"]])
+    vector = [[r["n"], r["points"], f"{r['numpy_seconds'] * 1e3:.2f}", f"{r['backprop_seconds'] * 1e3:.2f}",
+               f"{r['ratio']:.2f}"] for r in document.get("arrays", [])]
     return ("# tridiff bench\n\n"
             f"Machine: {document['machine']}. Median of {document['repeats']} runs (min beside it); "
             f"budget {document['budget_seconds']:g} s per method and n; each method in its own process.\n"
             "`ratio` is the method's time over the plain Python loop's (value only); `prepare` is "
             "building/compiling, timed once and not included.\n\n"
             + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
+                       tablefmt="github", disable_numparse=True) + "\n\n"
+            "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
+            "the numpy-vectorised function alone (median ms):\n\n"
+            + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio"],
                        tablefmt="github", disable_numparse=True) + "\n")
 
 

@@ -23,7 +23,8 @@ MAX_POINTS = 1_000
 MAX_STEPS_H = 200
 
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
-             "points", "tolerance", "sweep")
+             "points", "tolerance", "sweep", "precision")
+PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
 EXPECT_KEYS = ("value", "gradient", "tolerance")
 SWEEP_KEYS = ("h", "extra_h", "schemes")
@@ -54,6 +55,7 @@ class Case:
     tolerance: float = DEFAULT_TOLERANCE
     h: tuple[float, ...] = DEFAULT_H
     schemes: tuple[str, ...] = SCHEMES
+    precisions: tuple[str, ...] = ("float64",)   # float64 always; float32/float16 on request
 
     @property
     def expression(self) -> str:
@@ -166,8 +168,16 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     points = _read_points(r, data, graph)
     tolerance = _tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
     h, schemes = _read_sweep(r, data.get("sweep"))
+    precisions = ("float64",)
+    if "precision" in data:
+        listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
+        for i, p in enumerate(listed):
+            if p not in PRECISIONS:
+                raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
+        precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
-                output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes, **meta)
+                output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes,
+                precisions=precisions, **meta)
 
 
 def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:

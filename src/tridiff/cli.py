@@ -37,6 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
     c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="time limit per case; a case over it is reported as an error (default: 60)")
+    c.add_argument("--method", action="append", default=[], metavar="NAME|MODULE:FUNCTION",
+                   help="add a differentiator: an installed method (torch, jax) or module:function / file.py:function")
+    c.add_argument("--precision", default="float64", metavar="P,P,...",
+                   help="also run finite differences and backprop in float32 and/or float16 (e.g. float64,float32)")
     c.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                    help="cases (and plots) done at once, in worker processes (default: the cores, at most 4)")
 
@@ -52,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp or chain (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
+    c = sub.add_parser("schema", help="print the JSON Schema of case files (for editors)")
+    c.add_argument("--out", metavar="FILE", help="write it to FILE instead")
+
     c = sub.add_parser("list", help="one line a case: name, function, points")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
+    c.add_argument("--format", choices=("table", "json"), default="table", help="table (default) or json")
 
     c = sub.add_parser("new", help="write a commented template case file")
     c.add_argument("name", help="the case name: lowercase letters, digits and '-'")
@@ -88,7 +96,16 @@ def cmd_run(args) -> int:
     if args.case and not cases:
         raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
                         field="--case")
-    document = api.run(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=args.jobs)
+    from .cases import PRECISIONS
+    from .methods import load as load_method
+    precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
+    for p in precisions:
+        if p not in PRECISIONS:
+            raise CaseError(f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS),
+                            file="<command line>", field="--precision")
+    plugins = dict(load_method(spec) for spec in args.method)
+    document = api.run(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=args.jobs, methods=plugins,
+                       precisions=precisions)
     replace_folder(Path(args.out), lambda folder: write_all(document, folder, args.jobs))
     print(summary_table(document))
     for case in document["cases"]:
@@ -143,11 +160,29 @@ def cmd_bench(args) -> int:
     return EXIT_OK
 
 
+def cmd_schema(args) -> int:
+    from .schema import dumps
+
+    if args.out:
+        Path(args.out).write_text(dumps(), encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(dumps())
+    return EXIT_OK
+
+
 def cmd_list(args) -> int:
     from tabulate import tabulate
 
     library = load_library(args.paths)
     _report_errors(library.errors)
+    if args.format == "json":
+        import json
+        print(json.dumps([{"name": c.name, "file": c.file, "title": c.title, "function": c.function,
+                           "steps": None if c.function is not None else c.steps, "output": c.output,
+                           "inputs": list(c.graph.inputs), "points": [p.at for p in c.points]}
+                          for c in library.cases], indent=1, ensure_ascii=False))
+        return EXIT_INVALID if library.errors else EXIT_OK
     rows = []
     for case in library.cases:
         expr = case.expression
@@ -170,13 +205,18 @@ def cmd_new(args) -> int:
         text = render(args.name, args.function)
     except CaseError as err:
         raise err.located(file="<command line>", field="--function")
+    from .schema import FILE_NAME, dumps
+
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
+    schema_file = out.parent / FILE_NAME
+    if not schema_file.exists():  # the template points editors at it
+        schema_file.write_text(dumps(), encoding="utf-8")
     print(f"wrote {out}; edit it, then: tridiff check {out}")
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "check": cmd_check, "list": cmd_list, "new": cmd_new}
+COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "schema": cmd_schema, "check": cmd_check, "list": cmd_list, "new": cmd_new}
 
 
 def main(argv: list[str] | None = None) -> int:

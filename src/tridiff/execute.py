@@ -31,9 +31,9 @@ def failed(case: Case, message: str) -> dict:
             "message": message, "points": [{"at": p.at, "status": "error", "message": message} for p in case.points]}
 
 
-def _guarded(case: Case) -> dict:
+def _guarded(case: Case, plugins: dict, precisions: tuple = ()) -> dict:
     try:
-        return run_case(case)
+        return run_case(case, plugins, precisions)
     except MemoryError:
         return failed(case, f"ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)")
     except RecursionError:
@@ -43,21 +43,23 @@ def _guarded(case: Case) -> dict:
         return failed(case, f"internal error {type(err).__name__}: {err} (at {where.filename}:{where.lineno})")
 
 
-def _child(case: Case, conn) -> None:
+def _child(case: Case, plugins: dict, precisions: tuple, conn) -> None:
     try:
-        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or hard > MEMORY_LIMIT:
             resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, hard))
     except (ValueError, OSError):
         pass
-    conn.send(_guarded(case))
+    conn.send(_guarded(case, plugins, precisions))
     conn.close()
 
 
-def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1) -> list[dict]:
+def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
+              plugins: dict | None = None, precisions: tuple[str, ...] = ()) -> list[dict]:
     """Run every case; results in the order of `cases`, whatever the order they finish in."""
+    plugins = plugins or {}
     if "fork" not in multiprocessing.get_all_start_methods() or timeout is None and jobs <= 1:
-        return [_guarded(case) for case in cases]
+        return [_guarded(case, plugins, precisions) for case in cases]
     ctx = multiprocessing.get_context("fork")
     results: list[dict | None] = [None] * len(cases)
     waiting = list(range(len(cases)))
@@ -66,7 +68,7 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
         while waiting and len(running) < max(1, jobs):
             i = waiting.pop(0)
             receive, send = ctx.Pipe(duplex=False)
-            process = ctx.Process(target=_child, args=(cases[i], send), daemon=True)
+            process = ctx.Process(target=_child, args=(cases[i], plugins, precisions, send), daemon=True)
             process.start()
             send.close()
             running[receive] = (i, process, time.monotonic() + (timeout or float("inf")))

@@ -55,6 +55,23 @@ def _safe(fn: Callable) -> Callable:
 
 REAL_RULES = {name: _real_rule(name) for name in OPS}
 COMPLEX_RULES = {name: _complex_rule(name) for name in OPS}
+# float32 and float16: numpy's own functions in that dtype (there is no "plain Python" there).
+LOW_RULES = {name: op.vector for name, op in OPS.items()}
+PRECISIONS = {"float64": np.float64, "float32": np.float32, "float16": np.float16}
+
+
+def forward_in(graph: Graph, at: dict[str, float], dtype) -> list:
+    """Every node's value evaluated in a lower precision (numpy scalars of `dtype`)."""
+    values: list = []
+    with np.errstate(all="ignore"):
+        for node in graph.nodes:
+            if node.op == "input":
+                values.append(dtype(at[node.text]))
+            elif node.op == "const":
+                values.append(dtype(node.value))
+            else:
+                values.append(dtype(LOW_RULES[node.op](*(values[a] for a in node.args))))
+    return values
 
 
 def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], shift: np.ndarray,
@@ -85,24 +102,28 @@ def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], sh
     return np.full((rows, shift.shape[1]), values[graph.output], dtype=dtype) if out is None else out
 
 
-def sweep(graph: Graph, values: list[float], names: list[str], h: tuple[float, ...],
-          schemes: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
-    """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}."""
+def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
+          schemes: tuple[str, ...], dtype=np.float64) -> dict[str, dict[str, np.ndarray]]:
+    """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}.
+
+    In float64 the arithmetic is Python's; in a lower `dtype` (values from forward_in)
+    it is numpy's in that dtype throughout, h included, and there is no complex step."""
     targets = [graph.named[n] for n in names]
     result: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
     real = [s for s in schemes if s in OFFSETS]
+    low = dtype is not np.float64
     if real:
-        hs = np.array(h, dtype=float)
+        hs = np.array(h, dtype=dtype)
         ks = sorted({k for s in real for k in OFFSETS[s]}, reverse=True)
-        shift = np.array([k * hs for k in ks])  # k*h is exact for k in ±1, ±2
-        out = _perturbed_outputs(graph, values, targets, shift, REAL_RULES, float)
+        shift = np.array([k * hs for k in ks], dtype=dtype)  # k*h is exact for k in ±1, ±2
+        out = _perturbed_outputs(graph, values, targets, shift, LOW_RULES if low else REAL_RULES, dtype)
         f0 = values[graph.output]
         with np.errstate(all="ignore"):
             for j, name in enumerate(names):
                 f = {k: out[j * len(ks) + ks.index(k)] for k in ks}
                 for s in real:
                     result[name][s] = _formula(s, f, f0, hs)
-    if "complex_step" in schemes:
+    if "complex_step" in schemes and not low:
         hc = np.array(complex_grid(h), dtype=float)
         out = _perturbed_outputs(graph, values, targets, (1j * hc)[None, :], COMPLEX_RULES, complex)
         for j, name in enumerate(names):

@@ -40,13 +40,6 @@ class Graph:
     def names_of(self) -> dict[int, str]:
         return {index: name for name, index in self.named.items()}
 
-    def consumers(self) -> list[list[int]]:
-        users: list[list[int]] = [[] for _ in self.nodes]
-        for i, node in enumerate(self.nodes):
-            for a in node.args:
-                users[a].append(i)
-        return users
-
     def downstream(self, start: int) -> list[bool]:
         """Which nodes change when node `start` is perturbed (itself included)."""
         hit = [False] * len(self.nodes)

@@ -95,6 +95,8 @@ def _panel(ax, name: str, node: dict) -> None:
             if m["h"] is not None:
                 ax.plot([m["h"]], [_scaled(m["abs_error"], ref)], marker="v", ms=7, color=COLORS[scheme],
                         markeredgecolor="black", markeredgewidth=0.5, ls="none")
+    for precision, sub in node.get("precisions", {}).items():
+        top = max(top, _precision_curves(ax, precision, sub, ref))
     for method in ("symbolic", "backprop"):
         err = node["errors"].get(method)
         if err is not None:
@@ -118,6 +120,27 @@ def _panel(ax, name: str, node: dict) -> None:
     ax.xaxis.set_major_formatter(_POWER)
     ax.yaxis.set_major_formatter(_POWER)
     ax.grid(True, which="major", lw=0.3, alpha=0.5)
+
+
+PRECISION_STYLE = {"float32": "-.", "float16": ":"}
+
+
+def _precision_curves(ax, precision: str, sub: dict, ref: float) -> float:
+    """The same schemes in a lower precision: the V shifted up and right, and its h*."""
+    top = FLOOR
+    for scheme, rows in sub["sweep"].items():
+        pts = [(r["h"], _scaled(r["abs_error"], ref)) for r in rows if r["abs_error"] is not None]
+        if not pts:
+            continue
+        es = [e if e > 0 else FLOOR for _, e in pts]
+        top = max(top, max(es))
+        ax.plot([h for h, _ in pts], es, ls=PRECISION_STYLE[precision], lw=1, marker=MARKERS[scheme], ms=2.5,
+                color=COLORS[scheme], alpha=0.75, label=f"{scheme} {precision}")
+        pred = sub["predicted"].get(scheme)
+        if pred is not None:
+            ax.plot([pred["h"]], [_scaled(pred["abs_error"], ref)], marker="v", ms=6, color=COLORS[scheme],
+                    alpha=0.75, markeredgecolor="black", markeredgewidth=0.5, ls="none")
+    return top
 
 
 def function_plot(case: dict) -> str | None:

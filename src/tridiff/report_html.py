@@ -8,7 +8,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from . import tables
-from .report_md import HOW_TO_READ, function_plot_name, plot_name
+from .report_md import HOW_TO_READ, circuit_name, function_plot_name, plot_name
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -65,39 +65,50 @@ def page(document: dict, plots: dict[str, str]) -> str:
              "<title>tridiff reports</title>", f"<style>{CSS}</style></head><body>",
              "<h1>tridiff reports</h1>",
              f"<p>{ok} of {len(document['cases'])} cases ok (tridiff {e(document['version'])}).</p>",
-             _table(tables.INDEX_HEADERS, tables.index_rows(
+             _table(tables.index_headers(document), tables.index_rows(
                  document, link=lambda c: f'<a href="#{e(c["name"])}">{e(c["name"])}</a>'), raw_first=True),
              "<details><summary>How to read these reports</summary>",
              _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
     for case in document["cases"]:
-        parts.append(f'<h2 id="{e(case["name"])}">{e(case["name"])}: {e(case["title"] or "")} '
-                     f"— {_status(case['status'])}</h2>")
-        if case["message"]:
-            parts.append(f"<p>{e(case['message'])}</p>")
-        if case["description"]:
-            parts.append(_paragraphs(case["description"]))
-        if case["source"]:
-            parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
-        body = (f"{case['output']} = {case['function']}" if case["function"] is not None
-                else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
-        parts.append(f"<pre>{e(body)}</pre>")
-        for k, point in enumerate(case["points"], 1):
-            parts.append(f"<h3>Point {k}: {e(tables.at_text(point['at']))} — {_status(point['status'])}</h3>")
-            if point["message"]:
-                parts.append(f"<p>{e(point['message'])}</p>")
-            if "gradient" not in point:
-                continue
-            parts.append(f"<p>{e(case['output'])} = {point['value']!r} "
-                         f"(exact: {e(point['value_reference_digits'])})</p>")
-            parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
-            parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
-            if plot_name(case, k) in plots:
-                parts.append(f'<div class="plot">{_inline(plots[plot_name(case, k)])}</div>')
-            parts.append("<details><summary>What happened, in words</summary><ul>"
-                         + "".join(f"<li>{e(line)}</li>" for line in tables.readings(point)) + "</ul></details>")
-        if function_plot_name(case) in plots:
-            parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
+        parts.append(case_section(case, plots))
     parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def case_section(case: dict, plots: dict[str, str]) -> str:
+    """One case: heading, text, and per point the circuit, the tables and the plot."""
+    e = html.escape
+    parts = []
+    parts.append(f'<h2 id="{e(case["name"])}">{e(case["name"])}: {e(case["title"] or "")} '
+                 f"— {_status(case['status'])}</h2>")
+    if case["message"]:
+        parts.append(f"<p>{e(case['message'])}</p>")
+    if case["description"]:
+        parts.append(_paragraphs(case["description"]))
+    if case["source"]:
+        parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
+    body = (f"{case['output']} = {case['function']}" if case["function"] is not None
+            else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
+    parts.append(f"<pre>{e(body)}</pre>")
+    for k, point in enumerate(case["points"], 1):
+        parts.append(f"<h3>Point {k}: {e(tables.at_text(point['at']))} — {_status(point['status'])}</h3>")
+        if point["message"]:
+            parts.append(f"<p>{e(point['message'])}</p>")
+        if "gradient" not in point:
+            continue
+        parts.append(f"<p>{e(case['output'])} = {point['value']!r} "
+                     f"(exact: {e(point['value_reference_digits'])})</p>")
+        if circuit_name(case, k) in plots:
+            parts.append(f'<div class="plot">{plots[circuit_name(case, k)]}</div>')
+        parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
+        parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
+        parts.append(_table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)))
+        if plot_name(case, k) in plots:
+            parts.append(f'<div class="plot">{_inline(plots[plot_name(case, k)])}</div>')
+        parts.append("<details><summary>What happened, in words</summary><ul>"
+                     + "".join(f"<li>{e(line)}</li>" for line in tables.readings(point)) + "</ul></details>")
+    if function_plot_name(case) in plots:
+        parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
     return "\n".join(parts)
 
 

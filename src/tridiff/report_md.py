@@ -51,7 +51,7 @@ def index(document: dict) -> str:
             "[results.json](results.json), [sweeps.csv](sweeps.csv).\n\n"
             "Worst error of each method over a case's points and nodes (for finite differences, "
             "at each scheme's best h), and the observed orders at the first input:\n\n"
-            + _table(tables.INDEX_HEADERS, rows) + "\n\n" + HOW_TO_READ)
+            + _table(tables.index_headers(document), rows) + "\n\n" + HOW_TO_READ)
 
 
 def _function_block(case: dict) -> str:
@@ -62,11 +62,12 @@ def _function_block(case: dict) -> str:
     return "```\n" + "\n".join(lines) + "\n```"
 
 
-def case_page(case: dict, plots: dict[str, str]) -> str:
+def case_page(case: dict, plots: dict[str, str], standalone: bool = True) -> str:
+    """A case's page; `standalone` pages link back to the index."""
     title = case["title"] or case["name"]
+    back = "[← all cases](index.md) · " if standalone else ""
     out = [f"# {case['name']}: {title}", "",
-           f"[← all cases](index.md) · status: **{case['status']}**"
-           + (f" — {case['message']}" if case["message"] else ""), ""]
+           f"{back}status: **{case['status']}**" + (f" — {case['message']}" if case["message"] else ""), ""]
     if case["description"]:
         out += [case["description"].strip(), ""]
     if case["source"]:
@@ -79,11 +80,16 @@ def case_page(case: dict, plots: dict[str, str]) -> str:
             out += [f"> {point['message']}", ""]
         if "gradient" not in point:
             continue
-        out += [f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})", "",
+        out += [f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})", ""]
+        if circuit_name(case, k) in plots:
+            out += [f"![the circuit at point {k}: values above, gradients below](plots/{circuit_name(case, k)})", ""]
+        out += [
                 "### Gradients: every node of the circuit", "",
                 _table(tables.node_headers(point), tables.node_rows(point)), "",
                 "### Finite differences", "",
-                _table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)), ""]
+                _table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)), "",
+                "Richardson extrapolation of central differences:", "",
+                _table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)), ""]
         name = plot_name(case, k)
         if name in plots:
             out += [f"![error against h, point {k}](plots/{name})", ""]
@@ -98,6 +104,10 @@ def case_page(case: dict, plots: dict[str, str]) -> str:
 
 def plot_name(case: dict, k: int) -> str:
     return f"{case['name']}-p{k}-errors.svg"
+
+
+def circuit_name(case: dict, k: int) -> str:
+    return f"{case['name']}-p{k}-circuit.svg"
 
 
 def function_plot_name(case: dict) -> str:

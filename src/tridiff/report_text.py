@@ -11,7 +11,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def summary_table(document: dict) -> str:
-    return _table(tables.SUMMARY_HEADERS, tables.summary_rows(document))
+    return _table(tables.summary_headers(document), tables.summary_rows(document))
 
 
 def case_tables(case: dict) -> str:
@@ -26,4 +26,6 @@ def case_tables(case: dict) -> str:
         parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
         parts.append("")
         parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
+        parts.append("")
+        parts.append(_table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)))
     return "\n".join(parts)

@@ -5,7 +5,7 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import report_csv, report_html, report_json, report_md
+from . import circuit, report_csv, report_html, report_json, report_md, tables
 
 
 def _render(job: tuple[str, dict, int]) -> str | None:
@@ -29,7 +29,12 @@ def render_plots(document: dict, jobs: int = 1) -> dict[str, str]:
             svgs = list(pool.map(_render, work))
     else:
         svgs = [_render(job) for job in work]
-    return {name: svg for name, svg in zip(names, svgs) if svg}
+    plots = {name: svg for name, svg in zip(names, svgs) if svg}
+    for case in document["cases"]:  # circuits are plain SVG text: cheap, no matplotlib
+        for k, point in enumerate(case["points"], 1):
+            if point.get("circuit"):
+                plots[report_md.circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
+    return plots
 
 
 def write_all(document: dict, folder: Path, jobs: int = 1) -> None:

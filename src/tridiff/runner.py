@@ -7,27 +7,32 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import dataclass
+from typing import Mapping
 
 import mpmath
 import numpy as np
 
-from . import __version__
+from . import __version__, circuit, richardson
 from .analysis import analyse_node
 from .backprop import Compiled
 from .cases import Case, Point
 from .errors import CaseError
 from .evaluate import forward
-from .finite import complex_grid, sweep
+from .finite import PRECISIONS, complex_grid, forward_in, sweep
+from .forward_mode import ForwardMode
+from .methods import Function, Method, function_of
 from .ops import KINKED
 from .symbolic import DIGITS, NotDefined, SymbolicCase, digits
 
 TINY = sys.float_info.min
-EXACT_METHODS = ("symbolic", "backprop")
 SCHEMA = 1
 
 
-def run_case(case: Case) -> dict:
-    """Differentiate one case at each of its points; status ok, mismatch or error."""
+def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = ()) -> dict:
+    """Differentiate one case at each of its points; status ok, mismatch or error.
+
+    `plugins`: more methods (tridiff.methods), judged like the built-in exact ones."""
     result = {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
               "description": case.description, "function": case.function,
               "steps": None if case.function is not None else case.steps,
@@ -40,17 +45,19 @@ def run_case(case: Case) -> dict:
     except (RecursionError, MemoryError) as err:
         symbolic = None
         reason = f"sympy could not build the expression ({type(err).__name__}: too deep or too large)"
-    engine = Compiled(case.graph)
+    wanted = set(case.precisions) | set(precisions)
+    engines = Engines(Compiled(case.graph), ForwardMode(case.graph), dict(plugins or {}), function_of(case),
+                      tuple(p for p in PRECISIONS if p in wanted and p != "float64"))
     for number, point in enumerate(case.points, 1):
         if symbolic is None:
             entry = {"at": point.at, "status": "error", "message": reason}
         else:
-            entry = run_point(case, symbolic, engine, point)
+            entry = run_point(case, symbolic, engines, point)
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
     if symbolic is not None and len(case.graph.inputs) == 1:
-        result["curve"] = function_curve(case, symbolic, engine)
+        result["curve"] = function_curve(case, symbolic, engines.backprop)
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
         rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
@@ -65,7 +72,17 @@ def _show_at(at: dict[str, float]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in at.items())
 
 
-def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point) -> dict:
+@dataclass
+class Engines:
+    """tridiff's own differentiators of one case, compiled once for all its points."""
+    backprop: Compiled
+    forward_mode: ForwardMode
+    plugins: dict[str, Method]
+    function: Function
+    lower_precisions: tuple[str, ...]
+
+
+def run_point(case: Case, symbolic: SymbolicCase, engines: Engines, point: Point) -> dict:
     graph = case.graph
     entry: dict = {"at": point.at, "status": "ok", "message": None}
     if point.expect_value is not None or point.expect_gradient:
@@ -86,10 +103,22 @@ def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point
     except (ArithmeticError, ValueError) as err:
         failed.append(f"symbolic could not be evaluated ({type(err).__name__}: {err})")
     try:
-        methods["backprop"] = engine.value_and_grad(point.at)[1]
+        methods["backprop"] = engines.backprop.value_and_grad(point.at)[1]
     except CaseError as err:
         failed.append(f"backprop: {err.problem}")
+    try:
+        methods["forward_mode"] = engines.forward_mode.gradient(point.at)[1]
+    except (ArithmeticError, ValueError) as err:
+        failed.append(f"forward_mode could not be evaluated ({type(err).__name__}: {err})")
+    for label, method in engines.plugins.items():
+        try:
+            got = method(engines.function, dict(point.at))
+            methods[label] = {n: float(got[n]) for n in names if n in got}
+        except Exception as err:  # someone else's code: report it, keep going
+            failed.append(f"method {label} failed: {type(err).__name__}: {err}")
     estimates = sweep(graph, values, names, case.h, case.schemes)
+    lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
+    extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = float(exact.value)
@@ -102,8 +131,8 @@ def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point
         node = {"kind": kinds[name], "value": values[graph.named[name]],
                 "reference": float(ref), "reference_digits": digits(ref), "methods": {}, "errors": {},
                 "ulps": {}, "sweep": {}}
-        for method in EXACT_METHODS:
-            if method not in methods:
+        for method in methods:
+            if name not in methods[method]:
                 continue
             got = methods[method][name]
             abs_err = _abs_error(got, ref)
@@ -117,13 +146,33 @@ def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point
         for scheme, est in estimates[name].items():
             hs = complex_grid(case.h) if scheme == "complex_step" else case.h
             node["sweep"][scheme] = _sweep_rows(hs, est, ref)
+        node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
+        if rich["estimate"] is not None:
+            rich["abs_error"] = _abs_error(rich["estimate"], ref)
+            rich["rel_error"] = rich["abs_error"] / abs(float(ref)) if ref else None
         try:
             node["derivatives"] = symbolic.higher_derivatives(point.at, name)
         except (NotDefined, RecursionError):
             node["derivatives"] = None
         analyse_node(node, graph.output_name, name)
+        if lower:
+            node["precisions"] = {}
+        for precision, (low_estimates, low_grads) in lower.items():
+            sub = {"reference": float(ref), "derivatives": node["derivatives"],
+                   "sweep": {s: _sweep_rows(case.h, e, ref) for s, e in low_estimates[name].items()}}
+            analyse_node(sub, graph.output_name, name, float(np.finfo(PRECISIONS[precision]).eps))
+            got = low_grads[name]
+            sub["backprop"] = got
+            sub["backprop_error"] = {"abs_error": _abs_error(got, ref),
+                                     "rel_error": _abs_error(got, ref) / abs(float(ref)) if ref else None}
+            del sub["reference"], sub["derivatives"]
+            node["precisions"][precision] = sub
         entry["gradient"][name] = node
     mismatches += _check_expect(case, point, exact, value_of, methods)
+    try:
+        entry["circuit"] = circuit.data(graph, *engines.backprop.every_node(point.at))
+    except (ArithmeticError, ValueError):
+        pass  # the picture is optional; the tables say what failed
     kinks = _kinks(graph, values)
     if kinks:
         # No derivative exists there: a method's one-sided or averaged value is not "wrong".
@@ -137,6 +186,15 @@ def run_point(case: Case, symbolic: SymbolicCase, engine: Compiled, point: Point
         entry["message"] = (f"not differentiable here: {'; '.join(kinks)} is at its kink; the methods report "
                             "one-sided or averaged values (backprop and sympy take 0), and are not judged")
     return entry
+
+
+def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str], precision: str):
+    """Finite differences and backprop in float32 or float16 (reported, never judged)."""
+    dtype = PRECISIONS[precision]
+    values = forward_in(case.graph, point.at, dtype)
+    schemes = tuple(s for s in case.schemes if s != "complex_step")
+    estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
+    return estimates, engines.backprop.in_precision(point.at, dtype)[1]
 
 
 def _kinks(graph, values: list[float]) -> list[str]:
@@ -201,6 +259,7 @@ def _sweep_rows(hs: tuple[float, ...], estimates: np.ndarray, ref: mpmath.mpf) -
     with mpmath.workdps(DIGITS):
         hi = float(ref)
         lo = float(ref - hi)
+    estimates = estimates.astype(float)  # exact for float32/float16; the error is taken in float64
     with np.errstate(all="ignore"):
         abs_err = np.abs((estimates - hi) - lo)
     rows = []
@@ -227,7 +286,8 @@ def _check_expect(case: Case, point: Point, exact, value_of: dict, methods: dict
     for name, want in point.expect_gradient.items():
         check(f"gradient {name}", "reference", float(exact.gradient[name]), want)
         for method, grads in methods.items():
-            check(f"gradient {name}", method, grads[name], want)
+            if name in grads:  # forward mode gives inputs only
+                check(f"gradient {name}", method, grads[name], want)
     return problems
 
 

@@ -39,7 +39,9 @@ SYMPY_OPS = {
     "tanh": sp.tanh, "sigmoid": lambda a: 1 / (1 + sp.exp(-a)), "relu": _relu, "abs": sp.Abs,
 }
 _CONSTANTS = {"pi": sp.pi, "e": sp.E}
-_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)), "Heaviside": lambda v: float(v > 0)}, "math"]
+_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)), "Heaviside": lambda v: float(v > 0),
+                      # the second derivative of abs or relu: zero away from the kink
+                      "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf}, "math"]
 
 
 class NotDefined(ArithmeticError):
@@ -201,7 +203,7 @@ class SymbolicCase:
         values = self._float_values[key]
         try:
             return [float(d) for d in fn(*(values[a] for a in args))]
-        except (ArithmeticError, ValueError, TypeError):
+        except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: a function math lacks
             return None
 
     def _compile_derivatives(self, name: str, order: int):

@@ -1,7 +1,7 @@
 """The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
 from __future__ import annotations
 
-from .analysis import THEORY, reading
+from .analysis import THEORY, reading, richardson_reading
 from .cases import SCHEMES
 
 
@@ -35,6 +35,8 @@ def point_worst(point: dict) -> dict[str, float | None]:
         errors = {m: scaled(e["abs_error"], ref) for m, e in node["errors"].items()}
         for scheme, best in node["best"].items():
             errors[scheme] = None if best is None else scaled(best["abs_error"], ref)
+        rich = node.get("richardson") or {}
+        errors["richardson"] = scaled(rich.get("abs_error"), ref)
         for key, e in errors.items():
             if e is not None and (worst.get(key) is None or e > worst[key]):
                 worst[key] = e
@@ -54,8 +56,26 @@ def order_text(order: float | None) -> str:
     return "—" if order is None else f"{order:.2f}"
 
 
-INDEX_HEADERS = ["case", "status", "symbolic", "backprop", *(f"best {s}" for s in SCHEMES),
-                 "orders fwd / ctr / ctr4"]
+EXACT = ("symbolic", "backprop", "forward_mode")
+NUMERICAL = (*SCHEMES, "richardson")
+
+
+def exact_methods(points: list[dict]) -> list[str]:
+    """The built-in exact methods, then any plugged-in ones, in the order they appear."""
+    found: dict[str, None] = dict.fromkeys(EXACT)
+    for point in points:
+        for node in point.get("gradient", {}).values():
+            found.update(dict.fromkeys(node["methods"]))
+    return list(found)
+
+
+def all_points(document: dict) -> list[dict]:
+    return [p for c in document["cases"] for p in c["points"]]
+
+
+def index_headers(document: dict) -> list[str]:
+    return ["case", "status", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson",
+            "orders fwd / ctr / ctr4"]
 
 
 def index_rows(document: dict, link=None) -> list[list[str]]:
@@ -71,11 +91,13 @@ def index_rows(document: dict, link=None) -> list[list[str]]:
         orders = "—" if node is None else " / ".join(order_text(node["order"].get(s))
                                                       for s in ("forward", "central", "central4"))
         name = link(case) if link else case["name"]
-        rows.append([name, case["status"], *(err(worst.get(k)) for k in ("symbolic", "backprop", *SCHEMES)), orders])
+        rows.append([name, case["status"], *(err(worst.get(k)) for k in (*exact_methods(all_points(document)), *NUMERICAL)),
+                     orders])
     return rows
 
 
-SUMMARY_HEADERS = ["case", "point", "symbolic", "backprop", *(f"best {s}" for s in SCHEMES), "status"]
+def summary_headers(document: dict) -> list[str]:
+    return ["case", "point", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson", "status"]
 
 
 def summary_rows(document: dict) -> list[list[str]]:
@@ -85,17 +107,15 @@ def summary_rows(document: dict) -> list[list[str]]:
             at = ", ".join(f"{k}={v:g}" for k, v in point["at"].items())
             worst = point_worst(point)
             rows.append([case["name"], at if len(at) <= 30 else at[:27] + "...",
-                         *(err(worst.get(c)) for c in ("symbolic", "backprop", *SCHEMES)), point["status"]])
+                         *(err(worst.get(c)) for c in (*exact_methods(all_points(document)), *NUMERICAL)), point["status"]])
     return rows
 
 
-NODE_HEADERS = ["node", "kind", "value", "exact gradient (30 digits)", "symbolic", "backprop",
-                "error symbolic", "error backprop"]
-
-
 def node_headers(point: dict) -> list[str]:
+    methods = exact_methods([point])
     stated = (point.get("expect") or {}).get("gradient")
-    return NODE_HEADERS + (["source states"] if stated else [])
+    return (["node", "kind", "value", "exact gradient (30 digits)", *(m.replace("_", " ") for m in methods),
+             "errors: " + " / ".join(m.replace("_", " ") for m in methods)] + (["source states"] if stated else []))
 
 
 def node_rows(point: dict) -> list[list[str]]:
@@ -104,10 +124,11 @@ def node_rows(point: dict) -> list[list[str]]:
     rows = []
     for name, node in point.get("gradient", {}).items():
         ref = node["reference"]
+        methods = exact_methods([point])
         row = [name, node["kind"], num(node["value"]), node["reference_digits"],
-               num(node["methods"].get("symbolic")), num(node["methods"].get("backprop")),
-               *(err(scaled(node["errors"][m]["abs_error"], ref)) if m in node["errors"] else "—"
-                 for m in ("symbolic", "backprop"))]
+               *(num(node["methods"].get(m)) for m in methods),
+               " / ".join(err(scaled(node["errors"][m]["abs_error"], ref)) if m in node["errors"] else "—"
+                          for m in methods)]
         if stated:
             row.append(num(stated.get(name)) if name in stated else "")
         rows.append(row)
@@ -124,15 +145,37 @@ def convergence_rows(point: dict) -> list[list[str]]:
         if node["kind"] == "output":
             continue
         ref = node["reference"]
-        for scheme in node["sweep"]:
-            best, pred = node["best"].get(scheme), node["predicted"].get(scheme)
-            order = node["order"].get(scheme)
-            rows.append([name, scheme, order_text(order), str(THEORY[scheme]),
-                         "—" if best is None else f"{best['h']:g}",
-                         "—" if best is None else err(scaled(best["abs_error"], ref)),
-                         "n/a" if pred is None else f"{pred['h']:.1e}",
-                         "n/a" if pred is None else err(scaled(pred["abs_error"], ref)),
-                         "" if order is not None else node["order_note"][scheme]])
+        for label, data in [("", node), *((f" ({p})", sub) for p, sub in node.get("precisions", {}).items())]:
+            for scheme in data["sweep"]:
+                best, pred = data["best"].get(scheme), data["predicted"].get(scheme)
+                order = data["order"].get(scheme)
+                rows.append([name, scheme + label, order_text(order), str(THEORY[scheme]),
+                             "—" if best is None else f"{best['h']:g}",
+                             "—" if best is None else err(scaled(best["abs_error"], ref)),
+                             "n/a" if pred is None else f"{pred['h']:.1e}",
+                             "n/a" if pred is None else err(scaled(pred["abs_error"], ref)),
+                             "" if order is not None else data["order_note"][scheme]])
+            if label:
+                rows.append([name, "backprop" + label, "", "", "", err(scaled(data["backprop_error"]["abs_error"], ref)),
+                             "", "", "reported, not judged"])
+    return rows
+
+
+RICHARDSON_HEADERS = ["node", "estimate", "error", "estimated error", "estimate / error", "h", "column"]
+
+
+def richardson_rows(point: dict) -> list[list[str]]:
+    """Richardson extrapolation per node: what it gave, its error, and how good its own estimate was."""
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        rich = node.get("richardson") or {}
+        if node["kind"] == "output" or rich.get("estimate") is None:
+            continue
+        error = scaled(rich["abs_error"], node["reference"])
+        estimated = scaled(rich["error_estimate"], node["reference"])
+        ratio = "—" if not error else f"{estimated / error:.2g}"
+        rows.append([name, num(rich["estimate"]), err(error), err(estimated), ratio, f"{rich['h']:g}",
+                     str(rich["column"])])
     return rows
 
 
@@ -144,4 +187,5 @@ def readings(point: dict) -> list[str]:
             continue
         for scheme in node["sweep"]:
             out.append(f"∂/∂{name}, {reading(scheme, node)}")
+        out.append(f"∂/∂{name}, {richardson_reading(node)}")
     return out

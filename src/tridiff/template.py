@@ -6,6 +6,7 @@ import yaml
 from .expression import build_graph
 
 TEMPLATE = """\
+# yaml-language-server: $schema=tridiff.schema.json
 # A tridiff case file. Reference: README.md, "Writing a case".
 name: {name}
 title: "{title}"

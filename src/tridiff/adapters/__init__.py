@@ -1,0 +1,1 @@
+"""Methods backed by other libraries, registered as `tridiff.methods` entry points."""

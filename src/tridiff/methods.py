@@ -1,0 +1,101 @@
+"""Plugging in your own differentiator: the method interface, and how methods are found.
+
+A method is any callable
+
+    def my_method(function: tridiff.methods.Function, at: dict[str, float]) -> dict[str, float]
+
+that returns ∂output/∂name for the named nodes it can (inputs at least; named steps and
+the output if it can). tridiff judges what it returns against the exact reference
+exactly like its own methods, and every report shows it. Methods are named on the
+command line with `--method`:
+
+- `--method torch`: an entry point in the group `tridiff.methods` (tridiff ships
+  `torch` and `jax`, used when those libraries are installed);
+- `--method package.module:function`, or `--method path/to/file.py:function`.
+
+Naming a module runs its code: that is the point, and it is why it takes a command-line
+flag and is never read from a case file.
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from .errors import CaseError
+from .ir import Graph
+
+Method = Callable[["Function", Mapping[str, float]], Mapping[str, float]]
+GROUP = "tridiff.methods"
+
+
+@dataclass(frozen=True)
+class Function:
+    """What a method receives: the case's function as written and as tridiff's graph."""
+
+    case: str
+    graph: Graph                 # nodes in evaluation order; ops are the keys of tridiff.ops.OPS
+    inputs: tuple[str, ...]
+    steps: Mapping[str, str]     # named steps as written ({} for a `function:` case)
+    output: str
+    expression: str              # the function as written
+
+    def walk(self, leaf: Callable[[str, float], object], constant: Callable[[float], object],
+             rules: Mapping[str, Callable], at: Mapping[str, float]) -> list:
+        """Build the function in another library: `leaf(name, value)` for each input,
+        `constant(value)` for each number, `rules[op](*args)` for each operation; returns
+        every node's object, in evaluation order (the output is `[graph.output]`)."""
+        out: list = []
+        for node in self.graph.nodes:
+            if node.op == "input":
+                out.append(leaf(node.text, float(at[node.text])))
+            elif node.op == "const":
+                out.append(constant(node.value))
+            else:
+                out.append(rules[node.op](*(out[a] for a in node.args)))
+        return out
+
+    @property
+    def named(self) -> dict[str, int]:
+        """Node index of every input, named step and the output."""
+        return self.graph.named
+
+
+def function_of(case) -> Function:
+    return Function(case.name, case.graph, tuple(case.graph.inputs), dict(case.steps if case.function is None else {}),
+                    case.output, case.expression)
+
+
+def load(spec: str) -> tuple[str, Method]:
+    """A method from `name` (entry point), `module:function` or `file.py:function`."""
+    where = dict(file="<command line>", field="--method")
+    if ":" not in spec:
+        found = {ep.name: ep for ep in importlib.metadata.entry_points(group=GROUP)}
+        if spec not in found:
+            raise CaseError(f"no method named '{spec}'", "installed: " + (", ".join(sorted(found)) or "none")
+                            + "; or give module:function", **where)
+        try:
+            return spec, found[spec].load()
+        except ImportError as err:
+            raise CaseError(f"method '{spec}' needs a library that is not installed ({err.name})",
+                            f"pip install {err.name}", **where) from None
+    module_name, _, attr = spec.rpartition(":")
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name)
+            module_spec = importlib.util.spec_from_file_location(path.stem, path)
+            if module_spec is None or not path.is_file():
+                raise CaseError(f"no file {module_name}", "give an existing .py file", **where)
+            module = importlib.util.module_from_spec(module_spec)
+            module_spec.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise CaseError(f"cannot import {module_name} ({err})", "check the module name and PYTHONPATH", **where) from None
+    method = getattr(module, attr, None)
+    if not callable(method):
+        raise CaseError(f"{module_name} has no function '{attr}'", "name a function defined there", **where)
+    return attr if module_name.endswith(".py") else f"{module_name}:{attr}", method

@@ -1,0 +1,57 @@
+"""`tridiff.compare(...)`: one function at one point, every method, shown inline in a notebook."""
+from __future__ import annotations
+
+from .cases import read_case
+from .runner import results_document, run_case
+
+
+class Comparison:
+    """The result of compare(): plain data in `.result`; tables and pictures when displayed."""
+
+    def __init__(self, result: dict):
+        self.result = result
+        self.document = results_document([result])
+        self._plots: dict[str, str] | None = None
+
+    @property
+    def plots(self) -> dict[str, str]:
+        if self._plots is None:
+            from .reports import render_plots
+            self._plots = render_plots(self.document)
+        return self._plots
+
+    def gradient(self, method: str = "backprop") -> dict[str, float]:
+        """∂output/∂node for every named node, by one method (or 'reference')."""
+        point = self.result["points"][0]
+        return {name: node["reference"] if method == "reference" else node["methods"].get(method)
+                for name, node in point.get("gradient", {}).items()}
+
+    def __str__(self) -> str:
+        from .report_text import case_tables
+        return case_tables(self.result)
+
+    def _repr_markdown_(self) -> str:
+        from .report_md import case_page
+        return case_page(self.result, {}, standalone=False)
+
+    def _repr_html_(self) -> str:
+        from .report_html import CSS, case_section
+        return f"<div class='tridiff'><style>{CSS}</style>{case_section(self.result, self.plots)}</div>"
+
+
+def compare(function: str | None = None, *, steps: dict[str, str] | None = None, output: str | None = None,
+            name: str = "compare", **at: float) -> Comparison:
+    """Differentiate `function` (or named `steps`) at the point `at` every way.
+
+        >>> tridiff.compare("2*x**2 - 3*x + 4", x=2)                         # in a notebook: tables and plots
+        >>> tridiff.compare(steps={"q": "x + y", "f": "q * z"}, x=-2, y=5, z=-4).gradient()
+    """
+    data: dict = {"name": name, "points": [{"at": at}]}
+    if function is not None:
+        data["function"] = data["title"] = function
+    if steps is not None:
+        data["steps"] = dict(steps)
+    if output is not None:
+        data["output"] = output
+    case = read_case(data, {}, "<compare>")
+    return Comparison(run_case(case))

@@ -1,0 +1,117 @@
+"""Forward mode, Richardson extrapolation, and plugged-in methods."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+from tridiff.cases import load_library, read_file
+from tridiff.methods import function_of, load
+from tridiff.runner import run_case
+
+from conftest import ROOT
+
+CASES = {c.name: c for c in load_library([ROOT / "cases"]).cases}
+EXAMPLE = ROOT / "examples" / "micrograd_method.py"
+
+
+@pytest.fixture(scope="module")
+def results():
+    return {name: run_case(case) for name, case in CASES.items()}
+
+
+def test_forward_mode_gives_every_input_and_no_step(results):
+    for name, result in results.items():
+        case = CASES[name]
+        for point in result["points"]:
+            for node, data in point["gradient"].items():
+                if node in case.graph.inputs:
+                    assert "forward_mode" in data["methods"], (name, node)
+                    assert data["errors"]["forward_mode"]["rel_error"] <= 1e-12 or data["reference"] == 0
+                else:
+                    assert "forward_mode" not in data["methods"]
+
+
+@pytest.mark.parametrize("name", ["exp", "sin", "sigmoid-neuron", "cs231n-staged", "reciprocal"])
+def test_richardson_beats_central_differences_on_smooth_cases(results, name):
+    for point in results[name]["points"]:
+        for node in point["gradient"].values():
+            if node["kind"] == "input":
+                assert node["richardson"]["abs_error"] < node["best"]["central"]["abs_error"]
+
+
+def test_richardson_reports_its_error_estimate(results):
+    node = results["exp"]["points"][0]["gradient"]["x"]
+    rich = node["richardson"]
+    assert rich["error_estimate"] >= rich["abs_error"]  # a safe estimate on a smooth function
+    assert rich["h"] > 0 and rich["column"] >= 1
+
+
+def test_a_plugged_in_method_is_judged_like_the_built_ins():
+    _, good = load(f"{EXAMPLE}:gradient")
+    _, buggy = load(f"{EXAMPLE}:gradient_with_mistake")
+    reuse, no_reuse = CASES["quadratic"], CASES["staged-circuit"]   # x*... uses x twice; the circuit does not
+    assert run_case(reuse, {"mine": good})["status"] == "ok"
+    bad = run_case(reuse, {"mine": buggy})
+    assert bad["status"] == "mismatch" and "node x: mine gave 8.0, reference 5.0" in bad["message"]
+    assert run_case(no_reuse, {"mine": buggy})["status"] == "ok"
+
+
+def test_the_method_receives_the_function_as_written():
+    function = function_of(CASES["staged-circuit"])
+    assert function.inputs == ("a", "b", "c", "f") and function.output == "L"
+    assert function.steps == {"d": "a * b", "e": "d + c", "L": "e * f"}
+    values = function.walk(lambda n, v: v, lambda v: v, {"mul": lambda a, b: a * b, "add": lambda a, b: a + b},
+                           {"a": 3, "b": -2, "c": 8, "f": -2})
+    assert values[function.graph.output] == -4
+
+
+def test_method_from_the_command_line(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "tridiff", "run", "cases", "--out", str(out), "--case", "quadratic",
+                             "--method", f"{EXAMPLE}:gradient_with_mistake"], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert result.returncode == 1 and "gradient_with_mistake gave 8.0" in result.stderr
+    page = (out / "quadratic.md").read_text()
+    assert "gradient with mistake" in page
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["cases"][0]["points"][0]["gradient"]["x"]["methods"]["gradient_with_mistake"] == 8.0
+    unknown = subprocess.run([sys.executable, "-m", "tridiff", "run", "--method", "nope"], capture_output=True,
+                             text=True, cwd=ROOT, timeout=60)
+    assert unknown.returncode == 2 and "no method named 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize("library", ["torch", "jax"])
+def test_library_adapters_match_the_reference_on_every_case(library, results):
+    pytest.importorskip(library, reason=f"{library} is not installed (optional extra '{library}')")
+    _, method = load(library)
+    for name, case in CASES.items():
+        result = run_case(case, {library: method})
+        assert result["status"] == "ok", (name, result["message"])
+        for point in result["points"]:
+            for node in point["gradient"].values():
+                assert library in node["methods"]
+
+
+def test_float32_moves_the_v_as_the_model_predicts():
+    import numpy as np
+    result = run_case(CASES["sin"], precisions=("float32",))
+    node = result["points"][0]["gradient"]["x"]
+    low = node["precisions"]["float32"]
+    eps32 = float(np.finfo(np.float32).eps)
+    best = low["best"]["forward"]
+    assert 0.1 <= best["h"] / math.sqrt(eps32) <= 10          # ≈ 3e-4
+    assert 1e-5 <= best["rel_error"] <= 1e-3                   # ≈ 1e-4 · scale
+    assert 0.1 <= best["h"] / low["predicted"]["forward"]["h"] <= 10
+    assert node["best"]["forward"]["rel_error"] < 1e-7         # float64 is far better
+    assert low["backprop_error"]["rel_error"] < 1e-6           # backprop in float32: ~1e-7
+    assert "complex_step" not in low["sweep"]
+
+
+def test_precision_in_a_case_file(write_case):
+    case = read_file(write_case("name: p\nfunction: x**3\nprecision: [float16, float32]\npoints: [{at: {x: 1.5}}]\n"))[0][0]
+    assert case.precisions == ("float64", "float32", "float16")
+    node = run_case(case)["points"][0]["gradient"]["x"]
+    assert set(node["precisions"]) == {"float32", "float16"}
+    assert node["precisions"]["float16"]["best"]["forward"]["rel_error"] > node["precisions"]["float32"]["best"]["forward"]["rel_error"]
