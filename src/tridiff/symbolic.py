@@ -25,6 +25,7 @@ from .ir import Graph, Node
 DIGITS = 60            # working precision of the reference
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 MODEL_MAX_NODES = 400  # above this, higher derivatives are not attempted (expression swell)
+CSE_ABOVE_NODES = 60
 
 
 def _relu(a):
@@ -219,7 +220,10 @@ class SymbolicCase:
             exprs.append(sp.diff(exprs[-1], t))
         by_symbol = {sym: i for i, sym in self.symbol.items()}
         args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
-        fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES, cse=True)
+        # Common-subexpression elimination keeps the code of a large expression linear in its
+        # size, but costs more than it saves on the small graphs of most cases.
+        fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
+                         cse=len(self.graph.nodes) > CSE_ABOVE_NODES)
         return fn, args
 
 
