@@ -6,7 +6,6 @@ import pytest
 from tridiff.analysis import EPS, model, observed_order
 from tridiff.runner import run_case
 
-from helpers import case_from
 
 SMOOTH = """\
 name: smooth

@@ -1,5 +1,4 @@
 """Reference, symbolic and backprop against independent high-precision values."""
-import math
 
 import mpmath
 import pytest
@@ -10,7 +9,7 @@ from tridiff.evaluate import forward
 from tridiff.expression import build_graph
 from tridiff.finite import complex_grid, sweep
 from tridiff.runner import run_case
-from tridiff.symbolic import NotDefined, SymbolicCase
+from tridiff.symbolic import SymbolicCase
 
 from helpers import case_from
 

@@ -52,7 +52,7 @@ def _value_names(graph: Graph, live: list[bool], keep_all: bool = False) -> list
     last_use = [-1] * len(nodes)
     for i, node in enumerate(nodes):
         op = OPS.get(node.op)
-        for k, a in enumerate(node.args):
+        for a in node.args:
             last_use[a] = i
         if op is None:
             continue
@@ -163,7 +163,6 @@ def source(graph: Graph, every_node: bool = False) -> tuple[str, list[int]]:
         node = nodes[i]
         if i not in adjoint or not node.args:
             continue
-        op = OPS[node.op]
         args = [val(a) for a in node.args]
         g = adjoint[i]
         for k, a in enumerate(node.args):

@@ -171,7 +171,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     precisions = ("float64",)
     if "precision" in data:
         listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
-        for i, p in enumerate(listed):
+        for p in listed:
             if p not in PRECISIONS:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")

@@ -160,7 +160,7 @@ def function_plot(case: dict) -> str | None:
     bottom.plot(bx, [v for v in curve["backprop"] if v is not None], ls="none", marker="o", ms=4,
                 color=COLORS["backprop"], label="backprop")
     name = curve["input"]
-    for i, point in enumerate(case["points"]):
+    for point in case["points"]:
         xp = point["at"][name]
         top.axvline(xp, color="#bbbbbb", lw=0.8)
         bottom.axvline(xp, color="#bbbbbb", lw=0.8)
