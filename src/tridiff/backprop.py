@@ -214,6 +214,7 @@ class Compiled:
 
     def __init__(self, graph: Graph):
         self.graph = graph
+        self._every_node = None
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
         text, self._where = source(graph)
@@ -250,9 +251,10 @@ class Compiled:
 
     def every_node(self, at: dict[str, float]) -> tuple[list[float], list[float]]:
         """The value and the adjoint of every node, gates included (for drawing the circuit)."""
-        code = compile(source(self.graph, every_node=True)[0], FILENAME, "exec")
-        function = define(code, namespace(SAFE_HELPERS, "real"))
-        values, adjoints = function([float(at[n]) for n in self.inputs])
+        if self._every_node is None:  # compiled on first use: only the circuit picture needs it
+            code = compile(source(self.graph, every_node=True)[0], FILENAME, "exec")
+            self._every_node = define(code, namespace(SAFE_HELPERS, "real"))
+        values, adjoints = self._every_node([float(at[n]) for n in self.inputs])
         return list(values), list(adjoints)
 
     def in_precision(self, at: dict[str, float], dtype) -> tuple[float, dict[str, float]]:

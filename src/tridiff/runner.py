@@ -169,10 +169,8 @@ def run_point(case: Case, symbolic: SymbolicCase, engines: Engines, point: Point
             node["precisions"][precision] = sub
         entry["gradient"][name] = node
     mismatches += _check_expect(case, point, exact, value_of, methods)
-    try:
-        entry["circuit"] = circuit.data(graph, *engines.backprop.every_node(point.at))
-    except (ArithmeticError, ValueError):
-        pass  # the picture is optional; the tables say what failed
+    if "backprop" in methods:
+        entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
     kinks = _kinks(graph, values)
     if kinks:
         # No derivative exists there: a method's one-sided or averaged value is not "wrong".
@@ -195,6 +193,19 @@ def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str
     schemes = tuple(s for s in case.schemes if s != "complex_step")
     estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
     return estimates, engines.backprop.in_precision(point.at, dtype)[1]
+
+
+def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:
+    """The circuit picture's data: every gate of a small graph; only named nodes of a large one."""
+    if len(graph.nodes) > circuit.MAX_NODES:
+        adjoints = [0.0] * len(graph.nodes)
+        for name, i in graph.named.items():
+            adjoints[i] = named[name]
+        return circuit.data(graph, values, adjoints)
+    try:
+        return circuit.data(graph, *engines.backprop.every_node(point.at))
+    except (ArithmeticError, ValueError):
+        return None  # the picture is optional; the tables say what failed
 
 
 def _kinks(graph, values: list[float]) -> list[str]:
