@@ -95,8 +95,62 @@ def run_point(case: Case, symbolic: SymbolicCase, engines: Engines, point: Point
         entry.update(status="error", message=f"the function is not defined here: {_problem(err)}")
         return entry
     names = list(graph.named)
+    methods, value_of, failed = _exact_methods(symbolic, engines, point, names, values[graph.output])
+    estimates = sweep(graph, values, names, case.h, case.schemes)
+    lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
+    extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
+
+    entry["value"] = values[graph.output]
+    entry["value_reference"] = float(exact.value)
+    entry["value_reference_digits"] = digits(exact.value)
+    entry["gradient"] = {}
+    mismatches: list[str] = []
+    kinds = _kinds(graph)
+    for name in names:
+        ref = exact.gradient[name]
+        node = {"kind": kinds[name], "value": values[graph.named[name]],
+                "reference": float(ref), "reference_digits": digits(ref), "methods": {}, "errors": {},
+                "ulps": {}, "sweep": {}}
+        mismatches += _judge(node, name, ref, methods, case.tolerance)
+        for scheme, est in estimates[name].items():
+            hs = complex_grid(case.h) if scheme == "complex_step" else case.h
+            node["sweep"][scheme] = _sweep_rows(hs, est, ref)
+        node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
+        if rich["estimate"] is not None:
+            rich["abs_error"] = _abs_error(rich["estimate"], ref)
+            rich["rel_error"] = rich["abs_error"] / abs(float(ref)) if ref else None
+        try:
+            node["derivatives"] = symbolic.higher_derivatives(point.at, name)
+        except (NotDefined, RecursionError):
+            node["derivatives"] = None
+        analyse_node(node, graph.output_name, name)
+        if lower:
+            node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, *found)
+                                  for p, found in lower.items()}
+        entry["gradient"][name] = node
+    mismatches += _check_expect(case, point, exact, value_of, methods)
+    if "backprop" in methods:
+        entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
+    kinks = _kinks(graph, values)
+    if kinks:
+        # No derivative exists there: a method's one-sided or averaged value is not "wrong".
+        mismatches = [m for m in mismatches if m.startswith("expect")]
+    problems = mismatches + failed
+    if problems:
+        entry["status"] = "mismatch" if mismatches else "error"
+        entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
+    elif kinks:
+        entry["status"] = "nondifferentiable"
+        entry["message"] = (f"not differentiable here: {'; '.join(kinks)} is at its kink; the methods report "
+                            "one-sided or averaged values (backprop and sympy take 0), and are not judged")
+    return entry
+
+
+def _exact_methods(symbolic: SymbolicCase, engines: Engines, point: Point, names: list[str],
+                   value: float) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
+    """Every exact method's gradients (and the values they computed); failures as messages."""
     methods: dict[str, dict[str, float]] = {}
-    value_of: dict[str, float] = {"backprop": values[graph.output]}
+    value_of: dict[str, float] = {"backprop": value}
     failed = []
     try:
         value_of["symbolic"], methods["symbolic"] = symbolic.symbolic(point.at)
@@ -116,74 +170,39 @@ def run_point(case: Case, symbolic: SymbolicCase, engines: Engines, point: Point
             methods[label] = {n: float(got[n]) for n in names if n in got}
         except Exception as err:  # someone else's code: report it, keep going
             failed.append(f"method {label} failed: {type(err).__name__}: {err}")
-    estimates = sweep(graph, values, names, case.h, case.schemes)
-    lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
-    extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
+    return methods, value_of, failed
 
-    entry["value"] = values[graph.output]
-    entry["value_reference"] = float(exact.value)
-    entry["value_reference_digits"] = digits(exact.value)
-    entry["gradient"] = {}
+
+def _judge(node: dict, name: str, ref: mpmath.mpf, methods: dict, tolerance: float) -> list[str]:
+    """Record each method's gradient and error at one node; return the mismatches."""
     mismatches = []
-    kinds = _kinds(graph)
-    for name in names:
-        ref = exact.gradient[name]
-        node = {"kind": kinds[name], "value": values[graph.named[name]],
-                "reference": float(ref), "reference_digits": digits(ref), "methods": {}, "errors": {},
-                "ulps": {}, "sweep": {}}
-        for method in methods:
-            if name not in methods[method]:
-                continue
-            got = methods[method][name]
-            abs_err = _abs_error(got, ref)
-            rel = abs_err / max(abs(float(ref)), TINY)
-            node["methods"][method] = got
-            node["errors"][method] = {"abs_error": abs_err, "rel_error": rel}
-            node["ulps"][method] = abs_err / math.ulp(float(ref)) if ref else None
-            if not rel <= case.tolerance:
-                mismatches.append(f"node {name}: {method} gave {got!r}, reference {float(ref)!r} "
-                                  f"(relative error {rel:.2g} > tolerance {case.tolerance:g})")
-        for scheme, est in estimates[name].items():
-            hs = complex_grid(case.h) if scheme == "complex_step" else case.h
-            node["sweep"][scheme] = _sweep_rows(hs, est, ref)
-        node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
-        if rich["estimate"] is not None:
-            rich["abs_error"] = _abs_error(rich["estimate"], ref)
-            rich["rel_error"] = rich["abs_error"] / abs(float(ref)) if ref else None
-        try:
-            node["derivatives"] = symbolic.higher_derivatives(point.at, name)
-        except (NotDefined, RecursionError):
-            node["derivatives"] = None
-        analyse_node(node, graph.output_name, name)
-        if lower:
-            node["precisions"] = {}
-        for precision, (low_estimates, low_grads) in lower.items():
-            sub = {"reference": float(ref), "derivatives": node["derivatives"],
-                   "sweep": {s: _sweep_rows(case.h, e, ref) for s, e in low_estimates[name].items()}}
-            analyse_node(sub, graph.output_name, name, float(np.finfo(PRECISIONS[precision]).eps))
-            got = low_grads[name]
-            sub["backprop"] = got
-            sub["backprop_error"] = {"abs_error": _abs_error(got, ref),
-                                     "rel_error": _abs_error(got, ref) / abs(float(ref)) if ref else None}
-            del sub["reference"], sub["derivatives"]
-            node["precisions"][precision] = sub
-        entry["gradient"][name] = node
-    mismatches += _check_expect(case, point, exact, value_of, methods)
-    if "backprop" in methods:
-        entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
-    kinks = _kinks(graph, values)
-    if kinks:
-        # No derivative exists there: a method's one-sided or averaged value is not "wrong".
-        mismatches = [m for m in mismatches if m.startswith("expect")]
-    problems = mismatches + failed
-    if problems:
-        entry["status"] = "mismatch" if mismatches else "error"
-        entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
-    elif kinks:
-        entry["status"] = "nondifferentiable"
-        entry["message"] = (f"not differentiable here: {'; '.join(kinks)} is at its kink; the methods report "
-                            "one-sided or averaged values (backprop and sympy take 0), and are not judged")
-    return entry
+    for method, grads in methods.items():
+        if name not in grads:  # forward mode gives inputs only
+            continue
+        got = grads[name]
+        abs_err = _abs_error(got, ref)
+        rel = abs_err / max(abs(float(ref)), TINY)
+        node["methods"][method] = got
+        node["errors"][method] = {"abs_error": abs_err, "rel_error": rel}
+        node["ulps"][method] = abs_err / math.ulp(float(ref)) if ref else None
+        if not rel <= tolerance:
+            mismatches.append(f"node {name}: {method} gave {got!r}, reference {float(ref)!r} "
+                              f"(relative error {rel:.2g} > tolerance {tolerance:g})")
+    return mismatches
+
+
+def _precision_entry(case: Case, name: str, ref: mpmath.mpf, derivatives, precision: str,
+                     estimates: dict, grads: dict) -> dict:
+    """One node's sweeps, analysis and backprop in a lower precision (reported, not judged)."""
+    precision_eps = float(np.finfo(PRECISIONS[precision]).eps)
+    sub = {"reference": float(ref), "derivatives": derivatives,
+           "sweep": {s: _sweep_rows(case.h, e, ref) for s, e in estimates[name].items()}}
+    analyse_node(sub, case.graph.output_name, name, precision_eps)
+    del sub["reference"], sub["derivatives"]
+    error = _abs_error(grads[name], ref)
+    sub["backprop"] = grads[name]
+    sub["backprop_error"] = {"abs_error": error, "rel_error": error / abs(float(ref)) if ref else None}
+    return sub
 
 
 def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str], precision: str):
