@@ -141,6 +141,7 @@ def chain(n: int) -> Problem:
 
 
 FAMILIES = {"tanh_sum": tanh_sum, "mlp": mlp, "chain": chain}
+WARMUP = 10
 
 
 # -- methods: each returns (prepare seconds, a callable to time, the gradient of `params`) ---
@@ -262,6 +263,8 @@ def _measure(family: str, n: int, method: str, repeats: int, conn) -> None:
         return
     gc.collect()
     gc.freeze()  # the problem's own objects need not be scanned again while timing
+    for _ in range(WARMUP):  # CPython specialises an instruction only after it has run a few times
+        call()
     number = 1   # calls per timing, so that each timing lasts at least 50 ms (as timeit does)
     while True:
         start = time.perf_counter()
