@@ -247,7 +247,7 @@ def _available(method: str) -> bool:
     return importlib.util.find_spec(PEERS[method]) is not None
 
 
-def _measure(family: str, n: int, method: str, repeats: int, conn) -> None:
+def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn) -> None:
     """In a child process: build, check, time. Sends a plain dict back."""
     import gc
     import sys
@@ -263,30 +263,45 @@ def _measure(family: str, n: int, method: str, repeats: int, conn) -> None:
         return
     gc.collect()
     gc.freeze()  # the problem's own objects need not be scanned again while timing
+    # The plain loop is timed here too, interleaved with the method, so that a slow spell
+    # of a shared machine slows both and their ratio stays honest.
+    calls = {"method": call} if method == "plain" else {"method": call, "plain": problem.plain}
+    number = {label: _calibrate(fn, chunk) for label, fn in calls.items()}
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(repeats):
+        for label, fn in calls.items():
+            start = time.perf_counter()
+            for _ in range(number[label]):
+                fn()
+            times[label].append((time.perf_counter() - start) / number[label])
+    result = {"status": "ok", "seconds": statistics.median(times["method"]), "min_seconds": min(times["method"]),
+              "prepare_seconds": prepare, "gradient": grads}
+    if "plain" in times:
+        result["primal_seconds"] = statistics.median(times["plain"])
+    conn.send(result)
+
+
+def _calibrate(call: Callable, chunk: float) -> int:
+    """Calls per timing, so that each timing lasts at least `chunk` seconds (as timeit does)."""
+    start = time.perf_counter()
     for _ in range(WARMUP):  # CPython specialises an instruction only after it has run a few times
         call()
-    number = 1   # calls per timing, so that each timing lasts at least 50 ms (as timeit does)
+        if time.perf_counter() - start > 5 * chunk:  # a slow method is warm after one call
+            break
+    number = 1
     while True:
         start = time.perf_counter()
         for _ in range(number):
             call()
-        if time.perf_counter() - start >= 0.05:
-            break
+        if time.perf_counter() - start >= chunk:
+            return number
         number *= 2
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for _ in range(number):
-            call()
-        times.append((time.perf_counter() - start) / number)
-    conn.send({"status": "ok", "seconds": statistics.median(times), "min_seconds": min(times),
-               "prepare_seconds": prepare, "gradient": grads})
 
 
-def _run_child(family: str, n: int, method: str, repeats: int, budget: float) -> dict:
+def _run_child(family: str, n: int, method: str, repeats: int, budget: float, chunk: float) -> dict:
     ctx = multiprocessing.get_context("fork")
     receive, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_measure, args=(family, n, method, repeats, send), daemon=True)
+    process = ctx.Process(target=_measure, args=(family, n, method, repeats, chunk, send), daemon=True)
     process.start()
     send.close()
     if receive.poll(budget):
@@ -306,7 +321,7 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
         methods: list[str] | None = None, log=print) -> dict:
     """The whole study as plain data (what bench.json holds)."""
     sizes = sizes or ([10, 100, 1000] if quick else [10, 100, 1000, 10_000, 100_000])
-    budget = budget or (6.0 if quick else 60.0)
+    budget = budget or (3.0 if quick else 60.0)
     repeats = repeats or (7 if quick else 9)
     methods = methods or ["plain", "backprop", "central", "symbolic"] + [m for m in PEERS if _available(m)]
     rows = []
@@ -322,7 +337,7 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 if method in over:
                     row.update(status="over budget (at a smaller n)")
                 else:
-                    row.update(_run_child(family, n, method, repeats, budget))
+                    row.update(_run_child(family, n, method, repeats, budget, 0.02 if quick else 0.05))
                 if row["status"] == "over budget":
                     over.add(method)
                 grads = row.pop("gradient", None)
@@ -336,8 +351,9 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                     tol = 1e-5 if method == "central" else 1e-9
                     if row["max_rel_diff_vs_backprop"] > tol:
                         row["status"] = f"gradient differs from backprop by {row['max_rel_diff_vs_backprop']:.1e}"
-                row["primal_seconds"] = primal
-                row["ratio"] = row["seconds"] / primal if primal and row.get("seconds") else None
+                row.setdefault("primal_seconds", primal)
+                row["ratio"] = (row["seconds"] / row["primal_seconds"]
+                                if row.get("primal_seconds") and row.get("seconds") else None)
                 rows.append(row)
                 log(_describe(row))
     return {"schema": 1, "machine": _machine(), "quick": quick, "budget_seconds": budget, "repeats": repeats,
@@ -415,8 +431,8 @@ def markdown(document: dict) -> str:
     return ("# tridiff bench\n\n"
             f"Machine: {document['machine']}. Median of {document['repeats']} runs (min beside it); "
             f"budget {document['budget_seconds']:g} s per method and n; each method in its own process.\n"
-            "`ratio` is the method's time over the plain Python loop's (value only); `prepare` is "
-            "building/compiling, timed once and not included.\n\n"
+            "`ratio` is the method's time over the plain Python loop's (value only), both timed in the "
+            "method's own process, interleaved; `prepare` is building/compiling, timed once and not included.\n\n"
             + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
                        tablefmt="github", disable_numparse=True) + "\n\n"
             "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
