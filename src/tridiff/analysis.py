@@ -17,6 +17,13 @@ _SUPERSCRIPT = {2: "²", 3: "³", 5: "⁵"}
 MIN_RUN = 3
 
 
+def scaled(abs_error: float | None, reference: float) -> float | None:
+    """Relative error where the reference is non-zero, absolute where it is zero."""
+    if abs_error is None:
+        return None
+    return abs_error / abs(reference) if reference else abs_error
+
+
 def model(scheme: str, d: list[float] | None, eps: float = EPS) -> dict | None:
     """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None.
 
@@ -117,7 +124,7 @@ def reading(scheme: str, node: dict) -> str:
     if best is None:
         return f"{scheme}: no finite estimate."
     ref = node["reference"]
-    err = best["rel_error"] if ref else best["abs_error"]
+    err = scaled(best["abs_error"], ref)
     kind = "relative" if ref else "absolute"
     if err == 0:
         text = f"{scheme}: exact (error 0) at h = {best['h']:g}"
@@ -128,7 +135,7 @@ def reading(scheme: str, node: dict) -> str:
         return text + "; no subtraction, so no round-off growth: the error stays at its floor down to h = 1e-300."
     if pred is not None:
         ratio = best["h"] / pred["h"]
-        model_err = pred["abs_error"] / abs(ref) if ref else pred["abs_error"]
+        model_err = scaled(pred["abs_error"], ref)
         text += f"; the error model predicts h* ≈ {pred['h']:.1g} with error ≈ {model_err:.1g}"
         text += (", close to what happened" if 0.1 <= ratio <= 10 else
                  ", but the best h observed is over 10× away (the model's round-off term is only an estimate)")
@@ -145,8 +152,7 @@ def richardson_reading(node: dict) -> str:
     if rich.get("estimate") is None:
         return "richardson: no estimate."
     ref = node["reference"]
-    error = rich["abs_error"] / abs(ref) if ref else rich["abs_error"]
-    estimated = rich["error_estimate"] / abs(ref) if ref else rich["error_estimate"]
+    error, estimated = scaled(rich["abs_error"], ref), scaled(rich["error_estimate"], ref)
     if error == 0:
         verdict = "the estimate could not be compared (exact result)"
     elif estimated == 0:
@@ -156,7 +162,7 @@ def richardson_reading(node: dict) -> str:
     else:
         verdict = f"the estimate was too optimistic, {error / estimated:.2g}× below the actual error"
     central = node["best"].get("central")
-    central_error = None if central is None else central["rel_error"] if ref else central["abs_error"]
+    central_error = None if central is None else scaled(central["abs_error"], ref)
     beat = " — better than central differences' best" if central_error is not None and error < central_error else ""
     return (f"richardson: error {error:.1e} after extrapolating {rich['column']} column(s) from h = "
             f"{rich['h']:g}; its own estimate {estimated:.1e}: {verdict}{beat}.")

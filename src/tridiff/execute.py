@@ -16,7 +16,7 @@ import time
 import traceback
 
 from .cases import Case
-from .runner import run_case
+from .runner import case_result, run_case
 
 DEFAULT_TIMEOUT = 60.0
 MEMORY_LIMIT = 8 * 2 ** 30
@@ -24,11 +24,9 @@ MEMORY_LIMIT = 8 * 2 ** 30
 
 def failed(case: Case, message: str) -> dict:
     """A case result for a case that could not be run at all."""
-    return {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
-            "description": case.description, "function": case.function,
-            "steps": None if case.function is not None else case.steps, "output": case.output,
-            "inputs": list(case.graph.inputs), "tolerance": case.tolerance, "status": "error",
-            "message": message, "points": [{"at": p.at, "status": "error", "message": message} for p in case.points]}
+    result = case_result(case, "error", message)
+    result["points"] = [{"at": p.at, "status": "error", "message": message} for p in case.points]
+    return result
 
 
 def _guarded(case: Case, plugins: dict, precisions: tuple = ()) -> dict:

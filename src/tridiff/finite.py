@@ -62,16 +62,9 @@ PRECISIONS = {"float64": np.float64, "float32": np.float32, "float16": np.float1
 
 def forward_in(graph: Graph, at: dict[str, float], dtype) -> list:
     """Every node's value evaluated in a lower precision (numpy scalars of `dtype`)."""
-    values: list = []
+    rules = {name: (lambda rule: lambda *args: dtype(rule(*args)))(rule) for name, rule in LOW_RULES.items()}
     with np.errstate(all="ignore"):
-        for node in graph.nodes:
-            if node.op == "input":
-                values.append(dtype(at[node.text]))
-            elif node.op == "const":
-                values.append(dtype(node.value))
-            else:
-                values.append(dtype(LOW_RULES[node.op](*(values[a] for a in node.args))))
-    return values
+        return graph.walk(lambda name, value: dtype(value), dtype, rules, at)
 
 
 def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], shift: np.ndarray,

@@ -40,6 +40,19 @@ class Graph:
     def names_of(self) -> dict[int, str]:
         return {index: name for name, index in self.named.items()}
 
+    def walk(self, leaf, constant, rules, at) -> list:
+        """Every node's value built by other rules: `leaf(name, value)` for inputs,
+        `constant(value)` for numbers, `rules[op](*args)` for operations."""
+        out: list = []
+        for node in self.nodes:
+            if node.op == "input":
+                out.append(leaf(node.text, float(at[node.text])))
+            elif node.op == "const":
+                out.append(constant(node.value))
+            else:
+                out.append(rules[node.op](*(out[a] for a in node.args)))
+        return out
+
     def downstream(self, start: int) -> list[bool]:
         """Which nodes change when node `start` is perturbed (itself included)."""
         hit = [False] * len(self.nodes)

@@ -48,15 +48,7 @@ class Function:
         """Build the function in another library: `leaf(name, value)` for each input,
         `constant(value)` for each number, `rules[op](*args)` for each operation; returns
         every node's object, in evaluation order (the output is `[graph.output]`)."""
-        out: list = []
-        for node in self.graph.nodes:
-            if node.op == "input":
-                out.append(leaf(node.text, float(at[node.text])))
-            elif node.op == "const":
-                out.append(constant(node.value))
-            else:
-                out.append(rules[node.op](*(out[a] for a in node.args)))
-        return out
+        return self.graph.walk(leaf, constant, rules, at)
 
     @property
     def named(self) -> dict[str, int]:

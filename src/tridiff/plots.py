@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
-from .analysis import model, predicted_error  # noqa: E402
+from .analysis import model, predicted_error, scaled  # noqa: E402
 
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
                      "axes.titlesize": 10, "figure.dpi": 72})
@@ -30,12 +30,6 @@ def _svg(fig) -> str:
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
     return buffer.getvalue()
-
-
-def _scaled(err: float | None, ref: float) -> float | None:
-    if err is None:
-        return None
-    return err / abs(ref) if ref else err
 
 
 def error_plot(case: dict, point_index: int) -> str | None:
@@ -80,7 +74,7 @@ def _panel(ax, name: str, node: dict) -> None:
     ax.set_ylabel("relative error" if ref else "absolute error")
     top = FLOOR
     for scheme, rows in node["sweep"].items():
-        pts = [(r["h"], _scaled(r["abs_error"], ref)) for r in rows if r["abs_error"] is not None and r["h"] >= H_RANGE[0]]
+        pts = [(r["h"], scaled(r["abs_error"], ref)) for r in rows if r["abs_error"] is not None and r["h"] >= H_RANGE[0]]
         if not pts:
             continue
         hs = [h for h, _ in pts]
@@ -90,17 +84,17 @@ def _panel(ax, name: str, node: dict) -> None:
         m = model(scheme, d)
         if m is not None and scheme != "complex_step" and (m["truncation"] or m["roundoff"]):
             grid = [10 ** (-16.5 + k * 0.1) for k in range(163)]
-            curve = [_scaled(predicted_error(m, h), ref) for h in grid]
+            curve = [scaled(predicted_error(m, h), ref) for h in grid]
             ax.plot(grid, [max(c, FLOOR) for c in curve], ls="--", lw=0.8, color=COLORS[scheme], alpha=0.7)
             if m["h"] is not None:
-                ax.plot([m["h"]], [_scaled(m["abs_error"], ref)], marker="v", ms=7, color=COLORS[scheme],
+                ax.plot([m["h"]], [scaled(m["abs_error"], ref)], marker="v", ms=7, color=COLORS[scheme],
                         markeredgecolor="black", markeredgewidth=0.5, ls="none")
     for precision, sub in node.get("precisions", {}).items():
         top = max(top, _precision_curves(ax, precision, sub, ref))
     for method in ("symbolic", "backprop"):
         err = node["errors"].get(method)
         if err is not None:
-            e = _scaled(err["abs_error"], ref)
+            e = scaled(err["abs_error"], ref)
             ax.axhline(e if e > 0 else FLOOR, color=COLORS[method], lw=1.2, ls=":" if method == "symbolic" else "-",
                        label=f"{method}" + (" (exact: 0)" if e == 0 else ""))
     ax.axhline(FLOOR, color="#bbbbbb", lw=0.6)
@@ -129,7 +123,7 @@ def _precision_curves(ax, precision: str, sub: dict, ref: float) -> float:
     """The same schemes in a lower precision: the V shifted up and right, and its h*."""
     top = FLOOR
     for scheme, rows in sub["sweep"].items():
-        pts = [(r["h"], _scaled(r["abs_error"], ref)) for r in rows if r["abs_error"] is not None]
+        pts = [(r["h"], scaled(r["abs_error"], ref)) for r in rows if r["abs_error"] is not None]
         if not pts:
             continue
         es = [e if e > 0 else FLOOR for _, e in pts]
@@ -138,7 +132,7 @@ def _precision_curves(ax, precision: str, sub: dict, ref: float) -> float:
                 color=COLORS[scheme], alpha=0.75, label=f"{scheme} {precision}")
         pred = sub["predicted"].get(scheme)
         if pred is not None:
-            ax.plot([pred["h"]], [_scaled(pred["abs_error"], ref)], marker="v", ms=6, color=COLORS[scheme],
+            ax.plot([pred["h"]], [scaled(pred["abs_error"], ref)], marker="v", ms=6, color=COLORS[scheme],
                     alpha=0.75, markeredgecolor="black", markeredgewidth=0.5, ls="none")
     return top
 

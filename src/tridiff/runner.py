@@ -29,15 +29,20 @@ TINY = sys.float_info.min
 SCHEMA = 1
 
 
+def case_result(case: Case, status: str = "ok", message: str | None = None) -> dict:
+    """A case's entry in results.json, before its points are added."""
+    return {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
+            "description": case.description, "function": case.function,
+            "steps": None if case.function is not None else case.steps,
+            "output": case.output, "inputs": list(case.graph.inputs), "tolerance": case.tolerance,
+            "status": status, "message": message, "points": []}
+
+
 def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = ()) -> dict:
     """Differentiate one case at each of its points; status ok, mismatch or error.
 
     `plugins`: more methods (tridiff.methods), judged like the built-in exact ones."""
-    result = {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
-              "description": case.description, "function": case.function,
-              "steps": None if case.function is not None else case.steps,
-              "output": case.output, "inputs": list(case.graph.inputs), "tolerance": case.tolerance,
-              "status": "ok", "message": None, "points": []}
+    result = case_result(case)
     try:
         symbolic = SymbolicCase(case.graph)
     except NotDefined as err:

@@ -124,6 +124,7 @@ class SymbolicCase:
             start = root + 1
         self._derivatives: dict[str, tuple] = {}
         self._float_values: dict[tuple, dict[int, float]] = {}
+        self._last_point: tuple = (None, {})
 
     def _expression(self, start: int, root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}
@@ -162,11 +163,16 @@ class SymbolicCase:
             return Exact(value, {names[i]: adjoint[i] for i in names})
 
     def _values(self, at: dict[str, float]) -> dict[int, sp.Expr]:
-        """Inputs as exact Rationals (so exact cancellations stay exact), steps at DIGITS digits."""
-        values: dict[int, sp.Expr] = {i: sp.Rational(at[name]) for name, i in self.graph.inputs.items()}
-        for unit in self.units:
-            values[unit.node] = sp.Float(_number(unit.shape.expr, unit.slots(values)), DIGITS)
-        return values
+        """Inputs as exact Rationals (so exact cancellations stay exact), steps at DIGITS digits.
+
+        Kept for the last point: the reference and the error model both need them."""
+        key = tuple(at.items())
+        if self._last_point[0] != key:
+            values: dict[int, sp.Expr] = {i: sp.Rational(at[name]) for name, i in self.graph.inputs.items()}
+            for unit in self.units:
+                values[unit.node] = sp.Float(_number(unit.shape.expr, unit.slots(values)), DIGITS)
+            self._last_point = (key, values)
+        return self._last_point[1]
 
     # -- symbolic (float64) ---------------------------------------------------------------
     def symbolic(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:

@@ -1,7 +1,7 @@
 """The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
 from __future__ import annotations
 
-from .analysis import THEORY, reading, richardson_reading
+from .analysis import THEORY, reading, richardson_reading, scaled
 from .cases import SCHEMES
 
 
@@ -14,13 +14,6 @@ def err(x: float | None) -> str:
     if x is None:
         return "—"
     return "0" if x == 0 else f"{x:.1e}"
-
-
-def scaled(abs_error: float | None, reference: float) -> float | None:
-    """Relative error where the reference is non-zero, absolute where it is zero."""
-    if abs_error is None:
-        return None
-    return abs_error / abs(reference) if reference else abs_error
 
 
 def at_text(at: dict[str, float]) -> str:
