@@ -434,8 +434,11 @@ class _Loop:
         self.first_each, self.first_same = self.carry, self.carry + len(block.each)
         self.first = len(t.nodes) - block.period
         self.names = _value_names(t, self.live, prefix=self.p)
-        # The forward loop keeps no value for the backward one, which recomputes them.
-        self.forward_names = _value_names(t, self.live, prefix=self.p, kept=[False] * len(t.nodes))
+        # The forward loop keeps no value for the backward one, which recomputes them; only
+        # a carried value also used inside its repeat needs a name no later value takes.
+        used = {a for node in t.nodes for a in node.args}
+        self.forward_names = _value_names(t, self.live, prefix=self.p, kept=[
+            x - self.first in {o for o, _ in block.carried} and x in used for x in range(len(t.nodes))])
         self.outer_val = outer_val
         # The backward loop recomputes the values it reads (and what they are computed
         # from) instead of keeping them: cheaper than storing and reloading every one
