@@ -4,7 +4,8 @@ import struct
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tridiff.backprop import Compiled, source
 from tridiff.bench import chain, mlp, tanh_sum

@@ -21,8 +21,9 @@ from __future__ import annotations
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from operator import itemgetter
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
@@ -257,10 +258,11 @@ def _reads_once(line: str, indent: str, name: str, dead: set[str]) -> bool:
     """Whether `line` (at the same depth) reads temporary `name` once, its last read."""
     if not line.startswith(indent) or line.startswith(indent + " ") or line.lstrip().startswith(("for ", "#")):
         return False
-    target = f"{indent}{name} = "
-    rest = line[len(target):] if line.startswith(target) else line  # reassigned: dead after this line
-    return (rest is not line or name in dead) and len(re.findall(rf"\b{name}\b", rest)) == 1 and \
-        not line.startswith(f"{indent}{name} +=")
+    if line.startswith(f"{indent}{name} +="):
+        return False
+    reassigned = line.startswith(f"{indent}{name} = ")  # then its old value is dead after this line
+    rest = line.removeprefix(f"{indent}{name} = ")
+    return (reassigned or name in dead) and len(re.findall(rf"\b{name}\b", rest)) == 1
 
 
 def _inline(lines: list[str], where: list[int]) -> tuple[list[str], list[int]]:
@@ -285,7 +287,8 @@ def _inline(lines: list[str], where: list[int]) -> tuple[list[str], list[int]]:
         if previous and len(previous[3]) < 200 and _reads_once(line, previous[1], previous[2], dead_after[i]):
             expr = previous[3] if _atom(previous[3]) else f"({previous[3]})"
             head = len(previous[1]) + len(previous[2]) + 3 if line.startswith(f"{previous[1]}{previous[2]} = ") else 0
-            line = line[:head] + re.sub(rf"\b{previous[2]}\b", lambda _: expr, line[head:], count=1)
+            use = re.compile(rf"\b{previous[2]}\b").search(line, head)
+            line = line[:use.start()] + expr + line[use.end():]
             out.pop()
             out_where.pop()
         out.append(line)
@@ -484,8 +487,8 @@ class _Loop:
 
     def forward(self) -> list[str]:
         b, p = self.block, self.p
-        lines = [f"    # nodes {b.ops[0]}..{b.ops[-1]}: {b.repeats} repeats of "
-                 f"{' '.join(b.template.nodes[x].op for x in range(self.first, len(b.template.nodes)))}"]
+        shape = " ".join(b.template.nodes[x].op for x in range(self.first, len(b.template.nodes)))
+        lines = [f"    # nodes {b.ops[0]}..{b.ops[-1]}: {b.repeats} repeats of {shape}"]
         lines += [f"    {p}c{k} = {self.outer_val(feed)}" for k, (_, feed) in enumerate(b.carried)]
         lines += [f"    {p}E{e} = {gather}" for e, gather in enumerate(self.gathers)]
         for k in range(len(self.saved)):

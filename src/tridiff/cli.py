@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--quick", action="store_true", help="n = 10, 100, 1000 and short budgets: under a minute")
     c.add_argument("--out", default="bench", metavar="DIR", help="where bench.md/json/svg go (default: bench)")
     c.add_argument("--budget", type=float, metavar="SECONDS", help="time limit per method and n (default 60, quick 3)")
-    c.add_argument("--repeats", type=int, metavar="N", help="timings per figure; the median is kept (default 9, quick 5)")
+    c.add_argument("--repeats", type=int, metavar="N", help="timings per figure; the median is kept (default 9, quick 7)")
     c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp or chain (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
