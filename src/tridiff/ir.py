@@ -60,3 +60,13 @@ class Graph:
         for i in range(start + 1, len(self.nodes)):
             hit[i] = any(hit[a] for a in self.nodes[i].args)
         return hit
+
+    def upstream(self) -> list[bool]:
+        """Which nodes the output depends on (itself included)."""
+        reach = [False] * len(self.nodes)
+        reach[self.output] = True
+        for i in range(self.output, -1, -1):
+            if reach[i]:
+                for a in self.nodes[i].args:
+                    reach[a] = True
+        return reach

@@ -44,10 +44,6 @@ class Block:
     def repeats(self) -> int:
         return len(self.ops) // self.period
 
-    def first_op(self) -> int:
-        """The template index of the first operation (the leaves come before)."""
-        return len(self.template.nodes) - self.period
-
 
 def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) -> list[Block]:
     """The repeated blocks of `graph`, in evaluation order, not overlapping."""
@@ -55,7 +51,7 @@ def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) 
     ops = [i for i in range(graph.output + 1) if nodes[i].op not in ("input", "const")]
     if len(ops) < 2 * (min_repeats + 1):
         return []
-    useful = _reaches_output(graph)
+    useful = graph.upstream()
     named = set(graph.named.values())
     position = [-1] * len(nodes)
     for p, i in enumerate(ops):
@@ -78,16 +74,6 @@ def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) 
         blocks.append(block)
         p = position[block.ops[-1]] + 1 + period  # the repeat after the block stays straight-line
     return blocks
-
-
-def _reaches_output(graph: Graph) -> list[bool]:
-    reach = [False] * len(graph.nodes)
-    reach[graph.output] = True
-    for i in range(graph.output, -1, -1):
-        if reach[i]:
-            for a in graph.nodes[i].args:
-                reach[a] = True
-    return reach
 
 
 def _signatures(graph: Graph, ops: list[int], position: list[int], loopable: list[bool]) -> list[int]:

@@ -234,12 +234,7 @@ def _circuit(graph, engines: Engines, point: Point, values: list[float], named: 
 
 def _kinks(graph, values: list[float]) -> list[str]:
     """relu and abs nodes whose argument is exactly 0 and on whom the output depends."""
-    live = [False] * len(graph.nodes)
-    live[graph.output] = True
-    for i in range(graph.output, -1, -1):
-        if live[i]:
-            for a in graph.nodes[i].args:
-                live[a] = True
+    live = graph.upstream()
     return [f"{graph.nodes[i].op}(0.0)" for i, node in enumerate(graph.nodes)
             if live[i] and node.op in KINKED and values[node.args[0]] == 0.0]
 
