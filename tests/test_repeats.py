@@ -156,3 +156,12 @@ def test_random_repeated_graphs_agree_to_the_bit():
 
     agree()
     assert sum(looped_some) > len(looped_some) / 5  # the loops were exercised, not only the fallbacks
+
+
+def test_a_shared_inputs_adjoint_keeps_the_sign_of_zero():
+    # before the loop, x's adjoint is -0.0 held in its user's variable (∂(s + x)/∂x = 1):
+    # copying it into x's own variable as `+ 0.0` would turn it into +0.0
+    graph = build_graph({"f": f"({' + '.join(['x'] * 40)}) * -0.0"}, "f", function=True)
+    engine = assert_same(graph, [0.5])
+    assert engine.blocks and engine.blocks[0].same
+    assert str(engine.value_and_grad({"x": 0.5})[1]["x"]) == "-0.0"

@@ -213,11 +213,10 @@ class _Adjoints:
             self.write(f"{self.adjoint[a]} += {term}", node)
 
     def accumulator(self, a: int) -> str:
-        """A variable a owns, to which a loop can keep adding (-0.0 + x is x, to the bit)."""
-        if a not in self.adjoint:
-            self.write(f"{self.own(a)} = -0.0")
-        elif a not in self.owns:
-            self.contribute(a, "0.0", -1)  # copies the shared value into a's own variable
+        """A variable a owns, to which a loop can keep adding. -0.0 is the exact identity of
+        +: x + -0.0 is x to the bit, -0.0 included (x + 0.0 would turn -0.0 into 0.0)."""
+        if a not in self.owns:
+            self.contribute(a, "-0.0", -1)
         return self.adjoint[a]
 
     def chain_rule(self, i: int) -> None:
@@ -315,7 +314,7 @@ def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = 
     names = _value_names(graph, live, keep_all=every_node)
     for j, block in enumerate(blocks):  # after its loop, a block's carried values are in its loop variables
         for k, (o, _) in enumerate(block.carried):
-            names[block.ops[len(block.ops) - block.period + o]] = f"L{j}c{k}"
+            names[block.last_repeat[o]] = f"L{j}c{k}"
 
     def val(i: int) -> str:
         return repr(nodes[i].value) if nodes[i].op == "const" else names[i]
@@ -504,9 +503,8 @@ class _Loop:
     def backward(self, outer: _Adjoints) -> None:
         b, p = self.block, self.p
         t = b.template
-        last = b.ops[len(b.ops) - b.period:]
         for k, (o, _) in enumerate(b.carried):
-            outer.write(f"{p}g{k} = {outer.adjoint[last[o]]}")
+            outer.write(f"{p}g{k} = {outer.adjoint[b.last_repeat[o]]}")
         adjoints = _Adjoints(t, self.live, self.val, set(), prefix=p, indent="        ")
         for k, (o, _) in enumerate(b.carried):
             adjoints.seed(self.first + o, f"{p}g{k}")

@@ -44,6 +44,11 @@ class Block:
     def repeats(self) -> int:
         return len(self.ops) // self.period
 
+    @property
+    def last_repeat(self) -> list[int]:
+        """The operations of the last looped repeat (what the code after the loop reads)."""
+        return self.ops[len(self.ops) - self.period:]
+
 
 def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) -> list[Block]:
     """The repeated blocks of `graph`, in evaluation order, not overlapping."""
