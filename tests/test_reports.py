@@ -51,7 +51,7 @@ def test_two_runs_are_byte_identical(fresh, tmp_path):
 def test_every_case_has_a_page_plots_and_a_section_in_index_html(fresh):
     doc = json.loads((fresh / "results.json").read_text())
     page = (fresh / "index.html").read_text()
-    index_md = (fresh / "index.md").read_text()
+    index_md = (fresh / "README.md").read_text()
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "index.html must not load anything"
     assert "<style>" in page
     for case in doc["cases"]:

@@ -77,11 +77,13 @@ def test_exit_codes_and_bad_files_do_not_stop_good_ones(tmp_path):
 
 def test_case_selects_by_glob_and_the_folder_is_replaced_whole(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "stale.md").write_text("from an old run")
+    assert run(ROOT / "cases", "--out", out, "--case", "exp", "--case", "sin").returncode == 0
+    assert (out / "exp.md").exists() and (out / "sin.md").exists()  # --case is repeatable
     result = run(ROOT / "cases", "--out", out, "--case", "quad*")
     assert result.returncode == 0, result.stderr
     doc = json.loads((out / "results.json").read_text())
     assert [c["name"] for c in doc["cases"]] == ["quadratic"]
-    assert not (out / "stale.md").exists()
+    assert not (out / "exp.md").exists()  # tridiff's own earlier files do not linger
+    before = sorted(p.name for p in out.rglob("*"))
     assert run(ROOT / "cases", "--out", out, "--case", "nothing*").returncode == 2
+    assert sorted(p.name for p in out.rglob("*")) == before

@@ -28,9 +28,11 @@ def model(scheme: str, d: list[float] | None, eps: float = EPS) -> dict | None:
     """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None.
 
     `eps` is the working precision's machine epsilon (2^-52 for float64, 2^-23 float32)."""
-    if d is None:
+    if d is None or d[TRUNCATION[scheme]] is None:
         return None
     m0, mk = abs(d[0]), abs(d[TRUNCATION[scheme]])
+    if not (math.isfinite(m0) and math.isfinite(mk) and math.isfinite(d[1])):
+        return None  # at a kink or a pole the model's derivatives do not exist
     if scheme in ("forward", "backward"):
         trunc, power, rnd = mk / 2, 1, 2 * eps * m0
     elif scheme == "central":
@@ -45,7 +47,8 @@ def model(scheme: str, d: list[float] | None, eps: float = EPS) -> dict | None:
     if trunc > 0 and rnd > 0:
         # minimise trunc·h^p + rnd/h: p·trunc·h^(p+1) = rnd
         h = (rnd / (power * trunc)) ** (1 / (power + 1))
-        out.update(h=h, abs_error=predicted_error(out, h))
+        if 0 < h < math.inf:  # not when the ratio under- or overflows float64
+            out.update(h=h, abs_error=predicted_error(out, h))
     return out
 
 

@@ -43,9 +43,12 @@ def load(paths: list[str | Path] | None = None) -> Library:
     return load_library(paths or ["cases"])
 
 
-def select(cases: list[Case], pattern: str | None) -> list[Case]:
-    """The cases whose name matches a glob pattern (all when pattern is None)."""
-    return cases if pattern is None else [c for c in cases if fnmatch.fnmatchcase(c.name, pattern)]
+def select(cases: list[Case], pattern: str | list[str] | None) -> list[Case]:
+    """The cases whose name matches a glob pattern, or any of several (all when pattern is None)."""
+    if pattern is None:
+        return cases
+    patterns = [pattern] if isinstance(pattern, str) else pattern
+    return [c for c in cases if any(fnmatch.fnmatchcase(c.name, p) for p in patterns)]
 
 
 def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
@@ -57,4 +60,5 @@ def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int
     `methods`: more differentiators by name (see tridiff.methods), judged like the built-ins.
     `precisions`: also run finite differences and backprop in "float32" / "float16".
     """
-    return results_document(run_cases(cases, timeout=timeout, jobs=jobs, plugins=methods, precisions=precisions))
+    runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=methods, precisions=precisions)
+    return results_document([r.result for r in runs])

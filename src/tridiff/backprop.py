@@ -523,6 +523,8 @@ class _Loop:
         if width:  # in reverse, so that reversing the list puts it in the inputs' order
             body.append(f"        {p}put({_tuple([adjoints.adjoint[self.first_each + e] for e in reversed(range(width))])})")
         body += self._assign([f"{p}g{k}" for k in range(self.carry)], [adjoints.adjoint[k] for k in range(self.carry)])
+        if len(body) == 1:  # nothing to do per repeat (x + 1 + 1 + ...: every local derivative is 1)
+            body.append("        pass")
         if width:
             body.append(f"    {p}out.reverse()")
         outer.lines += body

@@ -10,8 +10,9 @@ from typing import Any
 
 from . import yamlsafe
 from .errors import CaseError
-from .expression import build_graph
+from .expression import IDENTIFIER, build_graph
 from .ir import Graph
+from .ops import CONSTANTS, FUNCTIONS
 
 SCHEMES = ("forward", "backward", "central", "central4", "complex_step")
 # The exact decimal literals, not a computed logspace (10.0**-k is not always the literal).
@@ -19,6 +20,7 @@ DEFAULT_H = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8,
              1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16)
 DEFAULT_TOLERANCE = 1e-12
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most systems)
 MAX_POINTS = 1_000
 MAX_STEPS_H = 200
 
@@ -97,11 +99,12 @@ class _Reader:
     def number(self, path: tuple, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise self.error(path, f"expected a number, got {_kind(value)}", "write a number such as 2.5 or 1.0e-4")
-        try:
-            number = float(value)
-        except (ValueError, OverflowError):
-            raise self.error(path, f"expected a number, got the text {value!r}",
-                             "write a number such as 2.5 or 1.0e-4") from None
+        # Quoted numbers are read as YAML 1.2 reads plain ones; other text ('1:30', '1_000') is refused.
+        if isinstance(value, str) and not (len(value) <= yamlsafe.MAX_NUMBER
+                                           and (yamlsafe.INT.match(value) or yamlsafe.FLOAT.match(value))):
+            raise self.error(path, f"expected a number, got the text {_clip(value)!r}",
+                             "write a number such as 2.5 or 1.0e-4")
+        number = float(value)
         if not math.isfinite(number):
             raise self.error(path, f"{value!r} is not a finite number", "write a finite number")
         return number
@@ -120,6 +123,10 @@ class _Reader:
         return out
 
 
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "nothing"
@@ -135,9 +142,9 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     if "name" not in data:
         raise r.error((), "missing required key 'name'", "add `name: my-case` (lowercase, digits, '-')")
     name = r.text(("name",), data["name"])
-    if not NAME.match(name):
-        raise r.error(("name",), f"name {name!r} is not valid",
-                      "use lowercase letters, digits and '-', starting with a letter or digit")
+    if not NAME.match(name) or len(name) > MAX_NAME:
+        raise r.error(("name",), f"name {_clip(name)!r} is not valid",
+                      f"use at most {MAX_NAME} lowercase letters, digits and '-', starting with a letter or digit")
     meta = {k: r.text((k,), data[k]) for k in ("title", "source", "description") if data.get(k) is not None}
 
     has_function, has_steps = "function" in data, "steps" in data
@@ -147,6 +154,9 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     if has_function:
         function = r.text(("function",), data["function"], numbers_ok=True)
         output = r.text(("output",), data["output"]) if "output" in data else "f"
+        if not IDENTIFIER.match(output) or output in FUNCTIONS or output in CONSTANTS:
+            raise r.error(("output",), f"output name {_clip(output)!r} is not a valid name",
+                          "use letters, digits and '_', starting with a letter, and not a function's name")
         steps = {output: function}
     else:
         function = None
@@ -256,7 +266,8 @@ def read_file(path: Path) -> tuple[list[Case], list[CaseError]]:
     """Load every case of one file (one case, or several under `cases:`); bad cases become errors."""
     file = str(path)
     try:
-        data_bytes = path.read_bytes()
+        with path.open("rb") as handle:  # never more than the limit in memory, whatever the file's size
+            data_bytes = handle.read(yamlsafe.MAX_BYTES + 1)
     except OSError as err:
         raise CaseError(f"cannot read the file: {err.strerror}", "check the path", file=file) from None
     data, lines = yamlsafe.load(yamlsafe.decode(data_bytes, file), file)
@@ -283,6 +294,9 @@ class Library:
     errors: list[CaseError] = field(default_factory=list)
 
 
+MISSING_PATH = "no such file or folder"
+
+
 def case_files(paths: list[str | Path]) -> tuple[list[Path], list[CaseError]]:
     """Expand folders (recursively, *.yaml and *.yml, sorted) and check that files exist."""
     files, errors = [], []
@@ -293,7 +307,7 @@ def case_files(paths: list[str | Path]) -> tuple[list[Path], list[CaseError]]:
         elif p.is_file():
             files.append(p)
         else:
-            errors.append(CaseError("no such file or folder", "give a case file or a folder of them", file=str(raw)))
+            errors.append(CaseError(MISSING_PATH, "give a case file or a folder of them", file=str(raw)))
     return files, errors
 
 

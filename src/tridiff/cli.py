@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cases import NAME, load_library
+from .cases import MISSING_PATH, NAME, load_library
 from .errors import CaseError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
@@ -34,7 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("run", help="differentiate the cases every way and write the reports")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
     c.add_argument("--out", default="reports", metavar="DIR", help="report folder, replaced whole (default: reports)")
-    c.add_argument("--case", metavar="NAME", help="run only the cases whose name matches (glob patterns allowed)")
+    c.add_argument("--case", action="append", metavar="NAME",
+                   help="run only the cases whose name matches (glob patterns allowed; repeat for more)")
     c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="time limit per case; a case over it is reported as an error (default: 60)")
     c.add_argument("--method", action="append", default=[], metavar="NAME|MODULE:FUNCTION",
@@ -42,7 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--precision", default="float64", metavar="P,P,...",
                    help="also run finite differences and backprop in float32 and/or float16 (e.g. float64,float32)")
     c.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
-                   help="cases (and plots) done at once, in worker processes (default: the cores, at most 4)")
+                   help="cases (and their plots) done at once, in worker processes (default: the cores, at most 4; "
+                        "never more than the cores or the cases)")
 
     c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
     c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
@@ -86,31 +88,60 @@ def cmd_check(args) -> int:
 
 def cmd_run(args) -> int:
     from . import api
-    from .output import replace_folder
-    from .reports import write_all
-    from .report_text import summary_table
-
-    library = api.load(args.paths)
-    _report_errors(library.errors)
-    cases = api.select(library.cases, args.case)
-    if args.case and not cases:
-        raise CaseError(f"no case matches '{args.case}'", "see `tridiff list` for the names", file="<command line>",
-                        field="--case")
     from .cases import PRECISIONS
+    from .execute import run_cases
+    from .figures import Figures
     from .methods import load as load_method
+    from .output import ReportFolder
+    from .report_text import summary_table
+    from .reports import draw_case, write_all
+    from .runner import results_document
+
+    where = dict(file="<command line>")
     precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
     for p in precisions:
         if p not in PRECISIONS:
-            raise CaseError(f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS),
-                            file="<command line>", field="--precision")
+            raise CaseError(f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS), **where,
+                            field="--precision")
+    if args.jobs < 1:
+        raise CaseError(f"--jobs {args.jobs} is not a number of processes", "give 1 or more", **where, field="--jobs")
+    library = api.load(args.paths)
+    missing = [e for e in library.errors if e.problem == MISSING_PATH]
+    for err in missing:  # a mistyped path: nothing is computed and no report folder is touched
+        err.fix += "; nothing was run"
+    _report_errors(library.errors)
+    if missing:
+        return EXIT_INVALID
+    cases = api.select(library.cases, args.case)
+    if not cases and library.errors and not args.case:
+        return EXIT_INVALID  # every file was invalid: said above, one line each
+    if not cases:
+        raise CaseError("no case to run" + (f": none matches {', '.join(args.case)}" if args.case else ""),
+                        "see `tridiff list` for the names", **where, field="--case" if args.case else "PATH")
     plugins = dict(load_method(spec) for spec in args.method)
-    document = api.run(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=args.jobs, methods=plugins,
-                       precisions=precisions)
-    replace_folder(Path(args.out), lambda folder: write_all(document, folder, args.jobs))
+    folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
+    try:
+        from . import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
+        jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
+        runs = run_cases(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=jobs, plugins=plugins,
+                             precisions=precisions, draw=draw_case)
+        document = results_document([r.result for r in runs])
+        figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
+                          {r.result["name"]: r.notes for r in runs if r.notes})
+        write_all(document, folder, figures)
+        folder.commit()
+    except OSError as err:
+        folder.discard()
+        raise CaseError(f"could not write the reports: {err.strerror or err}", "free some space or choose "
+                        "another --out; the previous reports are unchanged", file=args.out, field="--out") from None
+    except BaseException:
+        folder.discard()
+        raise
     print(summary_table(document))
     for case in document["cases"]:
         if case["status"] != "ok":
-            print(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}", file=sys.stderr)
+            print(" ".join(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}".split()),
+                  file=sys.stderr)
     print(f"{len(cases)} cases; reports in {args.out}/")
     if library.errors:
         return EXIT_INVALID
@@ -216,21 +247,48 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
+def threading_main() -> bool:
+    """Signal handlers can be set only from the main thread (main() may be called from others)."""
+    import threading
+    return threading.current_thread() is threading.main_thread()
+
+
 COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "schema": cmd_schema, "check": cmd_check, "list": cmd_list, "new": cmd_new}
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: workers stopped, unfinished reports removed."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (sympy's, numpy's, a plug-in's) as one line, without the source line Python adds."""
+    print(" ".join(f"warning: {category.__name__}: {message}".split()), file=file or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    import signal
+    import warnings
+
+    warnings.showwarning = _one_line_warning
+    if threading_main():
+        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except CaseError as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as err:
+        terminated = isinstance(err, _Terminated)
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130
     except Exception as err:  # an internal error: one line unless --debug
         if args.debug:
             raise
-        print(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)", file=sys.stderr)
+        print(" ".join(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)".split()),
+              file=sys.stderr)
         return 3

@@ -278,7 +278,9 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False) -
             root = parse(tokens[name], emitter)
         except CaseError as err:
             raise err.located(field=field_of(name))
-        if root < start:  # the step is another named node or a constant: give it its own node
+        if root < start or graph.nodes[root].op == "input":
+            # The step is only another named node, a constant or an input: give it its own
+            # node, so that every name has one node of its own to report a gradient for.
             root = graph.add(Node("id", (root,)))
         if not function:
             graph.steps[name] = root

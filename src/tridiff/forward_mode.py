@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .backprop import define, forward_code, namespace
+from .backprop import define, depends_on_inputs, forward_code, namespace
 from .ir import Graph
 from .ops import SAFE_HELPERS
 
@@ -20,7 +20,8 @@ class ForwardMode:
         self.inputs = list(graph.inputs)
         lines, _, val = forward_code(graph, "forward_mode", tangents=True)
         out = graph.output
-        tangent = f"d{out}" if graph.nodes[out].op != "const" else "0.0"
+        # An output that depends on no input has no tangent variable: its derivative is 0.
+        tangent = f"d{out}" if depends_on_inputs(graph)[out] else "0.0"
         lines.append(f"    return {val(out)}, {tangent}")
         code = compile("\n".join(lines) + "\n", "<tridiff forward mode>", "exec")
         self._function = define(code, namespace(SAFE_HELPERS, "real"), "forward_mode")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .cases import read_case
+from .figures import Figures
 from .runner import results_document, run_case
 
 
@@ -11,14 +12,15 @@ class Comparison:
     def __init__(self, result: dict):
         self.result = result
         self.document = results_document([result])
-        self._plots: dict[str, str] | None = None
+        self._figures: Figures | None = None
 
     @property
-    def plots(self) -> dict[str, str]:
-        if self._plots is None:
-            from .reports import render_plots
-            self._plots = render_plots(self.document)
-        return self._plots
+    def figures(self) -> Figures:
+        if self._figures is None:
+            from .reports import draw_case
+            svgs, notes = draw_case(self.result)
+            self._figures = Figures(svgs, {self.result["name"]: notes})
+        return self._figures
 
     def gradient(self, method: str = "backprop") -> dict[str, float]:
         """∂output/∂node for every named node, by one method (or 'reference')."""
@@ -32,11 +34,11 @@ class Comparison:
 
     def _repr_markdown_(self) -> str:
         from .report_md import case_page
-        return case_page(self.result, {}, standalone=False)
+        return case_page(self.result, Figures(), standalone=False)
 
     def _repr_html_(self) -> str:
         from .report_html import CSS, case_section
-        return f"<div class='tridiff'><style>{CSS}</style>{case_section(self.result, self.plots)}</div>"
+        return f"<div class='tridiff'><style>{CSS}</style>{case_section(self.result, self.figures)}</div>"
 
 
 def compare(function: str | None = None, *, steps: dict[str, str] | None = None, output: str | None = None,

@@ -12,14 +12,16 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E4
 
 from .analysis import model, predicted_error, scaled  # noqa: E402
 
+# text.parse_math off: a name is drawn as written, never read as mathtext ($...$).
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
-                     "axes.titlesize": 10, "figure.dpi": 72})
+                     "axes.titlesize": 10, "figure.dpi": 72, "text.parse_math": False})
 
 COLORS = {"forward": "#1f77b4", "backward": "#17becf", "central": "#2ca02c", "central4": "#9467bd",
           "complex_step": "#ff7f0e", "symbolic": "#444444", "backprop": "#d62728"}
 MARKERS = {"forward": "o", "backward": "s", "central": "^", "central4": "D", "complex_step": "x"}
 FLOOR = 1e-19    # where an error of exactly zero is drawn, labelled as such
 H_RANGE = (10 ** -16.5, 10 ** -0.3)
+MAX_PANELS = 12  # nodes drawn per error plot (inputs first); the tables have every node
 
 
 _POWER = FuncFormatter(lambda v, _: f"1e{round(math.log10(v))}" if v > 0 else "0")
@@ -35,7 +37,7 @@ def _svg(fig) -> str:
 def error_plot(case: dict, point_index: int) -> str | None:
     """Error against h on log–log axes, one panel per node, as an SVG document."""
     point = case["points"][point_index]
-    nodes = [(n, d) for n, d in point.get("gradient", {}).items() if d["kind"] != "output"]
+    nodes = [(n, d) for n, d in point.get("gradient", {}).items() if d["kind"] != "output"][:MAX_PANELS]
     if not nodes:
         return None
     cols = min(3, len(nodes))
@@ -144,21 +146,19 @@ def function_plot(case: dict) -> str | None:
         return None
     x = curve["x"]
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True)
-    nan = float("nan")
-    top.plot(x, [nan if v is None else v for v in curve["f"]], color="black", lw=1.3, label=f"{case['output']}")
-    bottom.plot(x, [nan if v is None else v for v in curve["symbolic"]], color=COLORS["symbolic"], lw=1.3,
-                label="exact derivative (sympy)")
-    bottom.plot(x, [nan if v is None else v for v in curve["forward"]], color=COLORS["forward"], lw=1, ls="--",
+    top.plot(x, _drawable(curve["f"]), color="black", lw=1.3, label=f"{case['output']}")
+    bottom.plot(x, _drawable(curve["symbolic"]), color=COLORS["symbolic"], lw=1.3, label="exact derivative (sympy)")
+    bottom.plot(x, _drawable(curve["forward"]), color=COLORS["forward"], lw=1, ls="--",
                 label=f"forward difference, h = {curve['forward_h']:g}")
     bx = [xi for xi, v in zip(x, curve["backprop"]) if v is not None]
-    bottom.plot(bx, [v for v in curve["backprop"] if v is not None], ls="none", marker="o", ms=4,
+    bottom.plot(bx, _drawable([v for v in curve["backprop"] if v is not None]), ls="none", marker="o", ms=4,
                 color=COLORS["backprop"], label="backprop")
     name = curve["input"]
     for point in case["points"]:
         xp = point["at"][name]
         top.axvline(xp, color="#bbbbbb", lw=0.8)
         bottom.axvline(xp, color="#bbbbbb", lw=0.8)
-        if point.get("value") is not None:
+        if point.get("value") is not None and math.isfinite(point["value"]):
             top.plot([xp], [point["value"]], "o", color="black", ms=4)
             top.annotate(f"{name}={xp:g}", (xp, point["value"]), textcoords="offset points", xytext=(4, 4), fontsize=7)
     top.set_ylabel(case["output"])
@@ -171,3 +171,8 @@ def function_plot(case: dict) -> str | None:
     fig.tight_layout()
     return _svg(fig)
 
+
+
+def _drawable(values: list) -> list[float]:
+    """Missing and non-finite values as gaps (NaN), which matplotlib leaves out of the axes' limits."""
+    return [v if v is not None and math.isfinite(v) else math.nan for v in values]

@@ -1,10 +1,16 @@
 """pytest plugin (entry point `pytest11`): `pytest cases/` runs case files as tests.
 
+Which files are case files: a `.yaml` or `.yml` file whose text has a `points:` key at
+the top level (every case has one), or a top-level `cases:` key together with a
+`points:` key inside it (a file of several cases). Other YAML (CI pipelines with
+`steps:`, configuration) is never opened as a case, so it cannot break a test run.
+
 Each case file is a test file and each case and point a test item, named
 `case-name[point k]`. An item fails when its point's status is not `ok`, with the same
-message `tridiff run` prints; a file that does not load fails with its one-line error.
-Only YAML files that look like tridiff cases (a `name` and a `function`, `steps` or
-`cases` key) are collected, so other YAML in a test tree is left alone.
+one-line message `tridiff run` prints. A case file that is recognised but invalid
+fails at collection with the one-line error `tridiff check` prints (as a Python test
+file with a syntax error does; `--continue-on-collection-errors` runs the others).
+Cases run in a worker process with tridiff's default time limit, as in `tridiff run`.
 """
 from __future__ import annotations
 
@@ -13,22 +19,31 @@ from pathlib import Path
 
 import pytest
 
-_LOOKS_LIKE_A_CASE = re.compile(r"^(function|steps|cases)\s*:", re.M)
+_TOP_LEVEL_POINTS = re.compile(r"^points\s*:", re.M)
+_TOP_LEVEL_CASES = re.compile(r"^cases\s*:", re.M)
+_ANY_POINTS = re.compile(r"^[ \t-]*points\s*:", re.M)
+_PEEK = 1_000_000  # characters read to recognise a case file; the loader enforces its own limits
+
+
+def is_case_file(text: str) -> bool:
+    """Whether a YAML file's text is meant as tridiff cases (see the module docstring)."""
+    return bool(_TOP_LEVEL_POINTS.search(text) or (_TOP_LEVEL_CASES.search(text) and _ANY_POINTS.search(text)))
 
 
 def pytest_collect_file(file_path: Path, parent):
     if file_path.suffix in (".yaml", ".yml"):
         try:
-            text = file_path.read_text(encoding="utf-8", errors="replace")
+            with file_path.open(encoding="utf-8", errors="replace") as handle:
+                text = handle.read(_PEEK)
         except OSError:
             return None
-        if _LOOKS_LIKE_A_CASE.search(text):
+        if is_case_file(text):
             return CaseFile.from_parent(parent, path=file_path)
     return None
 
 
 class CaseFailed(Exception):
-    """A point whose status is not ok, or a file that did not load."""
+    """A point whose status is not ok."""
 
 
 class CaseFile(pytest.File):
@@ -36,35 +51,37 @@ class CaseFile(pytest.File):
         from .cases import read_file
         from .errors import CaseError
 
+        # Named as `tridiff check` names it when run from the same folder.
+        here = self.config.invocation_params.dir
+        path = self.path.relative_to(here) if self.path.is_relative_to(here) else self.path
         try:
-            cases, errors = read_file(self.path)
+            cases, errors = read_file(path)
         except CaseError as err:
             cases, errors = [], [err]
-        for err in errors:
-            yield CaseItem.from_parent(self, name=err.case or "load", case=None, index=0, error=str(err))
+        if errors:
+            raise self.CollectError("\n".join(f"error: {err}" for err in errors))
         for case in cases:
             for k in range(len(case.points)):
-                yield CaseItem.from_parent(self, name=f"{case.name}[point {k + 1}]", case=case, index=k, error=None)
+                yield CaseItem.from_parent(self, name=f"{case.name}[point {k + 1}]", case=case, index=k)
 
 
 class CaseItem(pytest.Item):
     _results: dict[int, dict] = {}  # a case runs once for all its points
 
-    def __init__(self, *, case, index: int, error: str | None, **kwargs):
+    def __init__(self, *, case, index: int, **kwargs):
         super().__init__(**kwargs)
-        self.case, self.index, self.error = case, index, error
+        self.case, self.index = case, index
 
     def runtest(self):
-        if self.error is not None:
-            raise CaseFailed(f"error: {self.error}")
-        from .runner import run_case
+        from .execute import run_cases
 
         key = id(self.case)
         if key not in CaseItem._results:
-            CaseItem._results[key] = run_case(self.case)
+            CaseItem._results[key] = run_cases([self.case])[0].result
         point = CaseItem._results[key]["points"][self.index]
         if point["status"] != "ok":
-            raise CaseFailed(f"{point['status']}: {self.case.file}: case '{self.case.name}': {point['message']}")
+            raise CaseFailed(" ".join(f"{point['status']}: {self.case.file}: case '{self.case.name}': "
+                                      f"{point['message']}".split()))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailed):

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 COLUMNS = ["case", "point", "node", "scheme", "h", "estimate", "abs_error", "rel_error"]
 
@@ -24,7 +23,3 @@ def dumps(document: dict) -> str:
                         writer.writerow([case["name"], k, name, scheme,
                                          *(_cell(r[c]) for c in ("h", "estimate", "abs_error", "rel_error"))])
     return out.getvalue()
-
-
-def write(document: dict, folder: Path) -> None:
-    (folder / "sweeps.csv").write_text(dumps(document), encoding="utf-8")

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import html
 import re
-from pathlib import Path
 
 from tabulate import tabulate
 
 from . import tables
-from .report_md import HOW_TO_READ, circuit_name, function_plot_name, plot_name
+from .figures import Figures, circuit_name, function_plot_name, plot_name
+from .report_md import HOW_TO_READ
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -58,7 +58,7 @@ def _paragraphs(text: str) -> str:
     return "".join(out)
 
 
-def page(document: dict, plots: dict[str, str]) -> str:
+def page(document: dict, figures: Figures) -> str:
     e = html.escape
     ok = sum(c["status"] == "ok" for c in document["cases"])
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -70,14 +70,15 @@ def page(document: dict, plots: dict[str, str]) -> str:
              "<details><summary>How to read these reports</summary>",
              _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
     for case in document["cases"]:
-        parts.append(case_section(case, plots))
+        parts.append(case_section(case, figures))
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def case_section(case: dict, plots: dict[str, str]) -> str:
+def case_section(case: dict, figures: Figures) -> str:
     """One case: heading, text, and per point the circuit, the tables and the plot."""
     e = html.escape
+    plots = figures.svgs
     parts = []
     parts.append(f'<h2 id="{e(case["name"])}">{e(case["name"])}: {e(case["title"] or "")} '
                  f"— {_status(case['status'])}</h2>")
@@ -87,6 +88,7 @@ def case_section(case: dict, plots: dict[str, str]) -> str:
         parts.append(_paragraphs(case["description"]))
     if case["source"]:
         parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
+    parts += [f"<p><em>{e(note)}</em></p>" for note in figures.of(case)]
     body = (f"{case['output']} = {case['function']}" if case["function"] is not None
             else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
     parts.append(f"<pre>{e(body)}</pre>")
@@ -110,7 +112,3 @@ def case_section(case: dict, plots: dict[str, str]) -> str:
     if function_plot_name(case) in plots:
         parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
     return "\n".join(parts)
-
-
-def write(document: dict, folder: Path, plots: dict[str, str]) -> None:
-    (folder / "index.html").write_text(page(document, plots), encoding="utf-8")

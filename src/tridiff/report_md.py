@@ -1,12 +1,19 @@
-"""Markdown reports: index.md and one page per case. Formatting only."""
+"""Markdown reports: README.md (the index) and one page per case. Formatting only.
+
+The index is README.md so that no case page (`<name>.md`, names in lowercase) can ever
+take its name, and so that a code host shows it when the folder is opened.
+"""
 from __future__ import annotations
 
-from pathlib import Path
+import html
 
 from tabulate import tabulate
 
 from . import tables
+from .figures import Figures, circuit_name, function_plot_name, plot_name
 from .finite import FORMULAS
+
+INDEX = "README.md"
 
 HOW_TO_READ = """\
 ## How to read these reports
@@ -36,6 +43,11 @@ Formulas, as evaluated in float64:
 """ + "\n".join(f"- {scheme}: `{formula}`" for scheme, formula in FORMULAS.items()) + "\n"
 
 
+def _text(text: str) -> str:
+    """A case file's text in markdown: HTML in it is shown, never rendered (as in index.html)."""
+    return html.escape(text, quote=False)
+
+
 def _table(headers: list[str], rows: list[list[str]]) -> str:
     # Pipes inside cells would break the markdown table.
     rows = [[cell.replace("|", "\\|") for cell in row] for row in rows]
@@ -62,22 +74,24 @@ def _function_block(case: dict) -> str:
     return "```\n" + "\n".join(lines) + "\n```"
 
 
-def case_page(case: dict, plots: dict[str, str], standalone: bool = True) -> str:
+def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
     """A case's page; `standalone` pages link back to the index."""
-    title = case["title"] or case["name"]
-    back = "[← all cases](index.md) · " if standalone else ""
+    title = _text(case["title"] or case["name"])
+    plots = figures.svgs
+    back = f"[← all cases]({INDEX}) · " if standalone else ""
     out = [f"# {case['name']}: {title}", "",
-           f"{back}status: **{case['status']}**" + (f" — {case['message']}" if case["message"] else ""), ""]
+           f"{back}status: **{case['status']}**" + (f" — {_text(case['message'])}" if case["message"] else ""), ""]
     if case["description"]:
-        out += [case["description"].strip(), ""]
+        out += [_text(case["description"].strip()), ""]
     if case["source"]:
-        out += [f"*Source:* {case['source']}", ""]
+        out += [f"*Source:* {_text(case['source'])}", ""]
+    out += [f"> {_text(note)}" for note in figures.of(case)] + ([""] if figures.of(case) else [])
     out += [_function_block(case), "", f"Inputs: {', '.join(case['inputs'])}. "
             f"Tolerance: {case['tolerance']:g} (relative).", ""]
     for k, point in enumerate(case["points"], 1):
         out += [f"## Point {k}: {tables.at_text(point['at'])} — {point['status']}", ""]
         if point["message"]:
-            out += [f"> {point['message']}", ""]
+            out += [f"> {_text(point['message'])}", ""]
         if "gradient" not in point:
             continue
         out += [f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})", ""]
@@ -102,19 +116,9 @@ def case_page(case: dict, plots: dict[str, str], standalone: bool = True) -> str
     return "\n".join(out)
 
 
-def plot_name(case: dict, k: int) -> str:
-    return f"{case['name']}-p{k}-errors.svg"
-
-
-def circuit_name(case: dict, k: int) -> str:
-    return f"{case['name']}-p{k}-circuit.svg"
-
-
-def function_plot_name(case: dict) -> str:
-    return f"{case['name']}-function.svg"
-
-
-def write(document: dict, folder: Path, plots: dict[str, str]) -> None:
-    (folder / "index.md").write_text(index(document), encoding="utf-8")
+def pages(document: dict, figures: Figures) -> dict[str, str]:
+    """The index and every case page, by file name."""
+    out = {INDEX: index(document)}
     for case in document["cases"]:
-        (folder / f"{case['name']}.md").write_text(case_page(case, plots), encoding="utf-8")
+        out[f"{case['name']}.md"] = case_page(case, figures)
+    return out

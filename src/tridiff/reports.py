@@ -1,48 +1,59 @@
-"""Writes every report format for a results document into a folder."""
+"""Drawing a case's pictures (bounded), and writing every report format into a report folder."""
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
-
 from . import circuit, report_csv, report_html, report_json, report_md, tables
+from .figures import Figures, circuit_name, function_plot_name, plot_name
+from .output import ReportFolder
+
+# A case's pictures are capped, so that drawing costs a bounded time whatever its size:
+# error plots and circuits for the first MAX_DRAWN_POINTS points only (the tables have every point).
+MAX_DRAWN_POINTS = 10
 
 
-def _render(job: tuple[str, dict, int]) -> str | None:
-    from .plots import error_plot, function_plot
+def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
+    """Every picture of one case (SVG by file name), and what was left out and why.
 
-    kind, case, k = job
-    return error_plot(case, k - 1) if kind == "errors" else function_plot(case)
+    Imports matplotlib; runs in the case's worker process, within its time limit."""
+    from .plots import MAX_PANELS, error_plot, function_plot
 
-
-def render_plots(document: dict, jobs: int = 1) -> dict[str, str]:
-    """Every SVG, by file name; in `jobs` worker processes (matplotlib is imported only here)."""
-    work, names = [], []
-    for case in document["cases"]:
-        for k in range(1, len(case["points"]) + 1):
-            work.append(("errors", case, k))
-            names.append(report_md.plot_name(case, k))
-        work.append(("function", case, 0))
-        names.append(report_md.function_plot_name(case))
-    if jobs > 1 and len(work) > 1 and "fork" in multiprocessing.get_all_start_methods():
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            svgs = list(pool.map(_render, work))
+    svgs: dict[str, str] = {}
+    notes: list[str] = []
+    points = case["points"]
+    drawn = points[:MAX_DRAWN_POINTS]
+    if len(points) > len(drawn):
+        notes.append(f"pictures are drawn for the first {len(drawn)} of {len(points)} points only; "
+                     "the tables have every point")
+    failures = []
+    for k, point in enumerate(drawn, 1):
+        if point.get("circuit"):
+            svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
+        try:
+            svg = error_plot(case, k - 1)
+        except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
+            failures.append(f"point {k}'s error plot ({type(err).__name__}: {err})")
+        else:
+            if svg:
+                svgs[plot_name(case, k)] = svg
+    panels = max((sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in drawn), default=0)
+    if panels > MAX_PANELS:
+        notes.append(f"error plots show the first {MAX_PANELS} of {panels} nodes; the tables have every node")
+    try:
+        svg = function_plot(case)
+    except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
+        failures.append(f"the function plot ({type(err).__name__}: {err})")
     else:
-        svgs = [_render(job) for job in work]
-    plots = {name: svg for name, svg in zip(names, svgs) if svg}
-    for case in document["cases"]:  # circuits are plain SVG text: cheap, no matplotlib
-        for k, point in enumerate(case["points"], 1):
-            if point.get("circuit"):
-                plots[report_md.circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
-    return plots
+        if svg:
+            svgs[function_plot_name(case)] = svg
+    notes += [f"picture left out: {f}" for f in failures]
+    return svgs, notes
 
 
-def write_all(document: dict, folder: Path, jobs: int = 1) -> None:
-    report_json.write(document, folder)
-    report_csv.write(document, folder)
-    plots = render_plots(document, jobs)
-    (folder / "plots").mkdir(exist_ok=True)
-    for name, svg in plots.items():
-        (folder / "plots" / name).write_text(svg, encoding="utf-8")
-    report_md.write(document, folder, plots)
-    report_html.write(document, folder, plots)
+def write_all(document: dict, folder: ReportFolder, figures: Figures) -> None:
+    """Every report file, recorded in the folder's manifest."""
+    folder.write("results.json", report_json.dumps(document))
+    folder.write("sweeps.csv", report_csv.dumps(document))
+    for name, svg in figures.svgs.items():
+        folder.write(f"plots/{name}", svg)
+    for name, text in report_md.pages(document, figures).items():
+        folder.write(name, text)
+    folder.write("index.html", report_html.page(document, figures))

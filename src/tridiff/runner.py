@@ -62,7 +62,9 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
     if symbolic is not None and len(case.graph.inputs) == 1:
-        result["curve"] = function_curve(case, symbolic, engines.backprop)
+        curve = function_curve(case, symbolic, engines.backprop)
+        if curve is not None:
+            result["curve"] = curve
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
         rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
@@ -123,7 +125,7 @@ def run_point(case: Case, symbolic: SymbolicCase, engines: Engines, point: Point
         node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
         if rich["estimate"] is not None:
             rich["abs_error"] = _abs_error(rich["estimate"], ref)
-            rich["rel_error"] = rich["abs_error"] / abs(float(ref)) if ref else None
+            rich["rel_error"] = _relative(rich["abs_error"], ref)
         try:
             node["derivatives"] = symbolic.higher_derivatives(point.at, name)
         except (NotDefined, RecursionError):
@@ -206,7 +208,7 @@ def _precision_entry(case: Case, name: str, ref: mpmath.mpf, derivatives, precis
     del sub["reference"], sub["derivatives"]
     error = _abs_error(grads[name], ref)
     sub["backprop"] = grads[name]
-    sub["backprop_error"] = {"abs_error": error, "rel_error": error / abs(float(ref)) if ref else None}
+    sub["backprop_error"] = {"abs_error": error, "rel_error": _relative(error, ref)}
     return sub
 
 
@@ -249,13 +251,19 @@ CURVE_SAMPLES = 161
 CURVE_H = 0.1
 
 
-def function_curve(case: Case, symbolic: SymbolicCase, engine: Compiled) -> dict:
-    """f and f' around the points (one-input cases), for the function plot: data, not a picture."""
+def function_curve(case: Case, symbolic: SymbolicCase, engine: Compiled) -> dict | None:
+    """f and f' around the points (one-input cases), for the function plot: data, not a picture.
+
+    None where float64 cannot draw it: around 1e308 the interval overflows, and where the
+    points are so large that x ± 2 are the same float the curve would be a single x."""
     (name,) = case.graph.inputs
     xs = [p.at[name] for p in case.points]
     lo, hi = min(xs), max(xs)
     pad = max(2.0, 0.5 * (hi - lo))
-    grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES)
+    with np.errstate(all="ignore"):
+        grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES)
+    if not (np.all(np.isfinite(grid)) and np.all(np.diff(grid) > 0)):
+        return None
     fx, grads = engine.on_arrays({name: grid})
     fh, _ = engine.on_arrays({name: grid + CURVE_H})
 
@@ -275,6 +283,13 @@ def function_curve(case: Case, symbolic: SymbolicCase, engine: Compiled) -> dict
 
 def _problem(err: Exception) -> str:
     return err.problem if isinstance(err, CaseError) else str(err)
+
+
+def _relative(abs_error: float, ref: mpmath.mpf) -> float | None:
+    """abs_error relative to the reference; None where the reference is 0 in float64
+    (exactly, or because it underflows: exp(-800))."""
+    scale = abs(float(ref))
+    return abs_error / scale if scale else None
 
 
 def _abs_error(got: float, ref: mpmath.mpf) -> float:

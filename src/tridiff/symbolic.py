@@ -24,7 +24,8 @@ from .ir import Graph, Node
 
 DIGITS = 60            # working precision of the reference
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
-MODEL_MAX_NODES = 400  # above this, higher derivatives are not attempted (expression swell)
+MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
+MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
 CSE_ABOVE_NODES = 60
 
 
@@ -181,8 +182,8 @@ class SymbolicCase:
         partials = {}
         for unit in self.units:
             out = unit.shape.compile()(*(values[u] for u in unit.uses))
-            values[unit.node] = float(out[0])
-            partials[unit.node] = [float(p) for p in out[1:]]
+            values[unit.node] = _real(out[0])
+            partials[unit.node] = [_real(p) for p in out[1:]]
         adjoint = {i: 0.0 for i in self.symbol}
         adjoint[self.graph.output] = 1.0
         for unit in reversed(self.units):
@@ -193,8 +194,9 @@ class SymbolicCase:
         return values[self.graph.output], {names[i]: adjoint[i] for i in names}
 
     # -- error model ------------------------------------------------------------------------
-    def higher_derivatives(self, at: dict[str, float], name: str, order: int = 5) -> list[float] | None:
-        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large.
+    def higher_derivatives(self, at: dict[str, float], name: str, order: int = 5) -> list[float | None] | None:
+        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large;
+        the highest ones are None where their expressions would be too large to build.
 
         For the error model only (a few digits suffice): sympy's derivatives, compiled once
         per node, evaluated in float64. A derivative that is identically zero stays 0."""
@@ -202,6 +204,8 @@ class SymbolicCase:
             return None
         if name not in self._derivatives:
             self._derivatives[name] = self._compile_derivatives(name, order)
+        if self._derivatives[name] is None:
+            return None
         fn, args = self._derivatives[name]
         key = tuple(at.items())
         if key not in self._float_values:
@@ -209,7 +213,8 @@ class SymbolicCase:
                 self._float_values = {key: {i: float(v) for i, v in self._values(at).items()}}
         values = self._float_values[key]
         try:
-            return [float(d) for d in fn(*(values[a] for a in args))]
+            found = [float(d) for d in fn(*(values[a] for a in args))]
+            return found + [None] * (order + 1 - len(found))
         except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: a function math lacks
             return None
 
@@ -220,9 +225,15 @@ class SymbolicCase:
         for unit in reversed(self.units):
             if downstream[unit.node] and unit.node != target:
                 expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
+                if _larger_than(expr, MODEL_MAX_SIZE):  # a step used twice doubles it, step after step
+                    return None
         t = self.symbol[target]
         exprs = [expr]
-        for _ in range(order):
+        # Each derivative of a deep composition is several times larger than the last (a
+        # 30-step chain of tanh and exp: minutes for the fifth). Stop before differentiating
+        # an expression over MODEL_MAX_SIZE: the higher derivatives are then unknown (None)
+        # and the error model of the schemes that need them says n/a. Deterministic, unlike a clock.
+        while len(exprs) <= order and not _larger_than(exprs[-1], MODEL_MAX_SIZE):
             exprs.append(sp.diff(exprs[-1], t))
         by_symbol = {sym: i for i, sym in self.symbol.items()}
         args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
@@ -231,6 +242,22 @@ class SymbolicCase:
         fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
                          cse=len(self.graph.nodes) > CSE_ABOVE_NODES)
         return fn, args
+
+
+def _larger_than(expr: sp.Expr, limit: int) -> bool:
+    """Whether expr's tree has more than `limit` nodes (counted only up to the limit)."""
+    for count, _ in enumerate(sp.preorder_traversal(expr)):
+        if count >= limit:
+            return True
+    return False
+
+
+def _real(v: object) -> float:
+    """A compiled derivative's value as a float; Python's ** gives complex numbers for a
+    negative base ((-1.5)**2.5), where the real function is not defined."""
+    if isinstance(v, complex):
+        raise NotDefined(f"the value {v} is not real")
+    return float(v)
 
 
 def _number(expr: sp.Expr, subs: dict) -> mpmath.mpf:

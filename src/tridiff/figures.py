@@ -1,0 +1,29 @@
+"""The pictures of a report: their file names, and which were drawn or left out (plain data).
+
+Every writer finds a case's pictures here by the same names; a picture that is not in
+`svgs` was not drawn, and `notes` says why (too many to draw, out of time, an error).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Figures:
+    svgs: dict[str, str] = field(default_factory=dict)          # file name (under plots/) -> SVG text
+    notes: dict[str, list[str]] = field(default_factory=dict)   # case name -> pictures left out, and why
+
+    def of(self, case: dict) -> list[str]:
+        return self.notes.get(case["name"], [])
+
+
+def plot_name(case: dict, k: int) -> str:
+    return f"{case['name']}-p{k}-errors.svg"
+
+
+def circuit_name(case: dict, k: int) -> str:
+    return f"{case['name']}-p{k}-circuit.svg"
+
+
+def function_plot_name(case: dict) -> str:
+    return f"{case['name']}-function.svg"
