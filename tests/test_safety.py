@@ -1,0 +1,309 @@
+"""Never lose a user's files, never let one input sink the run (issue 12).
+
+Output safety, process hygiene under SIGTERM/SIGKILL, and a catalogue of hostile and
+awkward inputs through `run`, `check` and `pytest`: exit codes 0/1/2 only, one line per
+error, no traceback, and the good cases beside them reported.
+"""
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+GOOD = "name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n"
+PT = "points: [{at: {x: 1}}]\n"
+
+
+def tridiff(*args, cwd=None, timeout=120):
+    return subprocess.run([sys.executable, "-m", "tridiff", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=timeout)
+
+
+def tree(path: Path) -> dict:
+    """Everything under path (not following links): names, kinds, link targets and bytes."""
+    out = {}
+    for p in sorted([path, *path.rglob("*")]) if path.is_dir() and not path.is_symlink() else [path]:
+        rel = str(p.relative_to(path)) if p != path else "."
+        if p.is_symlink():
+            out[rel] = ("link", os.readlink(p))
+        elif p.is_dir():
+            out[rel] = ("dir",)
+        else:
+            out[rel] = ("file", hashlib.sha256(p.read_bytes()).hexdigest())
+    return out
+
+
+@pytest.fixture
+def cases(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    (folder / "good.yaml").write_text(GOOD)
+    return folder
+
+
+# -- output safety ---------------------------------------------------------------------
+
+def _project(tmp_path: Path) -> Path:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "main.py").write_text("print('mine')\n")
+    (project / "notes.md").write_text("my notes\n")
+    return project
+
+
+@pytest.mark.parametrize("kind", ["project", "file", "link-to-project", "link-to-nothing", "tridiff-folder-plus-mine"])
+def test_out_that_tridiff_did_not_write_is_refused_untouched(tmp_path, cases, kind):
+    if kind == "project":
+        out = _project(tmp_path)
+    elif kind == "file":
+        out = tmp_path / "results.txt"
+        out.write_text("keep me\n")
+    elif kind == "link-to-project":
+        out = tmp_path / "link"
+        out.symlink_to(_project(tmp_path))
+    elif kind == "link-to-nothing":
+        out = tmp_path / "dangling"
+        out.symlink_to(tmp_path / "nowhere")
+    else:  # reports tridiff wrote, then a user's own file put beside them
+        out = tmp_path / "reports"
+        assert tridiff("run", cases, "--out", out).returncode == 0
+        (out / "my-analysis.md").write_text("mine\n")
+    before = tree(tmp_path)
+    result = tridiff("run", cases, "--out", out)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and str(out.name) in lines[0], lines
+    assert "Traceback" not in result.stderr and result.stdout == ""  # refused before computing
+    assert tree(tmp_path) == before
+
+
+def test_out_at_the_current_folder_is_refused(tmp_path, cases):
+    project = _project(tmp_path)
+    before = tree(tmp_path)
+    result = tridiff("run", cases, "--out", ".", cwd=project)
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert tree(tmp_path) == before
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert tridiff("run", cases, "--out", ".", cwd=empty).returncode == 2  # even empty: it is where you are
+
+
+def test_a_mistyped_path_writes_nothing_and_touches_nothing(tmp_path, cases):
+    out = tmp_path / "reports"
+    assert tridiff("run", cases, "--out", out).returncode == 0
+    before = tree(tmp_path)
+    result = tridiff("run", cases / "goood.yaml", "--out", out)
+    assert result.returncode == 2 and "no such file or folder" in result.stderr and "nothing was run" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert tree(tmp_path) == before
+    result = tridiff("run", cases, cases / "missing.yaml", "--out", out)  # one good path, one wrong
+    assert result.returncode == 2 and tree(tmp_path) == before
+
+
+def test_run_where_there_are_no_cases_creates_nothing(tmp_path):
+    result = tridiff("run", cwd=tmp_path)  # the default paths: cases/ is not here
+    assert result.returncode == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_folder_and_tridiffs_own_folder_are_replaced(tmp_path, cases):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert tridiff("run", cases, "--out", out).returncode == 0
+    assert (out / "good.md").exists() and (out / ".tridiff-manifest").exists()
+    (cases / "other.yaml").write_text(GOOD.replace("good", "other"))
+    assert tridiff("run", cases, "--out", out, "--case", "other").returncode == 0
+    assert (out / "other.md").exists() and not (out / "good.md").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary folders
+
+
+def test_an_unwritable_out_is_refused_before_computing(tmp_path, cases):
+    result = tridiff("run", cases, "--out", "/proc/tridiff-reports")
+    assert result.returncode == 2 and "cannot write here" in result.stderr and result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_case_names_cannot_collide_with_tridiffs_own_files(tmp_path):
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for name in ("index", "readme", "results", "sweeps", "plots"):
+        (folder / f"{name}.yaml").write_text(GOOD.replace("good", name))
+    out = tmp_path / "out"
+    assert tridiff("run", folder, "--out", out).returncode == 0
+    index = (out / "README.md").read_text()
+    assert all(f"[{n}]({n}.md)" in index for n in ("index", "readme", "results", "sweeps", "plots"))
+    assert (out / "index.md").read_text().startswith("# index:")
+    assert json.loads((out / "results.json").read_text())["tool"] == "tridiff"
+
+
+# -- processes ----------------------------------------------------------------------------
+
+def _group_alive(pgid: int) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[2]) == pgid and fields[0] != "Z":
+                pids.append(int(entry.name))
+    return pids
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc to find the run's processes")
+def test_runs_killed_at_random_moments_leave_no_process_and_whole_reports(tmp_path):
+    library = tmp_path / "lib"
+    library.mkdir()
+    for name in ("quadratic", "exp", "sin", "cs231n-staged"):
+        (library / f"{name}.yaml").write_text((ROOT / "cases" / f"{name}.yaml").read_text())
+    out = tmp_path / "reports"
+    assert tridiff("run", library, "--out", out).returncode == 0
+    rng = random.Random(12)
+    for attempt in range(20):
+        before = tree(out)
+        sig = signal.SIGTERM if attempt % 2 else signal.SIGKILL
+        process = subprocess.Popen([sys.executable, "-m", "tridiff", "run", str(library), "--out", str(out),
+                                    "--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   start_new_session=True)
+        time.sleep(rng.uniform(0.05, 3.5))
+        os.kill(process.pid, sig)
+        process.communicate(timeout=10)  # returns once every holder of its pipes is gone
+        deadline = time.monotonic() + 2
+        while _group_alive(process.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _group_alive(process.pid), f"attempt {attempt}: processes left after {sig!r}"
+        after = tree(out)
+        if after != before:  # the run finished before the signal: the new folder is whole
+            doc = json.loads((out / "results.json").read_text())
+            assert all((out / f"{c['name']}.md").exists() for c in doc["cases"])
+    assert tridiff("run", library, "--out", out).returncode == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+# -- the catalogue ------------------------------------------------------------------------
+
+INVALID = {  # file -> fragment of its one-line error; `check` and `run` exit 2, the others still run
+    "deep.yaml": ("name: deep\nfunction: x\ndescription: " + "[" * 1000 + "]" * 1000 + "\n" + PT, "nested more than"),
+    "deep-map.yaml": ("name: deep-map\nfunction: x\n" + PT + "sweep: " + "{a: " * 500 + "1" + "}" * 500 + "\n",
+                      "nested more than"),
+    "long-int.yaml": ("name: long-int\nfunction: x\npoints: [{at: {x: " + "9" * 5000 + "}}]\n", "characters"),
+    "long-float.yaml": ("name: long-float\nfunction: x\npoints: [{at: {x: 0." + "1" * 5000 + "}}]\n", "characters"),
+    "long-int-tolerance.yaml": ("name: long-int-tolerance\nfunction: x\n" + PT + "tolerance: " + "1" * 4400 + "\n",
+                                "characters"),
+    "surrogate-title.yaml": ('name: surrogate-title\ntitle: "\\ud800"\nfunction: x\n' + PT, "surrogate"),
+    "surrogate-key.yaml": ('name: surrogate-key\nfunction: x\npoints: [{at: {"\\udfff": 1}}]\n', "surrogate"),
+    "long-name.yaml": ("name: " + "a" * 300 + "\nfunction: x\n" + PT, "at most 64"),
+    "mathtext-output.yaml": ('name: mathtext-output\nfunction: x*x\noutput: "$\\\\frac{$"\n' + PT, "not a valid name"),
+    "output-with-space.yaml": ("name: output-with-space\nfunction: x*x\noutput: my value\n" + PT, "not a valid name"),
+    "sexagesimal.yaml": ("name: sexagesimal\nfunction: x\npoints: [{at: {x: 1:30}}]\n", "'1:30'"),
+    "underscored.yaml": ("name: underscored\nfunction: x\npoints: [{at: {x: 1_000}}]\n", "'1_000'"),
+    "yes-no.yaml": ("name: yes-no\nfunction: x\npoints: [{at: {x: yes}}]\n", "'yes'"),
+    "misspelt.yaml": ("name: misspelt\nfuncton: x*x\n" + PT, "did you mean 'function'"),
+}
+VALID = {  # file -> (status of each point, fragment of the message or None)
+    "identity.yaml": ("name: identity\nfunction: x\npoints: [{at: {x: 2}}]\n", ["ok"], None),
+    "step-is-a-name.yaml": ("name: step-is-a-name\nsteps: {s0: x, f: s0 * 2}\npoints: [{at: {x: 2}}]\n", ["ok"], None),
+    "step-is-a-constant.yaml": ("name: step-is-a-constant\nsteps: {w: 0.5, f: w * x}\npoints: [{at: {x: 2}}]\n",
+                                [None], None),  # issue 13: backprop says 0
+    "constant.yaml": ("name: constant\nfunction: 2*3\npoints: [{at: {}}]\n", ["ok"], None),
+    "long-sum.yaml": ("name: long-sum\nfunction: x" + " + 1" * 4002 + "\npoints: [{at: {x: 2}}]\n", ["ok"], None),
+    "power-2-5.yaml": ("name: power-2-5\nfunction: x**2.5\npoints: [{at: {x: 1}}, {at: {x: 2}}]\n", ["ok", "ok"], None),
+    "cube-root.yaml": ("name: cube-root\nfunction: x**(1/3)\npoints: [{at: {x: 1}}, {at: {x: 8}}]\n", ["ok", "ok"],
+                       None),
+    "minus-one-power.yaml": ("name: minus-one-power\nfunction: (-1)**x\npoints: [{at: {x: 1}}]\n", ["error"],
+                             "not real"),
+    "abs-kink-and-more.yaml": ("name: abs-kink-and-more\nfunction: abs(x - 1) + x\n"
+                               "points: [{at: {x: 1}}, {at: {x: 2}}, {at: {x: -3}}]\n",
+                               ["nondifferentiable", "ok", "ok"], "abs(0.0)"),
+    "exp-underflow.yaml": ("name: exp-underflow\nfunction: exp(x)\npoints: [{at: {x: -800}}, {at: {x: 1}}]\n",
+                           [None, "ok"], None),
+    "log-huge.yaml": ("name: log-huge\nfunction: log(x)\npoints: [{at: {x: 1.0e308}}]\n", ["ok"], None),
+    "square-huge.yaml": ("name: square-huge\nfunction: x*x\npoints: [{at: {x: 1.0e200}}]\n", ["error"], "overflow"),
+    "subnormal.yaml": ("name: subnormal\nfunction: x*3 + x\npoints: [{at: {x: 5.0e-324}}, {at: {x: -1.0e-310}}]\n",
+                       ["ok", "ok"], None),
+    "html-everywhere.yaml": ("name: html-everywhere\ntitle: '<script>alert(1)</script>'\n"
+                             "description: '<img src=x onerror=alert(1)> **bold**'\nsource: '<b>me</b>'\n"
+                             "function: x*x\npoints: [{at: {x: 3}}]\n", ["ok"], None),
+    "output-name.yaml": ("name: output-name\nfunction: x*x\noutput: loss_1\n" + PT, ["ok"], None),
+    "index.yaml": ("name: index\nfunction: x*x\n" + PT, ["ok"], None),
+}
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("catalogue")
+    for name, (content, *_) in {**INVALID, **VALID}.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    (folder / "good.yaml").write_text(GOOD)
+    (folder / "cloudbuild.yaml").write_text("steps:\n  - name: gcr.io/cloud-builders/docker\n    args: [build]\n")
+    (folder / "azure-pipelines.yml").write_text("name: $(Date)\ntrigger: [main]\nsteps:\n  - script: echo hi\n")
+    return folder
+
+
+def _one_line_each(stderr: str) -> list[str]:
+    lines = stderr.strip().splitlines()
+    assert "Traceback" not in stderr
+    for line in lines:
+        assert line.split(":", 1)[0] in ("error", "mismatch", "nondifferentiable", "warning"), line
+    return lines
+
+
+@pytest.mark.parametrize("name", INVALID)
+def test_check_gives_one_line_per_invalid_file(catalogue, name):
+    result = tridiff("check", catalogue / name)
+    assert result.returncode == 2
+    lines = _one_line_each(result.stderr)
+    assert len(lines) == 1 and name in lines[0] and INVALID[name][1] in lines[0], lines
+
+
+def test_run_over_the_whole_catalogue_reports_every_valid_case(catalogue, tmp_path):
+    out = tmp_path / "out"
+    result = tridiff("run", catalogue, "--out", out, timeout=300)
+    assert result.returncode == 2, result.stderr
+    lines = _one_line_each(result.stderr)
+    for name, (_, fragment) in INVALID.items():
+        assert any(name in line and fragment in line for line in lines), name
+    doc = {c["name"]: c for c in json.loads((out / "results.json").read_text())["cases"]}
+    assert doc["good"]["status"] == "ok"
+    for name, (_, statuses, fragment) in VALID.items():
+        case = doc[name.removesuffix(".yaml")]
+        got = [p["status"] for p in case["points"]]
+        assert all(want is None or g == want for g, want in zip(got, statuses)), (name, got, case["message"])
+        assert all("internal error" not in (p["message"] or "") for p in case["points"]), (name, case["message"])
+        if fragment:
+            assert fragment in case["message"], (name, case["message"])
+        assert (out / f"{case['name']}.md").exists()
+    page = (out / "html-everywhere.md").read_text()
+    assert "<script>" not in page and "<img" not in page and "&lt;script&gt;" in page
+    assert "<script>alert" not in (out / "index.html").read_text()
+
+
+def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(catalogue):
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", catalogue,
+                             "--continue-on-collection-errors", str(catalogue)],
+                            capture_output=True, text=True, timeout=300, cwd=catalogue)
+    out = result.stdout
+    assert result.returncode == 1, out
+    assert "Traceback" not in out and "cloudbuild" not in out and "azure-pipelines" not in out
+    for name, (_, fragment) in INVALID.items():
+        errors = [line for line in out.splitlines() if line.startswith("error: ") and name in line]
+        assert len(errors) == 1 and fragment in errors[0], (name, errors)
+    assert "good.yaml::good[point 1] PASSED" in subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-v", "--rootdir", catalogue, "good.yaml"],
+        capture_output=True, text=True, timeout=120, cwd=catalogue).stdout
+
+
+def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tmp_path):
+    (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\n" + PT)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", tmp_path,
+                             str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2  # interrupted: never "passed"
+    assert "error: typo.yaml:2: case 'typo': field 'functon': unknown key 'functon'" in result.stdout
