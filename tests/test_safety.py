@@ -307,3 +307,31 @@ def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tm
                              str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 2  # interrupted: never "passed"
     assert "error: typo.yaml:2: case 'typo': field 'functon': unknown key 'functon'" in result.stdout
+
+
+def test_a_large_case_finishes_within_its_timeout_reports_included(tmp_path):
+    """300 points, 30 named steps: the run ends within --timeout; the points computed by
+    then are reported, the rest say why they were not, and the pages are bounded."""
+    steps = {"s0": "x*y + 1"}
+    forms = ["tanh(s{p})*x + y", "s{p}*0.5 + sin(x)", "exp(-s{p}**2) + s{p}", "sigmoid(s{p} - y)"]
+    for i in range(1, 30):
+        steps[f"s{i}"] = forms[i % 4].format(p=i - 1)
+    lines = ["name: large", "steps:", *(f"  {k}: {v}" for k, v in steps.items()), "points:"]
+    rng = random.Random(3)
+    lines += [f"  - at: {{x: {rng.uniform(-2, 2):.6f}, y: {rng.uniform(-2, 2):.6f}}}" for _ in range(300)]
+    (tmp_path / "large.yaml").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    start = time.monotonic()
+    result = tridiff("run", tmp_path / "large.yaml", "--out", out, "--timeout", "60", timeout=300)
+    seconds = time.monotonic() - start
+    assert result.returncode in (0, 1) and "Traceback" not in result.stderr, result.stderr
+    assert seconds < 60, f"took {seconds:.0f} s with --timeout 60"
+    case = json.loads((out / "results.json").read_text())["cases"][0]
+    assert len(case["points"]) == 300
+    done = [p for p in case["points"] if "gradient" in p]
+    assert len(done) >= 20 and all(p["status"] == "ok" for p in done)
+    for p in case["points"][len(done):]:
+        assert p["status"] == "error" and "time limit ran out" in p["message"]
+    page = (out / "large.md").read_text()
+    assert len(page) < 5_000_000 and "## Points 21 to 300, one row each" in page
+    assert len(list((out / "plots").glob("*-errors.svg"))) <= 10

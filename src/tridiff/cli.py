@@ -94,7 +94,7 @@ def cmd_run(args) -> int:
     from .methods import load as load_method
     from .output import ReportFolder
     from .report_text import summary_table
-    from .reports import draw_case, write_all
+    from .reports import render_case, write_all
     from .runner import results_document
 
     where = dict(file="<command line>")
@@ -124,11 +124,11 @@ def cmd_run(args) -> int:
         from . import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
         jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         runs = run_cases(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=jobs, plugins=plugins,
-                             precisions=precisions, draw=draw_case)
+                             precisions=precisions, render=render_case)
         document = results_document([r.result for r in runs])
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})
-        write_all(document, folder, figures)
+        write_all(document, folder, figures, [r.pages for r in runs])
         folder.commit()
     except OSError as err:
         folder.discard()

@@ -2,12 +2,13 @@
 
 Each case runs in a forked child (sympy already imported by the parent, so a child
 starts at once), with an address-space limit so that a runaway expression raises
-MemoryError instead of taking the machine. When the caller draws pictures, the child
-draws its case's pictures too, after sending the results: the case's time limit covers
-both, and a case whose drawing runs out of time keeps its results and says which
-pictures are missing. A case that runs past its time limit is killed and reported as
-`error: timed out`; a crash is reported likewise; the others go on. Results do not
-depend on how many run at once. Without fork (Windows, or when asked), cases run in
+MemoryError instead of taking the machine. When the caller renders reports, the
+child draws its case's pictures and writes its pages too, after sending the results, so
+the case's time limit covers all of it: computing may use COMPUTE_SHARE of the limit
+(points not started by then are reported as not computed), and a case whose rendering
+runs out of time keeps its results and says which pictures are missing. A case that
+runs past its time limit is killed and reported as `error: timed out`; a crash is
+reported likewise; the others go on. Results do not depend on how many run at once. Without fork (Windows, or when asked), cases run in
 this process, without a time limit.
 
 Workers never outlive the run: each asks the kernel to kill it when its parent dies
@@ -33,10 +34,14 @@ from .runner import case_result, run_case
 
 DEFAULT_TIMEOUT = 60.0
 MEMORY_LIMIT = 8 * 2 ** 30
+# Of a case's time limit, the part that computing its points may use: the rest is for its
+# pictures and pages (points not started by then are reported as not computed).
+COMPUTE_SHARE = 0.4
 _PR_SET_PDEATHSIG = 1
 
-# What a caller may draw for a case in its worker: (result) -> (SVG by file name, notes).
-Draw = Callable[[dict], tuple[dict[str, str], list[str]]]
+# What a caller may render for a case in its worker: (result) -> (SVG by file name,
+# pictures left out and why, report pieces by file name).
+Render = Callable[[dict], tuple[dict[str, str], list[str], dict[str, str]]]
 
 
 @dataclass
@@ -44,6 +49,7 @@ class CaseRun:
     result: dict                                          # the case's entry in results.json
     figures: dict[str, str] = field(default_factory=dict)  # SVG by file name, when drawn
     notes: list[str] = field(default_factory=list)          # pictures left out, and why
+    pages: dict[str, str] | None = None                     # report pieces, when rendered in time
 
 
 def failed(case: Case, message: str) -> dict:
@@ -53,9 +59,9 @@ def failed(case: Case, message: str) -> dict:
     return result
 
 
-def _guarded(case: Case, plugins: dict, precisions: tuple = ()) -> dict:
+def _guarded(case: Case, plugins: dict, precisions: tuple = (), stop_at: float | None = None) -> dict:
     try:
-        return run_case(case, plugins, precisions)
+        return run_case(case, plugins, precisions, stop_at)
     except MemoryError:
         return failed(case, f"ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)")
     except RecursionError:
@@ -65,11 +71,11 @@ def _guarded(case: Case, plugins: dict, precisions: tuple = ()) -> dict:
         return failed(case, f"internal error {type(err).__name__}: {err} (at {where.filename}:{where.lineno})")
 
 
-def _drawn(draw: Draw, result: dict) -> tuple[dict[str, str], list[str]]:
+def _rendered(render: Render, result: dict) -> tuple[dict[str, str], list[str], dict[str, str] | None]:
     try:
-        return draw(result)
+        return render(result)
     except MemoryError:
-        return {}, [f"pictures left out: drawing them ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)"]
+        return {}, [f"pictures left out: drawing them ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)"], None
 
 
 def _die_with_parent(parent: int) -> None:
@@ -82,7 +88,8 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _child(parent: int, case: Case, plugins: dict, precisions: tuple, draw: Draw | None, conn) -> None:
+def _child(parent: int, case: Case, plugins: dict, precisions: tuple, render: Render | None, stop_at: float,
+           conn) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
@@ -92,22 +99,24 @@ def _child(parent: int, case: Case, plugins: dict, precisions: tuple, draw: Draw
             resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT, hard))
     except (ValueError, OSError):
         pass
-    result = _guarded(case, plugins, precisions)
+    result = _guarded(case, plugins, precisions, stop_at if render is not None else None)
     conn.send(result)
-    if draw is not None:
-        conn.send(_drawn(draw, result))
+    if render is not None:
+        conn.send(_rendered(render, result))
     conn.close()
 
 
 def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
-              plugins: dict | None = None, precisions: tuple[str, ...] = (), draw: Draw | None = None) -> list[CaseRun]:
-    """Run every case (and draw it, with `draw`); in the order of `cases`, whatever the order they finish in."""
+              plugins: dict | None = None, precisions: tuple[str, ...] = (),
+              render: Render | None = None) -> list[CaseRun]:
+    """Run every case (and render its pictures and pages, with `render`, in its worker and
+    within its time limit); in the order of `cases`, whatever the order they finish in."""
     plugins = plugins or {}
     if "fork" not in multiprocessing.get_all_start_methods() or timeout is None and jobs <= 1:
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
-        if draw is not None:
+        if render is not None:
             for run in runs:
-                run.figures, run.notes = _drawn(draw, run.result)
+                run.figures, run.notes, run.pages = _rendered(render, run.result)
         return runs
     ctx = multiprocessing.get_context("fork")
     runs: list[CaseRun | None] = [None] * len(cases)
@@ -118,11 +127,13 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
             while waiting and len(running) < max(1, jobs):
                 i = waiting.pop(0)
                 receive, send = ctx.Pipe(duplex=False)
-                process = ctx.Process(target=_child, args=(os.getpid(), cases[i], plugins, precisions, draw, send),
-                                      daemon=True)
+                start = time.monotonic()
+                limit = timeout or float("inf")
+                process = ctx.Process(target=_child, args=(os.getpid(), cases[i], plugins, precisions, render,
+                                                           start + COMPUTE_SHARE * limit, send), daemon=True)
                 process.start()
                 send.close()
-                running[receive] = (i, process, time.monotonic() + (timeout or float("inf")))
+                running[receive] = (i, process, start + limit)
             next_deadline = min(deadline for _, _, deadline in running.values())
             wait = max(0.0, next_deadline - time.monotonic())
             for conn in multiprocessing.connection.wait(list(running), timeout=min(wait, 3600.0)):
@@ -133,10 +144,10 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
                     message = None
                 if runs[i] is None and isinstance(message, dict):
                     runs[i] = CaseRun(message)
-                    if draw is not None:
-                        continue  # its pictures come next
+                    if render is not None:
+                        continue  # its pictures and pages come next
                 elif runs[i] is not None and isinstance(message, tuple):
-                    runs[i].figures, runs[i].notes = message
+                    runs[i].figures, runs[i].notes, runs[i].pages = message
                 else:
                     process.join()
                     if runs[i] is None:

@@ -58,7 +58,8 @@ def _paragraphs(text: str) -> str:
     return "".join(out)
 
 
-def page(document: dict, figures: Figures) -> str:
+def page(document: dict, figures: Figures, sections: list[str] | None = None) -> str:
+    """The whole page; `sections`: each case's section, already written (by its worker)."""
     e = html.escape
     ok = sum(c["status"] == "ok" for c in document["cases"])
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -69,8 +70,7 @@ def page(document: dict, figures: Figures) -> str:
                  document, link=lambda c: f'<a href="#{e(c["name"])}">{e(c["name"])}</a>'), raw_first=True),
              "<details><summary>How to read these reports</summary>",
              _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
-    for case in document["cases"]:
-        parts.append(case_section(case, figures))
+    parts += sections if sections is not None else [case_section(case, figures) for case in document["cases"]]
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
@@ -92,7 +92,7 @@ def case_section(case: dict, figures: Figures) -> str:
     body = (f"{case['output']} = {case['function']}" if case["function"] is not None
             else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
     parts.append(f"<pre>{e(body)}</pre>")
-    for k, point in enumerate(case["points"], 1):
+    for k, point in enumerate(case["points"][:tables.DETAILED_POINTS], 1):
         parts.append(f"<h3>Point {k}: {e(tables.at_text(point['at']))} — {_status(point['status'])}</h3>")
         if point["message"]:
             parts.append(f"<p>{e(point['message'])}</p>")
@@ -109,6 +109,9 @@ def case_section(case: dict, figures: Figures) -> str:
             parts.append(f'<div class="plot">{_inline(plots[plot_name(case, k)])}</div>')
         parts.append("<details><summary>What happened, in words</summary><ul>"
                      + "".join(f"<li>{e(line)}</li>" for line in tables.readings(point)) + "</ul></details>")
+    if len(case["points"]) > tables.DETAILED_POINTS:
+        parts.append(f"<h3>{e(tables.brief_title(case))}</h3>")
+        parts.append(_table(tables.brief_headers(case), tables.brief_rows(case)))
     if function_plot_name(case) in plots:
         parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
     return "\n".join(parts)

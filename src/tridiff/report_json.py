@@ -78,7 +78,21 @@ def _format(value, out: list[str], indent: str = "") -> None:
         out.append(_leaf(value))
 
 
-def dumps(document: dict) -> str:
+def case_fragment(case: dict) -> str:
+    """One case's entry, indented as it stands in the document (a case's worker writes it)."""
     out: list[str] = []
-    _format(document, out)
-    return "".join(out) + "\n"
+    _format(case, out, "  ")
+    return "".join(out)
+
+
+def dumps(document: dict, pieces: list[str] | None = None) -> str:
+    """The whole document, exactly as _format would write it; `pieces`: each case's fragment."""
+    pieces = pieces if pieces is not None else [case_fragment(c) for c in document["cases"]]
+    out = ["{\n"]
+    for key, value in document.items():
+        if key != "cases":
+            out.append(f" {_ENCODE(key)}: ")
+            _format(value, out, " ")
+            out.append(",\n")
+    out.append(' "cases": ' + ("[\n" + ",\n".join("  " + p for p in pieces) + "\n ]" if pieces else "[]"))
+    return "".join(out) + "\n}\n"

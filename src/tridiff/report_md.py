@@ -88,7 +88,7 @@ def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
     out += [f"> {_text(note)}" for note in figures.of(case)] + ([""] if figures.of(case) else [])
     out += [_function_block(case), "", f"Inputs: {', '.join(case['inputs'])}. "
             f"Tolerance: {case['tolerance']:g} (relative).", ""]
-    for k, point in enumerate(case["points"], 1):
+    for k, point in enumerate(case["points"][:tables.DETAILED_POINTS], 1):
         out += [f"## Point {k}: {tables.at_text(point['at'])} — {point['status']}", ""]
         if point["message"]:
             out += [f"> {_text(point['message'])}", ""]
@@ -110,15 +110,9 @@ def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
         out += ["<details><summary>What happened, in words</summary>", ""]
         out += [f"- {line}" for line in tables.readings(point)]
         out += ["", "</details>", ""]
+    if len(case["points"]) > tables.DETAILED_POINTS:
+        out += [f"## {tables.brief_title(case)}", "", _table(tables.brief_headers(case), tables.brief_rows(case)), ""]
     if function_plot_name(case) in plots:
         out += ["## The function and its derivative", "",
                 f"![the function and its derivative](plots/{function_plot_name(case)})", ""]
     return "\n".join(out)
-
-
-def pages(document: dict, figures: Figures) -> dict[str, str]:
-    """The index and every case page, by file name."""
-    out = {INDEX: index(document)}
-    for case in document["cases"]:
-        out[f"{case['name']}.md"] = case_page(case, figures)
-    return out

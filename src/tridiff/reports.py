@@ -6,8 +6,10 @@ from .figures import Figures, circuit_name, function_plot_name, plot_name
 from .output import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
-# error plots and circuits for the first MAX_DRAWN_POINTS points only (the tables have every point).
+# error plots and circuits for the first MAX_DRAWN_POINTS points only, and no more than
+# MAX_CASE_PANELS panels in all (about 0.1 s each); the tables have every point.
 MAX_DRAWN_POINTS = 10
+MAX_CASE_PANELS = 36
 
 
 def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
@@ -19,10 +21,15 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     svgs: dict[str, str] = {}
     notes: list[str] = []
     points = case["points"]
-    drawn = points[:MAX_DRAWN_POINTS]
+    panels = [min(MAX_PANELS, sum(n["kind"] != "output" for n in p.get("gradient", {}).values())) for p in points]
+    count, total = 0, 0
+    while count < min(len(points), MAX_DRAWN_POINTS) and (count == 0 or total + panels[count] <= MAX_CASE_PANELS):
+        total += panels[count]
+        count += 1
+    drawn = points[:count]
     if len(points) > len(drawn):
         notes.append(f"pictures are drawn for the first {len(drawn)} of {len(points)} points only; "
-                     "the tables have every point")
+                     "the tables cover every point")
     failures = []
     for k, point in enumerate(drawn, 1):
         if point.get("circuit"):
@@ -34,9 +41,9 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         else:
             if svg:
                 svgs[plot_name(case, k)] = svg
-    panels = max((sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in drawn), default=0)
-    if panels > MAX_PANELS:
-        notes.append(f"error plots show the first {MAX_PANELS} of {panels} nodes; the tables have every node")
+    nodes = max((sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in drawn), default=0)
+    if nodes > MAX_PANELS:
+        notes.append(f"error plots show the first {MAX_PANELS} of {nodes} nodes; the tables have every node")
     try:
         svg = function_plot(case)
     except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
@@ -48,12 +55,29 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     return svgs, notes
 
 
-def write_all(document: dict, folder: ReportFolder, figures: Figures) -> None:
-    """Every report file, recorded in the folder's manifest."""
-    folder.write("results.json", report_json.dumps(document))
-    folder.write("sweeps.csv", report_csv.dumps(document))
+def render_case(case: dict) -> tuple[dict[str, str], list[str], dict[str, str]]:
+    """One case's pictures, what was left out, and its pieces of every report file, by
+    file name: run in the case's worker, so that its time limit covers its reports."""
+    svgs, notes = draw_case(case)
+    return svgs, notes, case_pieces(case, Figures(svgs, {case["name"]: notes}))
+
+
+def case_pieces(case: dict, figures: Figures) -> dict[str, str]:
+    return {"results.json": report_json.case_fragment(case), "sweeps.csv": report_csv.case_rows(case),
+            "page.md": report_md.case_page(case, figures), "index.html": report_html.case_section(case, figures)}
+
+
+def write_all(document: dict, folder: ReportFolder, figures: Figures,
+              pieces: list[dict[str, str] | None] | None = None) -> None:
+    """Every report file, recorded in the folder's manifest; `pieces`: each case's, where
+    its worker wrote them (the others are written here)."""
+    cases = document["cases"]
+    pieces = [p if p is not None else case_pieces(c, figures) for c, p in zip(cases, pieces or [None] * len(cases))]
+    folder.write("results.json", report_json.dumps(document, [p["results.json"] for p in pieces]))
+    folder.write("sweeps.csv", report_csv.dumps(document, [p["sweeps.csv"] for p in pieces]))
     for name, svg in figures.svgs.items():
         folder.write(f"plots/{name}", svg)
-    for name, text in report_md.pages(document, figures).items():
-        folder.write(name, text)
-    folder.write("index.html", report_html.page(document, figures))
+    folder.write(report_md.INDEX, report_md.index(document))
+    for case, p in zip(cases, pieces):
+        folder.write(f"{case['name']}.md", p["page.md"])
+    folder.write("index.html", report_html.page(document, figures, [p["index.html"] for p in pieces]))

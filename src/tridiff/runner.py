@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import sys
+import time
 from dataclasses import dataclass
 from typing import Mapping
 
@@ -38,10 +39,13 @@ def case_result(case: Case, status: str = "ok", message: str | None = None) -> d
             "status": status, "message": message, "points": []}
 
 
-def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = ()) -> dict:
+def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = (),
+             stop_at: float | None = None) -> dict:
     """Differentiate one case at each of its points; status ok, mismatch or error.
 
-    `plugins`: more methods (tridiff.methods), judged like the built-in exact ones."""
+    `plugins`: more methods (tridiff.methods), judged like the built-in exact ones.
+    `stop_at` (a time.monotonic() value): points not started by then are reported as not
+    computed, so that a large case keeps what it finished and leaves time for its reports."""
     result = case_result(case)
     try:
         symbolic = SymbolicCase(case.graph)
@@ -53,15 +57,21 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     wanted = set(case.precisions) | set(precisions)
     engines = Engines(Compiled(case.graph), ForwardMode(case.graph), dict(plugins or {}), function_of(case),
                       tuple(p for p in PRECISIONS if p in wanted and p != "float64"))
+    done = 0
     for number, point in enumerate(case.points, 1):
         if symbolic is None:
             entry = {"at": point.at, "status": "error", "message": reason}
+        elif stop_at is not None and time.monotonic() > stop_at:
+            entry = {"at": point.at, "status": "error",
+                     "message": f"not computed: the case's time limit ran out after {done} of {len(case.points)} "
+                                "points (raise it with --timeout)"}
         else:
             entry = run_point(case, symbolic, engines, point)
+            done += 1
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
-    if symbolic is not None and len(case.graph.inputs) == 1:
+    if symbolic is not None and len(case.graph.inputs) == 1 and done == len(case.points):
         curve = function_curve(case, symbolic, engines.backprop)
         if curve is not None:
             result["curve"] = curve

@@ -66,6 +66,31 @@ def all_points(document: dict) -> list[dict]:
     return [p for c in document["cases"] for p in c["points"]]
 
 
+# A case page shows every table of its first DETAILED_POINTS points, and one row for each
+# of the others: a page that reads in seconds, written in bounded time (results.json and
+# sweeps.csv have everything).
+DETAILED_POINTS = 20
+
+
+def brief_headers(case: dict) -> list[str]:
+    return ["point", "at", "status", *(f"worst {m.replace('_', ' ')}" for m in exact_methods(case["points"]))]
+
+
+def brief_rows(case: dict) -> list[list[str]]:
+    """One row for each point after the detailed ones: its status and worst errors."""
+    methods = exact_methods(case["points"])
+    rows = []
+    for k, point in enumerate(case["points"][DETAILED_POINTS:], DETAILED_POINTS + 1):
+        worst = point_worst(point)
+        rows.append([str(k), at_text(point["at"]), point["status"], *(err(worst.get(m)) for m in methods)])
+    return rows
+
+
+def brief_title(case: dict) -> str:
+    return (f"Points {DETAILED_POINTS + 1} to {len(case['points'])}, one row each (every number is in "
+            "results.json and sweeps.csv)")
+
+
 def index_headers(document: dict) -> list[str]:
     return ["case", "status", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson",
             "orders fwd / ctr / ctr4"]
