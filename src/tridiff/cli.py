@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cases import MISSING_PATH, NAME, load_library
+from .cases import MAX_NAME, MISSING_PATH, NAME, load_library
 from .errors import CaseError
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
@@ -227,8 +227,9 @@ def cmd_list(args) -> int:
 def cmd_new(args) -> int:
     from .template import render
 
-    if not NAME.match(args.name):
-        raise CaseError(f"name {args.name!r} is not valid", "use lowercase letters, digits and '-'", file="<command line>")
+    if not NAME.match(args.name) or len(args.name) > MAX_NAME:
+        raise CaseError(f"name {args.name[:40]!r} is not valid", f"use at most {MAX_NAME} lowercase letters, digits "
+                        "and '-'", file="<command line>")
     out = Path(args.out) if args.out else (Path("cases") if Path("cases").is_dir() else Path(".")) / f"{args.name}.yaml"
     if out.exists():
         raise CaseError("file exists already", "choose another NAME or --out", file=str(out))
@@ -247,7 +248,7 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
-def threading_main() -> bool:
+def _in_main_thread() -> bool:
     """Signal handlers can be set only from the main thread (main() may be called from others)."""
     import threading
     return threading.current_thread() is threading.main_thread()
@@ -275,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.showwarning = _one_line_warning
-    if threading_main():
+    if _in_main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)

@@ -89,6 +89,10 @@ def check_target(target: Path) -> None:
         if not os.access(target, os.W_OK | os.X_OK):
             raise CaseError("is not writable", "make it writable, or give --out another folder", **where)
         return
+    if not (target / MANIFEST).exists() and (target / "results.json").is_file() and (target / "index.md").is_file():
+        raise CaseError("looks like reports of an earlier tridiff, which kept no list of the files it wrote; "
+                        "tridiff will not guess", "delete the folder yourself once (or give --out a new folder); "
+                        "from then on tridiff replaces it", **where)
     others = sorted(_files(target) - {MANIFEST})
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     raise CaseError(f"holds files tridiff did not write ({shown or 'empty folders'}); tridiff replaces only "

@@ -1,0 +1,66 @@
+"""Property: random valid cases at extreme points go through the whole pipeline —
+computing, pictures, pages and the report folder — and no point ends in an internal error."""
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from tridiff.cases import read_case
+from tridiff.execute import run_cases
+from tridiff.figures import Figures
+from tridiff.output import ReportFolder
+from tridiff.reports import render_case, write_all
+from tridiff.runner import results_document
+
+EXTREMES = [1e308, -1e308, 800.0, -800.0, 0.0, -0.0, 5e-324, -5e-324, 2.2250738585072014e-308, 1e-300,
+            1.0, -1.0, 0.5, 3.0]
+LEAVES = ["x", "y", "x", "1.5", "0.25", "2", "pi", "e", "0"]
+UNARY = ["exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "-", "+"]
+BINARY = ["+", "-", "*", "/", "**"]
+
+
+@st.composite
+def expressions(draw, names, depth=0):
+    if depth >= 3 or draw(st.integers(0, 2)) == 0:
+        return draw(st.sampled_from(LEAVES + names))
+    if draw(st.booleans()):
+        op = draw(st.sampled_from(UNARY))
+        inner = draw(expressions(names, depth + 1))
+        return f"{op}({inner})" if op not in "-+" else f"{op}({inner})"
+    op = draw(st.sampled_from(BINARY))
+    a = draw(expressions(names, depth + 1))
+    if op == "**":  # numeric exponents, as cases write them
+        return f"({a})**{draw(st.sampled_from(['2', '3', '0.5', '-1', '2.5', '(1/3)', '0']))}"
+    return f"({a}) {op} ({draw(expressions(names, depth + 1))})"
+
+
+@st.composite
+def cases(draw):
+    data = {"name": "extreme", "points": [{"at": {"x": draw(st.sampled_from(EXTREMES)),
+                                                 "y": draw(st.sampled_from(EXTREMES))}}
+                                          for _ in range(draw(st.integers(1, 3)))]}
+    if draw(st.booleans()):
+        data["function"] = draw(expressions([])) + " + 0*x + 0*y"
+    else:
+        steps: dict[str, str] = {}
+        for i in range(draw(st.integers(1, 4))):
+            steps[f"s{i}"] = draw(expressions(list(steps)))
+        steps["out"] = " + ".join(steps) + " + 0*x + 0*y"
+        data["steps"] = steps
+    return read_case(data, {}, "<extremes>")
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(cases())
+def test_no_point_ends_in_an_internal_error_reports_included(tmp_path_factory, case):
+    (run,) = run_cases([case], timeout=60, render=render_case)
+    result = run.result
+    messages = [result["message"] or ""] + [p["message"] or "" for p in result["points"]]
+    assert not any("internal error" in m for m in messages), (case.expression, messages)
+    assert not any("died" in n for n in run.notes), run.notes
+    assert run.pages is not None, run.notes
+    out = Path(tmp_path_factory.mktemp("reports")) / "reports"
+    folder = ReportFolder(out)
+    write_all(results_document([result]), folder, Figures(run.figures, {result["name"]: run.notes}), [run.pages])
+    folder.commit()
+    assert (out / "extreme.md").exists() and (out / "results.json").exists()
