@@ -282,4 +282,6 @@ def _number(expr: sp.Expr, subs: dict) -> mpmath.mpf:
 def digits(x: mpmath.mpf, n: int = 30) -> str:
     """x with n significant digits, trailing zeros kept, as the reference_digits field."""
     with mpmath.workdps(DIGITS):
-        return mpmath.nstr(x, n, strip_zeros=False, min_fixed=-math.inf, max_fixed=math.inf) if x else "0"
+        # Fixed-point within 50 decades, scientific beyond: exp(-1e308) would otherwise be
+        # 10^308 zeros long.
+        return mpmath.nstr(x, n, strip_zeros=False, min_fixed=-50, max_fixed=50) if x else "0"
