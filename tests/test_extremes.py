@@ -58,7 +58,7 @@ def test_no_point_ends_in_an_internal_error_reports_included(tmp_path_factory, c
     messages = [result["message"] or ""] + [p["message"] or "" for p in result["points"]]
     assert not any("internal error" in m for m in messages), (case.expression, messages)
     assert not any("died" in n for n in run.notes), run.notes
-    assert run.pages is not None, run.notes
+    assert set(run.pages) == {"results.json", "sweeps.csv", "page.md", "index.html"}, run.notes
     out = Path(tmp_path_factory.mktemp("reports")) / "reports"
     folder = ReportFolder(out)
     write_all(results_document([result]), folder, Figures(run.figures, {result["name"]: run.notes}), [run.pages])

@@ -27,7 +27,7 @@ import signal
 import time
 import traceback
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 from .cases import Case
 from .runner import case_result, run_case
@@ -39,9 +39,19 @@ MEMORY_LIMIT = 8 * 2 ** 30
 COMPUTE_SHARE = 0.4
 _PR_SET_PDEATHSIG = 1
 
-# What a caller may render for a case in its worker: (result) -> (SVG by file name,
-# pictures left out and why, report pieces by file name).
-Render = Callable[[dict], tuple[dict[str, str], list[str], dict[str, str]]]
+
+
+@dataclass
+class Rendered:
+    """One step of rendering a case in its worker, sent to the parent as soon as it is done."""
+    pieces: dict[str, str]                 # report pieces by name (reports.data_pieces, page_pieces)
+    figures: dict[str, str] | None = None  # SVG by file name, once drawn
+    notes: list[str] | None = None         # pictures left out, and why
+    last: bool = False
+
+
+# What a caller may render for a case in its worker: its steps, cheapest and most needed first.
+Render = Callable[[dict], Iterator[Rendered]]
 
 
 @dataclass
@@ -49,7 +59,12 @@ class CaseRun:
     result: dict                                          # the case's entry in results.json
     figures: dict[str, str] = field(default_factory=dict)  # SVG by file name, when drawn
     notes: list[str] = field(default_factory=list)          # pictures left out, and why
-    pages: dict[str, str] | None = None                     # report pieces, when rendered in time
+    pages: dict[str, str] = field(default_factory=dict)     # report pieces rendered in time
+
+    def add(self, step: Rendered) -> None:
+        self.pages.update(step.pieces)
+        if step.figures is not None:
+            self.figures, self.notes = step.figures, step.notes or []
 
 
 def failed(case: Case, message: str) -> dict:
@@ -71,11 +86,12 @@ def _guarded(case: Case, plugins: dict, precisions: tuple = (), stop_at: float |
         return failed(case, f"internal error {type(err).__name__}: {err} (at {where.filename}:{where.lineno})")
 
 
-def _rendered(render: Render, result: dict) -> tuple[dict[str, str], list[str], dict[str, str] | None]:
+def _rendered(render: Render, result: dict) -> Iterator[Rendered]:
     try:
-        return render(result)
+        yield from render(result)
     except MemoryError:
-        return {}, [f"pictures left out: drawing them ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)"], None
+        yield Rendered({}, {}, [f"pictures left out: drawing them ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} "
+                                "GiB)"], last=True)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -102,7 +118,8 @@ def _child(parent: int, case: Case, plugins: dict, precisions: tuple, render: Re
     result = _guarded(case, plugins, precisions, stop_at if render is not None else None)
     conn.send(result)
     if render is not None:
-        conn.send(_rendered(render, result))
+        for step in _rendered(render, result):
+            conn.send(step)
     conn.close()
 
 
@@ -116,7 +133,8 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
         if render is not None:
             for run in runs:
-                run.figures, run.notes, run.pages = _rendered(render, run.result)
+                for step in _rendered(render, run.result):
+                    run.add(step)
         return runs
     ctx = multiprocessing.get_context("fork")
     runs: list[CaseRun | None] = [None] * len(cases)
@@ -146,8 +164,10 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
                     runs[i] = CaseRun(message)
                     if render is not None:
                         continue  # its pictures and pages come next
-                elif runs[i] is not None and isinstance(message, tuple):
-                    runs[i].figures, runs[i].notes, runs[i].pages = message
+                elif runs[i] is not None and isinstance(message, Rendered):
+                    runs[i].add(message)
+                    if not message.last:
+                        continue
                 else:
                     process.join()
                     if runs[i] is None:

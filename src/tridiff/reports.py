@@ -1,7 +1,10 @@
 """Drawing a case's pictures (bounded), and writing every report format into a report folder."""
 from __future__ import annotations
 
+from typing import Iterator
+
 from . import circuit, report_csv, report_html, report_json, report_md, tables
+from .execute import Rendered
 from .figures import Figures, circuit_name, function_plot_name, plot_name
 from .output import ReportFolder
 
@@ -55,24 +58,34 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     return svgs, notes
 
 
-def render_case(case: dict) -> tuple[dict[str, str], list[str], dict[str, str]]:
-    """One case's pictures, what was left out, and its pieces of every report file, by
-    file name: run in the case's worker, so that its time limit covers its reports."""
+def render_case(case: dict) -> Iterator[Rendered]:
+    """One case's pieces of every report file and its pictures, in its worker (so that its
+    time limit covers them): the data files first (needed, and independent of the
+    pictures), then the pictures and the pages that show them."""
+    yield Rendered(data_pieces(case))
     svgs, notes = draw_case(case)
-    return svgs, notes, case_pieces(case, Figures(svgs, {case["name"]: notes}))
+    yield Rendered(page_pieces(case, Figures(svgs, {case["name"]: notes})), svgs, notes, last=True)
 
 
-def case_pieces(case: dict, figures: Figures) -> dict[str, str]:
-    return {"results.json": report_json.case_fragment(case), "sweeps.csv": report_csv.case_rows(case),
-            "page.md": report_md.case_page(case, figures), "index.html": report_html.case_section(case, figures)}
+def data_pieces(case: dict) -> dict[str, str]:
+    return {"results.json": report_json.case_fragment(case), "sweeps.csv": report_csv.case_rows(case)}
+
+
+def page_pieces(case: dict, figures: Figures) -> dict[str, str]:
+    return {"page.md": report_md.case_page(case, figures), "index.html": report_html.case_section(case, figures)}
 
 
 def write_all(document: dict, folder: ReportFolder, figures: Figures,
-              pieces: list[dict[str, str] | None] | None = None) -> None:
+              pieces: list[dict[str, str]] | None = None) -> None:
     """Every report file, recorded in the folder's manifest; `pieces`: each case's, where
     its worker wrote them (the others are written here)."""
     cases = document["cases"]
-    pieces = [p if p is not None else case_pieces(c, figures) for c, p in zip(cases, pieces or [None] * len(cases))]
+    pieces = [dict(p) for p in pieces] if pieces is not None else [{} for _ in cases]
+    for case, p in zip(cases, pieces):  # what a case's worker had no time for is written here
+        if "results.json" not in p:
+            p.update(data_pieces(case))
+        if "page.md" not in p:
+            p.update(page_pieces(case, figures))
     folder.write("results.json", report_json.dumps(document, [p["results.json"] for p in pieces]))
     folder.write("sweeps.csv", report_csv.dumps(document, [p["sweeps.csv"] for p in pieces]))
     for name, svg in figures.svgs.items():

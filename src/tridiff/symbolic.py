@@ -203,7 +203,12 @@ class SymbolicCase:
         if len(self.graph.nodes) > MODEL_MAX_NODES:
             return None
         if name not in self._derivatives:
-            self._derivatives[name] = self._compile_derivatives(name, order)
+            try:
+                self._derivatives[name] = self._compile_derivatives(name, order)
+            except (ValueError, TypeError, NotImplementedError):
+                # sympy cannot write some derivatives as code (d/dx sign(log x) stays a
+                # Derivative): the error model is then n/a for this node, nothing else is lost.
+                self._derivatives[name] = None
         if self._derivatives[name] is None:
             return None
         fn, args = self._derivatives[name]
