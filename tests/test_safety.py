@@ -59,7 +59,8 @@ def _project(tmp_path: Path) -> Path:
     return project
 
 
-@pytest.mark.parametrize("kind", ["project", "file", "link-to-project", "link-to-nothing", "tridiff-folder-plus-mine"])
+@pytest.mark.parametrize("kind", ["project", "file", "link-to-project", "link-to-nothing", "tridiff-folder-plus-mine",
+                                  "tridiff-folder-plus-empty-folder", "tridiff-folder-plus-unreadable", "dotdot"])
 def test_out_that_tridiff_did_not_write_is_refused_untouched(tmp_path, cases, kind):
     if kind == "project":
         out = _project(tmp_path)
@@ -72,17 +73,53 @@ def test_out_that_tridiff_did_not_write_is_refused_untouched(tmp_path, cases, ki
     elif kind == "link-to-nothing":
         out = tmp_path / "dangling"
         out.symlink_to(tmp_path / "nowhere")
-    else:  # reports tridiff wrote, then a user's own file put beside them
+    elif kind == "dotdot":  # `missing/..` is this folder, whether or not `missing` exists
+        _project(tmp_path)
+        out = tmp_path / "project" / "missing" / ".."
+    else:  # reports tridiff wrote, then something of the user's put beside them
         out = tmp_path / "reports"
         assert tridiff("run", cases, "--out", out).returncode == 0
-        (out / "my-analysis.md").write_text("mine\n")
-    before = tree(tmp_path)
+        if kind == "tridiff-folder-plus-mine":
+            (out / "my-analysis.md").write_text("mine\n")
+        elif kind == "tridiff-folder-plus-empty-folder":
+            (out / "plots" / "keep").mkdir()
+        else:  # deeper than a path can name: os.walk cannot list it, so it cannot be shown to be tridiff's
+            deep = os.open(out, os.O_RDONLY)
+            for _ in range(25):
+                os.mkdir("d" * 200, dir_fd=deep)
+                inner = os.open("d" * 200, os.O_RDONLY, dir_fd=deep)
+                os.close(deep)
+                deep = inner
+            with os.fdopen(os.open("thesis.txt", os.O_WRONLY | os.O_CREAT, dir_fd=deep), "w") as handle:
+                handle.write("precious")
+            os.close(deep)
+    before = tree(tmp_path) if kind != "tridiff-folder-plus-unreadable" else None
     result = tridiff("run", cases, "--out", out)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--out" in lines[0] and str(out.name) in lines[0], lines
+    assert len(lines) == 1 and "--out" in lines[0], lines
     assert "Traceback" not in result.stderr and result.stdout == ""  # refused before computing
-    assert tree(tmp_path) == before
+    if kind != "tridiff-folder-plus-unreadable":  # (tree() itself cannot read that one)
+        assert tree(tmp_path) == before
+    else:
+        assert (out / "README.md").exists() and (out / ("d" * 200)).is_dir()
+
+
+def test_only_marked_leftovers_are_removed(tmp_path, cases):
+    out = tmp_path / "reports"
+    assert tridiff("run", cases, "--out", out).returncode == 0
+    lookalike = tmp_path / ".reports.tridiff-new-my-copy"  # a user's folder with a leftover's name
+    assert tridiff("run", cases, "--out", lookalike).returncode == 0
+    (tmp_path / ".reports.tridiff-new-empty").mkdir()   # a run killed before marking its folder
+    assert tridiff("run", cases, "--out", out).returncode == 0
+    assert (lookalike / "good.md").exists() and not (tmp_path / ".reports.tridiff-new-empty").exists()
+
+
+def test_messages_survive_a_terminal_that_cannot_show_them(tmp_path, cases):
+    (cases / "bad.yaml").write_text("name: bad\nfunction: log(x)\npoints: [{at: {x: -1}}]\n")
+    result = subprocess.run([sys.executable, "-m", "tridiff", "run", str(cases), "--out", str(tmp_path / "o")],
+                            capture_output=True, timeout=120, env={**os.environ, "PYTHONIOENCODING": "ascii"})
+    assert result.returncode == 1 and b"Traceback" not in result.stderr
 
 
 def test_out_at_the_current_folder_is_refused(tmp_path, cases):
@@ -207,6 +244,11 @@ INVALID = {  # file -> fragment of its one-line error; `check` and `run` exit 2,
     "underscored.yaml": ("name: underscored\nfunction: x\npoints: [{at: {x: 1_000}}]\n", "'1_000'"),
     "yes-no.yaml": ("name: yes-no\nfunction: x\npoints: [{at: {x: yes}}]\n", "'yes'"),
     "misspelt.yaml": ("name: misspelt\nfuncton: x*x\n" + PT, "did you mean 'function'"),
+    "quoted-inf.yaml": ("name: quoted-inf\nfunction: x\npoints: [{at: {x: '.inf'}}]\n", "not a finite number"),
+    "int-tag-float.yaml": ("name: int-tag-float\nfunction: x\npoints: [{at: {x: !!int 1.5}}]\n", "YAML 1.2 int"),
+    "long-input-name.yaml": ("name: long-input-name\nfunction: " + "x" * 200 + " * 2\n" + PT, "over the limit of 100"),
+    "long-literal.yaml": ("name: long-literal\nfunction: x * 0." + "3" * 200 + "\n" + PT, "over the limit of 100"),
+    "arabic-digit.yaml": ("name: arabic-digit\nfunction: x*\u0661\n" + PT, "not part of the expression language"),
 }
 VALID = {  # file -> (status of each point, fragment of the message or None)
     "identity.yaml": ("name: identity\nfunction: x\npoints: [{at: {x: 2}}]\n", ["ok"], None),
@@ -234,6 +276,11 @@ VALID = {  # file -> (status of each point, fragment of the message or None)
                              "function: x*x\npoints: [{at: {x: 3}}]\n", ["ok"], None),
     "output-name.yaml": ("name: output-name\nfunction: x*x\noutput: loss_1\n" + PT, ["ok"], None),
     "index.yaml": ("name: index\nfunction: x*x\n" + PT, ["ok"], None),
+    "quoted-hex.yaml": ("name: quoted-hex\nfunction: x*x\npoints: [{at: {x: '0x1F'}}]\n", ["ok"], None),
+    "unused-step.yaml": ("name: unused-step\nsteps: {a: x*2, b: y*3}\noutput: a\npoints: [{at: {x: 1, y: 2}}]\n",
+                         ["ok"], None),
+    "divide-by-constant-zero.yaml": ("name: divide-by-constant-zero\nfunction: x/0\n" + PT, ["error"],
+                                     "division by zero"),
 }
 
 

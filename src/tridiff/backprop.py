@@ -337,7 +337,8 @@ def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = 
     where = [-1, -1]
     first = {block.ops[0]: j for j, block in enumerate(blocks)}
     loops = [_Loop(block, j, val, position, extra) for j, block in enumerate(blocks)]
-    for i, node in enumerate(nodes[: graph.output + 1]):
+    # Steps after the output (which it does not use) are computed only when every value is wanted.
+    for i, node in enumerate(nodes if every_node else nodes[: graph.output + 1]):
         if i in first:
             lines += loops[first[i]].forward()
             where += [-1] * (len(lines) - len(where))

@@ -11,6 +11,7 @@ from typing import Any
 from . import yamlsafe
 from .errors import CaseError
 from .expression import IDENTIFIER, build_graph
+from .expression import MAX_NAME as MAX_IDENTIFIER
 from .ir import Graph
 from .ops import CONSTANTS, FUNCTIONS
 
@@ -100,11 +101,19 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise self.error(path, f"expected a number, got {_kind(value)}", "write a number such as 2.5 or 1.0e-4")
         # Quoted numbers are read as YAML 1.2 reads plain ones; other text ('1:30', '1_000') is refused.
-        if isinstance(value, str) and not (len(value) <= yamlsafe.MAX_NUMBER
-                                           and (yamlsafe.INT.match(value) or yamlsafe.FLOAT.match(value))):
-            raise self.error(path, f"expected a number, got the text {_clip(value)!r}",
-                             "write a number such as 2.5 or 1.0e-4")
-        number = float(value)
+        if isinstance(value, str):
+            try:
+                converted = yamlsafe.to_number(value)
+            except ValueError as err:
+                raise self.error(path, str(err), "write a number such as 2.5 or 1.0e-4") from None
+            if converted is None:
+                raise self.error(path, f"expected a number, got the text {_clip(value)!r}",
+                                 "write a number such as 2.5 or 1.0e-4")
+            value = converted
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            raise self.error(path, f"{_clip(str(value))} is too large for float64", "write a finite number") from None
         if not math.isfinite(number):
             raise self.error(path, f"{value!r} is not a finite number", "write a finite number")
         return number
@@ -154,7 +163,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     if has_function:
         function = r.text(("function",), data["function"], numbers_ok=True)
         output = r.text(("output",), data["output"]) if "output" in data else "f"
-        if not IDENTIFIER.match(output) or output in FUNCTIONS or output in CONSTANTS:
+        if not IDENTIFIER.match(output) or len(output) > MAX_IDENTIFIER or output in FUNCTIONS or output in CONSTANTS:
             raise r.error(("output",), f"output name {_clip(output)!r} is not a valid name",
                           "use letters, digits and '_', starting with a letter, and not a function's name")
         steps = {output: function}

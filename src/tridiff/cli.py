@@ -276,12 +276,18 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.showwarning = _one_line_warning
+    for stream in (sys.stdout, sys.stderr):  # a terminal or pipe that cannot show "—" or a name gets "?"
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     if _in_main_thread():
         signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return COMMANDS[args.command](args)
     except CaseError as err:
         print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_INVALID
     except KeyboardInterrupt as err:
         terminated = isinstance(err, _Terminated)

@@ -104,11 +104,15 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+_STOPS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _child(parent: int, case: Case, plugins: dict, precisions: tuple, render: Render | None, stop_at: float,
            conn) -> None:
     _die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent around the fork
     try:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
         if hard == resource.RLIM_INFINITY or hard > MEMORY_LIMIT:
@@ -149,7 +153,13 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
                 limit = timeout or float("inf")
                 process = ctx.Process(target=_child, args=(os.getpid(), cases[i], plugins, precisions, render,
                                                            start + COMPUTE_SHARE * limit, send), daemon=True)
-                process.start()
+                # A Ctrl-C or SIGTERM during the fork would be raised inside Python's at-fork
+                # hooks, which swallow it: held back until the child exists, then delivered.
+                signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
+                try:
+                    process.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
                 send.close()
                 running[receive] = (i, process, start + limit)
             next_deadline = min(deadline for _, _, deadline in running.values())

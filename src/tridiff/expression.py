@@ -25,7 +25,7 @@ _TOKEN = re.compile(r"""
   | (?P<num>(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
   | (?P<op>\*\*|[-+*/(),])
-""", re.VERBOSE)
+""", re.VERBOSE | re.ASCII)  # ASCII: no other scripts' digits, no non-breaking spaces
 
 # What a Python user might try, and what to tell them.
 _REFUSED = {
@@ -97,7 +97,14 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
+MAX_NAME = 100
+MAX_NUMBER = 100
+
+
 def _check_name(tok: Token) -> None:
+    if len(tok.text) > MAX_NAME:
+        raise CaseError(f"name '{tok.text[:20]}…' is {len(tok.text):,} characters long, over the limit of {MAX_NAME} "
+                        f"(column {tok.col})", "use a shorter name")
     if tok.text.startswith("__"):
         raise CaseError(f"name '{tok.text}' is refused: names starting with '__' are not allowed (column {tok.col})",
                         "rename it")
@@ -111,6 +118,9 @@ def _snippet(text: str, pos: int) -> str:
 
 
 def parse_number(text: str) -> float:
+    if len(text) > MAX_NUMBER:
+        raise CaseError(f"number {text[:20]}… is written with {len(text):,} characters, over the limit of "
+                        f"{MAX_NUMBER}", "write it with fewer digits")
     value = float(text)
     if not math.isfinite(value):
         raise CaseError(f"number {text} is too large for float64", "use a number below 1.8e308")

@@ -87,6 +87,8 @@ def load(spec: str) -> tuple[str, Method]:
             module = importlib.import_module(module_name)
     except ImportError as err:
         raise CaseError(f"cannot import {module_name} ({err})", "check the module name and PYTHONPATH", **where) from None
+    except CaseError:
+        raise
     except Exception as err:  # the plug-in's own code failed while loading: say so in one line
         raise CaseError(f"loading {module_name} failed: {type(err).__name__}: {err}", "fix the plug-in", **where) from None
     method = getattr(module, attr, None)

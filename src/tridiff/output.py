@@ -3,21 +3,23 @@
 tridiff replaces a folder only when it wrote that folder itself, or when the folder is
 empty or does not exist. A folder tridiff wrote holds MANIFEST, the list of every file
 tridiff put there; a folder that holds anything else (a project, a user's notes beside
-the reports), a file, or a symbolic link is refused before any computing, with one line
-saying what to do.
+the reports, an empty folder, anything that cannot be read), a file, or a symbolic link
+is refused before any computing, with one line saying what to do.
 
-Reports are written into a new folder beside the target (`.NAME.new-XXXX`), created
+Reports are written into a new folder beside the target (`.NAME.tridiff-new-XXXX`), created
 before the computing starts (which also proves the place is writable). Only when it is
 complete is it swapped in, with one atomic exchange of the two folders (Linux renameat2
 RENAME_EXCHANGE), so at every instant the target is either the whole old folder or the
 whole new one; where the exchange is not available, two renames are used, and a backup
 left by a run killed between them is put back by the next run. A run that is killed
 leaves its new folder behind, marked with PARTIAL and its process id: the next run into
-the same place removes it once that process is gone.
+the same place removes it once that process is gone; an old folder being removed is
+marked DISCARD, removed last.
 """
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import shutil
 import tempfile
@@ -26,7 +28,8 @@ from pathlib import Path
 from .errors import CaseError
 
 MANIFEST = ".tridiff-manifest"
-PARTIAL = ".tridiff-partial"
+PARTIAL = ".tridiff-partial"   # in a folder being written: the writing run's process id
+DISCARD = ".tridiff-discard"   # in an old folder swapped out, while it is being removed
 _HEADER = "tridiff reports: every file below was written by `tridiff run`, which replaces this folder only " \
           "while it holds nothing else\n"
 _AT_FDCWD = -100
@@ -34,25 +37,49 @@ _RENAME_EXCHANGE = 2
 
 
 def _exchange(a: Path, b: Path) -> bool:
-    """Swap two paths atomically; False where the system cannot."""
+    """Swap two paths atomically; False where the system cannot (no renameat2, or a file
+    system without RENAME_EXCHANGE); any other failure is raised, never worked around."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         renameat2 = libc.renameat2
     except (OSError, AttributeError):
         return False
     renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
-    return renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def _raise(err: OSError) -> None:
+    raise _Unreadable(err)
+
+
+def _entries(folder: Path) -> set[str]:
+    """Every entry under folder — files, links, and folders with a trailing '/' — as
+    relative paths (links not followed). Raises _Unreadable if any part cannot be listed:
+    what cannot be seen cannot be shown to be tridiff's."""
+    found = set()
+    for root, dirs, files in os.walk(folder, onerror=_raise):
+        rel = os.path.relpath(root, folder)
+        prefix = "" if rel == "." else rel + "/"
+        found.update(prefix + name for name in files)
+        for d in dirs:  # a link to a folder is listed in dirs but not walked
+            found.add(prefix + d if os.path.islink(os.path.join(root, d)) else prefix + d + "/")
+    return found
 
 
 def _files(folder: Path) -> set[str]:
-    """Every entry under folder that is not a directory, as relative paths (symlinks not followed)."""
-    found = set()
-    for root, dirs, files in os.walk(folder):
-        rel = Path(root).relative_to(folder)
-        found.update(str(rel / name) if str(rel) != "." else name for name in files)
-        # A symbolic link to a directory is listed in dirs but not walked: count it as an entry.
-        found.update(str(rel / d) if str(rel) != "." else d for d in dirs if os.path.islink(os.path.join(root, d)))
-    return found
+    try:
+        return _entries(folder)
+    except _Unreadable:
+        return {"(a folder that cannot be read)"}
 
 
 def _written_by_tridiff(folder: Path) -> bool:
@@ -66,8 +93,13 @@ def _written_by_tridiff(folder: Path) -> bool:
         return False
     if not text.startswith(_HEADER):
         return False
-    listed = set(text[len(_HEADER):].splitlines()) | {MANIFEST, PARTIAL}
-    return _files(folder) <= listed
+    listed = set(text[len(_HEADER):].splitlines()) | {MANIFEST, PARTIAL, DISCARD}
+    # The folders that hold listed files are tridiff's too; any other folder, even empty, is not.
+    listed |= {str(Path(f).parent) + "/" for f in listed if "/" in f}
+    try:
+        return _entries(folder) <= listed
+    except _Unreadable:
+        return False
 
 
 def check_target(target: Path) -> None:
@@ -93,7 +125,7 @@ def check_target(target: Path) -> None:
         raise CaseError("looks like reports of an earlier tridiff, which kept no list of the files it wrote; "
                         "tridiff will not guess", "delete the folder yourself once (or give --out a new folder); "
                         "from then on tridiff replaces it", **where)
-    others = sorted(_files(target) - {MANIFEST})
+    others = sorted(_files(target) - {MANIFEST, PARTIAL, DISCARD})
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     raise CaseError(f"holds files tridiff did not write ({shown or 'empty folders'}); tridiff replaces only "
                     "folders it wrote itself, or empty ones", "give --out a new or empty folder", **where)
@@ -109,30 +141,56 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _backup(target: Path) -> Path:
+    return target.parent / f".{target.name}.tridiff-previous"
+
+
+def _remove(folder: Path) -> None:
+    """Remove a folder of tridiff's, its DISCARD mark last: a run killed halfway leaves a
+    folder the next run still recognises as one to remove."""
+    for entry in os.scandir(folder):
+        if entry.name != DISCARD:
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    (folder / DISCARD).unlink(missing_ok=True)
+    os.rmdir(folder)
+
+
+def _pid(partial: Path) -> int | None:
+    try:
+        return int(partial.read_text(encoding="utf-8").split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def remove_leftovers(target: Path) -> None:
-    """Put back a previous folder that a killed run had moved aside; remove the unfinished
-    folders of runs that are no longer alive, and old folders swapped out but not yet removed."""
-    backup = target.parent / f".{target.name}.previous"
-    if backup.is_dir() and not backup.is_symlink() and _written_by_tridiff(backup):
-        if not target.exists():
+    """What runs killed on the way left beside target: a previous folder moved aside is put
+    back; new folders of runs no longer alive, old folders marked for removal, and empty
+    ones (a run killed between making a folder and marking it) are removed. Nothing without
+    these marks is touched."""
+    backup = _backup(target)
+    if backup.is_dir() and not backup.is_symlink() and (backup / DISCARD).is_file():
+        if not target.exists() and not target.is_symlink():
+            (backup / DISCARD).unlink()
             os.rename(backup, target)
         else:
-            shutil.rmtree(backup, ignore_errors=True)
+            _remove(backup)
     if not target.parent.is_dir():
         return
-    for tmp in target.parent.glob(f".{glob_escape(target.name)}.new-*"):
+    for tmp in target.parent.glob(f".{glob_escape(target.name)}.tridiff-new-*"):
         if tmp.is_symlink() or not tmp.is_dir():
             continue
-        partial = tmp / PARTIAL
-        if partial.is_file() and not partial.is_symlink():
-            try:
-                pid = int(partial.read_text(encoding="utf-8").split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-            if not _alive(pid):
+        partial, discard = tmp / PARTIAL, tmp / DISCARD
+        if not any(tmp.iterdir()):
+            os.rmdir(tmp)
+        elif discard.is_file() and not discard.is_symlink():
+            _remove(tmp)
+        elif partial.is_file() and not partial.is_symlink():
+            pid = _pid(partial)
+            if pid is not None and not _alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
-        elif _written_by_tridiff(tmp):
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def glob_escape(name: str) -> str:
@@ -142,18 +200,20 @@ def glob_escape(name: str) -> str:
 class ReportFolder:
     """A new folder beside `target`, made before computing; `commit` swaps it in whole.
 
-        folder = ReportFolder(Path("reports"))   # refuses unsafe targets, exit 2 material
-        ... compute, write files into folder.path, folder.add(relative path) ...
+        folder = ReportFolder(Path("reports"))   # refuses unsafe targets: exit 2, one line
+        folder.write("README.md", text)          # ... every file, into the new folder
         folder.commit()                          # or folder.discard() on failure
     """
 
     def __init__(self, target: Path):
+        # `foo/..` is the folder above, whether or not foo exists: judged as such.
+        target = Path(os.path.abspath(target))
         check_target(target)
         self.target = target
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_leftovers(target)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{target.name}.new-", dir=target.parent))
+            self.path = Path(tempfile.mkdtemp(prefix=f".{target.name}.tridiff-new-", dir=target.parent))
             (self.path / PARTIAL).write_text(f"{os.getpid()}\n", encoding="utf-8")
         except OSError as err:
             raise CaseError(f"cannot write here: {err.strerror}", "give --out a folder you can write to",
@@ -167,22 +227,27 @@ class ReportFolder:
         self.written.append(relative)
 
     def commit(self) -> None:
-        """Swap the new folder in for the target; the old one (tridiff's own) is removed."""
+        """Swap the new folder in for the target; the old one (tridiff's own) is removed.
+
+        The new folder keeps its PARTIAL mark until it is in place, so that no other run
+        takes it for a dead run's leftover; the old one is marked DISCARD before removal."""
         check_target(self.target)  # again: the target may have changed while computing
         (self.path / MANIFEST).write_text(_HEADER + "".join(f"{f}\n" for f in sorted(self.written)),
                                           encoding="utf-8")
-        (self.path / PARTIAL).unlink()
         os.chmod(self.path, 0o755)
         target = self.target
         if not target.exists():
             os.rename(self.path, target)
         elif _exchange(self.path, target):
-            shutil.rmtree(self.path)  # now the old folder
-        else:
-            backup = target.parent / f".{target.name}.previous"
+            (self.path / DISCARD).write_text("", encoding="utf-8")  # now the old folder
+            _remove(self.path)
+        else:  # no atomic exchange here: two renames, undone by the next run if killed between them
+            backup = _backup(target)
+            (target / DISCARD).write_text("", encoding="utf-8")
             os.rename(target, backup)
             os.rename(self.path, target)
-            shutil.rmtree(backup)
+            _remove(backup)
+        (target / PARTIAL).unlink(missing_ok=True)
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -1,9 +1,10 @@
 """pytest plugin (entry point `pytest11`): `pytest cases/` runs case files as tests.
 
-Which files are case files: a `.yaml` or `.yml` file whose text has a `points:` key at
-the top level (every case has one), or a top-level `cases:` key together with a
-`points:` key inside it (a file of several cases). Other YAML (CI pipelines with
-`steps:`, configuration) is never opened as a case, so it cannot break a test run.
+Which files are case files: a `.yaml` or `.yml` file whose top level has a `name:` key
+and a `points:` key holding a list (every case has both), or a top-level `cases:` key
+with `points:` inside it (a file of several cases). Other YAML (CI pipelines with
+`steps:`, configuration with `points: 10`) is never opened as a case, so it cannot break
+a test run.
 
 Each case file is a test file and each case and point a test item, named
 `case-name[point k]`. An item fails when its point's status is not `ok`, with the same
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-_TOP_LEVEL_POINTS = re.compile(r"^points\s*:", re.M)
+_TOP_LEVEL_NAME = re.compile(r"^name\s*:", re.M)
+_TOP_LEVEL_POINTS = re.compile(r"^points\s*:[ \t]*(\[.*|#.*)?$", re.M)  # a flow list, or a block list below
 _TOP_LEVEL_CASES = re.compile(r"^cases\s*:", re.M)
 _ANY_POINTS = re.compile(r"^[ \t-]*points\s*:", re.M)
 _PEEK = 1_000_000  # characters read to recognise a case file; the loader enforces its own limits
@@ -27,7 +29,8 @@ _PEEK = 1_000_000  # characters read to recognise a case file; the loader enforc
 
 def is_case_file(text: str) -> bool:
     """Whether a YAML file's text is meant as tridiff cases (see the module docstring)."""
-    return bool(_TOP_LEVEL_POINTS.search(text) or (_TOP_LEVEL_CASES.search(text) and _ANY_POINTS.search(text)))
+    return bool(_TOP_LEVEL_NAME.search(text) and _TOP_LEVEL_POINTS.search(text)
+                or _TOP_LEVEL_CASES.search(text) and _ANY_POINTS.search(text))
 
 
 def pytest_collect_file(file_path: Path, parent):

@@ -274,8 +274,11 @@ def function_curve(case: Case, symbolic: SymbolicCase, engine: Compiled) -> dict
         grid = np.linspace(lo - pad, hi + pad, CURVE_SAMPLES)
     if not (np.all(np.isfinite(grid)) and np.all(np.diff(grid) > 0)):
         return None
-    fx, grads = engine.on_arrays({name: grid})
-    fh, _ = engine.on_arrays({name: grid + CURVE_H})
+    try:
+        fx, grads = engine.on_arrays({name: grid})
+        fh, _ = engine.on_arrays({name: grid + CURVE_H})
+    except (ArithmeticError, ValueError):  # x/0: a constant's derivative divides by zero everywhere
+        return None
 
     def exact(x: float) -> float | None:
         try:

@@ -63,18 +63,26 @@ for _tag, _pattern, _first in (
     _Loader.add_implicit_resolver(_PLAIN + _tag, _pattern, list(_first))
 
 
+def to_number(text: str) -> int | float | None:
+    """A number written as YAML 1.2 writes one (`2`, `-1.5e-3`, `0x1F`, `.inf`), else None."""
+    if len(text) > MAX_NUMBER:
+        raise ValueError(f"a number written with {len(text):,} characters is over the limit of {MAX_NUMBER}")
+    if INT.match(text):
+        return int(text, 8 if text.startswith("0o") else 16) if text[:2] in ("0o", "0x") else int(text)
+    if FLOAT.match(text):
+        lower = text.lower()
+        return math.nan if lower == ".nan" else float(lower.replace(".inf", "inf"))
+    return None
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     """A plain scalar's value by its (1.2) tag, with the limits of the module docstring."""
     tag, text = node.tag, node.value
     if tag in (_PLAIN + "int", _PLAIN + "float"):
-        if len(text) > MAX_NUMBER:
-            raise ValueError(f"a number written with {len(text):,} characters is over the limit of {MAX_NUMBER}")
-        if tag == _PLAIN + "int" and INT.match(text):
-            return int(text, 8 if text.startswith("0o") else 16) if text[:2] in ("0o", "0x") else int(text)
-        if FLOAT.match(text):
-            lower = text.lower()
-            return math.nan if lower == ".nan" else float(lower.replace(".inf", "inf"))
-        raise ValueError(f"{text!r} is not a YAML 1.2 number")
+        value = to_number(text)
+        if value is None or tag == _PLAIN + "int" and not isinstance(value, int):  # `!!int 1.5`
+            raise ValueError(f"{text[:40]!r} is not a YAML 1.2 {tag[len(_PLAIN):]}")
+        return value
     if tag == _PLAIN + "bool":
         if text not in _BOOL:
             raise ValueError(f"{text!r} is not a YAML 1.2 boolean")
