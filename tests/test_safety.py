@@ -350,10 +350,12 @@ def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(cata
 
 def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tmp_path):
     (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\n" + PT)
+    (tmp_path / "utf16.yaml").write_bytes(GOOD.encode("utf-16"))  # recognised, refused as check refuses it
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--rootdir", tmp_path,
                              str(tmp_path)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert result.returncode == 2  # interrupted: never "passed"
     assert "error: typo.yaml:2: case 'typo': field 'functon': unknown key 'functon'" in result.stdout
+    assert "error: utf16.yaml: file is not UTF-8 text" in result.stdout
 
 
 def test_a_large_case_finishes_within_its_timeout_reports_included(tmp_path):

@@ -36,10 +36,12 @@ def is_case_file(text: str) -> bool:
 def pytest_collect_file(file_path: Path, parent):
     if file_path.suffix in (".yaml", ".yml"):
         try:
-            with file_path.open(encoding="utf-8", errors="replace") as handle:
-                text = handle.read(_PEEK)
+            with file_path.open("rb") as handle:
+                head = handle.read(_PEEK)
         except OSError:
             return None
+        # A case file saved as UTF-16 is still recognised, so that it fails with check's error.
+        text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8", errors="replace")
         if is_case_file(text):
             return CaseFile.from_parent(parent, path=file_path)
     return None
