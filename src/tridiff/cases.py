@@ -10,8 +10,7 @@ from typing import Any
 
 from . import yamlsafe
 from .errors import CaseError
-from .expression import IDENTIFIER, build_graph
-from .expression import MAX_NAME as MAX_IDENTIFIER
+from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
 from .ops import CONSTANTS, FUNCTIONS
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .cases import MAX_NAME, MISSING_PATH, NAME, load_library
-from .errors import CaseError
+from .errors import CaseError, one_line
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
@@ -140,7 +140,7 @@ def cmd_run(args) -> int:
     print(summary_table(document))
     for case in document["cases"]:
         if case["status"] != "ok":
-            print(" ".join(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}".split()),
+            print(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"),
                   file=sys.stderr)
     print(f"{len(cases)} cases; reports in {args.out}/")
     if library.errors:
@@ -267,7 +267,7 @@ def _on_sigterm(signum, frame):
 
 def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings (sympy's, numpy's, a plug-in's) as one line, without the source line Python adds."""
-    print(" ".join(f"warning: {category.__name__}: {message}".split()), file=file or sys.stderr)
+    print(one_line(f"warning: {category.__name__}: {message}"), file=file or sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,6 +296,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # an internal error: one line unless --debug
         if args.debug:
             raise
-        print(" ".join(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)".split()),
+        print(one_line(f"internal error: {type(err).__name__}: {err} (run with --debug for the traceback)"),
               file=sys.stderr)
         return 3

@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def one_line(text: str) -> str:
+    """A message on one line, whatever the input (or a library's message) contained."""
+    return " ".join(text.split())
+
+
 @dataclass
 class CaseError(Exception):
     """A problem with a case file: where it is, what is wrong, what to write instead."""
@@ -27,8 +32,7 @@ class CaseError(Exception):
         text = ": ".join(parts) + ": " + self.problem
         if self.fix:
             text += f"; {self.fix}"
-        # One line per error, whatever the input contained.
-        return " ".join(text.split())
+        return one_line(text)
 
     def located(self, **where) -> "CaseError":
         """Fill in location fields that are still unknown."""

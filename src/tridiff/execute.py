@@ -8,8 +8,8 @@ the case's time limit covers all of it: computing may use COMPUTE_SHARE of the l
 (points not started by then are reported as not computed), and a case whose rendering
 runs out of time keeps its results and says which pictures are missing. A case that
 runs past its time limit is killed and reported as `error: timed out`; a crash is
-reported likewise; the others go on. Results do not depend on how many run at once. Without fork (Windows, or when asked), cases run in
-this process, without a time limit.
+reported likewise; the others go on. Results do not depend on how many run at once.
+Without fork (Windows, or when asked), cases run in this process, without a time limit.
 
 Workers never outlive the run: each asks the kernel to kill it when its parent dies
 (PR_SET_PDEATHSIG, so even a SIGKILL of the run takes them along), ignores the terminal's

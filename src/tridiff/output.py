@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import glob
 import os
 import shutil
 import tempfile
@@ -75,13 +76,6 @@ def _entries(folder: Path) -> set[str]:
     return found
 
 
-def _files(folder: Path) -> set[str]:
-    try:
-        return _entries(folder)
-    except _Unreadable:
-        return {"(a folder that cannot be read)"}
-
-
 def _written_by_tridiff(folder: Path) -> bool:
     """True when folder holds a manifest and nothing that the manifest does not list."""
     manifest = folder / MANIFEST
@@ -125,7 +119,10 @@ def check_target(target: Path) -> None:
         raise CaseError("looks like reports of an earlier tridiff, which kept no list of the files it wrote; "
                         "tridiff will not guess", "delete the folder yourself once (or give --out a new folder); "
                         "from then on tridiff replaces it", **where)
-    others = sorted(_files(target) - {MANIFEST, PARTIAL, DISCARD})
+    try:
+        others = sorted(_entries(target) - {MANIFEST, PARTIAL, DISCARD})
+    except _Unreadable:
+        others = ["(a folder that cannot be read)"]
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     raise CaseError(f"holds files tridiff did not write ({shown or 'empty folders'}); tridiff replaces only "
                     "folders it wrote itself, or empty ones", "give --out a new or empty folder", **where)
@@ -136,8 +133,8 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:  # alive, someone else's
+        pass
     return True
 
 
@@ -179,7 +176,7 @@ def remove_leftovers(target: Path) -> None:
             _remove(backup)
     if not target.parent.is_dir():
         return
-    for tmp in target.parent.glob(f".{glob_escape(target.name)}.tridiff-new-*"):
+    for tmp in target.parent.glob(f".{glob.escape(target.name)}.tridiff-new-*"):
         if tmp.is_symlink() or not tmp.is_dir():
             continue
         partial, discard = tmp / PARTIAL, tmp / DISCARD
@@ -191,10 +188,6 @@ def remove_leftovers(target: Path) -> None:
             pid = _pid(partial)
             if pid is not None and not _alive(pid):
                 shutil.rmtree(tmp, ignore_errors=True)
-
-
-def glob_escape(name: str) -> str:
-    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
 
 
 class ReportFolder:

@@ -78,6 +78,7 @@ class CaseItem(pytest.Item):
         self.case, self.index = case, index
 
     def runtest(self):
+        from .errors import one_line
         from .execute import run_cases
 
         key = id(self.case)
@@ -85,8 +86,8 @@ class CaseItem(pytest.Item):
             CaseItem._results[key] = run_cases([self.case])[0].result
         point = CaseItem._results[key]["points"][self.index]
         if point["status"] != "ok":
-            raise CaseFailed(" ".join(f"{point['status']}: {self.case.file}: case '{self.case.name}': "
-                                      f"{point['message']}".split()))
+            raise CaseFailed(one_line(f"{point['status']}: {self.case.file}: case '{self.case.name}': "
+                                      f"{point['message']}"))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailed):

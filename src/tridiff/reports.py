@@ -24,10 +24,11 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     svgs: dict[str, str] = {}
     notes: list[str] = []
     points = case["points"]
-    panels = [min(MAX_PANELS, sum(n["kind"] != "output" for n in p.get("gradient", {}).values())) for p in points]
+    nodes = [sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in points]
     count, total = 0, 0
-    while count < min(len(points), MAX_DRAWN_POINTS) and (count == 0 or total + panels[count] <= MAX_CASE_PANELS):
-        total += panels[count]
+    while count < min(len(points), MAX_DRAWN_POINTS) and (
+            count == 0 or total + min(MAX_PANELS, nodes[count]) <= MAX_CASE_PANELS):
+        total += min(MAX_PANELS, nodes[count])
         count += 1
     drawn = points[:count]
     if len(points) > len(drawn):
@@ -44,9 +45,9 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         else:
             if svg:
                 svgs[plot_name(case, k)] = svg
-    nodes = max((sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in drawn), default=0)
-    if nodes > MAX_PANELS:
-        notes.append(f"error plots show the first {MAX_PANELS} of {nodes} nodes; the tables have every node")
+    most = max(nodes[:count], default=0)
+    if most > MAX_PANELS:
+        notes.append(f"error plots show the first {MAX_PANELS} of {most} nodes; the tables have every node")
     try:
         svg = function_plot(case)
     except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:

@@ -55,7 +55,7 @@ class _Loader(yaml.SafeLoader):
 
 
 for _tag, _pattern, _first in (
-        ("bool", re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z"), "tTfF"),
+        ("bool", re.compile("(?:" + "|".join(_BOOL) + r")\Z"), "tTfF"),
         ("int", INT, "-+0123456789"),
         ("float", FLOAT, "-+0123456789."),
         ("null", _NULL, ["~", "n", "N", ""]),
