@@ -5,9 +5,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from tridiff.backprop import gradient
-from tridiff.evaluate import forward
+from tridiff.evaluate import FloatFailure, forward
 from tridiff.expression import build_graph
 from tridiff.finite import complex_grid, sweep
+from tridiff.reference import Reference
 from tridiff.runner import run_case
 from tridiff.symbolic import SymbolicCase
 
@@ -21,9 +22,12 @@ def rel(got, want):
     return abs(mpmath.mpf(got) - want) / abs(want)
 
 
+def exact_gradient(graph, at):
+    return {name: number.exact for name, number in Reference(graph).at(at).gradient.items()}
+
+
 def all_methods(graph, at):
-    s = SymbolicCase(graph)
-    return s.reference(at).gradient, s.symbolic(at)[1], gradient(graph, at)[1]
+    return exact_gradient(graph, at), SymbolicCase(graph).symbolic(at)[1], gradient(graph, at)[1]
 
 
 def test_reused_nodes_accumulate():
@@ -75,10 +79,9 @@ def test_long_chains(n):
     value, bp = gradient(g, {"x": x})
     # Each of the n steps rounds a few times; the error bound grows with n, not faster.
     assert rel(bp["x"], d) <= 3 * n * ULP
+    assert rel(exact_gradient(g, {"x": x})["x"], d) < mpmath.mpf(10) ** -30
     if n <= 3000:  # sympy's side: one derivative per step
-        s_ = SymbolicCase(g)
-        assert rel(s_.reference({"x": x}).gradient["x"], d) < mpmath.mpf(10) ** -30
-        assert rel(s_.symbolic({"x": x})[1]["x"], d) <= 3 * n * ULP
+        assert rel(SymbolicCase(g).symbolic({"x": x})[1]["x"], d) <= 3 * n * ULP
 
 
 def test_backprop_needs_no_recursion_on_long_chains():
@@ -136,17 +139,18 @@ def test_random_expressions_backprop_and_complex_step_match_the_reference(text, 
     at = {k: v for k, v in {"x": x, "y": y, "z": z}.items() if k in g.inputs}
     try:
         values = forward(g, at)
-        ref = SymbolicCase(g).reference(at).gradient
-    except Exception:
+    except FloatFailure:  # exp(exp(exp(2))) overflows float64; every expression here is defined
         assume(False)
     assume(all(abs(v) < 1e6 for v in values))
+    exact = Reference(g).at(at).gradient
     _, bp = gradient(g, at)
     names = list(g.inputs)
     cs = sweep(g, values, names, (1e-30,), ("complex_step",))
     i30 = complex_grid((1e-30,)).index(1e-30)
     for n in names:
-        # Well-conditioned only: a derivative far below the function's scale is all cancellation.
-        if abs(ref[n]) < 1e-6 * max(1.0, abs(values[g.output])):
-            continue
-        assert rel(bp[n], ref[n]) <= 1e-10, (text, n)
-        assert rel(cs[n]["complex_step"][i30], ref[n]) <= 1e-10, (text, n)
+        # Judged as tridiff judges: against |exact|, or the rounding scale where terms cancel;
+        # the correctly rounded float is right (0.0 where x*x underflows at x = 1e-167).
+        bound = max(abs(exact[n].exact), mpmath.mpf(exact[n].scale))
+        assert abs(bp[n] - exact[n].exact) <= 1e-10 * bound or bp[n] == exact[n].float, (text, n)
+        # (plus the complex step's own truncation, f'''·h²/6 ≈ 1e-60 at h = 1e-30, where f' is 0)
+        assert abs(cs[n]["complex_step"][i30] - exact[n].exact) <= 1e-10 * bound + 1e-55, (text, n)

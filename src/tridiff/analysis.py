@@ -19,18 +19,23 @@ MIN_RUN = 3
 
 def scaled(abs_error: float | None, reference: float) -> float | None:
     """Relative error where the reference is non-zero, absolute where it is zero."""
-    if abs_error is None:
+    if abs_error is None or not math.isfinite(reference):  # a derivative beyond float64: nothing to scale by
         return None
     return abs_error / abs(reference) if reference else abs_error
 
 
-def model(scheme: str, d: list[float] | None, eps: float = EPS) -> dict | None:
+def model(scheme: str, d: list[float] | None, eps: float = EPS, value_scale: float | None = None) -> dict | None:
     """Truncation/round-off constants and the predicted best h and error (SPEC §7), or None.
 
-    `eps` is the working precision's machine epsilon (2^-52 for float64, 2^-23 float32)."""
+    `eps` is the working precision's machine epsilon (2^-52 for float64, 2^-23 float32).
+    `value_scale` is the rounding scale of f's own evaluation (reference.py): where f is
+    made of terms that cancel (log(1 + exp(-30))), each f(x ± h) carries an error of
+    eps·scale, not eps·|f|, and that is what the difference divides by h."""
     if d is None or d[TRUNCATION[scheme]] is None:
         return None
     m0, mk = abs(d[0]), abs(d[TRUNCATION[scheme]])
+    if value_scale is not None and math.isfinite(value_scale):
+        m0 = max(m0, value_scale)
     if not (math.isfinite(m0) and math.isfinite(mk) and math.isfinite(d[1])):
         return None  # at a kink or a pole the model's derivatives do not exist
     if scheme in ("forward", "backward"):
@@ -61,11 +66,17 @@ def derivative_label(k: int, output: str, name: str) -> str:
 
 
 def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
-                   label: str = "the derivative") -> tuple[float | None, str]:
-    """The slope of log(error) against log(h) where truncation dominates, or None and why."""
+                   label: str = "the derivative", value_digits: float | None = None) -> tuple[float | None, str]:
+    """The slope of log(error) against log(h) where truncation dominates, or None and why.
+
+    `value_digits`: how many digits of f's own float64 value are right, where it lost some."""
     k = TRUNCATION[scheme]
     if d is not None and d[k] == 0:
-        return None, f"no truncation error to measure: {label} = 0 here, so what is left is round-off"
+        # The leading truncation term vanishes; the next ones (x³ at 0: forward's error is
+        # pure h², from ∂³) may not. Only when every known higher one is 0 too is it round-off.
+        if all(v == 0 for v in d[k + 1:]):  # (a None, not computed, is not 0)
+            return None, f"no truncation error to measure: {label} and every higher derivative are 0 in " \
+                         "float64 here, so what is left is round-off"
     pts = [(r["h"], r["abs_error"]) for r in rows if r["abs_error"] is not None and r["abs_error"] > 0]
     if not pts:
         return None, "every estimate is exact or not finite"
@@ -90,9 +101,12 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
         if len(run) > len(longest):
             longest = list(run)
     if len(longest) < MIN_RUN:
-        return None, (f"only {len(longest)} point{'' if len(longest) == 1 else 's'} in the truncation regime "
-                      f"(at least {MIN_RUN} needed); "
-                      "add steps between them with `sweep: extra_h`")
+        found = f"only {len(longest)} point{'' if len(longest) == 1 else 's'} in the truncation regime " \
+                f"(at least {MIN_RUN} needed)"
+        if value_digits is not None and value_digits < 10:
+            return None, (f"{found}: f's float64 value itself has only {value_digits:.0f} correct digits here (its "
+                          "terms cancel), so round-off swamps truncation at every h; more steps will not help")
+        return None, f"{found}; add steps between them with `sweep: extra_h`"
     xs = [math.log10(h) for h, _ in longest]
     ys = [math.log10(e) for _, e in longest]
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
@@ -100,20 +114,23 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
     return slope, f"fitted on {len(longest)} points, h = {longest[0][0]:g} … {longest[-1][0]:g}"
 
 
-def analyse_node(node: dict, output: str, name: str, eps: float = EPS) -> None:
+def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_scale: float | None = None,
+                 value_digits: float | None = None) -> None:
     """Add order, best, predicted (and the complex step's floor) to one node's results."""
     d = node.get("derivatives")
-    node["order"], node["order_note"], node["best"], node["predicted"] = {}, {}, {}, {}
+    node["order"], node["order_note"], node["best"], node["predicted"], node["model"] = {}, {}, {}, {}, {}
     ref = node["reference"]
     for scheme, rows in node["sweep"].items():
-        order, note = observed_order(scheme, rows, d, derivative_label(TRUNCATION[scheme], output, name))
+        order, note = observed_order(scheme, rows, d, derivative_label(TRUNCATION[scheme], output, name),
+                                     value_digits if eps == EPS else None)
         node["order"][scheme] = None if order is None else round(order, 3)
         node["order_note"][scheme] = note
         finite = [r for r in rows if r["abs_error"] is not None]
         best = min(finite, key=lambda r: r["abs_error"]) if finite else None
         node["best"][scheme] = None if best is None else {
             "h": best["h"], "abs_error": best["abs_error"], "rel_error": best["rel_error"]}
-        m = model(scheme, d, eps)
+        m = model(scheme, d, eps, value_scale)
+        node["model"][scheme] = m  # the curve the plots draw: writers format, never compute
         node["predicted"][scheme] = None if m is None or m["h"] is None else {
             "h": m["h"], "abs_error": m["abs_error"], "rel_error": m["abs_error"] / abs(ref) if ref else None}
         if scheme == "complex_step":

@@ -16,6 +16,7 @@ from .backprop import Compiled
 from .cases import Case, Library, load_library
 from .errors import CaseError
 from .expression import build_graph
+from .methods import check_labels
 from .execute import DEFAULT_TIMEOUT, run_cases
 from .runner import results_document
 
@@ -60,5 +61,6 @@ def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int
     `methods`: more differentiators by name (see tridiff.methods), judged like the built-ins.
     `precisions`: also run finite differences and backprop in "float32" / "float16".
     """
+    check_labels(methods or {})
     runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=methods, precisions=precisions)
     return results_document([r.result for r in runs])

@@ -30,7 +30,7 @@ import numpy as np
 from .errors import CaseError
 from .evaluate import describe, forward
 from .ir import Graph
-from .ops import OPS, SAFE_HELPERS, SCALAR_HELPERS, VECTOR_HELPERS
+from .ops import LOW_HELPERS, LOW_RULES, OPS, SAFE_HELPERS, SCALAR_HELPERS, VECTOR_HELPERS
 from .repeats import MIN_REPEATS, Block, find_blocks
 
 FILENAME = "<tridiff backprop>"
@@ -310,7 +310,7 @@ def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = 
     `inline`, each line computes one node's value or one contribution to an adjoint."""
     nodes = graph.nodes
     blocks = [] if every_node or blocks is None else blocks
-    live = depends_on_inputs(graph)
+    live = graph.movable()
     names = _value_names(graph, live, keep_all=every_node)
     for j, block in enumerate(blocks):  # after its loop, a block's carried values are in its loop variables
         for k, (o, _) in enumerate(block.carried):
@@ -542,10 +542,12 @@ class _Loop:
         return [f"        {', '.join(t for t, _ in pairs)} = {', '.join(v for _, v in pairs)}"]
 
 
-def namespace(helpers: dict, rule: str, extra: dict | None = None) -> dict:
-    """What generated code may call: the primitives' rules, the derivative helpers, what
-    loops need, and the `extra` objects its generator made (index pickers)."""
-    ns = {f"f_{name}": getattr(op, rule) for name, op in OPS.items() if not op.ieee}
+def namespace(helpers: dict, rule: str | dict, extra: dict | None = None) -> dict:
+    """What generated code may call: the primitives' rules (an Op attribute, or a table of
+    them), the derivative helpers, what loops need, and the `extra` objects its generator
+    made (index pickers)."""
+    rules = rule if isinstance(rule, dict) else {name: getattr(op, rule) for name, op in OPS.items()}
+    ns = {f"f_{name}": rules[name] for name, op in OPS.items() if not op.ieee}
     ns.update(helpers)
     ns.update(extra or {}, zip=zip, reversed=reversed, range=range, __builtins__={})
     return ns
@@ -574,10 +576,11 @@ class Compiled:
         # Generated from the validated graph (our own names and float literals), never from
         # case-file text; compiled once per graph.
         code = compile(generated.text, FILENAME, "exec")
-        self._scalar, self._safe, self._vector = (
+        self._scalar, self._safe, self._vector, self._low = (
             define(code, namespace(SCALAR_HELPERS, "real", generated.names)),
             define(code, namespace(SAFE_HELPERS, "real", generated.names)),
-            define(code, namespace(VECTOR_HELPERS, "vector", generated.names)))
+            define(code, namespace(VECTOR_HELPERS, "vector", generated.names)),
+            define(code, namespace(LOW_HELPERS, LOW_RULES, generated.names)))
 
     def raw(self, inputs) -> tuple[float, tuple[float, ...]]:
         """The fastest call: inputs in `self.inputs` order; adjoints in `self.names` order."""
@@ -614,9 +617,10 @@ class Compiled:
         return list(values), list(adjoints)
 
     def in_precision(self, at: dict[str, float], dtype) -> tuple[float, dict[str, float]]:
-        """Value and adjoints computed in a lower precision (numpy scalars of `dtype`)."""
+        """Value and adjoints computed in a lower precision (numpy scalars of `dtype`): IEEE
+        arithmetic in that dtype, the other functions correctly rounded to it (ops.rounded)."""
         with np.errstate(all="ignore"):
-            value, grads = self._vector([dtype(at[n]) for n in self.inputs])
+            value, grads = self._low([dtype(at[n]) for n in self.inputs])
         return float(value), {n: float(g) for n, g in zip(self.names, grads)}
 
     def _explain(self, at: dict[str, float]) -> CaseError:

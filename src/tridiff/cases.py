@@ -28,7 +28,9 @@ CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "out
              "points", "tolerance", "sweep", "precision")
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
-EXPECT_KEYS = ("value", "gradient", "tolerance")
+EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status")
+# What a point may be meant to be, besides ok: a kink, or a point where f is not defined.
+EXPECTED_STATUSES = ("nondifferentiable", "error")
 SWEEP_KEYS = ("h", "extra_h", "schemes")
 
 
@@ -39,6 +41,8 @@ class Point:
     expect_gradient: dict[str, float] = field(default_factory=dict)
     # For values a source states rounded (0.39 for 0.3932...); None: the case's tolerance.
     expect_tolerance: float | None = None
+    expect_abs_tolerance: float | None = None   # for a stated 0, which no relative tolerance reaches
+    expect_status: str | None = None            # "nondifferentiable" or "error": what the point is meant to be
 
 
 @dataclass(frozen=True)
@@ -225,11 +229,24 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
             raise r.error(("points", i, "at"), "no value for input " + ", ".join(f"'{m}'" for m in missing),
                           "give every input a number")
         values = {n: values[n] for n in inputs}  # inputs in the function's order
-        value, gradient, tolerance = None, {}, None
+        value, gradient, tolerance, absolute, status = None, {}, None, None, None
         if item.get("expect") is not None:
             expect = r.mapping(("points", i, "expect"), item["expect"], EXPECT_KEYS)
             if "tolerance" in expect:
                 tolerance = _tolerance(r, ("points", i, "expect", "tolerance"), expect["tolerance"])
+            if "abs_tolerance" in expect:
+                absolute = r.number(("points", i, "expect", "abs_tolerance"), expect["abs_tolerance"])
+                if not absolute > 0:
+                    raise r.error(("points", i, "expect", "abs_tolerance"), f"abs_tolerance {absolute!r} is not positive",
+                                  "write e.g. 1.0e-15")
+            if expect.get("status") is not None:
+                status = expect["status"]
+                if status not in EXPECTED_STATUSES:
+                    raise r.error(("points", i, "expect", "status"), f"unknown status {str(status)[:40]!r}",
+                                  "a point may be expected to be " + " or ".join(EXPECTED_STATUSES))
+                if expect.get("gradient"):
+                    raise r.error(("points", i, "expect", "status"), f"a point expected to be {status} has no "
+                                  "gradient to state", "remove `gradient`, or the status")
             if expect.get("value") is not None:
                 value = r.number(("points", i, "expect", "value"), expect["value"])
             if expect.get("gradient") is not None:
@@ -238,7 +255,7 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
                         raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
                                       "gradients exist for: " + ", ".join(named))
                     gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
-        points.append(Point(values, value, gradient, tolerance))
+        points.append(Point(values, value, gradient, tolerance, absolute, status))
     return tuple(points)
 
 

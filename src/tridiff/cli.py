@@ -91,7 +91,7 @@ def cmd_run(args) -> int:
     from .cases import PRECISIONS
     from .execute import run_cases
     from .figures import Figures
-    from .methods import load as load_method
+    from .methods import load_all
     from .output import ReportFolder
     from .report_text import summary_table
     from .reports import render_case, write_all
@@ -118,7 +118,7 @@ def cmd_run(args) -> int:
     if not cases:
         raise CaseError("no case to run" + (f": none matches {', '.join(args.case)}" if args.case else ""),
                         "see `tridiff list` for the names", **where, field="--case" if args.case else "PATH")
-    plugins = dict(load_method(spec) for spec in args.method)
+    plugins = load_all(args.method)
     folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
     try:
         from . import plots  # noqa: F401  imported once here, so that each worker starts drawing at once

@@ -8,10 +8,19 @@ from .ir import Graph
 from .ops import OPS
 
 
+class FloatFailure(CaseError):
+    """float64 cannot evaluate node `node` at its float arguments `args`."""
+
+    def __init__(self, problem: str, fix: str, node: int, args: list[float], overflow: bool):
+        super().__init__(problem, fix)
+        self.node, self.args, self.overflow = node, args, overflow
+
+
 def forward(graph: Graph, at: dict[str, float]) -> list[float]:
     """Every node's float64 value at the point, in Python's own arithmetic.
 
-    Raises CaseError naming the operation when the function is not defined there.
+    Raises FloatFailure naming the operation when float64 cannot evaluate it there (the
+    exact function may still be defined: the caller asks the reference).
     """
     values: list[float] = [0.0] * len(graph.nodes)
     for i, node in enumerate(graph.nodes):
@@ -24,11 +33,12 @@ def forward(graph: Graph, at: dict[str, float]) -> list[float]:
             try:
                 values[i] = OPS[node.op].real(*args)
             except (ArithmeticError, ValueError) as err:
-                raise CaseError(f"{describe(graph, i, args)} is not defined ({_reason(err)})",
-                                "choose a point where the function is defined") from None
+                raise FloatFailure(f"{describe(graph, i, args)} fails in float64 ({_reason(err)})",
+                                   "choose a point where the function is defined", i, args,
+                                   isinstance(err, OverflowError)) from None
             if not math.isfinite(values[i]):  # float arithmetic overflows silently to inf
-                raise CaseError(f"{describe(graph, i, args)} overflows float64 (gives {values[i]})",
-                                "choose a point where the function stays below 1.8e308")
+                raise FloatFailure(f"{describe(graph, i, args)} overflows float64 (gives {values[i]})",
+                                   "choose a point where the function stays below 1.8e308", i, args, True)
     return values
 
 

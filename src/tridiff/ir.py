@@ -61,6 +61,15 @@ class Graph:
             hit[i] = any(hit[a] for a in self.nodes[i].args)
         return hit
 
+    def movable(self) -> list[bool]:
+        """Which nodes move when an input or a named step is perturbed: the nodes whose
+        adjoints are wanted. A step that is a constant (`w: 0.5`) is named, so it moves."""
+        named = set(self.named.values())
+        moves = [False] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            moves[i] = node.op == "input" or i in named or any(moves[a] for a in node.args)
+        return moves
+
     def upstream(self) -> list[bool]:
         """Which nodes the output depends on (itself included)."""
         reach = [False] * len(self.nodes)

@@ -4,9 +4,11 @@ A method is any callable
 
     def my_method(function: tridiff.methods.Function, at: dict[str, float]) -> dict[str, float]
 
-that returns ∂output/∂name for the named nodes it can (inputs at least; named steps and
-the output if it can). tridiff judges what it returns against the exact reference
-exactly like its own methods, and every report shows it. Methods are named on the
+that returns ∂output/∂name for the named nodes it can: every input at least, and named
+steps and the output if it can (set `my_method.gives = "named"` to promise all of them).
+tridiff judges what it returns against the exact reference exactly like its own methods,
+and every report shows it. A missing input, an unknown name, or a value that is not a
+finite number makes the point a mismatch naming the node. Methods are named on the
 command line with `--method`:
 
 - `--method torch`: an entry point in the group `tridiff.methods` (tridiff ships
@@ -14,7 +16,9 @@ command line with `--method`:
 - `--method package.module:function`, or `--method path/to/file.py:function`.
 
 Naming a module runs its code: that is the point, and it is why it takes a command-line
-flag and is never read from a case file.
+flag and is never read from a case file. Each method's label (its name in the reports)
+is unique and never one of tridiff's own: `--method a.py:grad --method b.py:grad` are
+`grad` and `b.py:grad`; a plug-in function called `backprop` is labelled by its file.
 """
 from __future__ import annotations
 
@@ -30,6 +34,9 @@ from .ir import Graph
 
 Method = Callable[["Function", Mapping[str, float]], Mapping[str, float]]
 GROUP = "tridiff.methods"
+# The labels of tridiff's own results, which no plug-in may take.
+BUILT_IN = ("reference", "symbolic", "backprop", "forward_mode", "forward", "backward", "central", "central4",
+            "complex_step", "richardson")
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,26 @@ class Function:
 def function_of(case) -> Function:
     return Function(case.name, case.graph, tuple(case.graph.inputs), dict(case.steps if case.function is None else {}),
                     case.output, case.expression)
+
+
+def load_all(specs: list[str]) -> dict[str, Method]:
+    """Every method named on the command line, each under a unique label that is not a built-in's."""
+    methods: dict[str, Method] = {}
+    for spec in specs:
+        label, method = load(spec)
+        for candidate in (label, spec, *(f"{spec}#{k}" for k in range(2, len(specs) + 2))):
+            if candidate not in methods and candidate not in BUILT_IN:
+                methods[candidate] = method
+                break
+    return methods
+
+
+def check_labels(methods: Mapping[str, Method]) -> None:
+    """Refuse API-given labels that would replace tridiff's own results."""
+    for label in methods:
+        if label in BUILT_IN:
+            raise CaseError(f"a method may not be called '{label}': that is one of tridiff's own",
+                            "give it another name", file="<python>", field="methods")
 
 
 def load(spec: str) -> tuple[str, Method]:

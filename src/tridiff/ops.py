@@ -3,8 +3,10 @@
 Real rules follow plain Python float semantics (the `math` module), so a finite
 difference computed by tridiff is bit-for-bit what a user's own Python prints.
 Complex rules are the complex-step-safe definitions (Martins, Sturdza & Alonso 2003).
-Vector rules are numpy's, for evaluating at many points at once.
-sympy is deliberately absent: it is the referee and must share no rule with these.
+Vector rules are numpy's, for evaluating at many points at once (never for a number
+written to a report: numpy's SIMD kernels differ in the last bit between CPUs).
+Lower precisions use IEEE arithmetic in that dtype and `math` functions rounded to it.
+The exact reference has its own table (reference.RULES) and shares no rule with these.
 """
 from __future__ import annotations
 
@@ -106,8 +108,39 @@ SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
 VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,
                   "sigmoid": _vsigmoid, "step": lambda a: np.where(a > 0, 1.0, 0.0), "sign": np.sign}
 
+
+
+def rounded(fn: Callable, nin: int = 1) -> Callable:
+    """fn in a lower precision: computed in float64 by Python's `math` on the arguments'
+    exact values, then rounded to their dtype (float32, float16), elementwise. numpy's own
+    float32 exp, sin, … are SIMD kernels that differ in the last bit between CPUs, and the
+    reports must not; this is a correctly rounded result (but for a rare double rounding)."""
+    ufunc = np.frompyfunc(_or_nan(fn), nin, 1)
+
+    def rule(*args):
+        dtype = np.result_type(*args)
+        with np.errstate(all="ignore"):
+            out = ufunc(*(np.asarray(a, dtype=float) for a in args))
+        return np.asarray(out, dtype=float).astype(dtype)[()]
+    return rule
+
+
+def _or_nan(fn: Callable) -> Callable:
+    def safe(*args):
+        try:
+            return fn(*args)
+        except (ArithmeticError, ValueError):
+            return math.nan
+    return safe
+
+
+# What backprop's derivative code calls in a lower precision.
+LOW_HELPERS = {"pow": rounded(math.pow, 2), "log": rounded(math.log), "cos": rounded(math.cos),
+               "sin": rounded(math.sin), "cosh": rounded(_cosh), "sigmoid": rounded(_sigmoid),
+               "step": lambda a: np.result_type(a).type(a > 0), "sign": np.sign}
+# Each primitive in a lower precision: IEEE arithmetic in numpy (the same everywhere), the rest rounded.
+LOW_RULES = {name: op.vector if op.ieee else rounded(op.real, op.arity) for name, op in OPS.items()}
+
 # The callable names of the expression language, and its named constants.
 FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
 CONSTANTS = {"pi": math.pi, "e": math.e}
-# Functions whose derivative does not exist at some points (their kinks).
-KINKED = ("relu", "abs")

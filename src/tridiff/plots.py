@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
-from .analysis import model, predicted_error, scaled  # noqa: E402
+from .analysis import predicted_error, scaled  # noqa: E402
 
 # text.parse_math off: a name is drawn as written, never read as mathtext ($...$).
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
@@ -67,7 +67,6 @@ def error_plot(case: dict, point_index: int) -> str | None:
 
 def _panel(ax, name: str, node: dict) -> None:
     ref = node["reference"]
-    d = node.get("derivatives")
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(*H_RANGE)
@@ -83,7 +82,7 @@ def _panel(ax, name: str, node: dict) -> None:
         es = [e if e > 0 else FLOOR for _, e in pts]
         top = max(top, max(es))
         ax.plot(hs, es, marker=MARKERS[scheme], ms=3.5, lw=1, color=COLORS[scheme], label=scheme)
-        m = model(scheme, d)
+        m = node["model"].get(scheme)
         if m is not None and scheme != "complex_step" and (m["truncation"] or m["roundoff"]):
             grid = [10 ** (-16.5 + k * 0.1) for k in range(163)]
             curve = [scaled(predicted_error(m, h), ref) for h in grid]

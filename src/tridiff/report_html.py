@@ -88,7 +88,7 @@ def case_section(case: dict, figures: Figures) -> str:
         parts.append(_paragraphs(case["description"]))
     if case["source"]:
         parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
-    parts += [f"<p><em>{e(note)}</em></p>" for note in figures.of(case)]
+    parts += [f"<p><em>{e(note)}</em></p>" for note in figures.of(case) + tables.case_notes(case)]
     body = (f"{case['output']} = {case['function']}" if case["function"] is not None
             else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
     parts.append(f"<pre>{e(body)}</pre>")
@@ -97,12 +97,16 @@ def case_section(case: dict, figures: Figures) -> str:
         if point["message"]:
             parts.append(f"<p>{e(point['message'])}</p>")
         if "gradient" not in point:
+            if "reference_digits" in point:
+                parts.append(f"<p>Exact: {e(case['output'])} = {e(point['value_reference_digits'])}</p>")
+                parts.append(_table(tables.EXACT_HEADERS, tables.exact_rows(point)))
             continue
-        parts.append(f"<p>{e(case['output'])} = {point['value']!r} "
-                     f"(exact: {e(point['value_reference_digits'])})</p>")
+        parts.append(f"<p>{e(tables.value_text(case, point))}</p>")
         if circuit_name(case, k) in plots:
             parts.append(f'<div class="plot">{plots[circuit_name(case, k)]}</div>')
         parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
+        if tables.node_notes(point):
+            parts.append("<ul>" + "".join(f"<li>{e(note)}</li>" for note in tables.node_notes(point)) + "</ul>")
         parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
         parts.append(_table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)))
         if plot_name(case, k) in plots:

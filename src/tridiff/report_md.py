@@ -19,13 +19,28 @@ HOW_TO_READ = """\
 ## How to read these reports
 
 Each case is differentiated at each of its points three ways, and every result is
-compared with the **exact derivative**: sympy's, evaluated at 60 digits at the exact
-binary value of the point.
+compared with the **exact derivative**, evaluated node by node in mpmath at the exact
+binary value of the point (constants too: `pi` is the float64 π every method uses), at
+two working precisions. Its 30 digits are printed only when both precisions agree on
+40; otherwise the precision is doubled until they do (a note says so where a budget
+ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348).
 
 - **symbolic** is sympy's derivative compiled to float64; **backprop** is tridiff's own
-  reverse-mode engine. Both should land within an ulp or two of the exact value; the
-  status is `ok` when they are within the case's tolerance (default 1e-12 relative) and
-  every value the case's source states holds.
+  reverse-mode engine; **forward mode** pushes dual numbers forward. Each is judged at
+  each node by |got − exact| ≤ tolerance · max(|exact|, scale), where the **rounding
+  scale** is the sum of the magnitudes of the chain-rule terms that make up that
+  gradient: what float64 may honestly lose there. Example: ∂/∂m of
+  `m + log(exp(a-m) + exp(b-m))` at a = 1, b = 2, m = 2 is exactly 0, made of the terms
+  1, −0.27 and −0.73, so its scale is 2 and a method's 2.8e-17 is an error of 1.4e-17,
+  well within 1e-12. A method that gives the correctly rounded float64 of the exact value
+  is always right (0.0 where the truth underflows). The table's errors column shows
+  |got − exact| / max(|exact|, scale); the scale column appears where terms cancel.
+  The status is `ok` when every method is within the case's tolerance (default 1e-12)
+  and every value the case's source states holds (`expect`, relative to the stated
+  value, or within an `abs_tolerance` the case gives).
+- A point where relu or abs sits exactly at its kink is `nondifferentiable` only if the
+  exact one-sided derivatives differ (x·abs(x) is differentiable at 0); a case may
+  state that a point is meant to be a kink or an error (`expect: {status: …}`).
 - **Finite differences** are reported, never judged: each scheme is run at every h of
   the sweep, and its error draws a "V" against h. On the right, *truncation* error
   shrinks like h^p (p is the scheme's order); on the left, *round-off* grows like ε/h,
@@ -85,7 +100,8 @@ def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
         out += [_text(case["description"].strip()), ""]
     if case["source"]:
         out += [f"*Source:* {_text(case['source'])}", ""]
-    out += [f"> {_text(note)}" for note in figures.of(case)] + ([""] if figures.of(case) else [])
+    notes = figures.of(case) + tables.case_notes(case)
+    out += [f"> {_text(note)}" for note in notes] + ([""] if notes else [])
     out += [_function_block(case), "", f"Inputs: {', '.join(case['inputs'])}. "
             f"Tolerance: {case['tolerance']:g} (relative).", ""]
     for k, point in enumerate(case["points"][:tables.DETAILED_POINTS], 1):
@@ -93,13 +109,18 @@ def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
         if point["message"]:
             out += [f"> {_text(point['message'])}", ""]
         if "gradient" not in point:
+            if "reference_digits" in point:
+                out += [f"Exact: {case['output']} = {point['value_reference_digits']}", "",
+                        _table(tables.EXACT_HEADERS, tables.exact_rows(point)), ""]
             continue
-        out += [f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})", ""]
+        out += [tables.value_text(case, point), ""]
         if circuit_name(case, k) in plots:
             out += [f"![the circuit at point {k}: values above, gradients below](plots/{circuit_name(case, k)})", ""]
         out += [
                 "### Gradients: every node of the circuit", "",
                 _table(tables.node_headers(point), tables.node_rows(point)), "",
+                *(line for note in tables.node_notes(point) for line in (f"- {_text(note)}",)),
+                *([""] if tables.node_notes(point) else []),
                 "### Finite differences", "",
                 _table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)), "",
                 "Richardson extrapolation of central differences:", "",

@@ -24,6 +24,7 @@ def case_tables(case: dict) -> str:
         if "gradient" not in point:
             continue
         parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
+        parts += tables.node_notes(point)
         parts.append("")
         parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
         parts.append("")

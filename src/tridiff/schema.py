@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .cases import CASE_KEYS, EXPECT_KEYS, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEMES, SWEEP_KEYS
+from .cases import CASE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEMES, SWEEP_KEYS
 
 FILE_NAME = "tridiff.schema.json"
 _DIGITS = r"\d+(_\d+)*"
@@ -31,7 +31,9 @@ def schema() -> dict:
         "expect": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "value": {"anyOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
             "gradient": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/number"}},
-            "tolerance": {"$ref": "#/$defs/number"}}},
+            "tolerance": {"$ref": "#/$defs/number"},
+            "abs_tolerance": {"$ref": "#/$defs/number"},
+            "status": {"enum": list(EXPECTED_STATUSES)}}},
     }, POINT_KEYS, required=["at"])
     assert set(point["properties"]["expect"]["properties"]) == set(EXPECT_KEYS)
     case = _closed({

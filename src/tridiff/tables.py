@@ -25,7 +25,7 @@ def point_worst(point: dict) -> dict[str, float | None]:
     worst: dict[str, float | None] = {}
     for node in point.get("gradient", {}).values():
         ref = node["reference"]
-        errors = {m: scaled(e["abs_error"], ref) for m, e in node["errors"].items()}
+        errors = {m: e["judged_error"] for m, e in node["errors"].items()}
         for scheme, best in node["best"].items():
             errors[scheme] = None if best is None else scaled(best["abs_error"], ref)
         rich = node.get("richardson") or {}
@@ -129,28 +129,76 @@ def summary_rows(document: dict) -> list[list[str]]:
     return rows
 
 
+def _cancels(point: dict) -> bool:
+    """Whether some node's gradient is made of terms that cancel (its rounding scale is
+    well above its value): then the table shows the scale each method is judged against."""
+    return any(node["scale"] is None or node["scale"] > 2 * abs(node["reference"])
+               for node in point.get("gradient", {}).values())
+
+
 def node_headers(point: dict) -> list[str]:
     methods = exact_methods([point])
     stated = (point.get("expect") or {}).get("gradient")
-    return (["node", "kind", "value", "exact gradient (30 digits)", *(m.replace("_", " ") for m in methods),
+    return (["node", "kind", "value", "exact gradient (30 digits)", *(["rounding scale"] if _cancels(point) else []),
+             *(m.replace("_", " ") for m in methods),
              "errors: " + " / ".join(m.replace("_", " ") for m in methods)] + (["source states"] if stated else []))
 
 
 def node_rows(point: dict) -> list[list[str]]:
-    """The circuit: every named node's value and gradient by each exact method."""
+    """The circuit: every named node's value and gradient by each exact method, and each
+    method's error as judged: |got − exact| / max(|exact|, rounding scale)."""
     stated = (point.get("expect") or {}).get("gradient")
+    cancels = _cancels(point)
     rows = []
     for name, node in point.get("gradient", {}).items():
-        ref = node["reference"]
         methods = exact_methods([point])
-        row = [name, node["kind"], num(node["value"]), node["reference_digits"],
+        kink = "one_sided" in node  # no derivative to judge against: see node_notes
+        row = [name, node["kind"], num(node["value"]), "does not exist (kink)" if kink else node["reference_digits"],
+               *([err(node["scale"])] if cancels else []),
                *(num(node["methods"].get(m)) for m in methods),
-               " / ".join(err(scaled(node["errors"][m]["abs_error"], ref)) if m in node["errors"] else "—"
-                          for m in methods)]
+               "not judged" if kink else " / ".join(err(node["errors"][m]["judged_error"]) if m in node["errors"]
+                                                    else "—" for m in methods)]
         if stated:
             row.append(num(stated.get(name)) if name in stated else "")
         rows.append(row)
     return rows
+
+
+def value_text(case: dict, point: dict) -> str:
+    """The output's float64 value beside the exact one, and the digits float64 lost computing it."""
+    text = f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})"
+    right = point.get("value_digits_right")
+    if right is not None and right < 15:
+        text += (f". Only {right:.0f} of its ~16 digits are right in float64: {case['output']} is made of terms "
+                 f"about {point['value_scale']:.1e} large that cancel, and each f(x ± h) of the finite "
+                 "differences carries that rounding too")
+    return text
+
+
+def node_notes(point: dict) -> list[str]:
+    """What the table cannot say: one-sided derivatives at a kink, uncertified digits."""
+    out = []
+    for name, node in point.get("gradient", {}).items():
+        sides = node.get("one_sided")
+        if sides:
+            out.append(f"∂/∂{name} does not exist here: it is {sides['left']!r} from the left and "
+                       f"{sides['right']!r} from the right; the methods' values are shown, not judged")
+        if node.get("reference_note"):
+            out.append(f"∂/∂{name}: {node['reference_note']}")
+    return out
+
+
+def exact_rows(point: dict) -> list[list[str]]:
+    """At a point float64 cannot evaluate: the exact gradient alone."""
+    return [[name, digits] for name, digits in point.get("reference_digits", {}).items()]
+
+
+EXACT_HEADERS = ["node", "exact gradient (30 digits)"]
+
+
+def case_notes(case: dict) -> list[str]:
+    return [f"{method}: over budget — {why}; it is not shown, and the error model needs it"
+            for method, why in (case.get("over_budget") or {}).items()]
 
 
 CONVERGENCE_HEADERS = ["node", "scheme", "order", "theory", "best h", "best error", "model h*", "model error",

@@ -45,3 +45,6 @@ def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
     index_name = {i: n for n, i in graph.named.items()}
     grads.update({index_name[i]: float(v) for i, v in zip(steps, gs)})
     return grads
+
+
+gradient.gives = "named"  # every input, named step and the output

@@ -36,3 +36,6 @@ def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
         g = nodes[index].grad
         grads[name] = float(g) if g is not None else (1.0 if index == function.graph.output else 0.0)
     return grads
+
+
+gradient.gives = "named"  # every input, named step and the output
