@@ -297,9 +297,15 @@ def test_a_value_that_lost_digits_says_so():
 
 
 @pytest.mark.parametrize("function, x", [("log(x)", 5e-324), ("1/x", 1e-300)])
-def test_a_derivative_beyond_float64_is_an_error_not_a_mismatch(function, x):
+def test_a_derivative_beyond_float64_is_an_error_not_a_mismatch(function, x, tmp_path):
     result = run(case(function, {"x": x}))
     assert result["status"] == "error" and "beyond float64's range" in result["message"]
+    path = tmp_path / "c.yaml"  # and the reports: tables, readings and plots have nothing to scale by
+    path.write_text(f"name: c\nfunction: {function}\npoints: [{{at: {{x: {x!r}}}}}, {{at: {{x: 1.5}}}}]\n")
+    done = subprocess.run([sys.executable, "-m", "tridiff", "run", str(path), "--out", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "internal error" not in done.stderr, done.stderr
+    assert "beyond float64's range" in (tmp_path / "out" / "c.md").read_text()
 
 
 # -- 8. portable reports ---------------------------------------------------------------------------

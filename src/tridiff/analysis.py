@@ -15,6 +15,7 @@ THEORY = {"forward": 1, "backward": 1, "central": 2, "central4": 4, "complex_ste
 TRUNCATION = {"forward": 2, "backward": 2, "central": 3, "central4": 5, "complex_step": 3}
 _SUPERSCRIPT = {2: "²", 3: "³", 5: "⁵"}
 MIN_RUN = 3
+BEYOND = "the exact derivative is beyond float64's range, so no float64 estimate can be compared with it"
 
 
 def scaled(abs_error: float | None, reference: float) -> float | None:
@@ -141,6 +142,8 @@ def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_sca
 def reading(scheme: str, node: dict) -> str:
     """One plain sentence on what happened to a scheme at a node."""
     best, pred, order = node["best"].get(scheme), node["predicted"].get(scheme), node["order"].get(scheme)
+    if not math.isfinite(node["reference"]):
+        return f"{scheme}: {BEYOND}."
     if best is None:
         return f"{scheme}: no finite estimate."
     ref = node["reference"]
@@ -169,6 +172,8 @@ def reading(scheme: str, node: dict) -> str:
 def richardson_reading(node: dict) -> str:
     """How Richardson extrapolation did, and how honest its own error estimate was."""
     rich = node.get("richardson") or {}
+    if not math.isfinite(node["reference"]):
+        return f"richardson: {BEYOND}."
     if rich.get("estimate") is None:
         return "richardson: no estimate."
     ref = node["reference"]

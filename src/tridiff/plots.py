@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
-from .analysis import predicted_error, scaled  # noqa: E402
+from .analysis import BEYOND, predicted_error, scaled  # noqa: E402
 
 # text.parse_math off: a name is drawn as written, never read as mathtext ($...$).
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
@@ -71,6 +71,10 @@ def _panel(ax, name: str, node: dict) -> None:
     ax.set_yscale("log")
     ax.set_xlim(*H_RANGE)
     ax.set_title(f"∂/∂{name} ({node['kind']}), exact {ref:.6g}")
+    if not math.isfinite(ref):
+        ax.text(0.5, 0.5, BEYOND.replace(", so ", ",\nso "), transform=ax.transAxes, ha="center", va="center",
+                fontsize=8)
+        return
     ax.set_xlabel("h")
     ax.set_ylabel("relative error" if ref else "absolute error")
     top = FLOOR

@@ -176,6 +176,19 @@ RULES: dict[str, Callable] = {
     "relu": _relu,
     "abs": _abs,
 }
+# Operations that mpmath can do without rounding: on exact arguments (inputs, constants,
+# and what these make of them) their results are exact, and so are their local
+# derivatives, so x - x is a proven 0 at the first precision, not a cancellation to chase.
+EXACT_RULES: dict[str, Callable] = {
+    "id": lambda a: (a, (mpf(1),)),
+    "pos": lambda a: (a, (mpf(1),)),
+    "neg": lambda a: (-a, (mpf(-1),)),  # negation never rounds
+    "add": lambda a, b: (mpmath.fadd(a, b, exact=True), (mpf(1), mpf(1))),
+    "sub": lambda a, b: (mpmath.fsub(a, b, exact=True), (mpf(1), mpf(-1))),
+    "mul": lambda a, b: (mpmath.fmul(a, b, exact=True), (b, a)),
+}
+MAX_EXACT_BITS = 4096  # beyond, an exact product chain costs more than it proves
+
 # One-sided slopes at a kink, as a function of the direction t its argument moves.
 KINK_SLOPES = {"relu": lambda t: max(t, 0), "abs": abs}
 
@@ -187,6 +200,7 @@ class Number:
     digits: str
     scale: float                # |got - exact| ≤ tol·max(|exact|, scale) is the judge's rule
     note: str | None = None     # set when the digits could not be certified
+    uncertainty: mpf = mpf(0)   # a bound on |exact - truth|: what a verdict may rely on
 
     @property
     def float(self) -> float:
@@ -207,8 +221,10 @@ class Exact:
 class _Pass:
     values: list[mpf]
     value_scale: list[mpf]
+    value_exact: list[bool]      # computed without any rounding (EXACT_RULES on exact arguments)
     adjoint: list[mpf]
     adjoint_scale: list[mpf]
+    adjoint_exact: list[bool]
     kinks: list[int]
     directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
 
@@ -220,8 +236,6 @@ class Reference:
         self.graph = graph
         nodes = graph.nodes
         self.movable = graph.movable()
-        self.live = graph.upstream()
-        self.names = graph.names_of()
         budget = max(FIRST_PRECISIONS[-1], WORK // max(1, len(nodes)))
         self.precisions = list(FIRST_PRECISIONS)
         while self.precisions[-1] * 2 <= min(budget, MAX_PRECISION):
@@ -246,6 +260,7 @@ class Reference:
             values: list[mpf] = [mpf(0)] * n
             partials: list[tuple] = [()] * n
             scale: list[mpf] = [mpf(0)] * n
+            exact = [True] * n
             for i, node in enumerate(nodes):
                 if node.op == "input":
                     values[i] = mpf(at[node.text])  # exact: a float64 is a binary fraction
@@ -255,8 +270,10 @@ class Reference:
                     continue
                 args = [values[a] for a in node.args]
                 need = tuple(movable[a] for a in node.args)
+                exact[i] = node.op in EXACT_RULES and all(exact[a] and _small(values[a]) for a in node.args)
                 try:
-                    values[i], partials[i] = RULES[node.op](*args, need)
+                    values[i], partials[i] = (EXACT_RULES[node.op](*args) if exact[i]
+                                              else RULES[node.op](*args, need))
                 except _Domain as err:
                     return Undefined(i, f"{describe(graph, i, [to_float(a) for a in args])}: {err}")
                 # The rounding a float64 evaluation makes here and carries from its arguments.
@@ -264,6 +281,7 @@ class Reference:
                     (abs(p) if p is not None else 1) * scale[a] for a, p in zip(node.args, partials[i]) if scale[a])
             adjoint = [mpf(0)] * n
             adjoint_scale = [mpf(0)] * n
+            adjoint_exact = [True] * n
             adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
             kinks = []
             for i in range(graph.output, -1, -1):
@@ -275,14 +293,18 @@ class Reference:
                     if p is KINK:  # 0 here; the one-sided derivatives below decide
                         kinks.append(i)
                         continue
-                    adjoint[a] += adjoint[i] * p
+                    if adjoint_exact[i] and exact[i] and _small(adjoint[i]) and _small(adjoint[a]):
+                        adjoint[a] = mpmath.fadd(adjoint[a], mpmath.fmul(adjoint[i], p, exact=True), exact=True)
+                    else:
+                        adjoint[a] += adjoint[i] * p
+                        adjoint_exact[a] = False
                     adjoint_scale[a] += adjoint_scale[i] * abs(p)
             directional = {}
             if kinks:
                 for name, start in self.graph.named.items():
                     directional[name] = (self._tangent(start, 1, values, partials),
                                          self._tangent(start, -1, values, partials))
-        return _Pass(values, scale, adjoint, adjoint_scale, sorted(kinks), directional)
+        return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(kinks), directional)
 
     def _tangent(self, start: int, direction: int, values: list[mpf], partials: list[tuple]) -> mpf:
         """The one-sided derivative of the output as node `start` moves in `direction`
@@ -316,16 +338,25 @@ class Reference:
         graph = self.graph
         certain = True
 
-        def number(a: mpf, b: mpf, scale: mpf) -> Number:
+        def number(a: mpf, b: mpf, scale: mpf, exact: bool = False) -> Number:
             nonlocal certain
-            found = _agree(a, b, scale, low, prec, last)
+            found = Number(b, digits(b), to_float(scale)) if exact else _agree(a, b, scale, low, prec, last)
             certain = certain and found.note is None
             return found
 
         out = graph.output
-        value = number(lo.values[out], hi.values[out], hi.value_scale[out])
-        gradient = {name: number(lo.adjoint[i], hi.adjoint[i], hi.adjoint_scale[i])
+        value = number(lo.values[out], hi.values[out], hi.value_scale[out], hi.value_exact[out])
+        gradient = {name: number(lo.adjoint[i], hi.adjoint[i], hi.adjoint_scale[i], hi.adjoint_exact[i])
                     for name, i in graph.named.items()}
+        if lo.kinks != hi.kinks:  # a kink's argument is 0 at one precision only: noise, or a true 0?
+            if not last:
+                return None
+            for number_ in gradient.values():
+                number_.uncertainty = mpf("inf")
+                number_.note = (f"the argument of a kink ({self.graph.nodes[(hi.kinks or lo.kinks)[0]].op}) is 0 "
+                                f"at {low if lo.kinks else prec} bits but not at {prec if lo.kinks else low}: "
+                                "too close to call whether it sits on the kink")
+            return Exact(value, gradient, hi.kinks, {}, prec, hi.values)
         one_sided = {}
         for name in hi.directional:
             (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
@@ -345,20 +376,26 @@ def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Numbe
     to AGREE digits and stands above the rounding noise of `low` bits; a note otherwise."""
     with mpmath.workprec(high):
         shown_scale = to_float(scale)
-        if not scale and a == b == 0:  # made exactly, from exact inputs: 0·x, x - x, relu(-1)
+        if not scale and a == b == 0:  # made exactly, from exact inputs: 0·x, relu(-1)
             return Number(mpf(0), "0", shown_scale)
         noise = scale * mpf(2) ** (32 - low)  # what `low` bits may have lost to cancellation
-        if abs(b) > noise and abs(a - b) <= abs(b) * mpf(10) ** -AGREE:
-            return Number(b, digits(b), shown_scale)
+        gap = abs(a - b)
+        if abs(b) > noise and gap <= abs(b) * mpf(10) ** -AGREE:
+            return Number(b, digits(b), shown_scale, uncertainty=gap)
         if not last:
             return Number(b, digits(b), shown_scale, note="uncertified")
         if abs(a) <= noise and abs(b) <= noise:
-            return Number(mpf(0), "0", shown_scale,
+            return Number(mpf(0), "0", shown_scale, uncertainty=noise,
                           note=f"zero within ±{mpmath.nstr(noise, 2)}: {low} and {high} bits both cancel to "
                                "nothing (not proven exactly 0)")
         same = _common_digits(a, b)
-        return Number(b, digits(b, same) if same else "?", shown_scale,
+        return Number(b, digits(b, same) if same else "?", shown_scale, uncertainty=max(gap, noise),
                       note=f"only {same} digits certified at {high} bits")
+
+
+def _small(x: mpf) -> bool:
+    """Whether exact arithmetic on x stays cheap (its mantissa is not yet huge)."""
+    return x._mpf_[3] <= MAX_EXACT_BITS
 
 
 def _common_digits(a: mpf, b: mpf) -> int:
