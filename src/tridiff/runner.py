@@ -130,7 +130,10 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
         entry["reference_digits"] = {name: number.digits for name, number in exact.gradient.items()}
         return entry
     names = list(graph.named)
-    methods, value_of, failed = _exact_methods(engines, point, names, values[graph.output])
+    # A method that raises or returns nonsense where the exact derivative exists has given a
+    # wrong answer (a mismatch); `failed` is for what no method could be judged on.
+    methods, value_of, broken = _exact_methods(engines, point, names, values[graph.output])
+    failed: list[str] = []
     estimates = sweep(graph, values, names, case.h, case.schemes)
     lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
     extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
@@ -190,11 +193,15 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
         kinks = ", ".join(dict.fromkeys(f"{graph.nodes[i].op}(0.0)" for i in exact.kinks))
         sides = "; ".join(f"∂{graph.output_name}/∂{name} is {left.float!r} from the left and "
                           f"{right.float!r} from the right" for name, (left, right) in exact.one_sided.items())
-        also = "".join(f"; {problem}" for problem in failed)
+        also = "".join(f"; {problem}" for problem in failed + broken)
         entry["status"] = "nondifferentiable"
         entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
                             f"one-sided or averaged values (backprop takes 0) and are not judged there{also}")
-    elif mismatches or failed:
+    elif mismatches or failed or broken:
+        if failed:  # the reference cannot judge here, so neither can a method's failure
+            failed += broken
+        else:
+            mismatches = broken + mismatches
         problems = mismatches + failed
         entry["status"] = "mismatch" if mismatches else "error"
         entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
