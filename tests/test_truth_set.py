@@ -150,3 +150,22 @@ def _agree(digits: str, want) -> bool:
         return digits == "0"
     got = M.mpf(digits)
     return abs(got - want) <= abs(want) * M.mpf(10) ** -28
+
+
+def test_a_200_step_chain_of_named_steps():
+    # s_k = tanh(1.1·s_{k-1} + 0.1): ∂s_200/∂s_j = Π_{k>j} 1.1·(1 - s_k²), by hand in mpmath.
+    steps = {"s0": "x*1"} | {f"s{k}": f"tanh(1.1*s{k - 1} + 0.1)" for k in range(1, 201)}
+    result = run_case(read_case({"name": "chain", "steps": steps, "points": [{"at": {"x": 0.3}}]}, {}, "chain"))
+    point = result["points"][0]
+    assert result["status"] == "ok", result["message"]
+    with M.workdps(100):
+        s = [M.mpf(0.3)]
+        for _ in range(200):
+            s.append(M.tanh(M.mpf(1.1) * s[-1] + M.mpf(0.1)))  # 1.1 and 0.1 as the float64 literals they are
+        adjoint = {200: M.mpf(1)}
+        for k in range(200, 0, -1):
+            adjoint[k - 1] = adjoint[k] * M.mpf(1.1) * (1 - s[k] ** 2)
+        assert _agree(point["value_reference_digits"], s[200])
+        assert _agree(point["gradient"]["x"]["reference_digits"], adjoint[0])
+        for j in (1, 100, 199):
+            assert _agree(point["gradient"][f"s{j}"]["reference_digits"], adjoint[j]), j
