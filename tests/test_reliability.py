@@ -53,7 +53,7 @@ RUN_ERRORS = {  # valid files whose points cannot be differentiated; `run` exits
     "divide-by-zero.yaml": ("name: divide-by-zero\nfunction: 1/x\npoints: [{at: {x: 0}}]\n", "division by zero"),
     "overflow.yaml": ("name: overflow\nfunction: exp(x)\npoints: [{at: {x: 800}}]\n", "overflow"),
     "silent-inf.yaml": ("name: silent-inf\nfunction: x * 1e308 * 10 - x * 1e308 * 10\n" + PT, "float64 overflows"),
-    "sqrt-zero.yaml": ("name: sqrt-zero\nfunction: sqrt(x)\npoints: [{at: {x: 0}}]\n", "not defined"),
+    "sqrt-zero.yaml": ("name: sqrt-zero\nfunction: sqrt(x)\npoints: [{at: {x: 0}}]\n", "derivative does not exist"),
     "relu-kink.yaml": ("name: relu-kink\nfunction: relu(x) + x\npoints: [{at: {x: 0}}]\n", "relu(0.0) is at its kink"),
     "abs-kink.yaml": ("name: abs-kink\nsteps: {a: abs(x - 1), f: a * 2}\n" + PT, "abs(0.0) is at its kink"),
 }

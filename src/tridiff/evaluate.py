@@ -56,5 +56,6 @@ def describe(graph: Graph, i: int, args: list[float]) -> str:
     op = OPS[node.op]
     shown = ", ".join(repr(a) for a in args)
     if op.arity == 2:
-        return f"{args[0]!r} {op.symbol} {args[1]!r}"
+        left, right = (f"({a!r})" if a < 0 else repr(a) for a in args)  # (-2.0) ** 1.0, as Python reads it
+        return f"{left} {op.symbol} {right}"
     return f"{op.symbol}({shown})" if op.symbol.isalpha() else f"{op.symbol}{shown}"

@@ -3,21 +3,27 @@
 The graph is evaluated node by node in mpmath — each primitive's value beside its local
 derivatives, in a table of its own (`RULES`) that shares no code with the float rules of
 ops.py — and differentiated in reverse, at two working precisions. A number is printed
-only when both precisions agree on it to 40 significant digits; otherwise the precision
-is doubled (up to a budget that shrinks with the size of the graph) and the comparison
-repeated. mpmath's exponent is unbounded, so values far outside float64's range
-(exp(-800) = 3.7e-348) are still exact, and 0.0 is judged right where the truth rounds
-to it. The cost is linear in the number of nodes, whatever the depth of the expression.
+only when both precisions agree on it to 40 significant digits and it stands above the
+rounding noise of the lower one; otherwise the precision is doubled (up to a budget that
+shrinks with the size of the graph) and the comparison repeated. mpmath's exponent is
+unbounded, so values far outside float64's range (exp(-800) = 3.7e-348) are still exact,
+and 0.0 is judged right where the truth rounds to it. The cost is linear in the number
+of nodes, whatever the depth of the expression.
 
-Alongside, each node gets the scale of the rounding a float64 evaluation of the same
-graph honestly makes: for a value, |v| plus its arguments' scales times the local
-derivatives; for a gradient, the sum over every chain-rule path of the magnitudes of its
-terms. ∂/∂m of `m + log(exp(a-m) + exp(b-m))` is exactly 0, made of terms 1, -0.7, -0.3:
-float64 is right to leave about 1e-16 there, and the judge knows it (runner.judge).
+Each node also carries the scale of the rounding a float64 evaluation of the same graph
+honestly makes: for a value, |v| plus its arguments' scales times the local derivatives;
+for a gradient, the sum over every chain-rule path of the magnitudes of its terms, and of
+what the rounding of the values each local derivative is computed from does to it.
+∂/∂m of `m + log(exp(a-m) + exp(b-m))` is exactly 0, made of the terms 1, -0.27, -0.73:
+float64 is right to leave about 1e-16 there, and the judge knows it (runner.judge). The
+same scale, times 2^-bits, is the noise of a working precision.
 
-relu and abs are not differentiable where their argument is exactly 0; whether the
-function is, is decided from the exact one-sided derivatives (forward mode, the kink's
-slope chosen by the direction its argument moves): x·abs(x) is differentiable at 0.
+Decisions — is this argument exactly 0 (a kink, a pole), is this exponent an integer —
+are never taken on noise: a value within the noise of its precision sends the
+evaluation to the next precision, and only at the last is it settled as 0 (and said so).
+relu and abs are not differentiable where their argument is 0; whether the function is,
+is decided from the exact one-sided derivatives (forward mode, the kink's slope chosen
+by the direction its argument moves): x·abs(x) is differentiable at 0.
 """
 from __future__ import annotations
 
@@ -37,133 +43,164 @@ AGREE = 40            # digits two precisions must share before SHOWN of them ar
 FIRST_PRECISIONS = (192, 256)  # bits; then doubled while within the budget
 MAX_PRECISION = 8192  # about 2,466 digits: 1 - tanh(x)² at x = 800 is 4e-695 and needs ~2,400
 WORK = 2_000_000      # nodes × bits: a 10,000-node graph stops at 256 bits, 200 nodes at 8,192
-KINK = None           # a local derivative that does not exist (relu or abs at exactly 0)
+HUGE = 1100           # bits: exp, sin, … of an argument beyond 2^1100 (far past float64) is out of reach
+MAX_EXACT_BITS = 4096  # beyond, an exact product chain costs more than it proves
+KINK = None           # a local derivative that does not exist (relu or abs at 0)
 
 
 class Undefined(ArithmeticError):
-    """The exact function (or its derivative) does not exist as a real number at this point."""
+    """The exact function (or its derivative) does not exist as a real number at this point,
+    or is beyond what the reference can compute; `what` says which, for the message."""
 
-    def __init__(self, node: int, reason: str):
+    def __init__(self, node: int, reason: str, what: str = "the function is not defined here"):
         super().__init__(reason)
-        self.node = node
-        self.reason = reason
+        self.node, self.reason, self.what = node, reason, what
 
 
 class _Domain(ArithmeticError):
     pass
 
 
-HUGE = 4096  # bits: exp, sin, … of an argument beyond 2^4096 (1e1233) is out of the reference's reach
+class _Unreachable(_Domain):
+    pass
 
 
-def _positive(a: mpf) -> None:
-    if not a > 0:
-        raise _Domain("outside the function's domain" if a < 0 else "not defined at 0")
+class _Close(ArithmeticError):
+    """A decision (is it 0? an integer?) within the rounding noise of this precision."""
 
 
-def _nonzero(a: mpf) -> None:
-    if not a:
-        raise _Domain("division by zero")
+@dataclass(frozen=True)
+class _Infinite:
+    """A local derivative that is infinite or not real: fatal only if a gradient flows through it."""
+    reason: str
+
+
+class _Decide:
+    """Whether a value is 0, knowing the noise its precision may have left in it."""
+
+    def __init__(self, noise: tuple[mpf, ...], settle: bool, settled: list[str]):
+        self.noise, self.settle, self.settled = noise, settle, settled
+
+    def zero(self, x: mpf, k: int = 0) -> bool:
+        if not x:
+            return True
+        if abs(x) > self.noise[k]:
+            return False
+        if not self.settle:
+            raise _Close
+        self.settled.append(f"a value within ±{brief(self.noise[k])} of 0 was taken as exactly 0")
+        return True
 
 
 def _reachable(a: mpf) -> None:
-    """exp(1e1300) has an exponent no computer can compute with; say so rather than try."""
+    """exp(1e400) has an exponent no computer can work with; say so rather than try."""
     if a and mpmath.mag(a) > HUGE:
-        raise _Domain(f"its argument is beyond the reference's reach (|argument| > 2^{HUGE})")
+        raise _Unreachable(f"its argument {brief(a)} is beyond the reference's reach (2^{HUGE})")
 
 
-def _pow(a: mpf, b: mpf, need: tuple[bool, bool]):
-    integer = b == int(b)
+def _pow(a: mpf, b: mpf, need: tuple[bool, bool], d: _Decide):
+    rounded = mpmath.nint(b)
+    integer = b == rounded or d.zero(b - rounded, 1)
+    if integer:
+        b = rounded
+    if d.zero(a, 0):
+        if b < 0:
+            raise _Domain("0 to a negative power is infinite")
+        if b == 0:  # 0**0 = 1, as Python says; f(0, y) jumps from 1 to 0 as y leaves 0
+            return mpf(1), (mpf(0), _Infinite("0**y is not differentiable in y at y = 0"))
+        da = (b if b == 1 else mpf(0)) if b >= 1 else _Infinite("its derivative is infinite at 0")
+        return mpf(0), (da, mpf(0))  # 0**y = 0 for every y > 0
     if a < 0 and not integer:
         raise _Domain("a negative number to a non-integer power is not real")
-    if a == 0 and b < 0:
-        raise _Domain("0 to a negative power is infinite")
-    if a and a != 1:
+    if a != 1:
         _reachable(b * mpmath.log(abs(a)))
     out = mpmath.power(a, b)
-    da = None
-    if need[0]:
-        if a == 0 and 0 < b < 1:
-            raise _Domain("its derivative is infinite at 0")
-        da = b * mpmath.power(a, b - 1) if b != 0 else mpf(0)
+    # b - 1 exactly: x**1e300 at -1 is even, and 1e300 - 1 rounded would make it odd
+    da = b * mpmath.power(a, mpmath.fsub(b, 1, exact=True)) if need[0] else None
     db = None
     if need[1]:
-        if not a > 0:
-            raise _Domain("its derivative with respect to the exponent needs the log of the base, which is not real")
-        db = out * mpmath.log(a)
+        db = out * mpmath.log(a) if a > 0 else _Infinite("its derivative in the exponent needs log of a negative base")
     return out, (da, db)
 
 
-def _log(a, need):
-    _positive(a)
+def _log(a, need, d):
+    if d.zero(a):
+        raise _Domain("log of 0 is -infinity")
+    if a < 0:
+        raise _Domain("outside the function's domain")
     return mpmath.log(a), (1 / a,)
 
 
-def _sqrt(a, need):
+def _sqrt(a, need, d):
+    if d.zero(a):
+        return mpf(0), (_Infinite("its derivative is infinite at 0"),)
     if a < 0:
         raise _Domain("outside the function's domain")
     out = mpmath.sqrt(a)
-    if need[0] and not out:
-        raise _Domain("its derivative is infinite at 0")
-    return out, (1 / (2 * out) if need[0] else None,)
+    return out, (1 / (2 * out),)
 
 
-def _div(a, b, need):
-    _nonzero(b)
+def _div(a, b, need, d):
+    if d.zero(b, 1):
+        raise _Domain("division by zero")
     out = a / b
     return out, (1 / b, -out / b)
 
 
-def _tan(a, need):
+def _tan(a, need, d):
     _reachable(a)
     c = mpmath.cos(a)
-    _nonzero(c)  # never at a binary point, but said rather than divided by
+    if d.zero(c):  # never at a binary point, but said rather than divided by
+        raise _Domain("tan has a pole here")
     return mpmath.tan(a), (1 / (c * c),)
 
 
 def _sigmoid(a):
-    if a and mpmath.mag(a) > HUGE:  # 1 or 0 to far more digits than any precision holds
-        return mpf(1) if a > 0 else mpf(2) ** -(2 ** HUGE)
+    _reachable(a)
     return 1 / (1 + mpmath.exp(-a))
 
 
-def _relu(a, need):
-    return (a if a > 0 else mpf(0)), ((mpf(1) if a > 0 else mpf(0)) if a else KINK,)
+def _relu(a, need, d):
+    if d.zero(a):
+        return mpf(0), (KINK,)
+    return (a, (mpf(1),)) if a > 0 else (mpf(0), (mpf(0),))
 
 
-def _abs(a, need):
-    return abs(a), (mpf(mpmath.sign(a)) if a else KINK,)
+def _abs(a, need, d):
+    if d.zero(a):
+        return mpf(0), (KINK,)
+    return abs(a), (mpf(1) if a > 0 else mpf(-1),)
 
 
-def _exp(a, need):
+def _exp(a, need, d):
     _reachable(a)
     out = mpmath.exp(a)
     return out, (out,)
 
 
 def _periodic(f: Callable, df: Callable) -> Callable:
-    def rule(a, need):
+    def rule(a, need, d):
         _reachable(a)  # the argument reduction needs as many bits as the argument has
         return f(a), (df(a),)
     return rule
 
 
-def _tanh(a, need):
+def _tanh(a, need, d):
     _reachable(a)
     c = mpmath.cosh(a)
     return mpmath.tanh(a), (1 / (c * c),)  # not 1 - tanh²: that cancels to nothing at saturation
 
 
-# op: rule(*args, need) -> (value, local derivatives); `need[k]` says whether d/d(arg k) is used.
+# op: rule(*args, need, decide) -> (value, local derivatives); `need[k]`: d/d(arg k) is used.
 RULES: dict[str, Callable] = {
-    "id": lambda a, need: (a, (mpf(1),)),
-    "pos": lambda a, need: (a, (mpf(1),)),
-    "neg": lambda a, need: (-a, (mpf(-1),)),
-    "add": lambda a, b, need: (a + b, (mpf(1), mpf(1))),
-    "sub": lambda a, b, need: (a - b, (mpf(1), mpf(-1))),
-    "mul": lambda a, b, need: (a * b, (b, a)),
+    "id": lambda a, need, d: (a, (mpf(1),)),
+    "pos": lambda a, need, d: (a, (mpf(1),)),
+    "neg": lambda a, need, d: (-a, (mpf(-1),)),
+    "add": lambda a, b, need, d: (a + b, (mpf(1), mpf(1))),
+    "sub": lambda a, b, need, d: (a - b, (mpf(1), mpf(-1))),
+    "mul": lambda a, b, need, d: (a * b, (b, a)),
     "div": _div,
-    "pow": lambda a, b, need: _pow(a, b, need),
+    "pow": _pow,
     "exp": _exp,
     "log": _log,
     "sqrt": _sqrt,
@@ -172,7 +209,7 @@ RULES: dict[str, Callable] = {
     "tan": _tan,
     "tanh": _tanh,
     # sigmoid' = σ(a)·σ(-a): no 1 - σ, which cancels at saturation
-    "sigmoid": lambda a, need: ((out := _sigmoid(a)), (out * _sigmoid(-a),)),
+    "sigmoid": lambda a, need, d: ((out := _sigmoid(a)), (out * _sigmoid(-a),)),
     "relu": _relu,
     "abs": _abs,
 }
@@ -187,7 +224,42 @@ EXACT_RULES: dict[str, Callable] = {
     "sub": lambda a, b: (mpmath.fsub(a, b, exact=True), (mpf(1), mpf(-1))),
     "mul": lambda a, b: (mpmath.fmul(a, b, exact=True), (b, a)),
 }
-MAX_EXACT_BITS = 4096  # beyond, an exact product chain costs more than it proves
+# Local derivatives that are exact whatever the arguments: constants, and kinks' slopes.
+EXACT_PARTIALS = ("id", "pos", "neg", "add", "sub", "relu", "abs")
+
+
+def _curvature(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[mpf, ...]:
+    """For each local derivative p_k: Σ_j |∂p_k/∂arg_j| · scale_j — how much the rounding of
+    the values it is computed from moves it. (1 + r)**n at n = 100,000 has a derivative
+    that float64 can only get to about n·ε: this is where the gradient's scale learns it."""
+    if op in EXACT_PARTIALS:
+        return (mpf(0),) * len(args)
+    if op == "mul":
+        return scale[1], scale[0]
+    if op == "div":
+        a, b = args
+        return scale[1] / b ** 2, scale[0] / b ** 2 + 2 * abs(a) * scale[1] / abs(b) ** 3
+    if op == "pow":
+        a, b = args
+        if a <= 0:
+            return mpf(0), mpf(0)
+        log_a = mpmath.log(a)
+        d_aa = abs(b * (b - 1) * mpmath.power(a, b - 2))
+        d_ab = abs(mpmath.power(a, b - 1) * (1 + b * log_a))
+        return d_aa * scale[0] + d_ab * scale[1], d_ab * scale[0] + abs(out * log_a ** 2) * scale[1]
+    a, s = args[0], scale[0]
+    second = {  # |second derivative| of each unary primitive
+        "exp": lambda: abs(out),
+        "log": lambda: 1 / a ** 2,
+        "sqrt": lambda: 1 / (4 * abs(out) ** 3) if out else mpf(0),
+        "sin": lambda: abs(out),
+        "cos": lambda: abs(out),
+        "tan": lambda: 2 * abs(out) * (1 + out ** 2),
+        "tanh": lambda: 2 * abs(out) / mpmath.cosh(a) ** 2,
+        "sigmoid": lambda: abs(out * (1 - out) * (1 - 2 * out)),
+    }[op]()
+    return (second * s,)
+
 
 # One-sided slopes at a kink, as a function of the direction t its argument moves.
 KINK_SLOPES = {"relu": lambda t: max(t, 0), "abs": abs}
@@ -211,10 +283,11 @@ class Number:
 class Exact:
     value: Number
     gradient: dict[str, Number]
-    kinks: list[int] = field(default_factory=list)      # kinked nodes at exactly 0 on a live path
+    kinks: list[int] = field(default_factory=list)      # kinked nodes at 0 on a path to the output
     one_sided: dict[str, tuple[Number, Number]] = field(default_factory=dict)  # name: (left, right) where they differ
     precision: int = 0          # bits of the last evaluation
     values: list[mpf] = field(default_factory=list)     # every node's value at that precision
+    notes: list[str] = field(default_factory=list)      # decisions settled at the last precision
 
 
 @dataclass
@@ -227,6 +300,7 @@ class _Pass:
     adjoint_exact: list[bool]
     kinks: list[int]
     directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
+    settled: list[str]
 
 
 class Reference:
@@ -243,24 +317,33 @@ class Reference:
 
     def at(self, at: dict[str, float]) -> Exact:
         """Certified value and adjoints of every named node; raises Undefined."""
-        previous = self._pass(at, self.precisions[0])
+        last = self.precisions[-1]
+        previous = self._pass(at, self.precisions[0], False)
         for low, prec in zip(self.precisions, self.precisions[1:]):
-            current = self._pass(at, prec)
-            done = self._certify(previous, current, low, prec, prec == self.precisions[-1])
+            if prec == last and previous is None:  # the last pair settles what is within noise
+                previous = self._pass(at, low, True)
+            current = self._pass(at, prec, prec == last)
+            done = self._certify(previous, current, low, prec, prec == last)
             if done is not None:
                 return done
             previous = current
         raise AssertionError("unreachable: the last precision always returns")
 
     # -- one evaluation at one precision ---------------------------------------------------
-    def _pass(self, at: dict[str, float], prec: int) -> _Pass | Undefined:
+    def _pass(self, at: dict[str, float], prec: int, settle: bool) -> _Pass | Undefined | None:
+        """Every value and adjoint at `prec` bits; None where a decision is within noise
+        (and `settle` is off); Undefined where the exact function has no derivative."""
         graph, nodes, movable = self.graph, self.graph.nodes, self.movable
         n = len(nodes)
+        settled: list[str] = []
         with mpmath.workprec(prec):
             values: list[mpf] = [mpf(0)] * n
             partials: list[tuple] = [()] * n
+            curvature: list[tuple] = [()] * n
             scale: list[mpf] = [mpf(0)] * n
             exact = [True] * n
+            exact_partials = [True] * n  # whose local derivatives are exact numbers
+            noise_unit = mpf(2) ** (32 - prec)
             for i, node in enumerate(nodes):
                 if node.op == "input":
                     values[i] = mpf(at[node.text])  # exact: a float64 is a binary fraction
@@ -269,44 +352,89 @@ class Reference:
                     values[i] = mpf(node.value)  # pi is math.pi: the float every method uses
                     continue
                 args = [values[a] for a in node.args]
-                need = tuple(movable[a] for a in node.args)
+                arg_scale = [scale[a] for a in node.args]
                 exact[i] = node.op in EXACT_RULES and all(exact[a] and _small(values[a]) for a in node.args)
                 try:
-                    values[i], partials[i] = (EXACT_RULES[node.op](*args) if exact[i]
-                                              else RULES[node.op](*args, need))
+                    if exact[i]:
+                        values[i], partials[i] = EXACT_RULES[node.op](*args)
+                    else:
+                        noise = tuple(mpf(0) if exact[a] else s * noise_unit for a, s in zip(node.args, arg_scale))
+                        decide = _Decide(noise, settle, settled)
+                        values[i], partials[i] = RULES[node.op](*args, tuple(movable[a] for a in node.args), decide)
+                except _Close:
+                    return None
                 except _Domain as err:
-                    return Undefined(i, f"{describe(graph, i, [to_float(a) for a in args])}: {err}")
+                    return Undefined(i, f"{describe(graph, i, [to_float(a) for a in args])}: {err}",
+                                     "no exact value" if isinstance(err, _Unreachable) else
+                                     "the function is not defined here")
+                if node.op in ("relu", "abs") and partials[i][0] is not KINK:
+                    exact[i] = not values[i] or exact[node.args[0]]  # a decided relu(-1) is exactly 0
+                elif node.op == "mul" and not exact[i]:
+                    exact[i] = any(exact[a] and not values[a] for a in node.args)  # 0·anything
+                    if exact[i]:
+                        values[i] = mpf(0)
+                exact_partials[i] = node.op in EXACT_PARTIALS or (
+                    node.op in EXACT_RULES and all(exact[a] for a in node.args))
+                curvature[i] = _curvature(node.op, args, values[i], arg_scale) if not exact_partials[i] else ()
                 # The rounding a float64 evaluation makes here and carries from its arguments.
                 scale[i] = abs(values[i]) + sum(
-                    (abs(p) if p is not None else 1) * scale[a] for a, p in zip(node.args, partials[i]) if scale[a])
+                    (abs(p) if isinstance(p, mpf) else 1) * s for p, s in zip(partials[i], arg_scale) if s)
             adjoint = [mpf(0)] * n
             adjoint_scale = [mpf(0)] * n
             adjoint_exact = [True] * n
+            infinite: dict[int, str] = {}  # node: why its adjoint is infinite
             adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
             kinks = []
             for i in range(graph.output, -1, -1):
-                if not adjoint_scale[i]:
+                if not adjoint_scale[i] and i not in infinite:
                     continue
-                for a, p, need in zip(nodes[i].args, partials[i], (movable[a] for a in nodes[i].args)):
-                    if not need:
+                node = nodes[i]
+                bends = curvature[i] or (mpf(0),) * len(node.args)
+                exact_p = exact_partials[i]
+                for a, p, bend in zip(node.args, partials[i], bends):
+                    if not movable[a]:
                         continue
                     if p is KINK:  # 0 here; the one-sided derivatives below decide
                         kinks.append(i)
                         continue
-                    if adjoint_exact[i] and exact[i] and _small(adjoint[i]) and _small(adjoint[a]):
+                    if isinstance(p, _Infinite):
+                        if adjoint[i] or i in infinite:
+                            infinite.setdefault(a, infinite.get(i) or f"{describe(graph, i, [to_float(values[b]) for b in node.args])}: {p.reason}")
+                        continue
+                    if not p and exact_p:  # a flat branch: nothing flows, not even an infinity
+                        continue
+                    if i in infinite:
+                        infinite.setdefault(a, infinite[i])
+                        continue
+                    if adjoint_exact[i] and exact_p and _small(adjoint[i]) and _small(adjoint[a]):
                         adjoint[a] = mpmath.fadd(adjoint[a], mpmath.fmul(adjoint[i], p, exact=True), exact=True)
                     else:
                         adjoint[a] += adjoint[i] * p
                         adjoint_exact[a] = False
-                    adjoint_scale[a] += adjoint_scale[i] * abs(p)
+                    adjoint_scale[a] += adjoint_scale[i] * abs(p) + abs(adjoint[i]) * bend
+            for name, index in graph.named.items():
+                if index in infinite:
+                    return Undefined(index, f"∂{graph.output_name}/∂{name} is infinite or not real here "
+                                            f"({infinite[index]})", "the derivative does not exist here")
             directional = {}
             if kinks:
-                for name, start in self.graph.named.items():
-                    directional[name] = (self._tangent(start, 1, values, partials),
-                                         self._tangent(start, -1, values, partials))
-        return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(kinks), directional)
+                for name, start in self._before(kinks).items():
+                    directional[name] = (self._tangent(start, 1, partials), self._tangent(start, -1, partials))
+        return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
+                     settled)
 
-    def _tangent(self, start: int, direction: int, values: list[mpf], partials: list[tuple]) -> mpf:
+    def _before(self, kinks: list[int]) -> dict[str, int]:
+        """The named nodes some kink depends on: only their derivatives can be one-sided."""
+        reach = [False] * len(self.graph.nodes)
+        for k in kinks:
+            reach[k] = True
+        for i in range(max(kinks), -1, -1):
+            if reach[i]:
+                for a in self.graph.nodes[i].args:
+                    reach[a] = True
+        return {name: i for name, i in self.graph.named.items() if reach[i]}
+
+    def _tangent(self, start: int, direction: int, partials: list[tuple]) -> mpf:
         """The one-sided derivative of the output as node `start` moves in `direction`
         (everything upstream of it held fixed): forward mode, each kink taking the slope of
         the side its argument moves to."""
@@ -319,21 +447,25 @@ class Reference:
                 continue
             if partials[i][0] is KINK:
                 tangent[i] = KINK_SLOPES[node.op](tangent[node.args[0]])
+            elif any(isinstance(p, _Infinite) and tangent[a] for a, p in moving):
+                return mpf("inf")
             else:
-                tangent[i] = sum(tangent[a] * p for a, p in moving)
+                tangent[i] = sum(tangent[a] * p for a, p in moving if isinstance(p, mpf))
         return tangent.get(self.graph.output, mpf(0))
 
     # -- certification --------------------------------------------------------------------------
-    def _certify(self, lo: _Pass | Undefined, hi: _Pass | Undefined, low: int, prec: int,
+    def _certify(self, lo: _Pass | Undefined | None, hi: _Pass | Undefined | None, low: int, prec: int,
                  last: bool) -> Exact | None:
         """The result if the two passes agree (or this is the last precision), else None."""
+        if lo is None or hi is None:
+            return None  # a decision within noise: ask the next precision (the last settles it)
         if isinstance(lo, Undefined) or isinstance(hi, Undefined):
             if isinstance(lo, Undefined) and isinstance(hi, Undefined) and lo.node == hi.node:
                 raise hi
             if last:
                 bad = hi if isinstance(hi, Undefined) else lo
                 raise Undefined(bad.node, f"{bad.reason} at {prec} bits but not at another precision: "
-                                          "too close to call")
+                                          "too close to call", bad.what)
             return None
         graph = self.graph
         certain = True
@@ -348,27 +480,25 @@ class Reference:
         value = number(lo.values[out], hi.values[out], hi.value_scale[out], hi.value_exact[out])
         gradient = {name: number(lo.adjoint[i], hi.adjoint[i], hi.adjoint_scale[i], hi.adjoint_exact[i])
                     for name, i in graph.named.items()}
-        if lo.kinks != hi.kinks:  # a kink's argument is 0 at one precision only: noise, or a true 0?
+        if lo.kinks != hi.kinks:  # a kink's argument is 0 at one precision only
             if not last:
                 return None
             for number_ in gradient.values():
                 number_.uncertainty = mpf("inf")
-                number_.note = (f"the argument of a kink ({self.graph.nodes[(hi.kinks or lo.kinks)[0]].op}) is 0 "
-                                f"at {low if lo.kinks else prec} bits but not at {prec if lo.kinks else low}: "
-                                "too close to call whether it sits on the kink")
-            return Exact(value, gradient, hi.kinks, {}, prec, hi.values)
+                number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
+            return Exact(value, gradient, hi.kinks, {}, prec, hi.values, hi.settled)
         one_sided = {}
         for name in hi.directional:
             (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
             scale = hi.adjoint_scale[graph.named[name]]
             right, left = number(lo_plus, hi_plus, scale), number(-lo_minus, -hi_minus, scale)
-            if right.digits != left.digits:
+            if abs(right.exact - left.exact) > right.uncertainty + left.uncertainty:
                 one_sided[name] = (left, right)
             else:
                 gradient[name] = right  # the derivative exists: both sides agree
         if not certain and not last:
             return None
-        return Exact(value, gradient, hi.kinks, one_sided, prec, hi.values)
+        return Exact(value, gradient, hi.kinks, one_sided, prec, hi.values, hi.settled)
 
 
 def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Number:
@@ -376,7 +506,7 @@ def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Numbe
     to AGREE digits and stands above the rounding noise of `low` bits; a note otherwise."""
     with mpmath.workprec(high):
         shown_scale = to_float(scale)
-        if not scale and a == b == 0:  # made exactly, from exact inputs: 0·x, relu(-1)
+        if not scale and a == b == 0:  # nothing rounded on the way: 0·x, relu(-1)
             return Number(mpf(0), "0", shown_scale)
         noise = scale * mpf(2) ** (32 - low)  # what `low` bits may have lost to cancellation
         gap = abs(a - b)
@@ -386,7 +516,7 @@ def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Numbe
             return Number(b, digits(b), shown_scale, note="uncertified")
         if abs(a) <= noise and abs(b) <= noise:
             return Number(mpf(0), "0", shown_scale, uncertainty=noise,
-                          note=f"zero within ±{mpmath.nstr(noise, 2)}: {low} and {high} bits both cancel to "
+                          note=f"zero within ±{brief(noise)}: {low} and {high} bits both cancel to "
                                "nothing (not proven exactly 0)")
         same = _common_digits(a, b)
         return Number(b, digits(b, same) if same else "?", shown_scale, uncertainty=max(gap, noise),
@@ -413,6 +543,14 @@ def digits(x: mpf, n: int = SHOWN) -> str:
         return mpmath.nstr(x, n, strip_zeros=False, min_fixed=-50, max_fixed=50) if x else "0"
 
 
+def brief(x: mpf) -> str:
+    """x to 3 digits for a message; 10^(1.2e+300) where its exponent alone is too long to print."""
+    if x and abs(mpmath.mag(x)) > 1e6:
+        with mpmath.workprec(64):
+            return f"{'-' if x < 0 else ''}10^({mpmath.nstr(mpmath.log10(abs(x)), 3)})"
+    return mpmath.nstr(x, 3)
+
+
 def to_float(x: mpf) -> float:
     """x correctly rounded to float64 (to nearest, ties to even; subnormals and ±inf included)."""
     if not x:
@@ -427,5 +565,3 @@ def to_float(x: mpf) -> float:
     except OverflowError:  # Fraction → float rounds correctly, and refuses beyond float64
         magnitude = math.inf
     return -magnitude if sign else magnitude
-
-

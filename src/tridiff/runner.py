@@ -23,12 +23,13 @@ from .evaluate import FloatFailure, describe, forward
 from .finite import PRECISIONS, complex_grid, forward_in, sweep
 from .forward_mode import ForwardMode
 from .methods import Function, Method, function_of
-from .reference import Exact, Number, Reference, Undefined, to_float
+from .reference import Exact, Number, Reference, Undefined, brief, to_float
 from .symbolic import OverBudget, SymbolicCase
 
 TINY = sys.float_info.min
 SCHEMA = 1
 DIGITS = 60  # working precision of error arithmetic: |got − exact| to a few digits, below any ulp
+SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
 
 
 def case_result(case: Case, status: str = "ok", message: str | None = None) -> dict:
@@ -120,14 +121,21 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
     try:
         exact = engines.reference.at(point.at)
     except Undefined as err:
-        entry.update(status="error", message=f"the function is not defined here: {err.reason}")
+        stated = " (the case states a value or gradient for it)" if "expect" in entry else ""
+        entry.update(status="mismatch" if stated else "error",
+                     message=f"{err.what}: {err.reason}{stated}")
         return entry
+    if exact.notes:
+        entry["reference_notes"] = list(dict.fromkeys(exact.notes))
     try:
         values = forward(graph, point.at)
     except FloatFailure as err:
         entry.update(status="error", message=_float_failure(graph, err, exact))
         entry["value_reference_digits"] = exact.value.digits
         entry["reference_digits"] = {name: number.digits for name, number in exact.gradient.items()}
+        stated = _check_expect(case, point, exact, {}, {})
+        if stated:  # what the case states is checked against the exact values all the same
+            entry.update(status="mismatch", message=f"{stated[0]}; {entry['message']}")
         return entry
     names = list(graph.named)
     # A method that raises or returns nonsense where the exact derivative exists has given a
@@ -160,7 +168,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
             node["one_sided"] = {"left": left.float, "right": right.float,
                                  "left_digits": left.digits, "right_digits": right.digits}
         if math.isinf(number.float):
-            failed.insert(0, f"node {name}: the exact derivative {mpmath.nstr(number.exact, 3)} is beyond float64's range "
+            failed.insert(0, f"node {name}: the exact derivative {brief(number.exact)} is beyond float64's range "
                           "(±1.8e308): no float64 method can give it")
         else:
             # A verdict needs the truth to within a small part of what it allows, not its 30 digits.
@@ -191,8 +199,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.
         kinks = ", ".join(dict.fromkeys(f"{graph.nodes[i].op}(0.0)" for i in exact.kinks))
-        sides = "; ".join(f"∂{graph.output_name}/∂{name} is {left.float!r} from the left and "
-                          f"{right.float!r} from the right" for name, (left, right) in exact.one_sided.items())
+        sides = "; ".join(f"∂{graph.output_name}/∂{name} is {_side(left, right)[0]} from the left and "
+                          f"{_side(left, right)[1]} from the right" for name, (left, right) in exact.one_sided.items())
         also = "".join(f"; {problem}" for problem in failed + broken)
         entry["status"] = "nondifferentiable"
         entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
@@ -208,17 +216,25 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
     return entry
 
 
+def _side(left: Number, right: Number) -> tuple[str, str]:
+    """The two one-sided derivatives as floats, or as digits where their floats are equal
+    (x + 1e-40·abs(x) at 0: 1 - 1e-40 and 1 + 1e-40)."""
+    if left.float != right.float:
+        return repr(left.float), repr(right.float)
+    return left.digits, right.digits
+
+
 def _float_failure(graph, err: FloatFailure, exact: Exact) -> str:
     """Why float64 fails where the exact function is defined: overflow, underflow or rounding."""
     where = describe(graph, err.node, err.args)
     lost = [(got, a) for got, a in zip(err.args, graph.nodes[err.node].args) if mpmath.mpf(got) != exact.values[a]]
     if err.overflow:
-        what = (f"float64 overflows in {where}: its exact value {mpmath.nstr(exact.values[err.node], 3)} is beyond "
+        what = (f"float64 overflows in {where}: its exact value {brief(exact.values[err.node])} is beyond "
                 "float64's largest number 1.8e308")
     elif lost:
         got, a = lost[0]
         how = "underflows to" if got == 0 and abs(exact.values[a]) < TINY else "rounds to"
-        what = f"float64 cannot evaluate {where}: its argument is exactly {mpmath.nstr(exact.values[a], 3)}, which float64 {how} {got!r}"
+        what = f"float64 cannot evaluate {where}: its argument is exactly {brief(exact.values[a])}, which float64 {how} {got!r}"
     else:
         what = f"float64 cannot evaluate {where}"
     return (f"{what}. The exact function is defined here: {graph.output_name} = {exact.value.digits} (its gradient "
@@ -257,10 +273,10 @@ def _exact_methods(engines: Engines, point: Point, names: list[str],
     for label, method in engines.plugins.items():
         try:
             got = method(engines.function, dict(point.at))
-        except Exception as err:  # someone else's code: report it, keep going
+            methods[label], problems = plugin_gradient(label, method, got, engines.function)
+        except (Exception, SystemExit) as err:  # someone else's code: report it, keep going (Ctrl-C still stops)
             failed.append(f"method {label} failed: {type(err).__name__}: {err}")
             continue
-        methods[label], problems = plugin_gradient(label, method, got, engines.function)
         failed += problems
     return methods, value_of, failed
 
@@ -284,7 +300,10 @@ def plugin_gradient(label: str, method: Method, got: object, function: Function)
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
             problems.append(f"node {name}: method {label} gave {type(v).__name__} {str(v)[:40]!r}, not a number")
             continue
-        found[name] = float(v)
+        try:
+            found[name] = float(v)
+        except OverflowError:  # an int beyond float64: 10**400
+            problems.append(f"node {name}: method {label} gave an integer too large for float64")
     return found, problems
 
 
@@ -296,7 +315,9 @@ def judge(node: dict, name: str, exact: Number, methods: dict, tolerance: float,
     rounded float64 of the exact value (0.0 where the truth underflows: exp(-800))."""
     mismatches = []
     ref = exact.float
-    bound = max(abs(ref), exact.scale)  # inf where the terms themselves overflow float64
+    # Where the terms themselves overflow float64 the scale is inf, which would excuse any
+    # answer: judge against |exact| alone there.
+    bound = max(abs(ref), exact.scale) if math.isfinite(exact.scale) else abs(ref)
     for method, grads in methods.items():
         if name not in grads:  # forward mode gives inputs only
             continue
@@ -306,7 +327,8 @@ def judge(node: dict, name: str, exact: Number, methods: dict, tolerance: float,
         node["errors"][method] = {"abs_error": abs_err, "rel_error": _relative(abs_err, exact.exact),
                                   "judged_error": _judged_error(got, ref, abs_err, bound)}
         node["ulps"][method] = abs_err / math.ulp(ref) if ref else None
-        right = math.isfinite(got) and (abs_err <= tolerance * bound or got == ref)
+        # (plus a few units in the last place of a subnormal: float64's own resolution there)
+        right = math.isfinite(got) and (abs_err <= tolerance * bound + SUBNORMAL_SLACK or got == ref)
         if judged and not right:
             if not bound:
                 shown = f"error {abs_err:.2g} where the exact value is 0"
@@ -460,21 +482,27 @@ def _check_expect(case: Case, point: Point, exact: Exact, value_of: dict, method
     absolute = point.expect_abs_tolerance or 0.0
     problems = []
 
-    def check(what: str, method: str, got: float, want: float) -> None:
+    def check(what: str, method: str, got: float | mpmath.mpf, want: float) -> None:
         if not abs(got - want) <= max(tol * abs(want), absolute):
             allowed = f"tolerance {tol:g}" + (f", abs_tolerance {absolute:g}" if absolute else "")
-            problems.append(f"expect {what}: {method} gave {got!r}, the case expects {want!r} ({allowed})")
+            shown = repr(got) if isinstance(got, float) else brief(got)
+            problems.append(f"expect {what}: {method} gave {shown}, the case expects {want!r} ({allowed})")
 
     if point.expect_value is not None:
-        check("value", "reference", exact.value.float, point.expect_value)
+        check("value", "reference", _judgeable(exact.value), point.expect_value)
         for method, got in value_of.items():
             check("value", method, got, point.expect_value)
     for name, want in point.expect_gradient.items():
-        check(f"gradient {name}", "reference", exact.gradient[name].float, want)
+        check(f"gradient {name}", "reference", _judgeable(exact.gradient[name]), want)
         for method, grads in methods.items():
             if name in grads:  # forward mode gives inputs only
                 check(f"gradient {name}", method, grads[name], want)
     return problems
+
+
+def _judgeable(number: Number) -> float | mpmath.mpf:
+    """The float a stated value is compared with, or the exact value where it is beyond float64."""
+    return number.float if math.isfinite(number.float) else number.exact
 
 
 def results_document(cases: list[dict]) -> dict:

@@ -176,8 +176,9 @@ def value_text(case: dict, point: dict) -> str:
 
 
 def node_notes(point: dict) -> list[str]:
-    """What the table cannot say: one-sided derivatives at a kink, uncertified digits."""
-    out = []
+    """What the table cannot say: one-sided derivatives at a kink, uncertified digits, and
+    decisions the reference could only settle at its last precision."""
+    out = [f"reference: {note}" for note in point.get("reference_notes", [])]
     for name, node in point.get("gradient", {}).items():
         sides = node.get("one_sided")
         if sides:
