@@ -403,3 +403,56 @@ def test_a_plug_in_cannot_take_the_case_down(answer, fragment):
         return answer
     result = run(case("x*2", {"x": 1.0}), {"m": method})
     assert result["status"] == "mismatch" and fragment in result["message"], result["message"]
+
+
+# -- found by a second attack -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("function", ["1 + relu(exp(x) - 1)", "1 + abs(exp(x) - 1)"])
+def test_a_zero_made_by_rounding_is_not_a_kink(function):
+    # exp(1e-300) - 1 = 1.0000000000000000250e-300 > 0: differentiable, slope exp(1e-300)
+    point = run(case(function, {"x": 1e-300}))["points"][0]
+    assert point["status"] != "nondifferentiable"
+    assert agree(point["gradient"]["x"]["reference_digits"], truth(lambda: mpmath.exp(mpmath.mpf(1e-300))))
+
+
+def test_log_of_a_value_rounding_makes_zero_is_a_float64_failure_not_a_domain_error():
+    point = run(case("log(exp(x) - 1)", {"x": 1e-300}))["points"][0]
+    assert "not defined here" not in point["message"]
+    assert agree(point["value_reference_digits"], truth(lambda: mpmath.log(mpmath.expm1(mpmath.mpf(1e-300)))))
+
+
+@pytest.mark.parametrize("function, at", [
+    ("sqrt(x*x + y*y)", {"x": 0.0, "y": 0.0}),  # |x| along x: no derivative
+    ("sqrt(x)*sqrt(x)", {"x": 0.0}),            # 0·∞, not 0
+    ("sqrt(abs(x))", {"x": 0.0}),               # infinite on both sides
+])
+def test_zero_times_infinity_is_not_zero(function, at):
+    point = run(case(function, at))["points"][0]
+    assert point["status"] == "error" and "derivative does not exist" in point["message"], point["message"]
+
+
+def test_a_branch_that_is_constant_near_the_point_passes_no_infinity():
+    for function, x in (("sqrt(relu(x)) + x", -1.0), ("0*sqrt(x) + x", 0.0)):
+        point = run(case(function, {"x": x}))["points"][0]
+        assert point["gradient"]["x"]["reference_digits"] == "1.00000000000000000000000000000", function
+
+
+def test_a_negative_base_to_a_large_power_is_judged_with_its_conditioning():
+    # backprop's 1e5·fl(1.00001)^99999 is float64's honest best: the same number passes for +1.00001
+    result = run(case("(0 - 1 - r)**100000", {"r": 1e-5}))
+    assert result["status"] == "ok", result["message"]
+
+
+@pytest.mark.parametrize("x", [1e10, 2.0 ** 52])
+def test_exact_float64_arithmetic_adds_no_slack_to_the_judge(x):
+    # x + 1 is computed exactly by float64 here, so cos(x + 1) is the derivative to the last bit:
+    # a method off by one part in a million, or answering 0, is caught.
+    def off(function, at):
+        return {"x": math.cos(at["x"] + 1) * (1 + 1e-6)}
+
+    def nothing(function, at):
+        return {"x": 0.0}
+    result = run(case("sin(x + 1)", {"x": x}), {"off": off, "nothing": nothing})
+    errors = result["points"][0]["gradient"]["x"]["errors"]
+    assert errors["off"]["judged_error"] > 1e-12 and errors["nothing"]["judged_error"] > 1e-12
+    assert errors["backprop"]["judged_error"] <= 1e-12

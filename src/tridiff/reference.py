@@ -82,10 +82,10 @@ class _Decide:
         self.noise, self.settle, self.settled = noise, settle, settled
 
     def zero(self, x: mpf, k: int = 0) -> bool:
-        if not x:
-            return True
+        if not x and not self.noise[k]:
+            return True  # exactly 0, with nothing rounded on the way
         if abs(x) > self.noise[k]:
-            return False
+            return False  # (a 0 that rounding may have made is within the noise, like any tiny value)
         if not self.settle:
             raise _Close
         self.settled.append(f"a value within ±{brief(self.noise[k])} of 0 was taken as exactly 0")
@@ -115,8 +115,9 @@ def _pow(a: mpf, b: mpf, need: tuple[bool, bool], d: _Decide):
     if a != 1:
         _reachable(b * mpmath.log(abs(a)))
     out = mpmath.power(a, b)
-    # b - 1 exactly: x**1e300 at -1 is even, and 1e300 - 1 rounded would make it odd
-    da = b * mpmath.power(a, mpmath.fsub(b, 1, exact=True)) if need[0] else None
+    # a^(b-1) as a^b / a: no second power, and no b - 1 rounded (x**1e300 at -1 is even;
+    # 1e300 - 1 rounded to 1e300 would make it odd)
+    da = b * out / a if need[0] else None
     db = None
     if need[1]:
         db = out * mpmath.log(a) if a > 0 else _Infinite("its derivative in the exponent needs log of a negative base")
@@ -241,11 +242,13 @@ def _curvature(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[mp
         return scale[1] / b ** 2, scale[0] / b ** 2 + 2 * abs(a) * scale[1] / abs(b) ** 3
     if op == "pow":
         a, b = args
-        if a <= 0:
+        if not a:
             return mpf(0), mpf(0)
+        d_aa = abs(b * (b - 1) * out / a ** 2)  # from a^b, not new powers: 1e300-th powers are slow
+        if a < 0:  # an integer power of a negative base: the exponent cannot move
+            return d_aa * scale[0], mpf(0)
         log_a = mpmath.log(a)
-        d_aa = abs(b * (b - 1) * mpmath.power(a, b - 2))
-        d_ab = abs(mpmath.power(a, b - 1) * (1 + b * log_a))
+        d_ab = abs(out / a * (1 + b * log_a))
         return d_aa * scale[0] + d_ab * scale[1], d_ab * scale[0] + abs(out * log_a ** 2) * scale[1]
     a, s = args[0], scale[0]
     second = {  # |second derivative| of each unary primitive
@@ -376,17 +379,21 @@ class Reference:
                 exact_partials[i] = node.op in EXACT_PARTIALS or (
                     node.op in EXACT_RULES and all(exact[a] for a in node.args))
                 curvature[i] = _curvature(node.op, args, values[i], arg_scale) if not exact_partials[i] else ()
-                # The rounding a float64 evaluation makes here and carries from its arguments.
-                scale[i] = abs(values[i]) + sum(
+                # The rounding a float64 evaluation makes here and carries from its arguments
+                # (none here where the exact result is itself a float64: 2^52 + 1, 3·1e10).
+                rounds = not (exact[i] and _is_float64(values[i]))
+                scale[i] = (abs(values[i]) if rounds else 0) + sum(
                     (abs(p) if isinstance(p, mpf) else 1) * s for p, s in zip(partials[i], arg_scale) if s)
             adjoint = [mpf(0)] * n
             adjoint_scale = [mpf(0)] * n
             adjoint_exact = [True] * n
+            reached = [False] * n  # some contribution arrived, even a 0 that only vanishes here
             infinite: dict[int, str] = {}  # node: why its adjoint is infinite
             adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
+            reached[graph.output] = True
             kinks = []
             for i in range(graph.output, -1, -1):
-                if not adjoint_scale[i] and i not in infinite:
+                if not reached[i]:  # (an infinite adjoint has always been reached)
                     continue
                 node = nodes[i]
                 bends = curvature[i] or (mpf(0),) * len(node.args)
@@ -398,11 +405,16 @@ class Reference:
                         kinks.append(i)
                         continue
                     if isinstance(p, _Infinite):
-                        if adjoint[i] or i in infinite:
-                            infinite.setdefault(a, infinite.get(i) or f"{describe(graph, i, [to_float(values[b]) for b in node.args])}: {p.reason}")
+                        # ∞ times an adjoint that is 0 only because nothing reaches it is 0;
+                        # times one that vanishes here (sqrt(x)·sqrt(x) at 0) it is undecided.
+                        if reached[i]:
+                            where = describe(graph, i, [to_float(values[b]) for b in node.args])
+                            infinite.setdefault(a, infinite.get(i) or f"{where}: {p.reason}")
+                            reached[a] = True
                         continue
-                    if not p and exact_p:  # a flat branch: nothing flows, not even an infinity
+                    if not p and self._flat(i, a):  # a branch constant near here: nothing flows, not even ∞
                         continue
+                    reached[a] = True
                     if i in infinite:
                         infinite.setdefault(a, infinite[i])
                         continue
@@ -420,8 +432,22 @@ class Reference:
             if kinks:
                 for name, start in self._before(kinks).items():
                     directional[name] = (self._tangent(start, 1, partials), self._tangent(start, -1, partials))
+                    if not all(mpmath.isfinite(d) for d in directional[name]):
+                        return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
+                                                "(a kink under a square root, say)", "the derivative does not exist here")
         return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
                      settled)
+
+    def _flat(self, i: int, a: int) -> bool:
+        """Whether node i stays constant as its argument a moves a little: relu of a negative
+        number, or a product with the constant 0 — where even an infinite adjoint passes nothing."""
+        node = self.graph.nodes[i]
+        if node.op == "relu":
+            return True
+        if node.op == "mul":
+            other = node.args[1] if node.args[0] == a else node.args[0]
+            return not self.movable[other]
+        return False
 
     def _before(self, kinks: list[int]) -> dict[str, int]:
         """The named nodes some kink depends on: only their derivatives can be one-sided."""
@@ -521,6 +547,14 @@ def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Numbe
         same = _common_digits(a, b)
         return Number(b, digits(b, same) if same else "?", shown_scale, uncertainty=max(gap, noise),
                       note=f"only {same} digits certified at {high} bits")
+
+
+def _is_float64(x: mpf) -> bool:
+    """Whether x is exactly a (normal or zero) float64 number."""
+    if not x:
+        return True
+    sign, man, exp, bc = x._mpf_
+    return bc <= 53 and -1022 <= exp + bc - 1 <= 1023
 
 
 def _small(x: mpf) -> bool:

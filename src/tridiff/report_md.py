@@ -32,8 +32,9 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
   gradient, and of what the rounding of the values they are computed from does to them:
   what float64 may honestly lose there. Example: ∂/∂m of `m + log(exp(a-m) + exp(b-m))`
   at a = 1, b = 2, m = 2 is exactly 0, made of the terms 1, −0.27 and −0.73; its scale
-  is 4.5, and backprop's −5.6e-17 is an error of 1.2e-17 against it, well within 1e-12. A method that gives the correctly rounded float64 of the exact value
-  is always right (0.0 where the truth underflows). The table's errors column shows
+  is 4.5, and backprop's −5.6e-17 is an error of 1.2e-17 against it, well within 1e-12.
+  A method that gives the correctly rounded float64 of the exact value is always right
+  (0.0 where the truth underflows). The table's errors column shows
   |got − exact| / max(|exact|, scale); the scale column appears where terms cancel.
   The status is `ok` when every method is within the case's tolerance (default 1e-12)
   and every value the case's source states holds (`expect`, relative to the stated
@@ -50,8 +51,10 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
   truncation error at all). **model h\\*** and **model error** are what the textbook
   error model predicts from the exact higher derivatives (n/a where the derivative it
   needs is zero).
-- Errors are relative where the exact value is non-zero and absolute where it is zero.
-  An error of exactly 0 is drawn on the plots at a labelled floor line.
+- Finite-difference errors are relative where the exact value is non-zero and absolute
+  where it is zero. An error of exactly 0 is drawn on the plots at a labelled floor line.
+  The error model's round-off term uses the rounding scale of f's own value, so where f
+  is made of terms that cancel (log(1 + exp(-30))) it predicts the larger round-off.
 
 Formulas, as evaluated in float64:
 

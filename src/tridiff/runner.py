@@ -237,7 +237,8 @@ def _float_failure(graph, err: FloatFailure, exact: Exact) -> str:
         what = f"float64 cannot evaluate {where}: its argument is exactly {brief(exact.values[a])}, which float64 {how} {got!r}"
     else:
         what = f"float64 cannot evaluate {where}"
-    return (f"{what}. The exact function is defined here: {graph.output_name} = {exact.value.digits} (its gradient "
+    value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
+    return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
             "is in the results); no float64 method can be judged")
 
 
