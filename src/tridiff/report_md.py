@@ -32,7 +32,7 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
   gradient, and of what the rounding of the values they are computed from does to them:
   what float64 may honestly lose there. Example: ∂/∂m of `m + log(exp(a-m) + exp(b-m))`
   at a = 1, b = 2, m = 2 is exactly 0, made of the terms 1, −0.27 and −0.73; its scale
-  is 4.5, and backprop's −5.6e-17 is an error of 1.2e-17 against it, well within 1e-12.
+  is 4.0, and backprop's −5.6e-17 is an error of 1.4e-17 against it, well within 1e-12.
   A method that gives the correctly rounded float64 of the exact value is always right
   (0.0 where the truth underflows). The table's errors column shows
   |got − exact| / max(|exact|, scale); the scale column appears where terms cancel.

@@ -117,7 +117,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
     entry: dict = {"at": point.at, "status": "ok", "message": None}
     if point.expect_value is not None or point.expect_gradient:
         entry["expect"] = {"value": point.expect_value, "gradient": point.expect_gradient or None,
-                           "tolerance": point.expect_tolerance or case.tolerance}
+                           "tolerance": point.expect_tolerance or case.tolerance,
+                           "abs_tolerance": point.expect_abs_tolerance}
     try:
         exact = engines.reference.at(point.at)
     except Undefined as err:
