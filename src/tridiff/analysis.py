@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import statistics
 
+from .schemes import SCHEMES
+
 EPS = 2.0 ** -52
-THEORY = {"forward": 1, "backward": 1, "central": 2, "central4": 4, "complex_step": 2}
-# Which derivative sets each scheme's truncation error, and its name in messages.
-TRUNCATION = {"forward": 2, "backward": 2, "central": 3, "central4": 5, "complex_step": 3}
-_SUPERSCRIPT = {2: "²", 3: "³", 5: "⁵"}
+# A derivative's order in messages: ∂³f/∂x³ (which one drives each scheme is in its table).
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 MIN_RUN = 3
 BEYOND = "the exact derivative is beyond float64's range, so no float64 estimate can be compared with it"
 
@@ -32,23 +32,20 @@ def model(scheme: str, d: list[float] | None, eps: float = EPS, value_scale: flo
     `value_scale` is the rounding scale of f's own evaluation (reference.py): where f is
     made of terms that cancel (log(1 + exp(-30))), each f(x ± h) carries an error of
     eps·scale, not eps·|f|, and that is what the difference divides by h."""
-    if d is None or d[TRUNCATION[scheme]] is None:
+    k = SCHEMES[scheme].truncation
+    if d is None or k >= len(d) or d[k] is None:  # (a 6th-order scheme needs d7: not computed)
         return None
-    m0, mk = abs(d[0]), abs(d[TRUNCATION[scheme]])
+    m0, mk = abs(d[0]), abs(d[k])
     if value_scale is not None and math.isfinite(value_scale):
         m0 = max(m0, value_scale)
     if not (math.isfinite(m0) and math.isfinite(mk) and math.isfinite(d[1])):
         return None  # at a kink or a pole the model's derivatives do not exist
-    if scheme in ("forward", "backward"):
-        trunc, power, rnd = mk / 2, 1, 2 * eps * m0
-    elif scheme == "central":
-        trunc, power, rnd = mk / 6, 2, eps * m0
-    elif scheme == "central4":
-        trunc, power, rnd = mk / 30, 4, 1.5 * eps * m0
-    else:  # complex step: no cancellation, a flat floor of about eps·|f'|
+    s = SCHEMES[scheme]
+    if s.complex_step:  # no cancellation, a flat floor of about eps·|f'|
         floor = eps * abs(d[1])
-        return {"truncation": mk / 6, "power": 2, "roundoff": 0.0, "floor": floor,
+        return {"truncation": s.truncation_term(mk), "power": s.order, "roundoff": 0.0, "floor": floor,
                 "h": 1e-8 if mk else None, "abs_error": floor}
+    trunc, power, rnd = s.truncation_term(mk), s.order, s.roundoff_constant * eps * m0
     out = {"truncation": trunc, "power": power, "roundoff": rnd, "floor": 0.0, "h": None, "abs_error": None}
     if trunc > 0 and rnd > 0:
         # minimise trunc·h^p + rnd/h: p·trunc·h^(p+1) = rnd
@@ -63,7 +60,8 @@ def predicted_error(m: dict, h: float) -> float:
 
 
 def derivative_label(k: int, output: str, name: str) -> str:
-    return f"∂{_SUPERSCRIPT[k]}{output}/∂{name}{_SUPERSCRIPT[k]}"
+    power = str(k).translate(_SUPERSCRIPT)
+    return f"∂{power}{output}/∂{name}{power}"
 
 
 def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
@@ -71,8 +69,8 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
     """The slope of log(error) against log(h) where truncation dominates, or None and why.
 
     `value_digits`: how many digits of f's own float64 value are right, where it lost some."""
-    k = TRUNCATION[scheme]
-    if d is not None and d[k] == 0:
+    k = SCHEMES[scheme].truncation
+    if d is not None and k < len(d) and d[k] == 0:
         # The leading truncation term vanishes; the next ones (x³ at 0: forward's error is
         # pure h², from ∂³) may not. Only when every known higher one is 0 too is it round-off.
         if all(v == 0 for v in d[k + 1:]):  # (a None, not computed, is not 0)
@@ -85,7 +83,7 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
     # Truncation-dominated: larger h than the best, and well above the round-off level
     # there, which is measured on the left branch of the V (round-off ≈ C/h; the complex
     # step's is a flat floor). The best point itself may be luckily low, so it is not the gauge.
-    if scheme == "complex_step":
+    if SCHEMES[scheme].complex_step:
         floor = statistics.median([e for h, e in pts if h <= 1e-20] or [best_e])
         roundoff = lambda h: floor  # noqa: E731
     else:
@@ -122,7 +120,7 @@ def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_sca
     node["order"], node["order_note"], node["best"], node["predicted"], node["model"] = {}, {}, {}, {}, {}
     ref = node["reference"]
     for scheme, rows in node["sweep"].items():
-        order, note = observed_order(scheme, rows, d, derivative_label(TRUNCATION[scheme], output, name),
+        order, note = observed_order(scheme, rows, d, derivative_label(SCHEMES[scheme].truncation, output, name),
                                      value_digits if eps == EPS else None)
         node["order"][scheme] = None if order is None else round(order, 3)
         node["order_note"][scheme] = note
@@ -134,7 +132,7 @@ def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_sca
         node["model"][scheme] = m  # the curve the plots draw: writers format, never compute
         node["predicted"][scheme] = None if m is None or m["h"] is None else {
             "h": m["h"], "abs_error": m["abs_error"], "rel_error": m["abs_error"] / abs(ref) if ref else None}
-        if scheme == "complex_step":
+        if SCHEMES[scheme].complex_step:
             tiny = [r["abs_error"] for r in rows if r["h"] <= 1e-20 and r["abs_error"] is not None]
             node["floor"] = max(tiny) if tiny else None
 
@@ -154,7 +152,7 @@ def reading(scheme: str, node: dict) -> str:
     else:
         digits = min(16.0, max(0.0, -math.log10(err)))
         text = f"{scheme}: best {kind} error {err:.1e} at h = {best['h']:g} ({digits:.0f} of ~16 digits right)"
-    if scheme == "complex_step":
+    if SCHEMES[scheme].complex_step:
         return text + "; no subtraction, so no round-off growth: the error stays at its floor down to h = 1e-300."
     if pred is not None:
         ratio = best["h"] / pred["h"]
@@ -165,7 +163,7 @@ def reading(scheme: str, node: dict) -> str:
     else:
         text += f"; {node['order_note'][scheme]}" if order is None else ""
     if order is not None:
-        text += f"; observed order {order:.2f} (theory {THEORY[scheme]})"
+        text += f"; observed order {order:.2f} (theory {SCHEMES[scheme].order})"
     return text + "."
 
 

@@ -13,8 +13,7 @@ from .errors import CaseError
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
 from .ops import CONSTANTS, FUNCTIONS
-
-SCHEMES = ("forward", "backward", "central", "central4", "complex_step")
+from .schemes import SCHEMES as SCHEME_TABLE
 # The exact decimal literals, not a computed logspace (10.0**-k is not always the literal).
 DEFAULT_H = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8,
              1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16)
@@ -60,7 +59,7 @@ class Case:
     description: str | None = None
     tolerance: float = DEFAULT_TOLERANCE
     h: tuple[float, ...] = DEFAULT_H
-    schemes: tuple[str, ...] = SCHEMES
+    schemes: tuple[str, ...] = tuple(SCHEME_TABLE)
     precisions: tuple[str, ...] = ("float64",)   # float64 always; float32/float16 on request
 
     @property
@@ -268,22 +267,22 @@ def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:
 
 def _read_sweep(r: _Reader, raw: Any) -> tuple[tuple[float, ...], tuple[str, ...]]:
     if raw is None:
-        return DEFAULT_H, SCHEMES
+        return DEFAULT_H, tuple(SCHEME_TABLE)  # read now: a scheme added to the table is swept
     sweep = r.mapping(("sweep",), raw, SWEEP_KEYS)
     h = r.numbers(("sweep", "h"), sweep["h"], positive=True) if "h" in sweep else DEFAULT_H
     if "extra_h" in sweep:
         h += r.numbers(("sweep", "extra_h"), sweep["extra_h"], positive=True)
-    schemes = SCHEMES
+    schemes = tuple(SCHEME_TABLE)
     if "schemes" in sweep:
         listed = sweep["schemes"]
         if not isinstance(listed, list) or not listed:
             raise r.error(("sweep", "schemes"), "expected a non-empty list of schemes", "write e.g. [forward, central]")
         for i, s in enumerate(listed):
-            if s not in SCHEMES:
-                close = difflib.get_close_matches(str(s), SCHEMES, n=1)
+            if s not in schemes:
+                close = difflib.get_close_matches(str(s), schemes, n=1)
                 raise r.error(("sweep", "schemes", i), f"unknown scheme {s!r}",
-                              f"did you mean '{close[0]}'?" if close else "schemes are: " + ", ".join(SCHEMES))
-        schemes = tuple(s for s in SCHEMES if s in listed)
+                              f"did you mean '{close[0]}'?" if close else "schemes are: " + ", ".join(schemes))
+        schemes = tuple(s for s in schemes if s in listed)
     return tuple(sorted(set(h), reverse=True)), schemes
 
 

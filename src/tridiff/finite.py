@@ -15,16 +15,8 @@ import numpy as np
 
 from .ir import Graph
 from .ops import LOW_RULES, OPS
+from .schemes import SCHEMES, evaluate
 
-# The formulas exactly as evaluated (f is the output, x the perturbed node, f0 = f(x)).
-FORMULAS = {
-    "forward": "(f(x+h) - f(x)) / h",
-    "backward": "(f(x) - f(x-h)) / h",
-    "central": "(f(x+h) - f(x-h)) / (2*h)",
-    "central4": "(-f(x+2h) + 8*f(x+h) - 8*f(x-h) + f(x-2h)) / (12*h)",
-    "complex_step": "Im f(x+ih) / h",
-}
-OFFSETS = {"forward": (1,), "backward": (-1,), "central": (1, -1), "central4": (2, 1, -1, -2)}
 # The complex step has no cancellation, so it goes on far below the real schemes' grid.
 COMPLEX_EXTRA_H = (1e-20, 1e-30, 1e-50, 1e-100, 1e-150, 1e-200, 1e-250, 1e-300)
 
@@ -101,11 +93,11 @@ def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
     it is numpy's in that dtype throughout, h included, and there is no complex step."""
     targets = [graph.named[n] for n in names]
     result: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
-    real = [s for s in schemes if s in OFFSETS]
+    real = [s for s in schemes if not SCHEMES[s].complex_step]
     low = dtype is not np.float64
     if real:
         hs = np.array(h, dtype=dtype)
-        ks = sorted({k for s in real for k in OFFSETS[s]}, reverse=True)
+        ks = sorted({k for s in real for k in SCHEMES[s].offsets}, reverse=True)
         shift = np.array([k * hs for k in ks], dtype=dtype)  # k*h is exact for k in ±1, ±2
         out = _perturbed_outputs(graph, values, targets, shift, LOW_RULES if low else REAL_RULES, dtype)
         f0 = values[graph.output]
@@ -113,25 +105,17 @@ def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
             for j, name in enumerate(names):
                 f = {k: out[j * len(ks) + ks.index(k)] for k in ks}
                 for s in real:
-                    result[name][s] = _formula(s, f, f0, hs)
-    if "complex_step" in schemes and not low:
+                    result[name][s] = evaluate(SCHEMES[s], f, f0, hs)
+    complex_schemes = [s for s in schemes if SCHEMES[s].complex_step]
+    if complex_schemes and not low:
         hc = np.array(complex_grid(h), dtype=float)
         out = _perturbed_outputs(graph, values, targets, (1j * hc)[None, :], COMPLEX_RULES, complex)
         with np.errstate(all="ignore"):  # Im/h overflows where the derivative does (1/x at 1e-300)
             for j, name in enumerate(names):
-                result[name]["complex_step"] = out[j].imag / hc
+                for s in complex_schemes:
+                    result[name][s] = out[j].imag / hc
     return result
 
 
 def complex_grid(h: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(sorted(set(h) | set(COMPLEX_EXTRA_H), reverse=True))
-
-
-def _formula(scheme: str, f: dict[int, np.ndarray], f0: float, h: np.ndarray) -> np.ndarray:
-    if scheme == "forward":
-        return (f[1] - f0) / h
-    if scheme == "backward":
-        return (f0 - f[-1]) / h
-    if scheme == "central":
-        return (f[1] - f[-1]) / (2 * h)
-    return (-f[2] + 8 * f[1] - 8 * f[-1] + f[-2]) / (12 * h)

@@ -31,12 +31,12 @@ from typing import Callable, Mapping
 
 from .errors import CaseError
 from .ir import Graph
+from .schemes import SCHEMES
 
 Method = Callable[["Function", Mapping[str, float]], Mapping[str, float]]
 GROUP = "tridiff.methods"
 # The labels of tridiff's own results, which no plug-in may take.
-BUILT_IN = ("reference", "symbolic", "backprop", "forward_mode", "forward", "backward", "central", "central4",
-            "complex_step", "richardson")
+BUILT_IN = ("reference", "symbolic", "backprop", "forward_mode", "richardson")  # and every scheme
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,20 @@ def load_all(specs: list[str]) -> dict[str, Method]:
     for spec in specs:
         label, method = load(spec)
         for candidate in (label, spec, *(f"{spec}#{k}" for k in range(2, len(specs) + 2))):
-            if candidate not in methods and candidate not in BUILT_IN:
+            if candidate not in methods and not _built_in(candidate):
                 methods[candidate] = method
                 break
     return methods
 
 
+def _built_in(label: str) -> bool:
+    return label in BUILT_IN or label in SCHEMES
+
+
 def check_labels(methods: Mapping[str, Method]) -> None:
     """Refuse API-given labels that would replace tridiff's own results."""
     for label in methods:
-        if label in BUILT_IN:
+        if _built_in(label):
             raise CaseError(f"a method may not be called '{label}': that is one of tridiff's own",
                             "give it another name", file="<python>", field="methods")
 

@@ -11,14 +11,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
 
 from .analysis import BEYOND, predicted_error, scaled  # noqa: E402
+from .schemes import SCHEMES  # noqa: E402
 
 # text.parse_math off: a name is drawn as written, never read as mathtext ($...$).
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
                      "axes.titlesize": 10, "figure.dpi": 72, "text.parse_math": False})
 
-COLORS = {"forward": "#1f77b4", "backward": "#17becf", "central": "#2ca02c", "central4": "#9467bd",
-          "complex_step": "#ff7f0e", "symbolic": "#444444", "backprop": "#d62728"}
-MARKERS = {"forward": "o", "backward": "s", "central": "^", "central4": "D", "complex_step": "x"}
+COLORS = {"symbolic": "#444444", "backprop": "#d62728"}  # the schemes' are in their table
 FLOOR = 1e-19    # where an error of exactly zero is drawn, labelled as such
 H_RANGE = (10 ** -16.5, 10 ** -0.3)
 MAX_PANELS = 12  # nodes drawn per error plot (inputs first); the tables have every node
@@ -85,14 +84,14 @@ def _panel(ax, name: str, node: dict) -> None:
         hs = [h for h, _ in pts]
         es = [e if e > 0 else FLOOR for _, e in pts]
         top = max(top, max(es))
-        ax.plot(hs, es, marker=MARKERS[scheme], ms=3.5, lw=1, color=COLORS[scheme], label=scheme)
+        ax.plot(hs, es, marker=SCHEMES[scheme].marker, ms=3.5, lw=1, color=SCHEMES[scheme].color, label=scheme)
         m = node["model"].get(scheme)
-        if m is not None and scheme != "complex_step" and (m["truncation"] or m["roundoff"]):
+        if m is not None and not SCHEMES[scheme].complex_step and (m["truncation"] or m["roundoff"]):
             grid = [10 ** (-16.5 + k * 0.1) for k in range(163)]
             curve = [scaled(predicted_error(m, h), ref) for h in grid]
-            ax.plot(grid, [max(c, FLOOR) for c in curve], ls="--", lw=0.8, color=COLORS[scheme], alpha=0.7)
+            ax.plot(grid, [max(c, FLOOR) for c in curve], ls="--", lw=0.8, color=SCHEMES[scheme].color, alpha=0.7)
             if m["h"] is not None:
-                ax.plot([m["h"]], [scaled(m["abs_error"], ref)], marker="v", ms=7, color=COLORS[scheme],
+                ax.plot([m["h"]], [scaled(m["abs_error"], ref)], marker="v", ms=7, color=SCHEMES[scheme].color,
                         markeredgecolor="black", markeredgewidth=0.5, ls="none")
     for precision, sub in node.get("precisions", {}).items():
         top = max(top, _precision_curves(ax, precision, sub, ref))
@@ -133,11 +132,11 @@ def _precision_curves(ax, precision: str, sub: dict, ref: float) -> float:
             continue
         es = [e if e > 0 else FLOOR for _, e in pts]
         top = max(top, max(es))
-        ax.plot([h for h, _ in pts], es, ls=PRECISION_STYLE[precision], lw=1, marker=MARKERS[scheme], ms=2.5,
-                color=COLORS[scheme], alpha=0.75, label=f"{scheme} {precision}")
+        ax.plot([h for h, _ in pts], es, ls=PRECISION_STYLE[precision], lw=1, marker=SCHEMES[scheme].marker, ms=2.5,
+                color=SCHEMES[scheme].color, alpha=0.75, label=f"{scheme} {precision}")
         pred = sub["predicted"].get(scheme)
         if pred is not None:
-            ax.plot([pred["h"]], [scaled(pred["abs_error"], ref)], marker="v", ms=6, color=COLORS[scheme],
+            ax.plot([pred["h"]], [scaled(pred["abs_error"], ref)], marker="v", ms=6, color=SCHEMES[scheme].color,
                     alpha=0.75, markeredgecolor="black", markeredgewidth=0.5, ls="none")
     return top
 
@@ -151,7 +150,7 @@ def function_plot(case: dict) -> str | None:
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(6.4, 5.2), sharex=True)
     top.plot(x, _drawable(curve["f"]), color="black", lw=1.3, label=f"{case['output']}")
     bottom.plot(x, _drawable(curve["symbolic"]), color=COLORS["symbolic"], lw=1.3, label="exact derivative (sympy)")
-    bottom.plot(x, _drawable(curve["forward"]), color=COLORS["forward"], lw=1, ls="--",
+    bottom.plot(x, _drawable(curve["forward"]), color=SCHEMES["forward"].color, lw=1, ls="--",
                 label=f"forward difference, h = {curve['forward_h']:g}")
     bx = [xi for xi, v in zip(x, curve["backprop"]) if v is not None]
     bottom.plot(bx, _drawable([v for v in curve["backprop"] if v is not None]), ls="none", marker="o", ms=4,

@@ -8,7 +8,7 @@ from tabulate import tabulate
 
 from . import tables
 from .figures import Figures, circuit_name, function_plot_name, plot_name
-from .report_md import HOW_TO_READ
+from .report_md import how_to_read
 
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
@@ -69,7 +69,7 @@ def page(document: dict, figures: Figures, sections: list[str] | None = None) ->
              _table(tables.index_headers(document), tables.index_rows(
                  document, link=lambda c: f'<a href="#{e(c["name"])}">{e(c["name"])}</a>'), raw_first=True),
              "<details><summary>How to read these reports</summary>",
-             _paragraphs(HOW_TO_READ.split("\n", 2)[2]), "</details>"]
+             _paragraphs(how_to_read().split("\n", 2)[2]), "</details>"]
     parts += sections if sections is not None else [case_section(case, figures) for case in document["cases"]]
     parts.append("</body></html>\n")
     return "\n".join(parts)

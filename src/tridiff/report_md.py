@@ -11,11 +11,11 @@ from tabulate import tabulate
 
 from . import tables
 from .figures import Figures, circuit_name, function_plot_name, plot_name
-from .finite import FORMULAS
+from .schemes import SCHEMES
 
 INDEX = "README.md"
 
-HOW_TO_READ = """\
+_HOW_TO_READ = """\
 ## How to read these reports
 
 Each case is differentiated at each of its points three ways, and every result is
@@ -58,7 +58,12 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
 
 Formulas, as evaluated in float64:
 
-""" + "\n".join(f"- {scheme}: `{formula}`" for scheme, formula in FORMULAS.items()) + "\n"
+"""
+
+
+def how_to_read() -> str:
+    """The reading guide, with the formula of every scheme in the table."""
+    return _HOW_TO_READ + "\n".join(f"- {name}: `{scheme.printed}`" for name, scheme in SCHEMES.items()) + "\n"
 
 
 def _text(text: str) -> str:
@@ -81,7 +86,7 @@ def index(document: dict) -> str:
             "[results.json](results.json), [sweeps.csv](sweeps.csv).\n\n"
             "Worst error of each method over a case's points and nodes (for finite differences, "
             "at each scheme's best h), and the observed orders at the first input:\n\n"
-            + _table(tables.index_headers(document), rows) + "\n\n" + HOW_TO_READ)
+            + _table(tables.index_headers(document), rows) + "\n\n" + how_to_read())
 
 
 def _function_block(case: dict) -> str:

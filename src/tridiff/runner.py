@@ -24,6 +24,7 @@ from .finite import PRECISIONS, complex_grid, forward_in, sweep
 from .forward_mode import ForwardMode
 from .methods import Function, Method, function_of
 from .reference import Exact, Number, Reference, Undefined, brief, to_float
+from .schemes import SCHEMES
 from .symbolic import OverBudget, SymbolicCase
 
 TINY = sys.float_info.min
@@ -180,13 +181,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
             mismatches += judge(node, name, number, methods, case.tolerance,
                                 judged=certain and name not in exact.one_sided)
         for scheme, est in estimates[name].items():
-            hs = complex_grid(case.h) if scheme == "complex_step" else case.h
+            hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
             node["sweep"][scheme] = _sweep_rows(hs, est, ref)
         node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
         if rich["estimate"] is not None:
             rich["abs_error"] = _abs_error(rich["estimate"], ref)
             rich["rel_error"] = _relative(rich["abs_error"], ref)
-        node["derivatives"] = engines.symbolic.higher_derivatives(named_values, name)
+        node["derivatives"] = engines.symbolic.higher_derivatives(  # as far as the schemes' models need
+            named_values, name, max(SCHEMES[s].truncation for s in case.schemes))
         analyse_node(node, graph.output_name, name, value_scale=exact.value.scale,
                      value_digits=entry["value_digits_right"])
         if lower:
@@ -373,7 +375,7 @@ def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str
     """Finite differences and backprop in float32 or float16 (reported, never judged)."""
     dtype = PRECISIONS[precision]
     values = forward_in(case.graph, point.at, dtype)
-    schemes = tuple(s for s in case.schemes if s != "complex_step")
+    schemes = tuple(s for s in case.schemes if not SCHEMES[s].complex_step)
     estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
     return estimates, engines.backprop.in_precision(point.at, dtype)[1]
 

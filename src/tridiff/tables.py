@@ -1,8 +1,8 @@
 """The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
 from __future__ import annotations
 
-from .analysis import THEORY, reading, richardson_reading, scaled
-from .cases import SCHEMES
+from .analysis import reading, richardson_reading, scaled
+from .schemes import SCHEMES
 
 
 def num(x: float | None) -> str:
@@ -50,7 +50,8 @@ def order_text(order: float | None) -> str:
 
 
 EXACT = ("symbolic", "backprop", "forward_mode")
-NUMERICAL = (*SCHEMES, "richardson")
+def numerical() -> tuple[str, ...]:
+    return (*SCHEMES, "richardson")
 
 
 def exact_methods(points: list[dict]) -> list[str]:
@@ -109,7 +110,7 @@ def index_rows(document: dict, link=None) -> list[list[str]]:
         orders = "—" if node is None else " / ".join(order_text(node["order"].get(s))
                                                       for s in ("forward", "central", "central4"))
         name = link(case) if link else case["name"]
-        rows.append([name, case["status"], *(err(worst.get(k)) for k in (*exact_methods(all_points(document)), *NUMERICAL)),
+        rows.append([name, case["status"], *(err(worst.get(k)) for k in (*exact_methods(all_points(document)), *numerical())),
                      orders])
     return rows
 
@@ -125,7 +126,7 @@ def summary_rows(document: dict) -> list[list[str]]:
             at = ", ".join(f"{k}={v:g}" for k, v in point["at"].items())
             worst = point_worst(point)
             rows.append([case["name"], at if len(at) <= 30 else at[:27] + "...",
-                         *(err(worst.get(c)) for c in (*exact_methods(all_points(document)), *NUMERICAL)), point["status"]])
+                         *(err(worst.get(c)) for c in (*exact_methods(all_points(document)), *numerical())), point["status"]])
     return rows
 
 
@@ -216,7 +217,7 @@ def convergence_rows(point: dict) -> list[list[str]]:
             for scheme in data["sweep"]:
                 best, pred = data["best"].get(scheme), data["predicted"].get(scheme)
                 order = data["order"].get(scheme)
-                rows.append([name, scheme + label, order_text(order), str(THEORY[scheme]),
+                rows.append([name, scheme + label, order_text(order), str(SCHEMES[scheme].order),
                              "—" if best is None else f"{best['h']:g}",
                              "—" if best is None else err(scaled(best["abs_error"], ref)),
                              "n/a" if pred is None else f"{pred['h']:.1e}",
