@@ -1,7 +1,6 @@
 """Case files: strict validation of YAML data into plain dataclasses (SPEC §2)."""
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -9,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from . import yamlsafe
-from .errors import CaseError
+from .errors import CaseError, did_you_mean
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
 from .ops import CONSTANTS, FUNCTIONS
@@ -87,9 +86,8 @@ class _Reader:
             raise self.error(path, f"expected a mapping, got {_kind(value)}", "write `key: value` lines")
         for key in value:
             if allowed is not None and key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else "allowed keys: " + ", ".join(allowed)
-                raise self.error(path + (key,), f"unknown key '{key}'", hint)
+                raise self.error(path + (key,), f"unknown key '{key}'",
+                                 did_you_mean(key, allowed, "allowed keys: " + ", ".join(allowed)))
         return value
 
     def text(self, path: tuple, value: Any, *, numbers_ok: bool = False) -> str:
@@ -177,9 +175,8 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
         steps = {k: r.text(("steps", k), v, numbers_ok=True) for k, v in raw.items()}
         output = r.text(("output",), data["output"]) if "output" in data else list(steps)[-1]
         if output not in steps:
-            close = difflib.get_close_matches(output, list(steps), n=1)
             raise r.error(("output",), f"output '{output}' is not a step",
-                          f"did you mean '{close[0]}'?" if close else "name one of: " + ", ".join(steps))
+                          did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
     try:
         graph = build_graph(steps, output, function=function is not None)
     except CaseError as err:
@@ -279,9 +276,8 @@ def _read_sweep(r: _Reader, raw: Any) -> tuple[tuple[float, ...], tuple[str, ...
             raise r.error(("sweep", "schemes"), "expected a non-empty list of schemes", "write e.g. [forward, central]")
         for i, s in enumerate(listed):
             if s not in schemes:
-                close = difflib.get_close_matches(str(s), schemes, n=1)
                 raise r.error(("sweep", "schemes", i), f"unknown scheme {s!r}",
-                              f"did you mean '{close[0]}'?" if close else "schemes are: " + ", ".join(schemes))
+                              did_you_mean(s, schemes, "schemes are: " + ", ".join(schemes)))
         schemes = tuple(s for s in schemes if s in listed)
     return tuple(sorted(set(h), reverse=True)), schemes
 

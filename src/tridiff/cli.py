@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import __version__
 from .cases import MAX_NAME, MISSING_PATH, NAME, load_library
-from .errors import CaseError, one_line
+from .errors import CaseError, did_you_mean, one_line
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
@@ -165,10 +165,8 @@ def cmd_show(args) -> int:
         print(summary_table(document))
         return EXIT_OK
     if args.case not in cases:
-        import difflib
-        close = difflib.get_close_matches(args.case, list(cases), n=1)
         raise CaseError(f"no case '{args.case}' in these reports",
-                        f"did you mean '{close[0]}'?" if close else "see `tridiff show` for the names", file=str(path))
+                        did_you_mean(args.case, cases, "see `tridiff show` for the names"), file=str(path))
     print(case_tables(cases[args.case]))
     return EXIT_OK
 

@@ -1,12 +1,19 @@
 """The one error type tridiff raises for bad input, formatted as a single line."""
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 
 def one_line(text: str) -> str:
     """A message on one line, whatever the input (or a library's message) contained."""
     return " ".join(text.split())
+
+
+def did_you_mean(word: str, choices, otherwise: str = "") -> str:
+    """The fix for a misspelt name: the closest of `choices`, or `otherwise`."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1)
+    return f"did you mean '{close[0]}'?" if close else otherwise
 
 
 @dataclass

@@ -8,13 +8,12 @@ nothing is ever evaluated, and no input is deep enough to exhaust the stack
 """
 from __future__ import annotations
 
-import difflib
 import heapq
 import keyword
 import math
 import re
 from dataclasses import dataclass
-from .errors import CaseError
+from .errors import CaseError, did_you_mean
 from .ir import Graph, Node
 from .ops import CONSTANTS, FUNCTIONS
 
@@ -62,11 +61,6 @@ class Token:
     kind: str   # "num", "name", "op"
     text: str
     col: int    # 1-based column in the expression text
-
-
-def _suggest(word: str, choices) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 def tokenize(text: str) -> list[Token]:
@@ -162,7 +156,7 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                 expect_operand = False
             elif tok.kind == "name" and nxt is not None and nxt.text == "(":
                 if tok.text not in FUNCTIONS:
-                    hint = _suggest(tok.text, FUNCTIONS)
+                    hint = did_you_mean(tok.text, FUNCTIONS)
                     raise CaseError(f"unknown function '{tok.text}' (column {tok.col})",
                                     (hint + " " if hint else "") + "known functions: " + ", ".join(FUNCTIONS))
                 pending.append(("paren", tok.text, 0, tok))
