@@ -121,7 +121,7 @@ def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_sca
     ref = node["reference"]
     for scheme, rows in node["sweep"].items():
         order, note = observed_order(scheme, rows, d, derivative_label(SCHEMES[scheme].truncation, output, name),
-                                     value_digits if eps == EPS else None)
+                                     value_digits)
         node["order"][scheme] = None if order is None else round(order, 3)
         node["order_note"][scheme] = note
         finite = [r for r in rows if r["abs_error"] is not None]

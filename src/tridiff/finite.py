@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from .ir import Graph
-from .ops import LOW_RULES, OPS
+from .ops import LOW_RULES, OPS, or_nan
 from .schemes import SCHEMES, evaluate
 
 # The complex step has no cancellation, so it goes on far below the real schemes' grid.
@@ -26,23 +26,14 @@ def _real_rule(op_name: str) -> Callable:
     if op.ieee:
         return op.real
     nin = op.arity
-    ufunc = np.frompyfunc(_safe(op.real), nin, 1)
+    ufunc = np.frompyfunc(or_nan(op.real), nin, 1)
     return lambda *args: ufunc(*args).astype(float)
 
 
 def _complex_rule(op_name: str) -> Callable:
     op = OPS[op_name]
-    ufunc = np.frompyfunc(_safe(op.complex), op.arity, 1)
+    ufunc = np.frompyfunc(or_nan(op.complex), op.arity, 1)
     return lambda *args: ufunc(*args).astype(complex)
-
-
-def _safe(fn: Callable) -> Callable:
-    def safe(*args):
-        try:
-            return fn(*args)
-        except (ArithmeticError, ValueError):
-            return float("nan")
-    return safe
 
 
 REAL_RULES = {name: _real_rule(name) for name in OPS}

@@ -115,7 +115,7 @@ def rounded(fn: Callable, nin: int = 1) -> Callable:
     exact values, then rounded to their dtype (float32, float16), elementwise. numpy's own
     float32 exp, sin, … are SIMD kernels that differ in the last bit between CPUs, and the
     reports must not; this is a correctly rounded result (but for a rare double rounding)."""
-    ufunc = np.frompyfunc(_or_nan(fn), nin, 1)
+    ufunc = np.frompyfunc(or_nan(fn), nin, 1)
 
     def rule(*args):
         dtype = np.result_type(*args)
@@ -125,7 +125,8 @@ def rounded(fn: Callable, nin: int = 1) -> Callable:
     return rule
 
 
-def _or_nan(fn: Callable) -> Callable:
+def or_nan(fn: Callable) -> Callable:
+    """fn, with NaN where Python's math raises (log(-1), 1/0): an array evaluation goes on."""
     def safe(*args):
         try:
             return fn(*args)

@@ -78,17 +78,19 @@ class _Infinite:
 class _Decide:
     """Whether a value is 0, knowing the noise its precision may have left in it."""
 
-    def __init__(self, noise: tuple[mpf, ...], settle: bool, settled: list[str]):
-        self.noise, self.settle, self.settled = noise, settle, settled
+    def __init__(self, unit: mpf, settle: bool, settled: list[str]):
+        self.unit, self.settle, self.settled = unit, settle, settled
+        self.scales: list[mpf] = []  # of the current node's arguments, 0 where exact
 
     def zero(self, x: mpf, k: int = 0) -> bool:
-        if not x and not self.noise[k]:
+        noise = self.scales[k] * self.unit  # computed only for the few decisions a graph asks for
+        if not x and not noise:
             return True  # exactly 0, with nothing rounded on the way
-        if abs(x) > self.noise[k]:
+        if abs(x) > noise:
             return False  # (a 0 that rounding may have made is within the noise, like any tiny value)
         if not self.settle:
             raise _Close
-        self.settled.append(f"a value within ±{brief(self.noise[k])} of 0 was taken as exactly 0")
+        self.settled.append(f"a value within ±{brief(noise)} of 0 was taken as exactly 0")
         return True
 
 
@@ -288,7 +290,6 @@ class Exact:
     gradient: dict[str, Number]
     kinks: list[int] = field(default_factory=list)      # kinked nodes at 0 on a path to the output
     one_sided: dict[str, tuple[Number, Number]] = field(default_factory=dict)  # name: (left, right) where they differ
-    precision: int = 0          # bits of the last evaluation
     values: list[mpf] = field(default_factory=list)     # every node's value at that precision
     notes: list[str] = field(default_factory=list)      # decisions settled at the last precision
 
@@ -346,7 +347,7 @@ class Reference:
             scale: list[mpf] = [mpf(0)] * n
             exact = [True] * n
             exact_partials = [True] * n  # whose local derivatives are exact numbers
-            noise_unit = mpf(2) ** (32 - prec)
+            decide = _Decide(mpf(2) ** (32 - prec), settle, settled)  # noise = scale · 2^(32 - bits)
             for i, node in enumerate(nodes):
                 if node.op == "input":
                     values[i] = mpf(at[node.text])  # exact: a float64 is a binary fraction
@@ -361,8 +362,7 @@ class Reference:
                     if exact[i]:
                         values[i], partials[i] = EXACT_RULES[node.op](*args)
                     else:
-                        noise = tuple(mpf(0) if exact[a] else s * noise_unit for a, s in zip(node.args, arg_scale))
-                        decide = _Decide(noise, settle, settled)
+                        decide.scales = [0 if exact[a] else s for a, s in zip(node.args, arg_scale)]
                         values[i], partials[i] = RULES[node.op](*args, tuple(movable[a] for a in node.args), decide)
                 except _Close:
                     return None
@@ -512,7 +512,7 @@ class Reference:
             for number_ in gradient.values():
                 number_.uncertainty = mpf("inf")
                 number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
-            return Exact(value, gradient, hi.kinks, {}, prec, hi.values, hi.settled)
+            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled)
         one_sided = {}
         for name in hi.directional:
             (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
@@ -524,7 +524,7 @@ class Reference:
                 gradient[name] = right  # the derivative exists: both sides agree
         if not certain and not last:
             return None
-        return Exact(value, gradient, hi.kinks, one_sided, prec, hi.values, hi.settled)
+        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled)
 
 
 def _agree(a: mpf, b: mpf, scale: mpf, low: int, high: int, last: bool) -> Number:

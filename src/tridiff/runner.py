@@ -148,6 +148,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
     lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
     extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
     named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
+    model_order = max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -187,8 +188,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> dict:
         if rich["estimate"] is not None:
             rich["abs_error"] = _abs_error(rich["estimate"], ref)
             rich["rel_error"] = _relative(rich["abs_error"], ref)
-        node["derivatives"] = engines.symbolic.higher_derivatives(  # as far as the schemes' models need
-            named_values, name, max(SCHEMES[s].truncation for s in case.schemes))
+        node["derivatives"] = engines.symbolic.higher_derivatives(named_values, name, model_order)
         analyse_node(node, graph.output_name, name, value_scale=exact.value.scale,
                      value_digits=entry["value_digits_right"])
         if lower:
@@ -259,13 +259,12 @@ def _exact_methods(engines: Engines, point: Point, names: list[str],
     methods: dict[str, dict[str, float]] = {}
     value_of: dict[str, float] = {"backprop": value}
     failed = []
-    if not engines.symbolic.over_budget:
-        try:
-            value_of["symbolic"], methods["symbolic"] = engines.symbolic.symbolic(point.at)
-        except OverBudget:
-            pass  # said once for the case, in its over_budget
-        except (ArithmeticError, ValueError) as err:
-            failed.append(f"symbolic could not be evaluated ({type(err).__name__}: {err})")
+    try:
+        value_of["symbolic"], methods["symbolic"] = engines.symbolic.symbolic(point.at)
+    except OverBudget:
+        pass  # said once for the case, in its over_budget
+    except (ArithmeticError, ValueError) as err:
+        failed.append(f"symbolic could not be evaluated ({type(err).__name__}: {err})")
     try:
         methods["backprop"] = engines.backprop.value_and_grad(point.at)[1]
     except CaseError as err:
