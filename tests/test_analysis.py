@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from tridiff.analysis import EPS, model, observed_order
-from tridiff.runner import run_case
+from tridiff.runner.analysis import EPS, model, observed_order
+from tridiff.runner.case import run_case
 
 
 SMOOTH = """\
@@ -21,7 +21,7 @@ sweep:
 def smooth(tmp_path_factory):
     path = tmp_path_factory.mktemp("c") / "smooth.yaml"
     path.write_text(SMOOTH)
-    from tridiff.cases import read_file
+    from tridiff.cases.files import read_file
     return run_case(read_file(path)[0][0])["points"][0]["gradient"]["x"]
 
 
@@ -50,7 +50,7 @@ def test_the_model_formulas_match_spec_section_7():
 def test_quadratic_central_orders_are_null_with_the_reason(tmp_path):
     path = tmp_path / "q.yaml"
     path.write_text("name: q\nfunction: 2*x**2 - 3*x + 4\npoints: [{at: {x: 2}}]\n")
-    from tridiff.cases import read_file
+    from tridiff.cases.files import read_file
     node = run_case(read_file(path)[0][0])["points"][0]["gradient"]["x"]
     for scheme in ("central", "central4"):
         assert node["order"][scheme] is None

@@ -1,7 +1,7 @@
 """Loading case files: the library, and every error path with its one-line message."""
 import pytest
 
-from tridiff.cases import DEFAULT_H, load_library, read_file
+from tridiff.cases.files import DEFAULT_H, load_library, read_file
 from tridiff.errors import CaseError
 
 from conftest import ROOT

@@ -1,15 +1,11 @@
-"""The command line as a user meets it: real subprocesses, exit codes, one-line errors."""
-import subprocess
-import sys
+"""The command line as a user meets it: exit codes, one-line errors (in this process, as `tridiff` runs it)."""
 
 import pytest
 
 from conftest import ROOT
+from helpers import tridiff
 
 
-def tridiff(*args, cwd=None, timeout=60):
-    return subprocess.run([sys.executable, "-m", "tridiff", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout)
 
 
 def test_check_accepts_the_shipped_cases():

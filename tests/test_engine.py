@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import tridiff
-from tridiff.backprop import Compiled, source
-from tridiff.evaluate import forward
-from tridiff.expression import build_graph
+from tridiff.methods.backprop import Compiled, source
+from tridiff.methods.evaluate import forward
+from tridiff.cases.expression import build_graph
 from tridiff.ops import FUNCTIONS
 
 EXPRESSIONS = [f"{fn}(x*y + 0.5) * x - y / (x + 3) + x**2.5" for fn in FUNCTIONS] + [

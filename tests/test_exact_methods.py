@@ -4,13 +4,13 @@ import mpmath
 import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from tridiff.backprop import gradient
-from tridiff.evaluate import FloatFailure, forward
-from tridiff.expression import build_graph
-from tridiff.finite import complex_grid, sweep
-from tridiff.reference import Reference
-from tridiff.runner import run_case
-from tridiff.symbolic import SymbolicCase
+from tridiff.methods.backprop import gradient
+from tridiff.methods.evaluate import FloatFailure, forward
+from tridiff.cases.expression import build_graph
+from tridiff.methods.finite import complex_grid, sweep
+from tridiff.methods.reference import Reference
+from tridiff.runner.case import run_case
+from tridiff.methods.symbolic import SymbolicCase
 
 from helpers import case_from
 

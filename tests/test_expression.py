@@ -4,8 +4,8 @@ import math
 import pytest
 
 from tridiff.errors import CaseError
-from tridiff.evaluate import forward
-from tridiff.expression import build_graph
+from tridiff.methods.evaluate import forward
+from tridiff.cases.expression import build_graph
 
 
 def value_of(text: str, **at: float) -> float:

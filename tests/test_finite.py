@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from tridiff.cases import load_library
-from tridiff.evaluate import forward
-from tridiff.finite import complex_grid, sweep
+from tridiff.cases.files import load_library
+from tridiff.methods.evaluate import forward
+from tridiff.methods.finite import complex_grid, sweep
 
 from conftest import ROOT
 

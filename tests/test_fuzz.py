@@ -4,9 +4,9 @@ import string
 import yaml
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from tridiff.cases import read_case, read_file
+from tridiff.cases.files import read_case, read_file
 from tridiff.errors import CaseError
-from tridiff.expression import build_graph
+from tridiff.cases.expression import build_graph
 
 FUZZ = settings(max_examples=300, deadline=2000, derandomize=True,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])

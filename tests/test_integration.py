@@ -10,11 +10,12 @@ import pytest
 import yaml
 
 import tridiff
-from tridiff.cases import case_files, read_case, read_file
+from tridiff.cases.files import case_files, read_case, read_file
 from tridiff.errors import CaseError
-from tridiff.schema import schema
+from tridiff.cases.schema import schema
 
 from conftest import ROOT
+from helpers import tridiff as command
 
 
 def pytest_run(*args, cwd=ROOT):
@@ -50,7 +51,7 @@ def test_every_shipped_case_validates_against_the_schema():
 
 
 def test_tridiff_schema_prints_the_schema():
-    out = subprocess.run([sys.executable, "-m", "tridiff", "schema"], capture_output=True, text=True, timeout=60)
+    out = command("schema")
     assert json.loads(out.stdout) == SCHEMA
 
 
@@ -101,12 +102,8 @@ def test_compare_in_a_notebook():
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    out = tmp_path_factory.mktemp("r") / "reports"
-    result = subprocess.run([sys.executable, "-m", "tridiff", "run", "cases", "--out", str(out)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stderr
-    return out
+def fresh(shipped_run):
+    return shipped_run[1]
 
 
 def test_every_case_page_shows_a_circuit_whose_labels_match_the_tables(fresh):
@@ -126,7 +123,7 @@ def test_every_case_page_shows_a_circuit_whose_labels_match_the_tables(fresh):
 
 
 def test_large_graphs_draw_named_nodes_only(write_case):
-    from tridiff.runner import run_case
+    from tridiff.runner.case import run_case
     steps = "".join(f"  s{k}: s{k - 1} * 1.01 + sin(x)\n" for k in range(1, 40))
     case = read_file(write_case(f"name: big\nsteps:\n  s0: x * 2\n{steps}points: [{{at: {{x: 0.5}}}}]\n"))[0][0]
     picture = run_case(case)["points"][0]["circuit"]
@@ -135,7 +132,6 @@ def test_large_graphs_draw_named_nodes_only(write_case):
 
 
 def test_list_as_json():
-    out = subprocess.run([sys.executable, "-m", "tridiff", "list", "--format", "json"], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60)
+    out = command("list", "--format", "json", cwd=ROOT)
     listed = {c["name"]: c for c in json.loads(out.stdout)}
     assert listed["quadratic"]["function"] == "2*x**2 - 3*x + 4" and len(listed["quadratic"]["points"]) == 4

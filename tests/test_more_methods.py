@@ -1,16 +1,16 @@
 """Forward mode, Richardson extrapolation, and plugged-in methods."""
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 
-from tridiff.cases import load_library, read_file
-from tridiff.methods import function_of, load
-from tridiff.runner import run_case
+from tridiff.cases.files import load_library, read_file
+from tridiff.methods import function_of
+from tridiff.methods.plugins import load
+from tridiff.runner.case import run_case
 
 from conftest import ROOT
+from helpers import tridiff as command
 
 CASES = {c.name: c for c in load_library([ROOT / "cases"]).cases}
 EXAMPLE = ROOT / "examples" / "micrograd_method.py"
@@ -69,16 +69,14 @@ def test_the_method_receives_the_function_as_written():
 
 def test_method_from_the_command_line(tmp_path):
     out = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-m", "tridiff", "run", "cases", "--out", str(out), "--case", "quadratic",
-                             "--method", f"{EXAMPLE}:gradient_with_mistake"], capture_output=True, text=True,
-                            cwd=ROOT, timeout=120)
+    result = command("run", "cases", "--out", out, "--case", "quadratic", "--method", f"{EXAMPLE}:gradient_with_mistake",
+                     cwd=ROOT)
     assert result.returncode == 1 and "gradient_with_mistake gave 8.0" in result.stderr
     page = (out / "quadratic.md").read_text()
     assert "gradient with mistake" in page
     doc = json.loads((out / "results.json").read_text())
     assert doc["cases"][0]["points"][0]["gradient"]["x"]["methods"]["gradient_with_mistake"] == 8.0
-    unknown = subprocess.run([sys.executable, "-m", "tridiff", "run", "--method", "nope"], capture_output=True,
-                             text=True, cwd=ROOT, timeout=60)
+    unknown = command("run", "--method", "nope", cwd=ROOT)
     assert unknown.returncode == 2 and "no method named 'nope'" in unknown.stderr
 
 

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tridiff.backprop import Compiled, source
+from tridiff.methods.backprop import Compiled, source
 from tridiff.bench import chain, mlp, tanh_sum
 from tridiff.errors import CaseError
-from tridiff.expression import GraphBuilder, build_graph
-from tridiff.ir import Graph
+from tridiff.cases.expression import GraphBuilder, build_graph
+from tridiff.cases.ir import Graph
 
 UNARY = ["sin", "cos", "tanh", "exp", "sigmoid", "neg", "abs"]
 BINARY = ["add", "sub", "mul", "div"]

@@ -2,28 +2,23 @@
 import filecmp
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
+from helpers import tridiff
 
 TEXT = (".md", ".json", ".csv")
 
 
-def run_into(out: Path, *extra) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tridiff", "run", "cases", "--out", str(out), *extra],
-                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+def run_into(out: Path, *extra):
+    return tridiff("run", "cases", "--out", out, *extra, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
-def fresh(tmp_path_factory):
-    out = tmp_path_factory.mktemp("fresh") / "reports"
-    result = run_into(out)
-    assert result.returncode == 0, result.stderr
-    return out
+def fresh(shipped_run):
+    return shipped_run[1]
 
 
 def text_files(folder: Path) -> dict[str, Path]:
@@ -87,8 +82,7 @@ def test_case_page_tables_carry_the_results(fresh):
 
 def test_show_prints_tables_from_existing_reports(fresh):
     def show(*args):
-        return subprocess.run([sys.executable, "-m", "tridiff", "show", *args, "--reports", str(fresh)],
-                              capture_output=True, text=True, timeout=60)
+        return tridiff("show", *args, "--reports", fresh)
     summary = show()
     assert summary.returncode == 0 and "sigmoid-neuron" in summary.stdout
     for name in ("quadratic", "staged-circuit", "sigmoid-neuron"):

@@ -1,23 +1,20 @@
 """`tridiff run` end to end: exit codes, results.json's shape, the folder it replaces."""
 import json
-import subprocess
-import sys
 
 import pytest
 
 from conftest import ROOT
+from helpers import tridiff
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "tridiff", "run", *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return tridiff("run", *args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
-def shipped(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reports")
-    result = run(ROOT / "cases", "--out", out)
-    return result, json.loads((out / "results.json").read_text())
+def shipped(shipped_run):
+    done, out = shipped_run
+    return done, json.loads((out / "results.json").read_text())
 
 
 def test_every_shipped_case_is_ok(shipped):
@@ -47,7 +44,7 @@ def test_results_json_has_the_spec_shape(shipped):
 
 def test_the_documents_values_hold_for_every_method(shipped):
     # status ok already says so; check it again here against the case files' own numbers.
-    from tridiff.cases import load_library
+    from tridiff.cases.files import load_library
     _, doc = shipped
     results = {c["name"]: c for c in doc["cases"]}
     for case in load_library([ROOT / "cases"]).cases:

@@ -5,8 +5,8 @@ from fractions import Fraction
 import pytest
 
 from tridiff import schemes
-from tridiff.cases import read_case
-from tridiff.runner import run_case
+from tridiff.cases.files import read_case
+from tridiff.runner.case import run_case
 from tridiff.schemes import SCHEMES, Scheme
 
 
@@ -49,13 +49,13 @@ def test_a_scheme_added_to_the_table_is_swept_analysed_plotted_and_tabled(monkey
     assert node["order"]["central6"] == pytest.approx(6, abs=0.3)
     assert node["predicted"]["central6"] is not None  # the error model, from d7 = e
     assert node["model"]["central6"]["truncation"] == pytest.approx(math.e / 140, rel=1e-12)
-    from tridiff import report_md
-    from tridiff.figures import Figures
-    from tridiff.reports import draw_case
-    page = report_md.case_page(result, Figures())
+    from tridiff.reports import markdown
+    from tridiff.reports.figures import Figures
+    from tridiff.reports.write import draw_case
+    page = markdown.case_page(result, Figures())
     assert "| x      | central6 " in page
     svgs, _ = draw_case(result)
     assert any("central6" in svg for svg in svgs.values())
-    from tridiff.runner import results_document
-    index = report_md.index(results_document([result]))
+    from tridiff.runner.results import results_document
+    index = markdown.index(results_document([result]))
     assert "best central6" in index and CENTRAL6.printed in index

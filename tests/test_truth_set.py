@@ -13,8 +13,8 @@ import math
 import mpmath
 import pytest
 
-from tridiff.cases import read_case
-from tridiff.runner import run_case
+from tridiff.cases.files import read_case
+from tridiff.runner.case import run_case
 
 M = mpmath
 

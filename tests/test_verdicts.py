@@ -11,9 +11,11 @@ import mpmath
 import pytest
 
 import tridiff
-from tridiff.cases import read_case
+from tridiff.cases.files import read_case
 from tridiff.errors import CaseError
-from tridiff.runner import run_case
+from tridiff.runner.case import run_case
+
+from helpers import tridiff as command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,8 +81,7 @@ def test_nested_tanh_200_deep_runs_with_a_certified_reference(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text(f"name: deep\nfunction: {text}\npoints: [{{at: {{x: 0.5}}}}, {{at: {{x: -3}}}}]\n")
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "tridiff", "run", str(path), "--out", str(out)],
-                          capture_output=True, text=True, timeout=120)  # within the default --timeout 60
+    done = command("run", path, "--out", out)  # within the default --timeout 60
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "results.json").read_text())["cases"][0]
     for point in result["points"]:
@@ -166,15 +167,13 @@ def test_a_plug_in_that_says_nothing_or_nonsense_fails_naming_the_node(method, f
 def test_plug_in_returning_nothing_makes_run_exit_1(tmp_path):
     (tmp_path / "silent.py").write_text("def grad(function, at):\n    return {}\n")
     (tmp_path / "c.yaml").write_text("name: c\nfunction: x*y\npoints: [{at: {x: 2, y: 3}}]\n")
-    done = subprocess.run([sys.executable, "-m", "tridiff", "run", str(tmp_path / "c.yaml"), "--out",
-                           str(tmp_path / "out"), "--method", f"{tmp_path / 'silent.py'}:grad"],
-                          capture_output=True, text=True, timeout=120)
+    done = command("run", tmp_path / "c.yaml", "--out", tmp_path / "out", "--method", f"{tmp_path / 'silent.py'}:grad")
     assert done.returncode == 1
     assert "node x: method grad gave no gradient" in done.stderr + done.stdout
 
 
 def test_plug_in_labels_are_unique_and_never_a_built_in(tmp_path):
-    from tridiff.methods import load_all
+    from tridiff.methods.plugins import load_all
     for name, value in (("a", 1.0), ("b", 2.0)):
         (tmp_path / name).mkdir()
         (tmp_path / name / "grad.py").write_text(f"def grad(function, at):\n    return {{'x': {value}}}\n")
@@ -290,7 +289,7 @@ def test_a_value_that_lost_digits_says_so():
     float_value = math.log(1 + math.exp(-30))
     right = -math.log10(abs((float_value - exact) / exact))
     assert point["value_digits_right"] == pytest.approx(right, abs=0.1) and right < 4
-    from tridiff.tables import value_text
+    from tridiff.reports.tables import value_text
     assert "Only 3 of its ~16 digits are right in float64" in value_text({"output": "f"}, point)
     notes = point["gradient"]["x"]["order_note"].values()
     assert not any("extra_h" in note for note in notes)  # more steps cannot help; the page says why
@@ -303,8 +302,7 @@ def test_a_derivative_beyond_float64_is_an_error_not_a_mismatch(function, x, tmp
     assert result["status"] == "error" and "beyond float64's range" in result["message"]
     path = tmp_path / "c.yaml"  # and the reports: tables, readings and plots have nothing to scale by
     path.write_text(f"name: c\nfunction: {function}\npoints: [{{at: {{x: {x!r}}}}}, {{at: {{x: 1.5}}}}]\n")
-    done = subprocess.run([sys.executable, "-m", "tridiff", "run", str(path), "--out", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    done = command("run", path, "--out", tmp_path / "out")
     assert done.returncode == 1 and "internal error" not in done.stderr, done.stderr
     assert "beyond float64's range" in (tmp_path / "out" / "c.md").read_text()
 

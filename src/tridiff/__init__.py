@@ -10,7 +10,7 @@ def __getattr__(name):
         from . import api
         return getattr(api, name)
     if name == "run_case":
-        from .runner import run_case
+        from .runner.case import run_case
         return run_case
     if name == "compare":
         from .notebook import compare

@@ -12,13 +12,13 @@ from __future__ import annotations
 import fnmatch
 from pathlib import Path
 
-from .backprop import Compiled
-from .cases import Case, Library, load_library
+from .methods.backprop import Compiled
+from .cases.files import Case, Library, load_library
 from .errors import CaseError
-from .expression import build_graph
-from .methods import check_labels
-from .execute import DEFAULT_TIMEOUT, run_cases
-from .runner import results_document
+from .cases.expression import build_graph
+from .methods.plugins import check_labels
+from .runner.execute import DEFAULT_TIMEOUT, run_cases
+from .runner.results import results_document
 
 
 def compile(function: str | None = None, *, steps: dict[str, str] | None = None,

@@ -1,4 +1,4 @@
-"""The command line (SPEC §4). Heavy libraries are imported only by the commands that use them."""
+"""The command line (docs/cli.md). Heavy libraries are imported only by the commands that use them."""
 from __future__ import annotations
 
 import argparse
@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cases import MAX_NAME, MISSING_PATH, NAME, load_library
+from .cases.files import MAX_NAME, MISSING_PATH, NAME, load_library
 from .errors import CaseError, did_you_mean, one_line
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
@@ -88,14 +88,14 @@ def cmd_check(args) -> int:
 
 def cmd_run(args) -> int:
     from . import api
-    from .cases import PRECISIONS
-    from .execute import run_cases
-    from .figures import Figures
-    from .methods import load_all
-    from .output import ReportFolder
-    from .report_text import summary_table
-    from .reports import render_case, write_all
-    from .runner import results_document
+    from .cases.files import PRECISIONS
+    from .runner.execute import run_cases
+    from .reports.figures import Figures
+    from .methods.plugins import load_all
+    from .reports.folder import ReportFolder
+    from .reports.text import summary_table
+    from .reports.write import render_case, write_all
+    from .runner.results import results_document
 
     where = dict(file="<command line>")
     precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
@@ -121,7 +121,7 @@ def cmd_run(args) -> int:
     plugins = load_all(args.method)
     folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
     try:
-        from . import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
+        from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
         jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         runs = run_cases(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=jobs, plugins=plugins,
                              precisions=precisions, render=render_case)
@@ -151,7 +151,7 @@ def cmd_run(args) -> int:
 def cmd_show(args) -> int:
     import json
 
-    from .report_text import case_tables, summary_table
+    from .reports.text import case_tables, summary_table
 
     path = Path(args.reports) / "results.json"
     try:
@@ -190,7 +190,7 @@ def cmd_bench(args) -> int:
 
 
 def cmd_schema(args) -> int:
-    from .schema import dumps
+    from .cases.schema import dumps
 
     if args.out:
         Path(args.out).write_text(dumps(), encoding="utf-8")
@@ -223,7 +223,7 @@ def cmd_list(args) -> int:
 
 
 def cmd_new(args) -> int:
-    from .template import render
+    from .cases.template import render
 
     if not NAME.match(args.name) or len(args.name) > MAX_NAME:
         raise CaseError(f"name {args.name[:40]!r} is not valid", f"use at most {MAX_NAME} lowercase letters, digits "
@@ -235,7 +235,7 @@ def cmd_new(args) -> int:
         text = render(args.name, args.function)
     except CaseError as err:
         raise err.located(file="<command line>", field="--function")
-    from .schema import FILE_NAME, dumps
+    from .cases.schema import FILE_NAME, dumps
 
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")

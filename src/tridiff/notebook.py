@@ -1,9 +1,10 @@
 """`tridiff.compare(...)`: one function at one point, every method, shown inline in a notebook."""
 from __future__ import annotations
 
-from .cases import read_case
-from .figures import Figures
-from .runner import results_document, run_case
+from .cases.files import read_case
+from .reports.figures import Figures
+from .runner.case import run_case
+from .runner.results import results_document
 
 
 class Comparison:
@@ -17,7 +18,7 @@ class Comparison:
     @property
     def figures(self) -> Figures:
         if self._figures is None:
-            from .reports import draw_case
+            from .reports.write import draw_case
             svgs, notes = draw_case(self.result)
             self._figures = Figures(svgs, {self.result["name"]: notes})
         return self._figures
@@ -29,15 +30,15 @@ class Comparison:
                 for name, node in point.get("gradient", {}).items()}
 
     def __str__(self) -> str:
-        from .report_text import case_tables
+        from .reports.text import case_tables
         return case_tables(self.result)
 
     def _repr_markdown_(self) -> str:
-        from .report_md import case_page
+        from .reports.markdown import case_page
         return case_page(self.result, Figures(), standalone=False)
 
     def _repr_html_(self) -> str:
-        from .report_html import CSS, case_section
+        from .reports.html import CSS, case_section
         return f"<div class='tridiff'><style>{CSS}</style>{case_section(self.result, self.figures)}</div>"
 
 

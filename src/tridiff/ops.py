@@ -59,6 +59,8 @@ class Op:
     # d(out)/d(arg i), as code over {0}, {1} (the arguments) and {out}, in the helper
     # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these.
     partials: tuple[str, ...]
+    # Its counterpart in sympy, given the sympy module (imported only by the symbolic method).
+    sympy: Callable
     # One correctly rounded IEEE operation, written inline: numpy's result equals Python's.
     ieee: bool = False
 
@@ -70,28 +72,31 @@ def _same(a):
 OPS: dict[str, Op] = {
     # A named step whose expression is already a named node gets its own identity node,
     # so that perturbing the step does not perturb the other users of that node.
-    "id": Op(1, "", _same, _same, _same, ("1.0",), ieee=True),
-    "add": Op(2, "+", operator.add, operator.add, operator.add, ("1.0", "1.0"), ieee=True),
-    "sub": Op(2, "-", operator.sub, operator.sub, operator.sub, ("1.0", "-1.0"), ieee=True),
-    "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), ieee=True),
-    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"), ieee=True),
-    "pow": Op(2, "**", math.pow, operator.pow, np.power, ("{1} * pow({0}, {1} - 1.0)", "{out} * log({0})")),
-    "neg": Op(1, "-", operator.neg, operator.neg, operator.neg, ("-1.0",), ieee=True),
-    "pos": Op(1, "+", operator.pos, operator.pos, operator.pos, ("1.0",), ieee=True),
-    "exp": Op(1, "exp", math.exp, cmath.exp, np.exp, ("{out}",)),
-    "log": Op(1, "log", math.log, cmath.log, np.log, ("1.0 / {0}",)),
-    "sqrt": Op(1, "sqrt", math.sqrt, cmath.sqrt, np.sqrt, ("0.5 / {out}",)),
-    "sin": Op(1, "sin", math.sin, cmath.sin, np.sin, ("cos({0})",)),
-    "cos": Op(1, "cos", math.cos, cmath.cos, np.cos, ("-sin({0})",)),
-    "tan": Op(1, "tan", math.tan, cmath.tan, np.tan, ("1.0 + {out} * {out}",)),
+    "id": Op(1, "", _same, _same, _same, ("1.0",), lambda sp: _same, ieee=True),
+    "add": Op(2, "+", operator.add, operator.add, operator.add, ("1.0", "1.0"), lambda sp: operator.add, ieee=True),
+    "sub": Op(2, "-", operator.sub, operator.sub, operator.sub, ("1.0", "-1.0"), lambda sp: operator.sub, ieee=True),
+    "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), lambda sp: operator.mul, ieee=True),
+    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"),
+              lambda sp: operator.truediv, ieee=True),
+    "pow": Op(2, "**", math.pow, operator.pow, np.power, ("{1} * pow({0}, {1} - 1.0)", "{out} * log({0})"),
+              lambda sp: operator.pow),
+    "neg": Op(1, "-", operator.neg, operator.neg, operator.neg, ("-1.0",), lambda sp: operator.neg, ieee=True),
+    "pos": Op(1, "+", operator.pos, operator.pos, operator.pos, ("1.0",), lambda sp: _same, ieee=True),
+    "exp": Op(1, "exp", math.exp, cmath.exp, np.exp, ("{out}",), lambda sp: sp.exp),
+    "log": Op(1, "log", math.log, cmath.log, np.log, ("1.0 / {0}",), lambda sp: sp.log),
+    "sqrt": Op(1, "sqrt", math.sqrt, cmath.sqrt, np.sqrt, ("0.5 / {out}",), lambda sp: sp.sqrt),
+    "sin": Op(1, "sin", math.sin, cmath.sin, np.sin, ("cos({0})",), lambda sp: sp.sin),
+    "cos": Op(1, "cos", math.cos, cmath.cos, np.cos, ("-sin({0})",), lambda sp: sp.cos),
+    "tan": Op(1, "tan", math.tan, cmath.tan, np.tan, ("1.0 + {out} * {out}",), lambda sp: sp.tan),
     # 1/cosh² keeps every digit where 1 - tanh² cancels to 0 (|x| > 19); cosh overflows
     # beyond |x| = 710, where the engine reruns with the overflow-safe helpers.
-    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / ((_c := cosh({0})) * _c)",)),
-    "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, _vsigmoid, ("{out} * sigmoid(-{0})",)),
+    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / ((_c := cosh({0})) * _c)",), lambda sp: sp.tanh),
+    "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, _vsigmoid, ("{out} * sigmoid(-{0})",),
+                  lambda sp: lambda a: 1 / (1 + sp.exp(-a))),
     # relu'(0) and abs'(0) are taken as 0, as PyTorch and JAX do; the kink is flagged elsewhere.
     "relu": Op(1, "relu", lambda a: a if a > 0 else 0.0, lambda z: z if z.real > 0 else 0j,
-               lambda a: np.maximum(a, 0.0), ("step({0})",)),
-    "abs": Op(1, "abs", abs, lambda z: -z if z.real < 0 else z, np.abs, ("sign({0})",)),
+               lambda a: np.maximum(a, 0.0), ("step({0})",), lambda sp: lambda a: sp.Piecewise((0, a <= 0), (a, True))),
+    "abs": Op(1, "abs", abs, lambda z: -z if z.real < 0 else z, np.abs, ("sign({0})",), lambda sp: sp.Abs),
 }
 
 def _cosh(x: float) -> float:
@@ -142,6 +147,6 @@ LOW_HELPERS = {"pow": rounded(math.pow, 2), "log": rounded(math.log), "cos": rou
 # Each primitive in a lower precision: IEEE arithmetic in numpy (the same everywhere), the rest rounded.
 LOW_RULES = {name: op.vector if op.ieee else rounded(op.real, op.arity) for name, op in OPS.items()}
 
-# The callable names of the expression language, and its named constants.
-FUNCTIONS = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs")
+# The callable names of the expression language (the primitives written as calls), and its named constants.
+FUNCTIONS = tuple(name for name, op in OPS.items() if op.symbol.isalpha())
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -53,7 +53,7 @@ class CaseFailed(Exception):
 
 class CaseFile(pytest.File):
     def collect(self):
-        from .cases import read_file
+        from .cases.files import read_file
         from .errors import CaseError
 
         # Named as `tridiff check` names it when run from the same folder.
@@ -79,7 +79,7 @@ class CaseItem(pytest.Item):
 
     def runtest(self):
         from .errors import one_line
-        from .execute import run_cases
+        from .runner.execute import run_cases
 
         key = id(self.case)
         if key not in CaseItem._results:

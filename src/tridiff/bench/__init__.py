@@ -1,0 +1,100 @@
+"""`tridiff bench`: the cost of a whole gradient against one evaluation, as n grows.
+
+Families of generated functions, each written twice: as a tridiff graph (built node by
+node) and as the plain Python loop a person would write. For every n, each method runs
+in its own process: it computes the gradient once (checked against backprop's before
+any timing), then is timed `repeats` times; the median and the minimum are kept. A
+method predicted or found to exceed its time budget is reported as over budget.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+from ..methods.backprop import Compiled
+from .problems import FAMILIES, Problem, chain, mlp, tanh_sum
+from .report import describe, machine, markdown, plot, write
+from .timing import PEERS, available, run_child
+
+__all__ = ["FAMILIES", "Problem", "arrays", "chain", "markdown", "mlp", "plot", "run", "tanh_sum", "write"]
+
+
+def run(quick: bool = False, budget: float | None = None, repeats: int | None = None,
+        families: list[str] | None = None, sizes: list[int] | None = None,
+        methods: list[str] | None = None, log=print) -> dict:
+    """The whole study as plain data (what bench.json holds)."""
+    sizes = sizes or ([10, 100, 1000] if quick else [10, 100, 1000, 10_000, 100_000])
+    budget = budget or (3.0 if quick else 60.0)
+    repeats = repeats or (7 if quick else 9)
+    methods = methods or ["plain", "backprop", "central", "symbolic"] + [m for m in PEERS if available(m)]
+    rows = []
+    for family in families or list(FAMILIES):
+        over: set[str] = set()
+        for n in sizes:
+            primal = None
+            reference = None
+            for method in methods:
+                if method in PEERS and family != "tanh_sum":
+                    continue
+                row = {"function": family, "n": n, "method": method}
+                if method in over:
+                    row.update(status="over budget (at a smaller n)")
+                else:
+                    row.update(run_child(family, n, method, repeats, budget, 0.02 if quick else 0.05))
+                if row["status"] == "over budget":
+                    over.add(method)
+                grads = row.pop("gradient", None)
+                if method == "plain" and row["status"] == "ok":
+                    primal = row["seconds"]
+                if method == "backprop" and grads is not None:
+                    reference = grads
+                if grads is not None and reference is not None:
+                    row["max_rel_diff_vs_backprop"] = max(
+                        abs(a - r) / max(abs(r), 1e-300) for a, r in zip(grads, reference))
+                    tol = 1e-5 if method == "central" else 1e-9
+                    if row["max_rel_diff_vs_backprop"] > tol:
+                        row["status"] = f"gradient differs from backprop by {row['max_rel_diff_vs_backprop']:.1e}"
+                row.setdefault("primal_seconds", primal)
+                row["ratio"] = (row["seconds"] / row["primal_seconds"]
+                                if row.get("primal_seconds") and row.get("seconds") else None)
+                rows.append(row)
+                log(describe(row))
+    return {"schema": 1, "machine": machine(), "quick": quick, "budget_seconds": budget, "repeats": repeats,
+            "rows": rows, "arrays": arrays([n for n in sizes if n <= 1000], repeats, log)}
+
+
+POINTS = 1000
+
+
+def arrays(sizes: list[int], repeats: int, log=print) -> list[dict]:
+    """Value + gradient at POINTS points at once (numpy), against the numpy function alone."""
+    import numpy as np
+    rows = []
+    for n in sizes:
+        problem = tanh_sum(n)
+        engine = Compiled(problem.graph)
+        rng = np.random.default_rng(n)
+        at = {name: rng.uniform(-1, 1, POINTS) for name in engine.inputs}
+        w, x, b = ([at[f"{p}{i}"] for i in range(n)] for p in "wxb")
+
+        def numpy_f():
+            s = np.tanh(w[0] * x[0] + b[0])
+            for i in range(1, n):
+                s = s + np.tanh(w[i] * x[i] + b[i])
+            return s
+
+        times = {}
+        for label, call in (("numpy function", numpy_f), ("backprop on arrays", lambda: engine.on_arrays(at))):
+            ts = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                call()
+                ts.append(time.perf_counter() - start)
+            times[label] = statistics.median(ts)
+        row = {"function": "tanh_sum", "n": n, "points": POINTS, "numpy_seconds": times["numpy function"],
+               "backprop_seconds": times["backprop on arrays"],
+               "ratio": times["backprop on arrays"] / times["numpy function"]}
+        log(f"   arrays n={n:<6} {POINTS} points: numpy f {row['numpy_seconds'] * 1e3:.2f} ms, "
+            f"value + gradient {row['backprop_seconds'] * 1e3:.2f} ms ({row['ratio']:.2f}x)")
+        rows.append(row)
+    return rows

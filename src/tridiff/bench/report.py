@@ -1,0 +1,87 @@
+"""bench.md, bench.json and bench.svg: the study's plain data, formatted."""
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+
+from .problems import FAMILIES
+
+
+def describe(row: dict) -> str:
+    if row.get("seconds") is None:
+        return f"{row['function']:>9} n={row['n']:<7} {row['method']:<10} {row['status']}"
+    ratio = f"{row['ratio']:8.2f}x plain" if row.get("ratio") else ""
+    return (f"{row['function']:>9} n={row['n']:<7} {row['method']:<10} {row['seconds'] * 1e3:10.3f} ms "
+            f"(min {row['min_seconds'] * 1e3:.3f}) {ratio}")
+
+
+def machine() -> str:
+    import os
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+def write(document: dict, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    (folder / "bench.md").write_text(markdown(document), encoding="utf-8")
+    (folder / "bench.svg").write_text(plot(document), encoding="utf-8")
+
+
+def markdown(document: dict) -> str:
+    from tabulate import tabulate
+    rows = []
+    for r in document["rows"]:
+        rows.append([r["function"], r["n"], r["method"],
+                     "—" if r.get("seconds") is None else f"{r['seconds'] * 1e3:.3f}",
+                     "—" if r.get("min_seconds") is None else f"{r['min_seconds'] * 1e3:.3f}",
+                     "—" if not r.get("ratio") else f"{r['ratio']:.2f}",
+                     "—" if not r.get("prepare_seconds") else f"{r['prepare_seconds']:.3f}", r["status"]])
+    vector = [[r["n"], r["points"], f"{r['numpy_seconds'] * 1e3:.2f}", f"{r['backprop_seconds'] * 1e3:.2f}",
+               f"{r['ratio']:.2f}"] for r in document.get("arrays", [])]
+    return ("# tridiff bench\n\n"
+            f"Machine: {document['machine']}. Median of {document['repeats']} runs (min beside it); "
+            f"budget {document['budget_seconds']:g} s per method and n; each method in its own process.\n"
+            "`ratio` is the method's time over the plain Python loop's (value only), both timed in the "
+            "method's own process, interleaved; `prepare` is building/compiling, timed once and not included.\n\n"
+            + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
+                       tablefmt="github", disable_numparse=True) + "\n\n"
+            "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
+            "the numpy-vectorised function alone (median ms):\n\n"
+            + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio"],
+                       tablefmt="github", disable_numparse=True) + "\n")
+
+
+def plot(document: dict) -> str:
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9})
+    families = sorted({r["function"] for r in document["rows"]}, key=list(FAMILIES).index)
+    fig, axes = plt.subplots(1, len(families), figsize=(4.6 * len(families), 3.8), squeeze=False)
+    for ax, family in zip(axes[0], families):
+        rows = [r for r in document["rows"] if r["function"] == family and r.get("seconds")]
+        for method in dict.fromkeys(r["method"] for r in rows):
+            pts = [(r["n"], r["seconds"]) for r in rows if r["method"] == method]
+            ax.plot(*zip(*pts), marker="o", ms=3.5, label=method)
+        if rows:
+            n0 = min(r["n"] for r in rows)
+            t0 = min(r["seconds"] for r in rows)
+            top = max(r["n"] for r in rows)
+            for p, style in ((1, ":"), (2, "-.")):
+                ax.plot([n0, top], [t0, t0 * (top / n0) ** p], color="#999999", lw=0.8, ls=style,
+                        label=f"slope {p} (∝ n{'²' if p == 2 else ''})")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_title(family)
+        ax.set_xlabel("n")
+        ax.set_ylabel("seconds (median)")
+        ax.grid(True, lw=0.3, alpha=0.5)
+        ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", metadata={"Date": None})
+    plt.close(fig)
+    return buffer.getvalue()

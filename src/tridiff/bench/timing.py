@@ -1,0 +1,175 @@
+"""Each method timed in its own worker process: prepared, checked, warmed up, then timed."""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from typing import Callable
+
+from ..methods.backprop import Compiled
+from ..runner.workers import spawn
+from .problems import FAMILIES, Problem
+
+
+WARMUP = 10
+
+
+def _backprop(p: Problem):
+    start = time.perf_counter()
+    engine = Compiled(p.graph)
+    inputs = [p.at[name] for name in engine.inputs]
+    prepare = time.perf_counter() - start
+    _, grads = engine.raw(inputs)
+    named = dict(zip(engine.names, grads))
+    return prepare, lambda: engine.raw(inputs), [named[q] for q in p.params]
+
+
+def _central(p: Problem):
+    def gradient():
+        out = []
+        for q in p.params:
+            h = 1e-5 * max(1.0, abs(p.at[q]))
+            up, down = dict(p.at), dict(p.at)
+            up[q] += h
+            down[q] -= h
+            out.append((p.plain_at(up) - p.plain_at(down)) / (2 * h))
+        return out
+    return 0.0, gradient, gradient()
+
+
+def _symbolic(p: Problem):
+    from .methods.symbolic import SymbolicCase
+    start = time.perf_counter()
+    fn, names = SymbolicCase(p.graph).one_function()
+    slots = [p.at[name] for name in names]
+    fn(*slots)
+    prepare = time.perf_counter() - start
+    grads = dict(zip(names, fn(*slots)[1:]))
+    return prepare, lambda: fn(*slots), [float(grads[q]) for q in p.params]
+
+
+def _micrograd(p: Problem):
+    from micrograd.engine import Value  # optional peer
+
+    def tanh(v):  # micrograd's tanh, as in its author's lecture (the package ships only relu)
+        t = math.tanh(v.data)
+        out = Value(t, (v,), "tanh")
+
+        def _backward():
+            v.grad += (1 - t ** 2) * out.grad
+        out._backward = _backward
+        return out
+
+    n = len(p.params) // 2
+    w = [p.at[f"w{i}"] for i in range(n)]
+    x = [p.at[f"x{i}"] for i in range(n)]
+    b = [p.at[f"b{i}"] for i in range(n)]
+
+    def gradient():
+        ws, bs = [Value(v) for v in w], [Value(v) for v in b]
+        s = Value(0.0)
+        for i in range(n):
+            s = s + tanh(ws[i] * x[i] + bs[i])
+        s.backward()
+        return [v.grad for pair in zip(ws, bs) for v in pair]
+    return 0.0, gradient, gradient()
+
+
+def _torch(p: Problem):
+    import torch  # optional peer
+
+    n = len(p.params) // 2
+    w = [p.at[f"w{i}"] for i in range(n)]
+    x = [p.at[f"x{i}"] for i in range(n)]
+    b = [p.at[f"b{i}"] for i in range(n)]
+
+    def gradient():
+        ws = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in w]
+        bs = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in b]
+        s = torch.tensor(0.0, dtype=torch.float64)
+        for i in range(n):
+            s = s + torch.tanh(ws[i] * x[i] + bs[i])
+        s.backward()
+        return [float(t.grad) for pair in zip(ws, bs) for t in pair]
+    return 0.0, gradient, gradient()
+
+
+METHODS: dict[str, Callable] = {"backprop": _backprop, "central": _central, "symbolic": _symbolic,
+                                "micrograd": _micrograd, "torch": _torch}
+
+
+PEERS = {"micrograd": "micrograd", "torch": "torch"}
+
+
+def available(method: str) -> bool:
+    if method not in PEERS:
+        return True
+    import importlib.util
+    return importlib.util.find_spec(PEERS[method]) is not None
+
+
+def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn) -> None:
+    """In a child process: build, check, time. Sends a plain dict back."""
+    import gc
+    import sys
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * n + 1000))  # micrograd recurses
+    problem = FAMILIES[family](n)
+    try:
+        if method == "plain":
+            prepare, call, grads = 0.0, problem.plain, None
+        else:
+            prepare, call, grads = METHODS[method](problem)
+    except RecursionError as err:
+        conn.send({"status": f"failed: RecursionError ({err})"})
+        return
+    gc.collect()
+    gc.freeze()  # the problem's own objects need not be scanned again while timing
+    # The plain loop is timed here too, interleaved with the method, so that a slow spell
+    # of a shared machine slows both and their ratio stays honest.
+    calls = {"method": call} if method == "plain" else {"method": call, "plain": problem.plain}
+    number = {label: _calibrate(fn, chunk) for label, fn in calls.items()}
+    times: dict[str, list[float]] = {label: [] for label in calls}
+    for _ in range(repeats):
+        for label, fn in calls.items():
+            start = time.perf_counter()
+            for _ in range(number[label]):
+                fn()
+            times[label].append((time.perf_counter() - start) / number[label])
+    result = {"status": "ok", "seconds": statistics.median(times["method"]), "min_seconds": min(times["method"]),
+              "prepare_seconds": prepare, "gradient": grads}
+    if "plain" in times:
+        result["primal_seconds"] = statistics.median(times["plain"])
+    conn.send(result)
+
+
+def _calibrate(call: Callable, chunk: float) -> int:
+    """Calls per timing, so that each timing lasts at least `chunk` seconds (as timeit does)."""
+    start = time.perf_counter()
+    for _ in range(WARMUP):  # CPython specialises an instruction only after it has run a few times
+        call()
+        if time.perf_counter() - start > 5 * chunk:  # a slow method is warm after one call
+            break
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            call()
+        if time.perf_counter() - start >= chunk:
+            return number
+        number *= 2
+
+
+def run_child(family: str, n: int, method: str, repeats: int, budget: float, chunk: float) -> dict:
+    # No memory limit: the peers' libraries (torch) reserve address space at import.
+    process, receive = spawn(_measure, (family, n, method, repeats, chunk), memory_limit=None)
+    if receive.poll(budget):
+        try:
+            result = receive.recv()
+        except EOFError:
+            result = {"status": f"failed (exit code {process.exitcode})"}
+    else:
+        process.kill()
+        result = {"status": "over budget"}
+    process.join()
+    receive.close()
+    return result

@@ -1,0 +1,354 @@
+"""Case files: strict validation of YAML data into plain dataclasses (docs/case-format.md)."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import yamlsafe
+from ..errors import CaseError, did_you_mean
+from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
+from .ir import Graph
+from ..ops import CONSTANTS, FUNCTIONS
+from ..schemes import SCHEMES as SCHEME_TABLE
+# The exact decimal literals, not a computed logspace (10.0**-k is not always the literal).
+DEFAULT_H = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8,
+             1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16)
+DEFAULT_TOLERANCE = 1e-12
+NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
+MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most systems)
+MAX_POINTS = 1_000
+MAX_STEPS_H = 200
+
+CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
+             "points", "tolerance", "sweep", "precision")
+PRECISIONS = ("float64", "float32", "float16")
+POINT_KEYS = ("at", "expect")
+EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status")
+# What a point may be meant to be, besides ok: a kink, or a point where f is not defined.
+EXPECTED_STATUSES = ("nondifferentiable", "error")
+SWEEP_KEYS = ("h", "extra_h", "schemes")
+
+
+@dataclass(frozen=True)
+class Point:
+    at: dict[str, float]
+    expect_value: float | None = None
+    expect_gradient: dict[str, float] = field(default_factory=dict)
+    # For values a source states rounded (0.39 for 0.3932...); None: the case's tolerance.
+    expect_tolerance: float | None = None
+    expect_abs_tolerance: float | None = None   # for a stated 0, which no relative tolerance reaches
+    expect_status: str | None = None            # "nondifferentiable" or "error": what the point is meant to be
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str
+    line: int
+    function: str | None
+    steps: dict[str, str]
+    output: str
+    points: tuple[Point, ...]
+    graph: Graph = field(repr=False, compare=False)
+    title: str | None = None
+    source: str | None = None
+    description: str | None = None
+    tolerance: float = DEFAULT_TOLERANCE
+    h: tuple[float, ...] = DEFAULT_H
+    schemes: tuple[str, ...] = tuple(SCHEME_TABLE)
+    precisions: tuple[str, ...] = ("float64",)   # float64 always; float32/float16 on request
+
+    @property
+    def expression(self) -> str:
+        """The function as written: the expression, or its steps one per line."""
+        if self.function is not None:
+            return self.function
+        return "; ".join(f"{k} = {v}" for k, v in self.steps.items())
+
+
+class _Reader:
+    """Reads one case mapping, raising CaseErrors that point at file, line, case and field."""
+
+    def __init__(self, data: dict, lines: dict, file: str, base: tuple, case: str | None):
+        self.data, self.lines, self.file, self.base, self.case = data, lines, file, base, case
+
+    def error(self, path: tuple, problem: str, fix: str) -> CaseError:
+        full = self.base + path
+        line = next((self.lines[full[:n]] for n in range(len(full), -1, -1) if full[:n] in self.lines), None)
+        return CaseError(problem, fix, file=self.file, line=line, case=self.case,
+                         field=yamlsafe.dotted(path) or None)
+
+    def mapping(self, path: tuple, value: Any, allowed: tuple[str, ...] | None) -> dict:
+        if not isinstance(value, dict):
+            raise self.error(path, f"expected a mapping, got {_kind(value)}", "write `key: value` lines")
+        for key in value:
+            if allowed is not None and key not in allowed:
+                raise self.error(path + (key,), f"unknown key '{key}'",
+                                 did_you_mean(key, allowed, "allowed keys: " + ", ".join(allowed)))
+        return value
+
+    def text(self, path: tuple, value: Any, *, numbers_ok: bool = False) -> str:
+        if numbers_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return repr(value)
+        if not isinstance(value, str):
+            raise self.error(path, f"expected text, got {_kind(value)}", "quote it")
+        return value
+
+    def number(self, path: tuple, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise self.error(path, f"expected a number, got {_kind(value)}", "write a number such as 2.5 or 1.0e-4")
+        # Quoted numbers are read as YAML 1.2 reads plain ones; other text ('1:30', '1_000') is refused.
+        if isinstance(value, str):
+            try:
+                converted = yamlsafe.to_number(value)
+            except ValueError as err:
+                raise self.error(path, str(err), "write a number such as 2.5 or 1.0e-4") from None
+            if converted is None:
+                raise self.error(path, f"expected a number, got the text {_clip(value)!r}",
+                                 "write a number such as 2.5 or 1.0e-4")
+            value = converted
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float64
+            raise self.error(path, f"{_clip(str(value))} is too large for float64", "write a finite number") from None
+        if not math.isfinite(number):
+            raise self.error(path, f"{value!r} is not a finite number", "write a finite number")
+        return number
+
+    def numbers(self, path: tuple, value: Any, *, positive: bool = False) -> tuple[float, ...]:
+        if not isinstance(value, list) or not value:
+            raise self.error(path, f"expected a non-empty list of numbers, got {_kind(value)}",
+                             "write a list such as [1.0e-4, 1.0e-5]")
+        if len(value) > MAX_STEPS_H:
+            raise self.error(path, f"{len(value):,} steps is over the limit of {MAX_STEPS_H}", "use fewer steps")
+        out = tuple(self.number(path + (i,), v) for i, v in enumerate(value))
+        if positive:
+            for i, v in enumerate(out):
+                if v <= 0:
+                    raise self.error(path + (i,), f"step {v!r} is not positive", "write steps > 0")
+        return out
+
+
+def _clip(text: str, n: int = 40) -> str:
+    return text if len(text) <= n else text[:n] + "…"
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", str: f"the text {value!r}", bool: f"{value}"}.get(
+        type(value), f"{type(value).__name__} {value!r}")
+
+
+def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
+    """Validate one case mapping (found at `base` in the file) into a Case."""
+    name = data.get("name") if isinstance(data, dict) else None
+    r = _Reader(data, lines, file, base, name if isinstance(name, str) else None)
+    data = r.mapping((), data, CASE_KEYS)
+    if "name" not in data:
+        raise r.error((), "missing required key 'name'", "add `name: my-case` (lowercase, digits, '-')")
+    name = r.text(("name",), data["name"])
+    if not NAME.match(name) or len(name) > MAX_NAME:
+        raise r.error(("name",), f"name {_clip(name)!r} is not valid",
+                      f"use at most {MAX_NAME} lowercase letters, digits and '-', starting with a letter or digit")
+    meta = {k: r.text((k,), data[k]) for k in ("title", "source", "description") if data.get(k) is not None}
+
+    has_function, has_steps = "function" in data, "steps" in data
+    if has_function == has_steps:
+        raise r.error((), "a case needs exactly one of 'function' and 'steps'",
+                      "write `function: 2*x**2 - 3*x + 4` or a `steps:` mapping")
+    if has_function:
+        function = r.text(("function",), data["function"], numbers_ok=True)
+        output = r.text(("output",), data["output"]) if "output" in data else "f"
+        if not IDENTIFIER.match(output) or len(output) > MAX_IDENTIFIER or output in FUNCTIONS or output in CONSTANTS:
+            raise r.error(("output",), f"output name {_clip(output)!r} is not a valid name",
+                          "use letters, digits and '_', starting with a letter, and not a function's name")
+        steps = {output: function}
+    else:
+        function = None
+        raw = r.mapping(("steps",), data["steps"], None)
+        if not raw:
+            raise r.error(("steps",), "steps is empty", "write at least one `name: expression`")
+        steps = {k: r.text(("steps", k), v, numbers_ok=True) for k, v in raw.items()}
+        output = r.text(("output",), data["output"]) if "output" in data else list(steps)[-1]
+        if output not in steps:
+            raise r.error(("output",), f"output '{output}' is not a step",
+                          did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
+    try:
+        graph = build_graph(steps, output, function=function is not None)
+    except CaseError as err:
+        path = tuple(err.field.split(".", 1)) if err.field else ()
+        raise r.error(path, err.problem, err.fix) from None
+
+    points = _read_points(r, data, graph)
+    tolerance = _tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
+    h, schemes = _read_sweep(r, data.get("sweep"))
+    precisions = ("float64",)
+    if "precision" in data:
+        listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
+        for p in listed:
+            if p not in PRECISIONS:
+                raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
+        precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
+    return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
+                output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes,
+                precisions=precisions, **meta)
+
+
+def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
+    raw = data.get("points")
+    if not isinstance(raw, list) or not raw:
+        raise r.error(("points",), "a case needs a non-empty list of points",
+                      "add `points: [{at: {x: 2}}]`")
+    if len(raw) > MAX_POINTS:
+        raise r.error(("points",), f"{len(raw):,} points is over the limit of {MAX_POINTS:,}",
+                      "split the case, or sample fewer points")
+    inputs, named = list(graph.inputs), graph.named
+    points = []
+    for i, item in enumerate(raw):
+        item = r.mapping(("points", i), item, POINT_KEYS)
+        if "at" not in item:
+            raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs) + "}`")
+        at = r.mapping(("points", i, "at"), item["at"] if item["at"] is not None else {}, None)
+        values = {}
+        for key, v in at.items():
+            if key not in graph.inputs:
+                what = "a step, not an input" if key in graph.steps else "not an input of the function"
+                raise r.error(("points", i, "at", key), f"'{key}' is {what}",
+                              "inputs are: " + (", ".join(inputs) or "none"))
+            values[key] = r.number(("points", i, "at", key), v)
+        missing = [n for n in inputs if n not in values]
+        if missing:
+            raise r.error(("points", i, "at"), "no value for input " + ", ".join(f"'{m}'" for m in missing),
+                          "give every input a number")
+        values = {n: values[n] for n in inputs}  # inputs in the function's order
+        value, gradient, tolerance, absolute, status = None, {}, None, None, None
+        if item.get("expect") is not None:
+            expect = r.mapping(("points", i, "expect"), item["expect"], EXPECT_KEYS)
+            if "tolerance" in expect:
+                tolerance = _tolerance(r, ("points", i, "expect", "tolerance"), expect["tolerance"])
+            if "abs_tolerance" in expect:
+                absolute = r.number(("points", i, "expect", "abs_tolerance"), expect["abs_tolerance"])
+                if not absolute > 0:
+                    raise r.error(("points", i, "expect", "abs_tolerance"), f"abs_tolerance {absolute!r} is not positive",
+                                  "write e.g. 1.0e-15")
+            if expect.get("status") is not None:
+                status = expect["status"]
+                if status not in EXPECTED_STATUSES:
+                    raise r.error(("points", i, "expect", "status"), f"unknown status {str(status)[:40]!r}",
+                                  "a point may be expected to be " + " or ".join(EXPECTED_STATUSES))
+                if expect.get("gradient"):
+                    raise r.error(("points", i, "expect", "status"), f"a point expected to be {status} has no "
+                                  "gradient to state", "remove `gradient`, or the status")
+            if expect.get("value") is not None:
+                value = r.number(("points", i, "expect", "value"), expect["value"])
+            if expect.get("gradient") is not None:
+                for key, v in r.mapping(("points", i, "expect", "gradient"), expect["gradient"], None).items():
+                    if key not in named:
+                        raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
+                                      "gradients exist for: " + ", ".join(named))
+                    gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
+        points.append(Point(values, value, gradient, tolerance, absolute, status))
+    return tuple(points)
+
+
+def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:
+    tolerance = r.number(path, raw)
+    if not 0 < tolerance < 1:
+        raise r.error(path, f"tolerance {tolerance!r} is outside (0, 1)", "write e.g. 1.0e-9")
+    return tolerance
+
+
+def _read_sweep(r: _Reader, raw: Any) -> tuple[tuple[float, ...], tuple[str, ...]]:
+    if raw is None:
+        return DEFAULT_H, tuple(SCHEME_TABLE)  # read now: a scheme added to the table is swept
+    sweep = r.mapping(("sweep",), raw, SWEEP_KEYS)
+    h = r.numbers(("sweep", "h"), sweep["h"], positive=True) if "h" in sweep else DEFAULT_H
+    if "extra_h" in sweep:
+        h += r.numbers(("sweep", "extra_h"), sweep["extra_h"], positive=True)
+    schemes = tuple(SCHEME_TABLE)
+    if "schemes" in sweep:
+        listed = sweep["schemes"]
+        if not isinstance(listed, list) or not listed:
+            raise r.error(("sweep", "schemes"), "expected a non-empty list of schemes", "write e.g. [forward, central]")
+        for i, s in enumerate(listed):
+            if s not in schemes:
+                raise r.error(("sweep", "schemes", i), f"unknown scheme {s!r}",
+                              did_you_mean(s, schemes, "schemes are: " + ", ".join(schemes)))
+        schemes = tuple(s for s in schemes if s in listed)
+    return tuple(sorted(set(h), reverse=True)), schemes
+
+
+def read_file(path: Path) -> tuple[list[Case], list[CaseError]]:
+    """Load every case of one file (one case, or several under `cases:`); bad cases become errors."""
+    file = str(path)
+    try:
+        with path.open("rb") as handle:  # never more than the limit in memory, whatever the file's size
+            data_bytes = handle.read(yamlsafe.MAX_BYTES + 1)
+    except OSError as err:
+        raise CaseError(f"cannot read the file: {err.strerror}", "check the path", file=file) from None
+    data, lines = yamlsafe.load(yamlsafe.decode(data_bytes, file), file)
+    if isinstance(data, dict) and "cases" in data:
+        if set(data) != {"cases"} or not isinstance(data["cases"], list) or not data["cases"]:
+            raise CaseError("a file with `cases:` holds only a non-empty list of cases under it",
+                            "move the other keys into the cases", file=file, line=1, field="cases")
+        cases, errors = [], []
+        for i, item in enumerate(data["cases"]):
+            try:
+                cases.append(read_case(item, lines, file, ("cases", i)))
+            except CaseError as err:
+                errors.append(err)
+        return cases, errors
+    if not isinstance(data, dict):
+        raise CaseError(f"a case file holds a mapping, not {_kind(data)}", "start with `name: my-case`",
+                        file=file, line=1)
+    return [read_case(data, lines, file)], []
+
+
+@dataclass
+class Library:
+    cases: list[Case] = field(default_factory=list)
+    errors: list[CaseError] = field(default_factory=list)
+
+
+MISSING_PATH = "no such file or folder"
+
+
+def case_files(paths: list[str | Path]) -> tuple[list[Path], list[CaseError]]:
+    """Expand folders (recursively, *.yaml and *.yml, sorted) and check that files exist."""
+    files, errors = [], []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.suffix in (".yaml", ".yml") and f.is_file()))
+        elif p.is_file():
+            files.append(p)
+        else:
+            errors.append(CaseError(MISSING_PATH, "give a case file or a folder of them", file=str(raw)))
+    return files, errors
+
+
+def load_library(paths: list[str | Path]) -> Library:
+    """Load every case under `paths`; errors are collected, never raised, so good cases still run."""
+    files, errors = case_files(paths)
+    library = Library(errors=errors)
+    seen: dict[str, Case] = {}
+    for path in files:
+        try:
+            cases, errs = read_file(path)
+        except CaseError as err:
+            cases, errs = [], [err]
+        library.errors.extend(errs)
+        for case in cases:
+            if case.name in seen:
+                first = seen[case.name]
+                library.errors.append(CaseError(
+                    f"duplicate case name '{case.name}', first defined in {first.file}:{first.line}",
+                    "give each case a unique name", file=case.file, line=case.line, case=case.name, field="name"))
+                continue
+            seen[case.name] = case
+            library.cases.append(case)
+    return library

@@ -1,0 +1,99 @@
+"""The intermediate representation every method works on: a flat list of nodes.
+
+Nodes are stored in evaluation order (each node's arguments come before it), which is
+also the order Python would evaluate the expression as written. Walking the list
+forwards evaluates; walking it backwards differentiates. No method recurses.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Node:
+    op: str                      # "input", "const", or a key of ops.OPS
+    args: tuple[int, ...] = ()
+    value: float | None = None   # for "const": the float64 value
+    text: str | None = None      # for "const": the literal as written, or the constant's name
+
+
+@dataclass
+class Graph:
+    nodes: list[Node] = field(default_factory=list)
+    inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
+    steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
+    output: int = -1
+    output_name: str = "f"
+
+    def add(self, node: Node) -> int:
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    @property
+    def named(self) -> dict[str, int]:
+        """Every node a gradient is reported for: inputs, steps, and the output."""
+        out = dict(self.inputs)
+        out.update(self.steps)
+        out.setdefault(self.output_name, self.output)
+        return out
+
+    def names_of(self) -> dict[int, str]:
+        return {index: name for name, index in self.named.items()}
+
+    def walk(self, leaf, constant, rules, at) -> list:
+        """Every node's value built by other rules: `leaf(name, value)` for inputs,
+        `constant(value)` for numbers, `rules[op](*args)` for operations."""
+        out: list = []
+        for node in self.nodes:
+            if node.op == "input":
+                out.append(leaf(node.text, float(at[node.text])))
+            elif node.op == "const":
+                out.append(constant(node.value))
+            else:
+                out.append(rules[node.op](*(out[a] for a in node.args)))
+        return out
+
+    def users(self, through: int | None = None) -> tuple[list[int], list[int]]:
+        """Each node's last user (-1: none) and how many times it is used, counting the
+        nodes up to `through` (default: all). Methods free a value after its last use."""
+        last = [-1] * len(self.nodes)
+        uses = [0] * len(self.nodes)
+        for i in range(len(self.nodes) if through is None else through + 1):
+            for a in self.nodes[i].args:
+                last[a] = i
+                uses[a] += 1
+        return last, uses
+
+    def depends_on_inputs(self) -> list[bool]:
+        """Which nodes change with some input (constants' adjoints are never computed)."""
+        live = [False] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            live[i] = node.op == "input" or any(live[a] for a in node.args)
+        return live
+
+    def downstream(self, start: int) -> list[bool]:
+        """Which nodes change when node `start` is perturbed (itself included)."""
+        hit = [False] * len(self.nodes)
+        hit[start] = True
+        for i in range(start + 1, len(self.nodes)):
+            hit[i] = any(hit[a] for a in self.nodes[i].args)
+        return hit
+
+    def movable(self) -> list[bool]:
+        """Which nodes move when an input or a named step is perturbed: the nodes whose
+        adjoints are wanted. A step that is a constant (`w: 0.5`) is named, so it moves."""
+        named = set(self.named.values())
+        moves = [False] * len(self.nodes)
+        for i, node in enumerate(self.nodes):
+            moves[i] = node.op == "input" or i in named or any(moves[a] for a in node.args)
+        return moves
+
+    def upstream(self) -> list[bool]:
+        """Which nodes the output depends on (itself included)."""
+        reach = [False] * len(self.nodes)
+        reach[self.output] = True
+        for i in range(self.output, -1, -1):
+            if reach[i]:
+                for a in self.nodes[i].args:
+                    reach[a] = True
+        return reach

@@ -1,0 +1,67 @@
+"""JSON Schema of case files, for editors (yaml-language-server) and other tools.
+
+The loader (tridiff.cases.files) is the authority and says more (cycles, undefined names, the
+expression language); the schema catches what an editor can catch while you type, and a
+test keeps the two in agreement: every shipped case validates, and every document the
+schema rejects, the loader rejects too.
+"""
+from __future__ import annotations
+
+import json
+
+from .files import CASE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
+
+FILE_NAME = "tridiff.schema.json"
+_DIGITS = r"\d+(_\d+)*"
+NUMBER = {"anyOf": [{"type": "number"},
+                    {"type": "string", "pattern": rf"^\s*[+-]?({_DIGITS}(\.({_DIGITS})?)?|\.{_DIGITS})([eE][+-]?{_DIGITS})?\s*$"}]}
+IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+def _closed(properties: dict, keys: tuple[str, ...], **extra) -> dict:
+    assert set(properties) == set(keys), "schema and loader list different keys"
+    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+
+
+def schema() -> dict:
+    steps_h = {"type": "array", "minItems": 1, "maxItems": MAX_STEPS_H, "items": {"$ref": "#/$defs/number"}}
+    point = _closed({
+        "at": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/number"},
+               "propertyNames": {"pattern": IDENTIFIER}},
+        "expect": {"type": ["object", "null"], "additionalProperties": False, "properties": {
+            "value": {"anyOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
+            "gradient": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/number"}},
+            "tolerance": {"$ref": "#/$defs/number"},
+            "abs_tolerance": {"$ref": "#/$defs/number"},
+            "status": {"enum": list(EXPECTED_STATUSES)}}},
+    }, POINT_KEYS, required=["at"])
+    assert set(point["properties"]["expect"]["properties"]) == set(EXPECT_KEYS)
+    case = _closed({
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$", "description": "unique; lowercase, digits, '-'"},
+        "title": {"type": ["string", "null"]},
+        "source": {"type": ["string", "null"]},
+        "description": {"type": ["string", "null"]},
+        "function": {"type": ["string", "number"], "description": "one expression (or use steps)"},
+        "steps": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": IDENTIFIER},
+                  "additionalProperties": {"type": ["string", "number"]}},
+        "output": {"type": "string"},
+        "points": {"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {"$ref": "#/$defs/point"}},
+        "tolerance": {"$ref": "#/$defs/number"},
+        "sweep": _closed({"h": steps_h, "extra_h": steps_h,
+                          "schemes": {"type": "array", "minItems": 1, "items": {"enum": list(SCHEME_TABLE)}}}, SWEEP_KEYS),
+        "precision": {"anyOf": [{"enum": list(PRECISIONS)},
+                                {"type": "array", "items": {"enum": list(PRECISIONS)}}]},
+    }, CASE_KEYS, required=["name", "points"], oneOf=[{"required": ["function"]}, {"required": ["steps"]}])
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "tridiff case file",
+        "description": "One case, or several under `cases:`. See tridiff's README, 'Writing a case'.",
+        "oneOf": [{"$ref": "#/$defs/case"},
+                  {"type": "object", "additionalProperties": False, "required": ["cases"],
+                   "properties": {"cases": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/case"}}}}],
+        "$defs": {"number": NUMBER, "point": point, "case": case},
+    }
+
+
+def dumps() -> str:
+    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,198 @@
+"""YAML to plain data with the line of every value, accepting only YAML's plain types.
+
+`yaml.compose` builds the node tree without constructing anything; the tree is then
+turned into dicts, lists and scalars here, iteratively, refusing tags other than the
+standard scalar ones, aliases (no "billion laughs"), merge keys and duplicate keys.
+
+Plain scalars are typed as YAML 1.2's core schema types them, not as PyYAML's YAML 1.1
+does: `1:30` is text, not the sexagesimal 90; `017` is 17, not octal; `1e-4` is a number;
+`on`/`no` are text. Nesting deeper than MAX_DEPTH is refused while composing (PyYAML's
+composer recurses, so 1,000 brackets would otherwise exhaust the stack), and so are
+numbers longer than MAX_NUMBER characters and text that is not valid Unicode.
+"""
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+import yaml
+
+from ..errors import CaseError
+
+MAX_BYTES = 10_000_000
+MAX_DEPTH = 32
+MAX_NUMBER = 100
+Path = tuple  # a path into the document: ("points", 0, "at", "x")
+
+_PLAIN = "tag:yaml.org,2002:"
+_SCALARS = {_PLAIN + t for t in ("str", "int", "float", "bool", "null")}
+_AS_TEXT = {_PLAIN + t for t in ("timestamp", "binary")}
+
+# YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+INT = re.compile(r"[-+]?[0-9]+\Z|0o[0-7]+\Z|0x[0-9a-fA-F]+\Z")
+FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z|[-+]?\.(inf|Inf|INF)\Z|\.(nan|NaN|NAN)\Z")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_NULL = re.compile(r"(~|null|Null|NULL|)\Z")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2's core resolvers and a bounded nesting depth."""
+
+    yaml_implicit_resolvers: dict = {}
+    _depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise CaseError(f"YAML nested more than {MAX_DEPTH} levels deep", "flatten the data",
+                                line=mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+for _tag, _pattern, _first in (
+        ("bool", re.compile("(?:" + "|".join(_BOOL) + r")\Z"), "tTfF"),
+        ("int", INT, "-+0123456789"),
+        ("float", FLOAT, "-+0123456789."),
+        ("null", _NULL, ["~", "n", "N", ""]),
+        ("merge", re.compile(r"<<\Z"), "<")):  # recognised, so that merge keys are refused by name
+    _Loader.add_implicit_resolver(_PLAIN + _tag, _pattern, list(_first))
+
+
+def to_number(text: str) -> int | float | None:
+    """A number written as YAML 1.2 writes one (`2`, `-1.5e-3`, `0x1F`, `.inf`), else None."""
+    if len(text) > MAX_NUMBER:
+        raise ValueError(f"a number written with {len(text):,} characters is over the limit of {MAX_NUMBER}")
+    if INT.match(text):
+        return int(text, 8 if text.startswith("0o") else 16) if text[:2] in ("0o", "0x") else int(text)
+    if FLOAT.match(text):
+        lower = text.lower()
+        return math.nan if lower == ".nan" else float(lower.replace(".inf", "inf"))
+    return None
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    """A plain scalar's value by its (1.2) tag, with the limits of the module docstring."""
+    tag, text = node.tag, node.value
+    if tag in (_PLAIN + "int", _PLAIN + "float"):
+        value = to_number(text)
+        if value is None or tag == _PLAIN + "int" and not isinstance(value, int):  # `!!int 1.5`
+            raise ValueError(f"{text[:40]!r} is not a YAML 1.2 {tag[len(_PLAIN):]}")
+        return value
+    if tag == _PLAIN + "bool":
+        if text not in _BOOL:
+            raise ValueError(f"{text!r} is not a YAML 1.2 boolean")
+        return _BOOL[text]
+    if tag == _PLAIN + "null":
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ValueError(f"the text holds {text[err.start]!r}, which is not a character (an unpaired "
+                         "surrogate)") from None
+    return text
+
+
+def decode(data: bytes, file: str) -> str:
+    if len(data) > MAX_BYTES:
+        raise CaseError(f"file is over the limit of {MAX_BYTES:,} bytes",
+                        "split it into smaller case files", file=file)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise CaseError(f"file is not UTF-8 text (byte {data[err.start]:#04x} at offset {err.start})",
+                        "save it as UTF-8", file=file) from None
+
+
+def load(text: str, file: str) -> tuple[Any, dict[Path, int]]:
+    """Parse one YAML document; return the data and the 1-based line of every path in it."""
+    try:
+        root = yaml.compose(text, Loader=_Loader)
+    except CaseError as err:
+        raise err.located(file=file) from None
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        problem = " ".join(filter(None, [err.context, err.problem]))
+        raise CaseError(f"not valid YAML: {problem}", "check indentation, colons and quotes",
+                        file=file, line=mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as err:
+        raise CaseError(f"not valid YAML: {' '.join(str(err).split())}", "check the file's syntax", file=file) from None
+    if root is None:
+        raise CaseError("file is empty", "write a case (tridiff new NAME writes a template)", file=file)
+    return _construct(root, file)
+
+
+def _construct(root: yaml.Node, file: str) -> tuple[Any, dict[Path, int]]:
+    lines: dict[Path, int] = {}
+    seen: set[int] = set()
+    result: dict[str, Any] = {}
+    # Work items: (node, path, container to fill, key in that container).
+    work: list[tuple[yaml.Node, Path, Any, Any]] = [(root, (), result, "root")]
+    while work:
+        node, path, into, key = work.pop()
+        line = node.start_mark.line + 1
+        lines[path] = line
+        where = dict(file=file, line=line, field=dotted(path) or None)
+        if id(node) in seen:
+            raise CaseError("YAML aliases (*name) are not allowed in case files", "write the value out", **where)
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag in _SCALARS:
+                try:
+                    into[key] = _scalar(node)
+                except ValueError as err:
+                    raise CaseError(str(err), "write a plain number or text", **where) from None
+            elif node.tag in _AS_TEXT:
+                into[key] = node.value
+            else:
+                raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain numbers and text", **where)
+        elif isinstance(node, yaml.SequenceNode):
+            _plain_tag(node, "seq", where)
+            into[key] = items = [None] * len(node.value)
+            for i in reversed(range(len(node.value))):
+                work.append((node.value[i], path + (i,), items, i))
+        elif isinstance(node, yaml.MappingNode):
+            _plain_tag(node, "map", where)
+            into[key] = mapping = {}
+            pending = []
+            for knode, vnode in node.value:
+                if knode.tag == _PLAIN + "merge":
+                    raise CaseError("YAML merge keys (<<) are not allowed", "write the keys out", **where)
+                if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _SCALARS:
+                    raise CaseError("a mapping key must be plain text", "write `name: value`",
+                                    file=file, line=knode.start_mark.line + 1, field=where["field"])
+                try:
+                    k = _scalar(knode)
+                except ValueError as err:
+                    raise CaseError(str(err), "write the key as plain text",
+                                    file=file, line=knode.start_mark.line + 1, field=where["field"]) from None
+                k = k if isinstance(k, str) else str(k)
+                if k in mapping:
+                    raise CaseError(f"key '{k}' appears twice", "keep one of them",
+                                    file=file, line=knode.start_mark.line + 1, field=dotted(path + (k,)))
+                mapping[k] = None
+                pending.append((vnode, path + (k,), mapping, k))
+            work.extend(reversed(pending))
+        else:  # pragma: no cover - compose yields only the three node kinds
+            raise CaseError("unexpected YAML node", "", **where)
+    return result["root"], lines
+
+
+def _plain_tag(node: yaml.Node, kind: str, where: dict) -> None:
+    if node.tag != _PLAIN + kind:
+        raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain mappings and lists", **where)
+
+
+def dotted(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _short(tag: str) -> str:
+    return "!!" + tag[len(_PLAIN):] if tag.startswith(_PLAIN) else tag

@@ -1,0 +1,113 @@
+"""The generated code compiled and run: on floats, on arrays of points, in lower precisions."""
+from __future__ import annotations
+
+import sys
+import traceback
+
+import numpy as np
+
+from ...cases.ir import Graph
+from ...errors import CaseError
+from ...ops import LOW_HELPERS, LOW_RULES, OPS, SAFE_HELPERS, SCALAR_HELPERS, VECTOR_HELPERS
+from ..evaluate import describe, forward
+from .generate import source
+from .repeats import MIN_REPEATS, find_blocks
+
+
+FILENAME = "<tridiff backprop>"
+
+
+def namespace(helpers: dict, rule: str | dict, extra: dict | None = None) -> dict:
+    """What generated code may call: the primitives' rules (an Op attribute, or a table of
+    them), the derivative helpers, what loops need, and the `extra` objects its generator
+    made (index pickers)."""
+    rules = rule if isinstance(rule, dict) else {name: getattr(op, rule) for name, op in OPS.items()}
+    ns = {f"f_{name}": rules[name] for name, op in OPS.items() if not op.ieee}
+    ns.update(helpers)
+    ns.update(extra or {}, zip=zip, reversed=reversed, range=range, __builtins__={})
+    return ns
+
+
+def define(code, names: dict, function: str = "backprop"):
+    """Run generated code (one `def`, nothing else) and return the function it defines."""
+    exec(code, names)  # noqa: S102 - the text comes from forward_code/source, never from input
+    return names[function]
+
+
+class Compiled:
+    """A graph compiled once; then value and every named node's adjoint in one call."""
+
+    def __init__(self, graph: Graph, optimise: bool = True, min_repeats: int = MIN_REPEATS):
+        """`optimise`: repeated blocks (of at least `min_repeats` repeats) as loops, and
+        expressions inlined; without, one node per line (which is how errors are explained)."""
+        self.graph = graph
+        self.optimised = optimise
+        self._every_node = None
+        self.names = list(graph.named)
+        self.inputs = list(graph.inputs)
+        self.blocks = find_blocks(graph, graph.depends_on_inputs(), min_repeats) if optimise else []
+        generated = source(graph, blocks=self.blocks, inline=optimise)
+        self._where = generated.where
+        # Generated from the validated graph (our own names and float literals), never from
+        # case-file text; compiled once per graph.
+        code = compile(generated.text, FILENAME, "exec")
+        self._scalar, self._safe, self._vector, self._low = (
+            define(code, namespace(SCALAR_HELPERS, "real", generated.names)),
+            define(code, namespace(SAFE_HELPERS, "real", generated.names)),
+            define(code, namespace(VECTOR_HELPERS, "vector", generated.names)),
+            define(code, namespace(LOW_HELPERS, LOW_RULES, generated.names)))
+
+    def raw(self, inputs) -> tuple[float, tuple[float, ...]]:
+        """The fastest call: inputs in `self.inputs` order; adjoints in `self.names` order."""
+        try:
+            return self._scalar(inputs)
+        except OverflowError:  # e.g. cosh(800) in tanh's derivative, whose true value is 0
+            return self._safe(inputs)
+
+    def value_and_grad(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """Value and ∂output/∂node for every input, step and the output, at one point."""
+        try:
+            value, grads = self.raw([float(at[n]) for n in self.inputs])
+        except (ArithmeticError, ValueError):
+            if self.optimised:  # plain code tells which node: each line computes one
+                return Compiled(self.graph, optimise=False).value_and_grad(at)
+            raise self._explain(at) from None
+        return value, dict(zip(self.names, grads))
+
+    def on_arrays(self, at: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The same at many points at once: arrays in, arrays out (numpy's functions)."""
+        arrays = [np.asarray(at[n], dtype=float) for n in self.inputs]
+        shape = np.broadcast_shapes(*(a.shape for a in arrays)) if arrays else ()
+        with np.errstate(all="ignore"):
+            value, grads = self._vector(arrays)
+        return (np.broadcast_to(value, shape),
+                {n: np.broadcast_to(g, shape) for n, g in zip(self.names, grads)})
+
+    def every_node(self, at: dict[str, float]) -> tuple[list[float], list[float]]:
+        """The value and the adjoint of every node, gates included (for drawing the circuit)."""
+        if self._every_node is None:  # compiled on first use: only the circuit picture needs it
+            code = compile(source(self.graph, every_node=True)[0], FILENAME, "exec")
+            self._every_node = define(code, namespace(SAFE_HELPERS, "real"))
+        values, adjoints = self._every_node([float(at[n]) for n in self.inputs])
+        return list(values), list(adjoints)
+
+    def in_precision(self, at: dict[str, float], dtype) -> tuple[float, dict[str, float]]:
+        """Value and adjoints computed in a lower precision (numpy scalars of `dtype`): IEEE
+        arithmetic in that dtype, the other functions correctly rounded to it (ops.rounded)."""
+        with np.errstate(all="ignore"):
+            value, grads = self._low([dtype(at[n]) for n in self.inputs])
+        return float(value), {n: float(g) for n, g in zip(self.names, grads)}
+
+    def _explain(self, at: dict[str, float]) -> CaseError:
+        values = forward(self.graph, at)  # raises the precise message if the forward pass failed
+        tb = traceback.extract_tb(sys.exc_info()[2])
+        line = next((f.lineno for f in reversed(tb) if f.filename == FILENAME), None)
+        i = self._where[line - 1] if line else -1
+        what = describe(self.graph, i, [values[a] for a in self.graph.nodes[i].args]) if i >= 0 else "a node"
+        return CaseError(f"the derivative of {what} is not defined",
+                         "choose a point where the function is differentiable")
+
+
+def gradient(graph: Graph, at: dict[str, float]) -> tuple[float, dict[str, float]]:
+    """Compile and run once: the output's value and the adjoint of every named node."""
+    return Compiled(graph).value_and_grad(at)

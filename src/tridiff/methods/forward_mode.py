@@ -1,0 +1,35 @@
+"""Forward mode: dual numbers over the graph, all inputs at once (vector tangents).
+
+Each node carries its value and its derivative with respect to every input, pushed
+forward with the same local derivatives as backprop (ops.py). One pass gives the whole
+gradient with respect to the inputs. Adjoints of named steps are reverse mode's to
+give: forward mode seeds inputs only, so it reports inputs only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .backprop import define, forward_code, namespace
+from ..cases.ir import Graph
+from ..ops import SAFE_HELPERS
+
+
+class ForwardMode:
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.inputs = list(graph.inputs)
+        lines, _, val = forward_code(graph, "forward_mode", tangents=True)
+        out = graph.output
+        # An output that depends on no input has no tangent variable: its derivative is 0.
+        tangent = f"d{out}" if graph.depends_on_inputs()[out] else "0.0"
+        lines.append(f"    return {val(out)}, {tangent}")
+        code = compile("\n".join(lines) + "\n", "<tridiff forward mode>", "exec")
+        self._function = define(code, namespace(SAFE_HELPERS, "real"), "forward_mode")
+
+    def gradient(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The value, and ∂output/∂input for every input (one pass, vector duals)."""
+        seeds = list(np.eye(len(self.inputs)))
+        with np.errstate(all="ignore"):  # inf - inf in a tangent is a NaN the judge reports, not a warning
+            value, tangent = self._function([float(at[n]) for n in self.inputs], seeds)
+        tangent = np.broadcast_to(tangent, (len(self.inputs),))
+        return value, {n: float(t) for n, t in zip(self.inputs, tangent)}

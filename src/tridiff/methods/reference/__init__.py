@@ -1,0 +1,288 @@
+"""The referee: exact value and derivatives at the exact binary point, certified.
+
+The graph is evaluated node by node in mpmath — each primitive's value beside its local
+derivatives, in a table of its own (`RULES`) that shares no code with the float rules of
+ops.py — and differentiated in reverse, at two working precisions. A number is printed
+only when both precisions agree on it to 40 significant digits and it stands above the
+rounding noise of the lower one; otherwise the precision is doubled (up to a budget that
+shrinks with the size of the graph) and the comparison repeated. mpmath's exponent is
+unbounded, so values far outside float64's range (exp(-800) = 3.7e-348) are still exact,
+and 0.0 is judged right where the truth rounds to it. The cost is linear in the number
+of nodes, whatever the depth of the expression.
+
+Each node also carries the scale of the rounding a float64 evaluation of the same graph
+honestly makes: for a value, |v| plus its arguments' scales times the local derivatives;
+for a gradient, the sum over every chain-rule path of the magnitudes of its terms, and of
+what the rounding of the values each local derivative is computed from does to it.
+∂/∂m of `m + log(exp(a-m) + exp(b-m))` is exactly 0, made of the terms 1, -0.27, -0.73:
+float64 is right to leave about 1e-16 there, and the judge knows it (tridiff.runner.judge). The
+same scale, times 2^-bits, is the noise of a working precision.
+
+Decisions — is this argument exactly 0 (a kink, a pole), is this exponent an integer —
+are never taken on noise: a value within the noise of its precision sends the
+evaluation to the next precision, and only at the last is it settled as 0 (and said so).
+relu and abs are not differentiable where their argument is 0; whether the function is,
+is decided from the exact one-sided derivatives (forward mode, the kink's slope chosen
+by the direction its argument moves): x·abs(x) is differentiable at 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import mpmath
+from mpmath import mpf
+
+from ...cases.ir import Graph
+from ..evaluate import describe
+from .numbers import Number, agree, brief, digits, is_float64, small, to_float
+from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
+                    Undefined, Unreachable, curvature_of)
+
+__all__ = ["Exact", "Number", "Reference", "Undefined", "brief", "digits", "to_float"]
+
+FIRST_PRECISIONS = (192, 256)  # bits; then doubled while within the budget
+MAX_PRECISION = 8192  # about 2,466 digits: 1 - tanh(x)² at x = 800 is 4e-695 and needs ~2,400
+WORK = 2_000_000      # nodes × bits: a 10,000-node graph stops at 256 bits, 200 nodes at 8,192
+
+
+@dataclass
+class Exact:
+    value: Number
+    gradient: dict[str, Number]
+    kinks: list[int] = field(default_factory=list)      # kinked nodes at 0 on a path to the output
+    one_sided: dict[str, tuple[Number, Number]] = field(default_factory=dict)  # name: (left, right) where they differ
+    values: list[mpf] = field(default_factory=list)     # every node's value at that precision
+    notes: list[str] = field(default_factory=list)      # decisions settled at the last precision
+
+
+@dataclass
+class _Pass:
+    values: list[mpf]
+    value_scale: list[mpf]
+    value_exact: list[bool]      # computed without any rounding (EXACT_RULES on exact arguments)
+    adjoint: list[mpf]
+    adjoint_scale: list[mpf]
+    adjoint_exact: list[bool]
+    kinks: list[int]
+    directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
+    settled: list[str]
+
+
+class Reference:
+    """The certified reference of one graph, evaluated at any point."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        nodes = graph.nodes
+        self.movable = graph.movable()
+        budget = max(FIRST_PRECISIONS[-1], WORK // max(1, len(nodes)))
+        self.precisions = list(FIRST_PRECISIONS)
+        while self.precisions[-1] * 2 <= min(budget, MAX_PRECISION):
+            self.precisions.append(self.precisions[-1] * 2)
+
+    def at(self, at: dict[str, float]) -> Exact:
+        """Certified value and adjoints of every named node; raises Undefined."""
+        last = self.precisions[-1]
+        previous = self._pass(at, self.precisions[0], False)
+        for low, prec in zip(self.precisions, self.precisions[1:]):
+            if prec == last and previous is None:  # the last pair settles what is within noise
+                previous = self._pass(at, low, True)
+            current = self._pass(at, prec, prec == last)
+            done = self._certify(previous, current, low, prec, prec == last)
+            if done is not None:
+                return done
+            previous = current
+        raise AssertionError("unreachable: the last precision always returns")
+
+    # -- one evaluation at one precision ---------------------------------------------------
+    def _pass(self, at: dict[str, float], prec: int, settle: bool) -> _Pass | Undefined | None:
+        """Every value and adjoint at `prec` bits; None where a decision is within noise
+        (and `settle` is off); Undefined where the exact function has no derivative."""
+        graph, nodes, movable = self.graph, self.graph.nodes, self.movable
+        n = len(nodes)
+        settled: list[str] = []
+        with mpmath.workprec(prec):
+            values: list[mpf] = [mpf(0)] * n
+            partials: list[tuple] = [()] * n
+            curvature: list[tuple] = [()] * n
+            scale: list[mpf] = [mpf(0)] * n
+            exact = [True] * n
+            exact_partials = [True] * n  # whose local derivatives are exact numbers
+            decide = Decide(mpf(2) ** (32 - prec), settle, settled)  # noise = scale · 2^(32 - bits)
+            for i, node in enumerate(nodes):
+                if node.op == "input":
+                    values[i] = mpf(at[node.text])  # exact: a float64 is a binary fraction
+                    continue
+                if node.op == "const":
+                    values[i] = mpf(node.value)  # pi is math.pi: the float every method uses
+                    continue
+                args = [values[a] for a in node.args]
+                arg_scale = [scale[a] for a in node.args]
+                exact[i] = node.op in EXACT_RULES and all(exact[a] and small(values[a]) for a in node.args)
+                try:
+                    if exact[i]:
+                        values[i], partials[i] = EXACT_RULES[node.op](*args)
+                    else:
+                        decide.scales = [0 if exact[a] else s for a, s in zip(node.args, arg_scale)]
+                        values[i], partials[i] = RULES[node.op](*args, tuple(movable[a] for a in node.args), decide)
+                except Close:
+                    return None
+                except Domain as err:
+                    return Undefined(i, f"{describe(graph, i, [to_float(a) for a in args])}: {err}",
+                                     "no exact value" if isinstance(err, Unreachable) else
+                                     "the function is not defined here")
+                if node.op in ("relu", "abs") and partials[i][0] is not KINK:
+                    exact[i] = not values[i] or exact[node.args[0]]  # a decided relu(-1) is exactly 0
+                elif node.op == "mul" and not exact[i]:
+                    exact[i] = any(exact[a] and not values[a] for a in node.args)  # 0·anything
+                    if exact[i]:
+                        values[i] = mpf(0)
+                exact_partials[i] = node.op in EXACT_PARTIALS or (
+                    node.op in EXACT_RULES and all(exact[a] for a in node.args))
+                curvature[i] = curvature_of(node.op, args, values[i], arg_scale) if not exact_partials[i] else ()
+                # The rounding a float64 evaluation makes here and carries from its arguments
+                # (none here where the exact result is itself a float64: 2^52 + 1, 3·1e10).
+                rounds = not (exact[i] and is_float64(values[i]))
+                scale[i] = (abs(values[i]) if rounds else 0) + sum(
+                    (abs(p) if isinstance(p, mpf) else 1) * s for p, s in zip(partials[i], arg_scale) if s)
+            adjoint = [mpf(0)] * n
+            adjoint_scale = [mpf(0)] * n
+            adjoint_exact = [True] * n
+            reached = [False] * n  # some contribution arrived, even a 0 that only vanishes here
+            infinite: dict[int, str] = {}  # node: why its adjoint is infinite
+            adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
+            reached[graph.output] = True
+            kinks = []
+            for i in range(graph.output, -1, -1):
+                if not reached[i]:  # (an infinite adjoint has always been reached)
+                    continue
+                node = nodes[i]
+                bends = curvature[i] or (mpf(0),) * len(node.args)
+                exact_p = exact_partials[i]
+                for a, p, bend in zip(node.args, partials[i], bends):
+                    if not movable[a]:
+                        continue
+                    if p is KINK:  # 0 here; the one-sided derivatives below decide
+                        kinks.append(i)
+                        continue
+                    if isinstance(p, Infinite):
+                        # ∞ times an adjoint that is 0 only because nothing reaches it is 0;
+                        # times one that vanishes here (sqrt(x)·sqrt(x) at 0) it is undecided.
+                        if reached[i]:
+                            where = describe(graph, i, [to_float(values[b]) for b in node.args])
+                            infinite.setdefault(a, infinite.get(i) or f"{where}: {p.reason}")
+                            reached[a] = True
+                        continue
+                    if not p and self._flat(i, a):  # a branch constant near here: nothing flows, not even ∞
+                        continue
+                    reached[a] = True
+                    if i in infinite:
+                        infinite.setdefault(a, infinite[i])
+                        continue
+                    if adjoint_exact[i] and exact_p and small(adjoint[i]) and small(adjoint[a]):
+                        adjoint[a] = mpmath.fadd(adjoint[a], mpmath.fmul(adjoint[i], p, exact=True), exact=True)
+                    else:
+                        adjoint[a] += adjoint[i] * p
+                        adjoint_exact[a] = False
+                    adjoint_scale[a] += adjoint_scale[i] * abs(p) + abs(adjoint[i]) * bend
+            for name, index in graph.named.items():
+                if index in infinite:
+                    return Undefined(index, f"∂{graph.output_name}/∂{name} is infinite or not real here "
+                                            f"({infinite[index]})", "the derivative does not exist here")
+            directional = {}
+            if kinks:
+                for name, start in self._before(kinks).items():
+                    directional[name] = (self._tangent(start, 1, partials), self._tangent(start, -1, partials))
+                    if not all(mpmath.isfinite(d) for d in directional[name]):
+                        return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
+                                                "(a kink under a square root, say)", "the derivative does not exist here")
+        return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
+                     settled)
+
+    def _flat(self, i: int, a: int) -> bool:
+        """Whether node i stays constant as its argument a moves a little: relu of a negative
+        number, or a product with the constant 0 — where even an infinite adjoint passes nothing."""
+        node = self.graph.nodes[i]
+        if node.op == "relu":
+            return True
+        if node.op == "mul":
+            other = node.args[1] if node.args[0] == a else node.args[0]
+            return not self.movable[other]
+        return False
+
+    def _before(self, kinks: list[int]) -> dict[str, int]:
+        """The named nodes some kink depends on: only their derivatives can be one-sided."""
+        reach = [False] * len(self.graph.nodes)
+        for k in kinks:
+            reach[k] = True
+        for i in range(max(kinks), -1, -1):
+            if reach[i]:
+                for a in self.graph.nodes[i].args:
+                    reach[a] = True
+        return {name: i for name, i in self.graph.named.items() if reach[i]}
+
+    def _tangent(self, start: int, direction: int, partials: list[tuple]) -> mpf:
+        """The one-sided derivative of the output as node `start` moves in `direction`
+        (everything upstream of it held fixed): forward mode, each kink taking the slope of
+        the side its argument moves to."""
+        nodes = self.graph.nodes
+        tangent: dict[int, mpf] = {start: mpf(direction)}
+        for i in range(start + 1, self.graph.output + 1):
+            node = nodes[i]
+            moving = [(a, p) for a, p in zip(node.args, partials[i]) if a in tangent]
+            if not moving:
+                continue
+            if partials[i][0] is KINK:
+                tangent[i] = KINK_SLOPES[node.op](tangent[node.args[0]])
+            elif any(isinstance(p, Infinite) and tangent[a] for a, p in moving):
+                return mpf("inf")
+            else:
+                tangent[i] = sum(tangent[a] * p for a, p in moving if isinstance(p, mpf))
+        return tangent.get(self.graph.output, mpf(0))
+
+    # -- certification --------------------------------------------------------------------------
+    def _certify(self, lo: _Pass | Undefined | None, hi: _Pass | Undefined | None, low: int, prec: int,
+                 last: bool) -> Exact | None:
+        """The result if the two passes agree (or this is the last precision), else None."""
+        if lo is None or hi is None:
+            return None  # a decision within noise: ask the next precision (the last settles it)
+        if isinstance(lo, Undefined) or isinstance(hi, Undefined):
+            if isinstance(lo, Undefined) and isinstance(hi, Undefined) and lo.node == hi.node:
+                raise hi
+            if last:
+                bad = hi if isinstance(hi, Undefined) else lo
+                raise Undefined(bad.node, f"{bad.reason} at {prec} bits but not at another precision: "
+                                          "too close to call", bad.what)
+            return None
+        graph = self.graph
+        certain = True
+
+        def number(a: mpf, b: mpf, scale: mpf, exact: bool = False) -> Number:
+            nonlocal certain
+            found = Number(b, digits(b), to_float(scale)) if exact else agree(a, b, scale, low, prec, last)
+            certain = certain and found.note is None
+            return found
+
+        out = graph.output
+        value = number(lo.values[out], hi.values[out], hi.value_scale[out], hi.value_exact[out])
+        gradient = {name: number(lo.adjoint[i], hi.adjoint[i], hi.adjoint_scale[i], hi.adjoint_exact[i])
+                    for name, i in graph.named.items()}
+        if lo.kinks != hi.kinks:  # a kink's argument is 0 at one precision only
+            if not last:
+                return None
+            for number_ in gradient.values():
+                number_.uncertainty = mpf("inf")
+                number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
+            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled)
+        one_sided = {}
+        for name in hi.directional:
+            (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
+            scale = hi.adjoint_scale[graph.named[name]]
+            right, left = number(lo_plus, hi_plus, scale), number(-lo_minus, -hi_minus, scale)
+            if abs(right.exact - left.exact) > right.uncertainty + left.uncertainty:
+                one_sided[name] = (left, right)
+            else:
+                gradient[name] = right  # the derivative exists: both sides agree
+        if not certain and not last:
+            return None
+        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled)

@@ -1,0 +1,125 @@
+"""Every method judged against the reference, in one table: tridiff's own and the plug-ins,
+behind one interface.
+
+A method is prepared once per case (`prepare(function)` gives its engine: sympy's
+derivatives, compiled backprop code, …) and asked once per point (`ask(engine, at)`
+gives an `Answer`). Where it cannot evaluate it raises one of `fails`, which the run
+reports in the method's own words (`explain`); anything else is a bug and is not caught.
+Adding a method is one row here; the run, the tables and the plots read the table.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..errors import CaseError
+from ..schemes import SCHEMES
+from .backprop import Compiled
+from .forward_mode import ForwardMode
+from . import Function, Method
+from .symbolic import OverBudget, SymbolicCase
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a method gives at one point."""
+    value: float | None            # the output's value as the method computed it (None: it gives none)
+    gradient: dict[str, float]     # ∂output/∂node for the nodes it gives
+    problems: list[str] = field(default_factory=list)  # what was wrong with what it returned, node by node
+
+
+@dataclass(frozen=True)
+class Style:
+    """How an error plot draws a method's error: a horizontal line."""
+    color: str
+    line: str
+
+
+@dataclass(frozen=True)
+class Kind:
+    label: str
+    prepare: Callable[[Function], Any]                 # once per case: the method's engine
+    ask: Callable[[Any, dict[str, float]], Answer]     # once per point
+    fails: tuple[type[BaseException], ...]             # what it raises where it cannot evaluate
+    explain: Callable[[str, BaseException], str | None]  # that failure in words; None: said once per case
+    gives: str = "inputs"                              # "named": every input, named step and the output
+    style: Style | None = None                         # drawn on the error plots (None: tables only)
+
+
+def _could_not(label: str, err: BaseException) -> str:
+    return f"{label} could not be evaluated ({type(err).__name__}: {err})"
+
+
+def _symbolic_failure(label: str, err: BaseException) -> str | None:
+    # Over budget is said once for the case (its `over_budget`), not at every point.
+    return None if isinstance(err, OverBudget) else _could_not(label, err)
+
+
+def _symbolic(engine: SymbolicCase, at: dict[str, float]) -> Answer:
+    return Answer(*engine.symbolic(at))
+
+
+def _backprop(engine: Compiled, at: dict[str, float]) -> Answer:
+    return Answer(*engine.value_and_grad(at))
+
+
+def _forward_mode(engine: ForwardMode, at: dict[str, float]) -> Answer:
+    return Answer(*engine.gradient(at))
+
+
+BUILT_IN: dict[str, Kind] = {kind.label: kind for kind in (
+    Kind("symbolic", lambda function: SymbolicCase(function.graph), _symbolic,
+         (ArithmeticError, ValueError, OverBudget), _symbolic_failure, "named", Style("#444444", ":")),
+    Kind("backprop", lambda function: Compiled(function.graph), _backprop,
+         (CaseError,), lambda label, err: f"{label}: {err.problem}", "named", Style("#d62728", "-")),
+    Kind("forward_mode", lambda function: ForwardMode(function.graph), _forward_mode,
+         (ArithmeticError, ValueError), _could_not),
+)}
+
+
+def reserved(label: str) -> bool:
+    """The labels of tridiff's own results, which no plug-in may take."""
+    return label in ("reference", "richardson") or label in BUILT_IN or label in SCHEMES
+
+
+def plugin(label: str, method: Method) -> Kind:
+    """A plugged-in method (tridiff.methods) as a row of the table."""
+    def ask(function: Function, at: dict[str, float]) -> Answer:
+        gradient, problems = checked(label, method, method(function, dict(at)), function)
+        return Answer(None, gradient, problems)
+
+    return Kind(label, lambda function: function, ask, (Exception, SystemExit),  # someone else's code: any error is its answer
+                lambda label, err: f"method {label} failed: {type(err).__name__}: {err}",
+                "named" if getattr(method, "gives", None) == "named" else "inputs")
+
+
+def checked(label: str, method: Method, got: object, function: Function) -> tuple[dict[str, float], list[str]]:
+    """What a plug-in returned, checked: every input (every named node if it says it gives
+    them all); no unknown names; real, finite numbers. Each problem names the node."""
+    if not isinstance(got, Mapping):
+        return {}, [f"method {label} returned {type(got).__name__}, not a mapping of node names to gradients"]
+    named = function.graph.named
+    required = list(named) if getattr(method, "gives", None) == "named" else list(function.graph.inputs)
+    problems = [f"node {name}: method {label} gave no gradient" for name in required if name not in got]
+    problems += [f"method {label} returned a gradient for {str(key)[:40]!r}, which is not a node of the function"
+                 for key in got if key not in named]
+    found = {}
+    for name in named:
+        if name not in got:
+            continue
+        v = got[name]
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+            problems.append(f"node {name}: method {label} gave {type(v).__name__} {str(v)[:40]!r}, not a number")
+            continue
+        try:
+            found[name] = float(v)
+        except OverflowError:  # an int beyond float64: 10**400
+            problems.append(f"node {name}: method {label} gave an integer too large for float64")
+    return found, problems
+
+
+def kinds(plugins: Mapping[str, Method]) -> list[Kind]:
+    """Every method of a run: the built-ins, then the plug-ins under their labels."""
+    return [*BUILT_IN.values(), *(plugin(label, method) for label, method in plugins.items())]

@@ -1,0 +1,257 @@
+"""The symbolic method: sympy differentiates, and its derivatives are compiled to float64.
+
+Each unit of the case (the `function:`, or each named step) becomes a sympy expression
+in the symbols of the named nodes it uses. sympy's `diff` gives every unit's partial
+derivatives; the adjoint of a named node (∂output/∂node, everything upstream held
+fixed) is their chain-rule sum over the steps downstream of it. For a `function:` this
+is exactly sympy's derivative of the whole expression — which can swell: a derivative
+past SYMBOLIC_MAX_SIZE sympy nodes (or too deep for sympy's recursion) makes the method
+"over budget", a finding about symbolic differentiation, not an error. The exact
+reference does not depend on it (tridiff.methods.reference).
+
+`higher_derivatives` composes the output as a function of one node alone and
+differentiates it up to five times, for the finite-difference error model.
+
+Constants are the float64 values every method uses (pi is math.pi), and generated code
+never sees a user's name (lambdify's dummify): a step called `e` or `sign` cannot
+change a number.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import sympy as sp
+
+from ..cases.ir import Graph, Node
+from ..ops import OPS
+
+MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
+SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
+MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
+MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
+CSE_ABOVE_NODES = 60
+
+
+SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()}
+_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)), "Heaviside": lambda v: float(v > 0),
+                      # the second derivative of abs or relu: zero away from the kink
+                      "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf}, "math"]
+
+
+class NotDefined(ArithmeticError):
+    """The value is not a real number at this point."""
+
+
+class OverBudget(Exception):
+    """sympy's derivative grew past what the method may spend on it."""
+
+
+def _const(node: Node) -> sp.Expr:
+    return sp.Rational(node.value)  # the exact binary value the float methods see: pi is math.pi
+
+
+# Positional symbols for a unit's shape; users cannot write names starting with "__".
+_SLOTS = [sp.Symbol(f"__a{j}", real=True) for j in range(64)]
+
+
+def _slot(j: int) -> sp.Symbol:
+    while j >= len(_SLOTS):
+        _SLOTS.append(sp.Symbol(f"__a{len(_SLOTS)}", real=True))
+    return _SLOTS[j]
+
+
+@dataclass
+class Shape:
+    """A unit's expression with its named nodes replaced by positional slots.
+
+    Generated cases repeat a few shapes thousands of times (a chain of identical
+    steps): sympy differentiates and compiles each shape once.
+    """
+    expr: sp.Expr
+    partials: list[sp.Expr]
+    compiled: object = None
+
+    def compile(self):
+        if self.compiled is None:
+            slots = [_slot(j) for j in range(len(self.partials))]
+            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=_LAMBDIFY_MODULES, cse=True)
+        return self.compiled
+
+
+@dataclass
+class Unit:
+    """One named value and its expression in the symbols of the named nodes it uses."""
+    name: str
+    node: int
+    expr: sp.Expr
+    uses: list[int]      # named nodes it depends on directly, in slot order
+    shape: Shape
+
+    def slots(self, values: dict[int, object]) -> dict[sp.Symbol, object]:
+        return {_slot(j): values[u] for j, u in enumerate(self.uses)}
+
+
+class SymbolicCase:
+    """sympy's view of one case's graph, built once and evaluated at each point."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        names = graph.names_of()
+        self.symbol = {i: sp.Symbol(names[i], real=True) for i in names}
+        self.units: list[Unit] = []
+        self._derivatives: dict[str, tuple] = {}
+        self.over_budget: str | None = None
+        try:
+            self._build()
+        except OverBudget as err:
+            self.over_budget = str(err)
+        except RecursionError:
+            self.over_budget = (f"sympy's recursion ran out on an expression of {len(graph.nodes):,} nodes "
+                                "(too deep for it)")
+
+    def _build(self) -> None:
+        graph = self.graph
+        shapes: dict[sp.Expr, Shape] = {}
+        by_symbol = {sym: i for i, sym in self.symbol.items()}
+        roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
+        start = 0
+        for name, root in roots:
+            expr = self._expression(start, root)
+            uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
+            canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
+            if canonical not in shapes:
+                partials = [sp.diff(canonical, _slot(j)) for j in range(len(uses))]
+                size = sum(_size(p, SYMBOLIC_MAX_SIZE) for p in partials)
+                if size > SYMBOLIC_MAX_SIZE:
+                    raise OverBudget(f"sympy's derivative of {name} reached over {SYMBOLIC_MAX_SIZE:,} nodes")
+                shapes[canonical] = Shape(canonical, partials)
+            self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
+            start = root + 1
+
+    def _expression(self, start: int, root: int) -> sp.Expr:
+        memo: dict[int, sp.Expr] = {}
+
+        def arg(j: int) -> sp.Expr:
+            return self.symbol[j] if j in self.symbol and j != root else memo[j]
+
+        for i in range(start, root + 1):
+            node = self.graph.nodes[i]
+            if i in self.symbol and i != root:
+                continue
+            if node.op == "const":
+                memo[i] = _const(node)
+                continue
+            args = [arg(a) for a in node.args]
+            if node.op == "pow" and args[1].is_Number and abs(args[1]) > MAX_EXPONENT:
+                raise OverBudget(f"the exponent {float(args[1]):g} is too large for sympy "
+                                 f"(the limit is ±{MAX_EXPONENT:,})")
+            memo[i] = SYMPY_OPS[node.op](*args)
+        return memo[root]
+
+    # -- symbolic (float64) ---------------------------------------------------------------
+    def one_function(self) -> tuple[object, list[str]]:
+        """A one-expression case (a `function:`) as one compiled function: f(*inputs) gives
+        the value and ∂f/∂input for the inputs named, in that order (what `bench` times)."""
+        if len(self.units) != 1:
+            raise ValueError("only a case of one expression (a `function:`) is one compiled function")
+        (unit,) = self.units
+        names = self.graph.names_of()
+        return unit.shape.compile(), [names[u] for u in unit.uses]
+
+    def symbolic(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
+        """The same derivatives compiled to float64: value and adjoint of every named node."""
+        if self.over_budget:
+            raise OverBudget(self.over_budget)
+        values = {i: float(at[name]) for name, i in self.graph.inputs.items()}
+        partials = {}
+        for unit in self.units:
+            try:
+                compiled = unit.shape.compile()
+            except (RecursionError, SyntaxError, MemoryError) as err:  # Python's compiler refuses deep code
+                self.over_budget = f"sympy's derivative of {unit.name} is too deep to compile ({type(err).__name__})"
+                raise OverBudget(self.over_budget) from None
+            out = compiled(*(values[u] for u in unit.uses))
+            values[unit.node] = _real(out[0])
+            partials[unit.node] = [_real(p) for p in out[1:]]
+        adjoint = {i: 0.0 for i in self.symbol}
+        adjoint[self.graph.output] = 1.0
+        for unit in reversed(self.units):
+            g = adjoint[unit.node]
+            for u, p in zip(unit.uses, partials[unit.node]):
+                adjoint[u] += g * p
+        names = self.graph.names_of()
+        return values[self.graph.output], {names[i]: adjoint[i] for i in names}
+
+    # -- error model ------------------------------------------------------------------------
+    def higher_derivatives(self, values: dict[int, float], name: str, order: int = 5) -> list[float | None] | None:
+        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large;
+        the highest ones are None where their expressions would be too large to build.
+
+        For the error model only (a few digits suffice): sympy's derivatives, compiled once
+        per node, evaluated in float64 at `values` (of the named nodes, from the reference).
+        A derivative that is identically zero stays 0."""
+        if len(self.graph.nodes) > MODEL_MAX_NODES or self.over_budget:
+            return None
+        if name not in self._derivatives:
+            try:
+                self._derivatives[name] = self._compile_derivatives(name, order)
+            except (ValueError, TypeError, NotImplementedError, RecursionError):
+                # sympy cannot write some derivatives as code (d/dx sign(log x) stays a
+                # Derivative): the error model is then n/a for this node, nothing else is lost.
+                self._derivatives[name] = None
+        if self._derivatives[name] is None:
+            return None
+        fn, args = self._derivatives[name]
+        try:
+            found = [float(d) for d in fn(*(values[a] for a in args))]
+            return found + [None] * (order + 1 - len(found))
+        except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: a function math lacks
+            return None
+
+    def _compile_derivatives(self, name: str, order: int):
+        target = self.graph.named[name]
+        downstream = self.graph.downstream(target)
+        expr = self.symbol[self.graph.output]
+        for unit in reversed(self.units):
+            if downstream[unit.node] and unit.node != target:
+                expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
+                if _larger_than(expr, MODEL_MAX_SIZE):  # a step used twice doubles it, step after step
+                    return None
+        t = self.symbol[target]
+        exprs = [expr]
+        # Each derivative of a deep composition is several times larger than the last (a
+        # 30-step chain of tanh and exp: minutes for the fifth). Stop before differentiating
+        # an expression over MODEL_MAX_SIZE: the higher derivatives are then unknown (None)
+        # and the error model of the schemes that need them says n/a. Deterministic, unlike a clock.
+        while len(exprs) <= order and not _larger_than(exprs[-1], MODEL_MAX_SIZE):
+            exprs.append(sp.diff(exprs[-1], t))
+        by_symbol = {sym: i for i, sym in self.symbol.items()}
+        args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
+        # Common-subexpression elimination keeps the code of a large expression linear in its
+        # size, but costs more than it saves on the small graphs of most cases.
+        fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
+                         cse=len(self.graph.nodes) > CSE_ABOVE_NODES, dummify=True)
+        return fn, args
+
+
+def _size(expr: sp.Expr, limit: int) -> int:
+    """expr's number of tree nodes, counted only up to limit + 1."""
+    count = 0
+    for count, _ in enumerate(sp.preorder_traversal(expr), 1):
+        if count > limit:
+            break
+    return count
+
+
+def _larger_than(expr: sp.Expr, limit: int) -> bool:
+    """Whether expr's tree has more than `limit` nodes (counted only up to the limit)."""
+    return _size(expr, limit) > limit
+
+
+def _real(v: object) -> float:
+    """A compiled derivative's value as a float; Python's ** gives complex numbers for a
+    negative base ((-1.5)**2.5), where the real function is not defined."""
+    if isinstance(v, complex):
+        raise NotDefined(f"the value {v} is not real")
+    return float(v)

@@ -1,0 +1,64 @@
+"""The circuit picture: the computation graph as in the backprop tutorials, as SVG text.
+
+Every node is drawn with its forward value above (green) and its gradient ∂output/∂node
+below (red), wires run from arguments to their gate, and nodes are laid out left to
+right by depth. Written directly as SVG: no Graphviz, no system packages.
+"""
+from __future__ import annotations
+
+from html import escape
+
+
+COLUMN, ROW, RADIUS = 190, 92, 22
+GREEN, RED = "#1a7f37", "#cf222e"
+
+
+def svg(circuit: dict, fmt) -> str:
+    """The picture; `fmt` formats numbers exactly as the report's tables do."""
+    nodes = {n["id"]: n for n in circuit["nodes"]}
+    depth: dict[int, int] = {}
+    for i in sorted(nodes):
+        depth[i] = 1 + max((depth[a] for a in nodes[i]["args"]), default=-1)
+    columns: dict[int, list[int]] = {}
+    for i in sorted(nodes):
+        columns.setdefault(depth[i], []).append(i)
+    place: dict[int, tuple[int, int]] = {}
+    for d in sorted(columns):  # each column in the order of its wires' sources: fewer crossings
+        ids = sorted(columns[d], key=lambda i: (sum(place[a][1] for a in nodes[i]["args"]) /
+                                                 max(1, len(nodes[i]["args"])), i))
+        for r, i in enumerate(ids):
+            place[i] = (70 + d * COLUMN, 60 + r * ROW)
+    width = 140 + max(columns) * COLUMN + 60
+    height = 60 + max(len(ids) for ids in columns.values()) * ROW + 20
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+           f'<rect width="{width}" height="{height}" fill="white"/>']
+    for i, n in sorted(nodes.items()):
+        x, y = place[i]
+        for a in n["args"]:
+            ax, ay = place[a]
+            x1, x2 = ax + RADIUS, x - RADIUS
+            # A wire that skips columns bows upwards, so it never seems to run through a node.
+            bow = -0.42 * ROW if depth[i] - depth[a] > 1 else 0
+            out.append(f'<path d="M {x1} {ay} C {x1 + 60} {ay + bow}, {x2 - 60} {y + bow}, {x2} {y}" '
+                       f'fill="none" stroke="#999" stroke-width="1.2"/>')
+    for i, n in sorted(nodes.items()):
+        x, y = place[i]
+        label = escape(n["label"])
+        if n["kind"] == "gate":
+            out.append(f'<circle cx="{x}" cy="{y}" r="{RADIUS}" fill="#fff8e1" stroke="#b58900"/>')
+        else:
+            fill = {"input": "#e8f0fe", "step": "#eef7ee", "output": "#fdecea"}[n["kind"]]
+            out.append(f'<rect x="{x - 30}" y="{y - RADIUS}" width="60" height="{2 * RADIUS}" rx="8" '
+                       f'fill="{fill}" stroke="#555"/>')
+        out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{label}</text>')
+        out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="{GREEN}" '
+                   f'data-node="{label}" data-role="value">{escape(fmt(n["value"]))}</text>')
+        out.append(f'<text x="{x}" y="{y + RADIUS + 14}" text-anchor="middle" fill="{RED}" '
+                   f'data-node="{label}" data-role="gradient">{escape(fmt(n["gradient"]))}</text>')
+    legend = "value above (green), gradient ∂output/∂node below (red)"
+    if circuit.get("note"):
+        legend += " — " + circuit["note"]
+    out.append(f'<text x="10" y="{height - 6}" fill="#555">{escape(legend)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,260 @@
+"""The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
+from __future__ import annotations
+
+from ..runner.analysis import reading, richardson_reading
+from ..runner.measures import scaled
+from ..methods.registry import BUILT_IN
+from ..schemes import SCHEMES
+
+
+def num(x: float | None) -> str:
+    """A float as Python prints it (shortest repr that round-trips)."""
+    return "—" if x is None else repr(x)
+
+
+def err(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return "0" if x == 0 else f"{x:.1e}"
+
+
+def at_text(at: dict[str, float]) -> str:
+    return ", ".join(f"{k} = {v!r}" for k, v in at.items())
+
+
+def point_worst(point: dict) -> dict[str, float | None]:
+    """Worst over nodes of: each exact method's error, each scheme's best error over h."""
+    worst: dict[str, float | None] = {}
+    for node in point.get("gradient", {}).values():
+        ref = node["reference"]
+        errors = {m: e["judged_error"] for m, e in node["errors"].items()}
+        for scheme, best in node["best"].items():
+            errors[scheme] = None if best is None else scaled(best["abs_error"], ref)
+        rich = node.get("richardson") or {}
+        errors["richardson"] = scaled(rich.get("abs_error"), ref)
+        for key, e in errors.items():
+            if e is not None and (worst.get(key) is None or e > worst[key]):
+                worst[key] = e
+            worst.setdefault(key, e)
+    return worst
+
+
+def _first_input(case: dict) -> tuple[dict, str] | tuple[None, None]:
+    for point in case["points"]:
+        for name, node in point.get("gradient", {}).items():
+            if node["kind"] == "input":
+                return node, name
+    return None, None
+
+
+def order_text(order: float | None) -> str:
+    return "—" if order is None else f"{order:.2f}"
+
+
+def numerical() -> tuple[str, ...]:
+    return (*SCHEMES, "richardson")
+
+
+def exact_methods(points: list[dict]) -> list[str]:
+    """The built-in exact methods, then any plugged-in ones, in the order they appear."""
+    found: dict[str, None] = dict.fromkeys(BUILT_IN)
+    for point in points:
+        for node in point.get("gradient", {}).values():
+            found.update(dict.fromkeys(node["methods"]))
+    return list(found)
+
+
+def all_points(document: dict) -> list[dict]:
+    return [p for c in document["cases"] for p in c["points"]]
+
+
+# A case page shows every table of its first DETAILED_POINTS points, and one row for each
+# of the others: a page that reads in seconds, written in bounded time (results.json and
+# sweeps.csv have everything).
+DETAILED_POINTS = 20
+
+
+def brief_headers(case: dict) -> list[str]:
+    return ["point", "at", "status", *(f"worst {m.replace('_', ' ')}" for m in exact_methods(case["points"]))]
+
+
+def brief_rows(case: dict) -> list[list[str]]:
+    """One row for each point after the detailed ones: its status and worst errors."""
+    methods = exact_methods(case["points"])
+    rows = []
+    for k, point in enumerate(case["points"][DETAILED_POINTS:], DETAILED_POINTS + 1):
+        worst = point_worst(point)
+        rows.append([str(k), at_text(point["at"]), point["status"], *(err(worst.get(m)) for m in methods)])
+    return rows
+
+
+def brief_title(case: dict) -> str:
+    return (f"Points {DETAILED_POINTS + 1} to {len(case['points'])}, one row each (every number is in "
+            "results.json and sweeps.csv)")
+
+
+def index_headers(document: dict) -> list[str]:
+    return ["case", "status", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson",
+            "orders fwd / ctr / ctr4"]
+
+
+def index_rows(document: dict, link=None) -> list[list[str]]:
+    """One row a case: status, worst errors per method, observed orders at the first input."""
+    rows = []
+    for case in document["cases"]:
+        worst: dict[str, float | None] = {}
+        for point in case["points"]:
+            for key, e in point_worst(point).items():
+                if e is not None and (worst.get(key) is None or e > worst[key]):
+                    worst[key] = e
+        node, _ = _first_input(case)
+        orders = "—" if node is None else " / ".join(order_text(node["order"].get(s))
+                                                      for s in ("forward", "central", "central4"))
+        name = link(case) if link else case["name"]
+        rows.append([name, case["status"], *(err(worst.get(k)) for k in (*exact_methods(all_points(document)), *numerical())),
+                     orders])
+    return rows
+
+
+def summary_headers(document: dict) -> list[str]:
+    return ["case", "point", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson", "status"]
+
+
+def summary_rows(document: dict) -> list[list[str]]:
+    rows = []
+    for case in document["cases"]:
+        for point in case["points"]:
+            at = ", ".join(f"{k}={v:g}" for k, v in point["at"].items())
+            worst = point_worst(point)
+            rows.append([case["name"], at if len(at) <= 30 else at[:27] + "...",
+                         *(err(worst.get(c)) for c in (*exact_methods(all_points(document)), *numerical())), point["status"]])
+    return rows
+
+
+def _cancels(point: dict) -> bool:
+    """Whether some node's gradient is made of terms that cancel (its rounding scale is
+    well above its value): then the table shows the scale each method is judged against."""
+    return any(node["scale"] is None or node["scale"] > 2 * abs(node["reference"])
+               for node in point.get("gradient", {}).values())
+
+
+def node_headers(point: dict) -> list[str]:
+    methods = exact_methods([point])
+    stated = (point.get("expect") or {}).get("gradient")
+    return (["node", "kind", "value", "exact gradient (30 digits)", *(["rounding scale"] if _cancels(point) else []),
+             *(m.replace("_", " ") for m in methods),
+             "errors: " + " / ".join(m.replace("_", " ") for m in methods)] + (["source states"] if stated else []))
+
+
+def node_rows(point: dict) -> list[list[str]]:
+    """The circuit: every named node's value and gradient by each exact method, and each
+    method's error as judged: |got − exact| / max(|exact|, rounding scale)."""
+    stated = (point.get("expect") or {}).get("gradient")
+    cancels = _cancels(point)
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        methods = exact_methods([point])
+        kink = "one_sided" in node  # no derivative to judge against: see node_notes
+        row = [name, node["kind"], num(node["value"]), "does not exist (kink)" if kink else node["reference_digits"],
+               *([err(node["scale"])] if cancels else []),
+               *(num(node["methods"].get(m)) for m in methods),
+               "not judged" if kink else " / ".join(err(node["errors"][m]["judged_error"]) if m in node["errors"]
+                                                    else "—" for m in methods)]
+        if stated:
+            row.append(num(stated.get(name)) if name in stated else "")
+        rows.append(row)
+    return rows
+
+
+def value_text(case: dict, point: dict) -> str:
+    """The output's float64 value beside the exact one, and the digits float64 lost computing it."""
+    text = f"{case['output']} = {point['value']!r} (exact: {point['value_reference_digits']})"
+    right = point.get("value_digits_right")
+    if right is not None and right < 15:
+        text += (f". Only {right:.0f} of its ~16 digits are right in float64: {case['output']} is made of terms "
+                 f"about {point['value_scale']:.1e} large that cancel, and each f(x ± h) of the finite "
+                 "differences carries that rounding too")
+    return text
+
+
+def node_notes(point: dict) -> list[str]:
+    """What the table cannot say: one-sided derivatives at a kink, uncertified digits, and
+    decisions the reference could only settle at its last precision."""
+    out = [f"reference: {note}" for note in point.get("reference_notes", [])]
+    for name, node in point.get("gradient", {}).items():
+        sides = node.get("one_sided")
+        if sides:
+            out.append(f"∂/∂{name} does not exist here: it is {sides['left']!r} from the left and "
+                       f"{sides['right']!r} from the right; the methods' values are shown, not judged")
+        if node.get("reference_note"):
+            out.append(f"∂/∂{name}: {node['reference_note']}")
+    return out
+
+
+def exact_rows(point: dict) -> list[list[str]]:
+    """At a point float64 cannot evaluate: the exact gradient alone."""
+    return [[name, digits] for name, digits in point.get("reference_digits", {}).items()]
+
+
+EXACT_HEADERS = ["node", "exact gradient (30 digits)"]
+
+
+def case_notes(case: dict) -> list[str]:
+    return [f"{method}: over budget — {why}; it is not shown, and the error model needs it"
+            for method, why in (case.get("over_budget") or {}).items()]
+
+
+CONVERGENCE_HEADERS = ["node", "scheme", "order", "theory", "best h", "best error", "model h*", "model error",
+                       "why no order"]
+
+
+def convergence_rows(point: dict) -> list[list[str]]:
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        if node["kind"] == "output":
+            continue
+        ref = node["reference"]
+        for label, data in [("", node), *((f" ({p})", sub) for p, sub in node.get("precisions", {}).items())]:
+            for scheme in data["sweep"]:
+                best, pred = data["best"].get(scheme), data["predicted"].get(scheme)
+                order = data["order"].get(scheme)
+                rows.append([name, scheme + label, order_text(order), str(SCHEMES[scheme].order),
+                             "—" if best is None else f"{best['h']:g}",
+                             "—" if best is None else err(scaled(best["abs_error"], ref)),
+                             "n/a" if pred is None else f"{pred['h']:.1e}",
+                             "n/a" if pred is None else err(scaled(pred["abs_error"], ref)),
+                             "" if order is not None else data["order_note"][scheme]])
+            if label:
+                rows.append([name, "backprop" + label, "", "", "", err(scaled(data["backprop_error"]["abs_error"], ref)),
+                             "", "", "reported, not judged"])
+    return rows
+
+
+RICHARDSON_HEADERS = ["node", "estimate", "error", "estimated error", "estimate / error", "h", "column"]
+
+
+def richardson_rows(point: dict) -> list[list[str]]:
+    """Richardson extrapolation per node: what it gave, its error, and how good its own estimate was."""
+    rows = []
+    for name, node in point.get("gradient", {}).items():
+        rich = node.get("richardson") or {}
+        if node["kind"] == "output" or rich.get("estimate") is None:
+            continue
+        error = scaled(rich["abs_error"], node["reference"])
+        estimated = scaled(rich["error_estimate"], node["reference"])
+        ratio = "—" if not error else f"{estimated / error:.2g}"
+        rows.append([name, num(rich["estimate"]), err(error), err(estimated), ratio, f"{rich['h']:g}",
+                     str(rich["column"])])
+    return rows
+
+
+def readings(point: dict) -> list[str]:
+    """Plain sentences, one per input or step and scheme."""
+    out = []
+    for name, node in point.get("gradient", {}).items():
+        if node["kind"] == "output":
+            continue
+        for scheme in node["sweep"]:
+            out.append(f"∂/∂{name}, {reading(scheme, node)}")
+        out.append(f"∂/∂{name}, {richardson_reading(node)}")
+    return out

@@ -1,0 +1,97 @@
+"""Drawing a case's pictures (bounded), and writing every report format into a report folder."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from . import circuit, csv_file, html, json_file, markdown, tables
+from ..runner.execute import Rendered
+from .figures import Figures, circuit_name, function_plot_name, plot_name
+from .folder import ReportFolder
+
+# A case's pictures are capped, so that drawing costs a bounded time whatever its size:
+# error plots and circuits for the first MAX_DRAWN_POINTS points only, and no more than
+# MAX_CASE_PANELS panels in all (about 0.1 s each); the tables have every point.
+MAX_DRAWN_POINTS = 10
+MAX_CASE_PANELS = 36
+
+
+def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
+    """Every picture of one case (SVG by file name), and what was left out and why.
+
+    Imports matplotlib; runs in the case's worker process, within its time limit."""
+    from .plots import MAX_PANELS, error_plot, function_plot
+
+    svgs: dict[str, str] = {}
+    notes: list[str] = []
+    points = case["points"]
+    nodes = [sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in points]
+    count, total = 0, 0
+    while count < min(len(points), MAX_DRAWN_POINTS) and (
+            count == 0 or total + min(MAX_PANELS, nodes[count]) <= MAX_CASE_PANELS):
+        total += min(MAX_PANELS, nodes[count])
+        count += 1
+    drawn = points[:count]
+    if len(points) > len(drawn):
+        notes.append(f"pictures are drawn for the first {len(drawn)} of {len(points)} points only; "
+                     "the tables cover every point")
+    failures = []
+    for k, point in enumerate(drawn, 1):
+        if point.get("circuit"):
+            svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
+        try:
+            svg = error_plot(case, k - 1)
+        except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
+            failures.append(f"point {k}'s error plot ({type(err).__name__}: {err})")
+        else:
+            if svg:
+                svgs[plot_name(case, k)] = svg
+    most = max(nodes[:count], default=0)
+    if most > MAX_PANELS:
+        notes.append(f"error plots show the first {MAX_PANELS} of {most} nodes; the tables have every node")
+    try:
+        svg = function_plot(case)
+    except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
+        failures.append(f"the function plot ({type(err).__name__}: {err})")
+    else:
+        if svg:
+            svgs[function_plot_name(case)] = svg
+    notes += [f"picture left out: {f}" for f in failures]
+    return svgs, notes
+
+
+def render_case(case: dict) -> Iterator[Rendered]:
+    """One case's pieces of every report file and its pictures, in its worker (so that its
+    time limit covers them): the data files first (needed, and independent of the
+    pictures), then the pictures and the pages that show them."""
+    yield Rendered(data_pieces(case))
+    svgs, notes = draw_case(case)
+    yield Rendered(page_pieces(case, Figures(svgs, {case["name"]: notes})), svgs, notes, last=True)
+
+
+def data_pieces(case: dict) -> dict[str, str]:
+    return {"results.json": json_file.case_fragment(case), "sweeps.csv": csv_file.case_rows(case)}
+
+
+def page_pieces(case: dict, figures: Figures) -> dict[str, str]:
+    return {"page.md": markdown.case_page(case, figures), "index.html": html.case_section(case, figures)}
+
+
+def write_all(document: dict, folder: ReportFolder, figures: Figures,
+              pieces: list[dict[str, str]] | None = None) -> None:
+    """Every report file, recorded in the folder's manifest; `pieces`: each case's, where
+    its worker wrote them (the others are written here)."""
+    cases = document["cases"]
+    pieces = [dict(p) for p in pieces] if pieces is not None else [{} for _ in cases]
+    for case, p in zip(cases, pieces):  # what a case's worker had no time for is written here
+        if "results.json" not in p:
+            p.update(data_pieces(case))
+        if "page.md" not in p:
+            p.update(page_pieces(case, figures))
+    folder.write("results.json", json_file.dumps(document, [p["results.json"] for p in pieces]))
+    folder.write("sweeps.csv", csv_file.dumps(document, [p["sweeps.csv"] for p in pieces]))
+    for name, svg in figures.svgs.items():
+        folder.write(f"plots/{name}", svg)
+    folder.write(markdown.INDEX, markdown.index(document))
+    for case, p in zip(cases, pieces):
+        folder.write(f"{case['name']}.md", p["page.md"])
+    folder.write("index.html", html.page(document, figures, [p["index.html"] for p in pieces]))

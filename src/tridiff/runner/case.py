@@ -1,0 +1,289 @@
+"""Run a case: every method at every point, judged against the reference; plain data out.
+
+The dicts built here are the results document (tridiff.runner.results); report writers
+format them and never recompute.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import mpmath
+import numpy as np
+
+from ..cases.files import Case, Point
+from ..methods import Method, function_of, richardson
+from ..methods.evaluate import FloatFailure, describe, forward
+from ..methods.finite import PRECISIONS, complex_grid, forward_in, sweep
+from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
+from ..methods.registry import Kind, kinds
+from ..schemes import SCHEMES
+from . import circuit, measures
+from .analysis import analyse_node
+from .curve import function_curve
+from .judge import as_expected, certain, check_expect, judge
+from .results import CaseResult, PointResult, case_result
+
+TINY = sys.float_info.min
+
+
+def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = (),
+             stop_at: float | None = None) -> CaseResult:
+    """Differentiate one case at each of its points; status ok, mismatch, error or nondifferentiable.
+
+    `plugins`: more methods (tridiff.methods), judged like the built-in exact ones.
+    `stop_at` (a time.monotonic() value): points not started by then are reported as not
+    computed, so that a large case keeps what it finished and leaves time for its reports."""
+    result = case_result(case)
+    function = function_of(case)
+    wanted = set(case.precisions) | set(precisions)
+    engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},
+                      tuple(p for p in PRECISIONS if p in wanted and p != "float64"))
+    symbolic = engines["symbolic"]
+    done = 0
+    for number, point in enumerate(case.points, 1):
+        if stop_at is not None and time.monotonic() > stop_at:
+            entry = {"at": point.at, "status": "error",
+                     "message": f"not computed: the case's time limit ran out after {done} of {len(case.points)} "
+                                "points (raise it with --timeout)"}
+        else:
+            entry = as_expected(run_point(case, engines, point), point)
+            done += 1
+        if entry["message"]:
+            entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
+        result["points"].append(entry)
+    if len(case.graph.inputs) == 1 and done == len(case.points):
+        curve = function_curve(case, symbolic, engines["backprop"])
+        if curve is not None:
+            result["curve"] = curve
+    if symbolic.over_budget:
+        result["over_budget"] = {"symbolic": symbolic.over_budget}
+    problems = [p for p in result["points"] if p["status"] != "ok"]
+    if problems:
+        rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
+        worst = min(problems, key=lambda p: rank[p["status"]])
+        result["status"] = worst["status"]
+        more = f" (and {len(problems) - 1} more points)" if len(problems) > 1 else ""
+        result["message"] = worst["message"] + more
+    return result
+
+
+def _show_at(at: dict[str, float]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in at.items())
+
+
+@dataclass
+class Engines:
+    """One case's methods, each prepared once for all its points."""
+    reference: Reference
+    methods: dict[str, tuple[Kind, Any]]   # label -> (its row of the registry, its engine)
+    lower_precisions: tuple[str, ...]
+
+    def __getitem__(self, label: str) -> Any:
+        return self.methods[label][1]
+
+
+def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
+    graph = case.graph
+    entry: PointResult = {"at": point.at, "status": "ok", "message": None}
+    if point.expect_value is not None or point.expect_gradient:
+        entry["expect"] = {"value": point.expect_value, "gradient": point.expect_gradient or None,
+                           "tolerance": point.expect_tolerance or case.tolerance,
+                           "abs_tolerance": point.expect_abs_tolerance}
+    try:
+        exact = engines.reference.at(point.at)
+    except Undefined as err:
+        stated = " (the case states a value or gradient for it)" if "expect" in entry else ""
+        entry.update(status="mismatch" if stated else "error",
+                     message=f"{err.what}: {err.reason}{stated}")
+        return entry
+    if exact.notes:
+        entry["reference_notes"] = list(dict.fromkeys(exact.notes))
+    try:
+        values = forward(graph, point.at)
+    except FloatFailure as err:
+        entry.update(status="error", message=_float_failure(graph, err, exact))
+        entry["value_reference_digits"] = exact.value.digits
+        entry["reference_digits"] = {name: number.digits for name, number in exact.gradient.items()}
+        stated = check_expect(case, point, exact, {}, {})
+        if stated:  # what the case states is checked against the exact values all the same
+            entry.update(status="mismatch", message=f"{stated[0]}; {entry['message']}")
+        return entry
+    names = list(graph.named)
+    # A method that raises or returns nonsense where the exact derivative exists has given a
+    # wrong answer (a mismatch); `failed` is for what no method could be judged on.
+    methods, value_of, broken = _ask_methods(engines, point)
+    failed: list[str] = []
+    estimates = sweep(graph, values, names, case.h, case.schemes)
+    lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
+    extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
+    named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
+    model_order = max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
+
+    entry["value"] = values[graph.output]
+    entry["value_reference"] = exact.value.float
+    entry["value_reference_digits"] = exact.value.digits
+    entry["value_scale"] = exact.value.scale
+    entry["value_digits_right"] = _digits_right(values[graph.output], exact.value)
+    entry["gradient"] = {}
+    mismatches: list[str] = []
+    kind_of = _kinds(graph)
+    symbolic = engines["symbolic"]
+    for name in names:
+        number = exact.gradient[name]
+        ref = number.exact
+        node = {"kind": kind_of[name], "value": values[graph.named[name]],
+                "reference": number.float, "reference_digits": number.digits, "scale": number.scale,
+                "methods": {}, "errors": {}, "ulps": {}, "sweep": {}}
+        if number.note:
+            node["reference_note"] = number.note
+        if name in exact.one_sided:
+            left, right = exact.one_sided[name]
+            node["one_sided"] = {"left": left.float, "right": right.float,
+                                 "left_digits": left.digits, "right_digits": right.digits}
+        if math.isinf(number.float):
+            failed.insert(0, f"node {name}: the exact derivative {brief(number.exact)} is beyond float64's range "
+                          "(±1.8e308): no float64 method can give it")
+        else:
+            sure = certain(number, case.tolerance)
+            if not sure:
+                failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
+            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and name not in exact.one_sided)
+        for scheme, est in estimates[name].items():
+            hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
+            node["sweep"][scheme] = measures.sweep_rows(hs, est, ref)
+        node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
+        if rich["estimate"] is not None:
+            rich["abs_error"] = measures.absolute(rich["estimate"], ref)
+            rich["rel_error"] = measures.relative(rich["abs_error"], number.float)
+        node["derivatives"] = symbolic.higher_derivatives(named_values, name, model_order)
+        analyse_node(node, graph.output_name, name, value_scale=exact.value.scale,
+                     value_digits=entry["value_digits_right"])
+        if lower:
+            node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, exact.value.scale,
+                                                      *found) for p, found in lower.items()}
+        entry["gradient"][name] = node
+    mismatches += check_expect(case, point, exact, value_of, methods)
+    if "backprop" in methods:
+        entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
+    if exact.one_sided and not mismatches:
+        # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
+        # at x = 1) is part of that story, not a separate error.
+        kinks = ", ".join(dict.fromkeys(f"{graph.nodes[i].op}(0.0)" for i in exact.kinks))
+        sides = "; ".join(f"∂{graph.output_name}/∂{name} is {_side(left, right)[0]} from the left and "
+                          f"{_side(left, right)[1]} from the right" for name, (left, right) in exact.one_sided.items())
+        also = "".join(f"; {problem}" for problem in failed + broken)
+        entry["status"] = "nondifferentiable"
+        entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
+                            f"one-sided or averaged values (backprop takes 0) and are not judged there{also}")
+    elif mismatches or failed or broken:
+        if failed:  # the reference cannot judge here, so neither can a method's failure
+            failed += broken
+        else:
+            mismatches = broken + mismatches
+        problems = mismatches + failed
+        entry["status"] = "mismatch" if mismatches else "error"
+        entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
+    return entry
+
+
+def _side(left: Number, right: Number) -> tuple[str, str]:
+    """The two one-sided derivatives as floats, or as digits where their floats are equal
+    (x + 1e-40·abs(x) at 0: 1 - 1e-40 and 1 + 1e-40)."""
+    if left.float != right.float:
+        return repr(left.float), repr(right.float)
+    return left.digits, right.digits
+
+
+def _float_failure(graph, err: FloatFailure, exact: Exact) -> str:
+    """Why float64 fails where the exact function is defined: overflow, underflow or rounding."""
+    where = describe(graph, err.node, err.args)
+    lost = [(got, a) for got, a in zip(err.args, graph.nodes[err.node].args) if mpmath.mpf(got) != exact.values[a]]
+    if err.overflow:
+        what = (f"float64 overflows in {where}: its exact value {brief(exact.values[err.node])} is beyond "
+                "float64's largest number 1.8e308")
+    elif lost:
+        got, a = lost[0]
+        how = "underflows to" if got == 0 and abs(exact.values[a]) < TINY else "rounds to"
+        what = f"float64 cannot evaluate {where}: its argument is exactly {brief(exact.values[a])}, which float64 {how} {got!r}"
+    else:
+        what = f"float64 cannot evaluate {where}"
+    value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
+    return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
+            "is in the results); no float64 method can be judged")
+
+
+def _digits_right(got: float, exact: Number) -> float | None:
+    """How many significant digits of f's float64 value are right (None: all of them, or f = 0)."""
+    if not exact.exact or got == exact.float:
+        return None
+    error = measures.absolute(got, exact.exact) / abs(exact.float) if exact.float else math.inf
+    return round(max(0.0, -math.log10(error)), 1) if error else None
+
+
+def _ask_methods(engines: Engines, point: Point) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
+    """Every method's gradients, the values they computed, and what went wrong, in words.
+    A method that raises or returns nonsense where the exact derivative exists has given a
+    wrong answer (a mismatch); the caller decides, as only it knows whether the reference can judge."""
+    methods: dict[str, dict[str, float]] = {}
+    value_of: dict[str, float] = {}
+    failed = []
+    for label, (kind, engine) in engines.methods.items():
+        try:
+            answer = kind.ask(engine, dict(point.at))
+        except kind.fails as err:
+            said = kind.explain(label, err)
+            if said:
+                failed.append(said)
+            continue
+        methods[label] = answer.gradient
+        if answer.value is not None:
+            value_of[label] = answer.value
+        failed += answer.problems
+    return methods, value_of, failed
+
+
+def _precision_entry(case: Case, name: str, ref: mpmath.mpf, derivatives, precision: str, value_scale: float,
+                     estimates: dict, grads: dict) -> dict:
+    """One node's sweeps, analysis and backprop in a lower precision (reported, not judged)."""
+    precision_eps = float(np.finfo(PRECISIONS[precision]).eps)
+    sub_ref = to_float(ref)
+    sub = {"reference": sub_ref, "derivatives": derivatives,
+           "sweep": {s: measures.sweep_rows(case.h, e, ref) for s, e in estimates[name].items()}}
+    analyse_node(sub, case.graph.output_name, name, value_scale=value_scale, eps=precision_eps)
+    del sub["reference"], sub["derivatives"]
+    error = measures.absolute(grads[name], ref)
+    sub["backprop"] = grads[name]
+    sub["backprop_error"] = {"abs_error": error, "rel_error": measures.relative(error, sub_ref)}
+    return sub
+
+
+def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str], precision: str):
+    """Finite differences and backprop in float32 or float16 (reported, never judged)."""
+    dtype = PRECISIONS[precision]
+    values = forward_in(case.graph, point.at, dtype)
+    schemes = tuple(s for s in case.schemes if not SCHEMES[s].complex_step)
+    estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
+    return estimates, engines["backprop"].in_precision(point.at, dtype)[1]
+
+
+def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:
+    """The circuit picture's data: every gate of a small graph; only named nodes of a large one."""
+    if len(graph.nodes) > circuit.MAX_NODES:
+        adjoints = [0.0] * len(graph.nodes)
+        for name, i in graph.named.items():
+            adjoints[i] = named[name]
+        return circuit.data(graph, values, adjoints)
+    try:
+        return circuit.data(graph, *engines["backprop"].every_node(point.at))
+    except (ArithmeticError, ValueError):
+        return None  # the picture is optional; the tables say what failed
+
+
+def _kinds(graph) -> dict[str, str]:
+    kinds = {name: "input" for name in graph.inputs} | {name: "step" for name in graph.steps}
+    kinds[graph.output_name] = "output"
+    return kinds

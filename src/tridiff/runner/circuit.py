@@ -1,0 +1,68 @@
+"""The circuit picture's data: which nodes and wires are drawn, with their values and gradients.
+
+Computed in the run (it is part of results.json); `tridiff.reports.circuit` only draws it.
+"""
+from __future__ import annotations
+
+from ..cases.ir import Graph
+from ..ops import OPS
+
+MAX_NODES = 60
+
+
+def data(graph: Graph, values: list[float], adjoints: list[float]) -> dict:
+    """Plain data for the picture (stored in results.json): nodes with labels, wires, numbers.
+
+    Graphs over MAX_NODES nodes keep only the inputs, named steps and the output, each
+    wired to the named nodes it uses directly."""
+    names = graph.names_of()
+    everything = len(graph.nodes) <= MAX_NODES
+    is_const = [node.op == "const" for node in graph.nodes]
+    # A gate with one constant argument carries it in its label (* 2, + 1, 1 /), as the
+    # tutorials draw them; constants get no node of their own.
+    keep = [i for i in range(graph.output + 1) if (everything and not is_const[i]) or i in names]
+    if everything:
+        wires = {i: [a for a in dict.fromkeys(graph.nodes[i].args) if not is_const[a]] for i in keep}
+    else:
+        wires = {i: _named_sources(graph, i, names) for i in keep}
+    nodes = []
+    for i in keep:
+        node = graph.nodes[i]
+        if i in names:
+            kind = "input" if node.op == "input" else ("output" if i == graph.output else "step")
+            label = names[i]
+        else:
+            kind, label = "gate", _gate_label(graph, i)
+        nodes.append({"id": i, "label": label, "kind": kind, "args": wires[i], "value": values[i],
+                      "gradient": adjoints[i]})
+    note = None if everything else (f"{len(graph.nodes)} nodes are too many to read: only the inputs, named "
+                                    "steps and the output are drawn, each wired to the named nodes it uses")
+    return {"nodes": nodes, "note": note}
+
+
+def _gate_label(graph: Graph, i: int) -> str:
+    node = graph.nodes[i]
+    symbol = OPS[node.op].symbol or "="
+    consts = [graph.nodes[a].text for a in node.args if graph.nodes[a].op == "const"]
+    if len(node.args) != 2 or not consts:
+        return symbol
+    if len(consts) == 2:
+        return f"{consts[0]} {symbol} {consts[1]}"
+    return f"{symbol} {consts[0]}" if graph.nodes[node.args[1]].op == "const" else f"{consts[0]} {symbol}"
+
+
+def _named_sources(graph: Graph, i: int, names: dict[int, str]) -> list[int]:
+    """The named nodes that node i's own expression reads (not looking through them)."""
+    found: dict[int, None] = {}
+    stack = list(graph.nodes[i].args)
+    seen = set()
+    while stack:
+        a = stack.pop()
+        if a in seen:
+            continue
+        seen.add(a)
+        if a in names:
+            found[a] = None
+        else:
+            stack.extend(graph.nodes[a].args)
+    return sorted(found)

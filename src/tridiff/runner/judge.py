@@ -1,0 +1,104 @@
+"""The verdicts: is a method's gradient right, is the reference certain enough to say, and
+does every value the case states hold.
+
+A method is right at a node when |got − exact| ≤ tolerance · max(|exact|, scale), where
+scale is the rounding float64 honestly makes there (tridiff.methods.reference), or when
+it gave the correctly rounded float64 of the exact value (0.0 where the truth underflows:
+exp(-800)). See docs/error-model.md.
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+
+from ..cases.files import Case, Point
+from ..methods.reference import Exact, Number, brief
+from . import measures
+
+SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
+CERTAIN = 100  # the reference's uncertainty must be this many times below what the tolerance allows
+
+
+def certain(number: Number, tolerance: float) -> bool:
+    """Whether the exact value is known well enough to judge by: a verdict needs the truth
+    to within a small part of what the tolerance allows, not its 30 digits."""
+    return number.note is None or (
+        number.uncertainty <= tolerance * max(abs(number.exact), mpmath.mpf(number.scale)) / CERTAIN)
+
+
+def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
+          judged: bool = True) -> list[str]:
+    """Record each method's gradient and errors at one node; return the mismatches (none
+    when not `judged`: at a kink, or where the reference is not certain enough)."""
+    mismatches = []
+    ref = exact.float
+    # Where the terms themselves overflow float64 the scale is inf, which would excuse any
+    # answer: judge against |exact| alone there.
+    bound = max(abs(ref), exact.scale) if math.isfinite(exact.scale) else abs(ref)
+    for method, grads in methods.items():
+        if name not in grads:  # forward mode gives inputs only
+            continue
+        got = grads[name]
+        abs_err = measures.absolute(got, exact.exact)
+        node["methods"][method] = got
+        node["errors"][method] = {"abs_error": abs_err, "rel_error": measures.relative(abs_err, ref),
+                                  "judged_error": measures.judged(got, ref, abs_err, bound)}
+        node["ulps"][method] = abs_err / math.ulp(ref) if ref else None
+        # (plus a few units in the last place of a subnormal: float64's own resolution there)
+        right = math.isfinite(got) and (abs_err <= tolerance * bound + SUBNORMAL_SLACK or got == ref)
+        if judged and not right:
+            if not bound:
+                shown = f"error {abs_err:.2g} where the exact value is 0"
+            elif bound == abs(ref):
+                shown = f"relative error {abs_err / bound:.2g}"
+            else:
+                shown = f"error {abs_err:.2g} against a rounding scale {bound:.2g}"
+            mismatches.append(f"node {name}: {method} gave {got!r}, reference {ref!r} "
+                              f"({shown} > tolerance {tolerance:g})")
+    return mismatches
+
+
+def check_expect(case: Case, point: Point, exact: Exact, value_of: dict[str, float],
+                 methods: dict[str, dict[str, float]]) -> list[str]:
+    """What the case states, compared relatively (`tolerance`, default the case's), or within
+    an absolute `abs_tolerance` where the case gives one (for a stated 0)."""
+    tol = point.expect_tolerance if point.expect_tolerance is not None else case.tolerance
+    absolute = point.expect_abs_tolerance or 0.0
+    problems = []
+
+    def check(what: str, method: str, got: float | mpmath.mpf, want: float) -> None:
+        if not abs(got - want) <= max(tol * abs(want), absolute):
+            allowed = f"tolerance {tol:g}" + (f", abs_tolerance {absolute:g}" if absolute else "")
+            shown = repr(got) if isinstance(got, float) else brief(got)
+            problems.append(f"expect {what}: {method} gave {shown}, the case expects {want!r} ({allowed})")
+
+    if point.expect_value is not None:
+        check("value", "reference", _judgeable(exact.value), point.expect_value)
+        for method, got in value_of.items():
+            check("value", method, got, point.expect_value)
+    for name, want in point.expect_gradient.items():
+        check(f"gradient {name}", "reference", _judgeable(exact.gradient[name]), want)
+        for method, grads in methods.items():
+            if name in grads:  # forward mode gives inputs only
+                check(f"gradient {name}", method, grads[name], want)
+    return problems
+
+
+def _judgeable(number: Number) -> float | mpmath.mpf:
+    """The float a stated value is compared with, or the exact value where it is beyond float64."""
+    return number.float if math.isfinite(number.float) else number.exact
+
+
+def as_expected(entry: dict, point: Point) -> dict:
+    """A point the case says is meant to fail (`expect: {status: error}`) passes when it does."""
+    want = point.expect_status
+    if want is None:
+        return entry
+    if entry["status"] == want:
+        entry.update(status="ok", message=f"as the case expects, {want}: {entry['message']}")
+    elif entry["status"] != "mismatch":
+        found = entry["message"] or "every node is differentiable and every method agrees"
+        entry.update(status="mismatch", message=f"expect status: the case expects {want}, but the point is "
+                                                f"{entry['status']}: {found}")
+    return entry

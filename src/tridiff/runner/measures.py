@@ -1,0 +1,67 @@
+"""Every error measure of the results, one function each, so that each has one rule at zero.
+
+- `absolute`: |got − exact|, computed against the exact mpmath value (not its float64).
+- `relative`: absolute / |exact| — None where the exact value is 0 in float64 (exactly,
+  or because it underflows: exp(-800)).
+- `scaled`: relative where the exact value is non-zero, absolute where it is 0: the one
+  number a table cell or a plot's y axis shows; None where the exact value is beyond float64.
+- `judged`: absolute / max(|exact|, rounding scale): what the judge compares with the tolerance.
+- `sweep_rows`: absolute and relative errors of a whole finite-difference sweep at once.
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+
+from ..methods.reference import to_float
+
+DIGITS = 60  # working precision of error arithmetic: |got − exact| to a few digits, below any ulp
+
+
+def absolute(got: float, exact: mpmath.mpf) -> float:
+    if not math.isfinite(got):
+        return math.inf
+    with mpmath.workdps(DIGITS):
+        return float(abs(mpmath.mpf(got) - exact))
+
+
+def relative(abs_error: float, reference: float) -> float | None:
+    return abs_error / abs(reference) if reference else None
+
+
+def scaled(abs_error: float | None, reference: float) -> float | None:
+    if abs_error is None or not math.isfinite(reference):  # a derivative beyond float64: nothing to scale by
+        return None
+    return abs_error / abs(reference) if reference else abs_error
+
+
+def judged(got: float, reference: float, abs_error: float, bound: float) -> float | None:
+    """|got − exact| / bound, where bound = max(|exact|, scale); None where the scale
+    overflows float64."""
+    if not math.isfinite(got):
+        return math.inf
+    if math.isinf(bound):
+        return None
+    if not bound:  # the exact value rounds to 0.0 (exp(-800)): right if and only if got is 0.0
+        return 0.0 if got == reference else math.inf
+    return abs_error / bound
+
+
+def sweep_rows(hs: tuple[float, ...], estimates: np.ndarray, exact: mpmath.mpf) -> list[dict]:
+    """Each h's estimate and its errors. The exact value is split as hi + lo so that
+    errors below an ulp of it survive float64."""
+    hi = to_float(exact)
+    with mpmath.workdps(DIGITS):
+        lo = to_float(exact - hi) if math.isfinite(hi) else 0.0
+    estimates = estimates.astype(float)  # exact for float32/float16; the error is taken in float64
+    with np.errstate(all="ignore"):
+        abs_err = np.abs((estimates - hi) - lo)
+    rows = []
+    for h, est, err in zip(hs, estimates.tolist(), abs_err.tolist()):
+        finite = math.isfinite(est)
+        rows.append({"h": h, "estimate": est if finite else None,
+                     "abs_error": err if finite else None,
+                     "rel_error": relative(err, hi) if finite else None})
+    return rows

@@ -1,0 +1,165 @@
+"""The results document, typed: what `tridiff run` computes and every writer only formats.
+
+These are the shapes of results.json (documented for users in docs/results.md, checked
+by docs/results.schema.json); the run builds them as plain dicts, so that writing JSON
+is a dump. `SCHEMA` is the version of this shape: it changes when a field changes meaning
+or goes away (new fields may appear without it).
+"""
+from __future__ import annotations
+
+from typing import TypedDict
+
+from .. import __version__
+from ..cases.files import Case
+
+SCHEMA = 1
+
+
+class Errors(TypedDict):
+    abs_error: float                 # |got − exact|
+    rel_error: float | None          # / |exact|; None where exact is 0 in float64
+    judged_error: float | None       # / max(|exact|, scale): compared with the tolerance
+
+
+class SweepRow(TypedDict):
+    h: float
+    estimate: float | None           # None where float64 gave inf or NaN
+    abs_error: float | None
+    rel_error: float | None
+
+
+class Observed(TypedDict):
+    h: float
+    abs_error: float
+    rel_error: float | None
+
+
+class Model(TypedDict):
+    truncation: float                # C_t in C_t·h^power
+    power: int
+    roundoff: float                  # C_r in C_r·ε/h
+    floor: float
+    h: float | None                  # the predicted best h
+    abs_error: float | None          # and the error there
+
+
+class Extrapolated(TypedDict):
+    estimate: float | None
+    error_estimate: float | None
+    h: float | None
+    column: int | None
+    abs_error: float                 # present where estimate is
+    rel_error: float | None
+
+
+class LowerPrecision(TypedDict, total=False):
+    sweep: dict[str, list[SweepRow]]
+    order: dict[str, float | None]
+    order_note: dict[str, str | None]
+    best: dict[str, Observed | None]
+    predicted: dict[str, Observed | None]
+    model: dict[str, Model | None]
+    backprop: float
+    backprop_error: dict[str, float | None]
+
+
+class NodeResult(TypedDict, total=False):
+    kind: str                        # input, step or output
+    value: float
+    reference: float                 # the exact derivative, correctly rounded to float64
+    reference_digits: str            # its first 30 significant digits
+    reference_note: str              # where it is not certified to every digit
+    scale: float                     # the rounding scale the judge allows for
+    one_sided: dict[str, float | str]  # at a kink: left and right derivatives
+    methods: dict[str, float]        # each exact method's gradient
+    errors: dict[str, Errors]
+    ulps: dict[str, float | None]
+    sweep: dict[str, list[SweepRow]]  # each scheme at every h
+    richardson: Extrapolated
+    derivatives: list[float] | None  # exact higher derivatives along this node, for the error model
+    order: dict[str, float | None]
+    order_note: dict[str, str | None]
+    best: dict[str, Observed | None]
+    predicted: dict[str, Observed | None]
+    model: dict[str, Model | None]
+    floor: float | None              # complex step's error at the tiniest h
+    precisions: dict[str, LowerPrecision]
+
+
+class CircuitNode(TypedDict):
+    id: int
+    label: str
+    kind: str                        # input, step, output or gate
+    args: list[int]
+    value: float
+    gradient: float
+
+
+class Circuit(TypedDict):
+    nodes: list[CircuitNode]
+    note: str | None
+
+
+class PointResult(TypedDict, total=False):
+    at: dict[str, float]
+    status: str                      # ok, mismatch, error or nondifferentiable
+    message: str | None
+    expect: dict
+    reference_notes: list[str]
+    value: float
+    value_reference: float
+    value_reference_digits: str
+    value_scale: float
+    value_digits_right: float | None
+    reference_digits: dict[str, str]  # at a point float64 cannot evaluate
+    gradient: dict[str, NodeResult]
+    circuit: Circuit | None
+
+
+class Curve(TypedDict):
+    input: str
+    x: list[float]
+    f: list[float | None]
+    symbolic: list[float | None]
+    backprop: list[float | None]
+    forward_h: float
+    forward: list[float | None]
+
+
+class CaseResult(TypedDict, total=False):
+    name: str
+    file: str
+    title: str | None
+    source: str | None
+    description: str | None
+    function: str | None
+    steps: dict[str, str] | None
+    output: str
+    inputs: list[str]
+    tolerance: float
+    status: str
+    message: str | None
+    points: list[PointResult]
+    curve: Curve
+    over_budget: dict[str, str]
+
+
+class Document(TypedDict):
+    schema: int
+    tool: str
+    version: str
+    cases: list[CaseResult]
+
+
+def case_result(case: Case, status: str = "ok", message: str | None = None) -> CaseResult:
+    """A case's entry in results.json, before its points are added."""
+    return {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
+            "description": case.description, "function": case.function,
+            "steps": None if case.function is not None else case.steps,
+            "output": case.output, "inputs": list(case.graph.inputs), "tolerance": case.tolerance,
+            "status": status, "message": message, "points": []}
+
+
+def results_document(cases: list[CaseResult]) -> Document:
+    """The results.json document."""
+    return {"schema": SCHEMA, "tool": "tridiff", "version": __version__, "cases": cases}

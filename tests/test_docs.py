@@ -1,0 +1,108 @@
+"""The contract under docs/ is the code's: every field, key and option is documented, and
+results.json is what its versioned JSON Schema says, for fresh runs of every kind."""
+import argparse
+import copy
+import json
+
+import jsonschema
+import pytest
+
+from conftest import ROOT
+from tridiff import cli
+from tridiff.cases.files import CASE_KEYS, EXPECT_KEYS, POINT_KEYS, SWEEP_KEYS, read_case
+from tridiff.runner.case import run_case
+from tridiff.runner.results import SCHEMA, results_document
+
+DOCS = ROOT / "docs"
+SCHEMA_FILE = json.loads((DOCS / "results.schema.json").read_text())
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA_FILE)
+
+
+def _problems(document: dict) -> list[str]:
+    return [f"{e.json_path}: {e.message[:200]}" for e in VALIDATOR.iter_errors(document)]
+
+
+def _roundtrip(document: dict) -> dict:
+    """As results.json holds it: JSON, non-finite numbers as null."""
+    from tridiff.reports.json_file import dumps
+    return json.loads(dumps(document))
+
+
+def test_the_schema_is_valid_and_versioned_with_the_code():
+    jsonschema.Draft202012Validator.check_schema(SCHEMA_FILE)
+    assert SCHEMA_FILE["properties"]["schema"] == {"const": SCHEMA}
+    assert SCHEMA_FILE["$id"].endswith(f":{SCHEMA}")
+
+
+def test_the_shipped_results_are_what_the_schema_says():
+    assert _problems(json.loads((ROOT / "reports" / "results.json").read_text())) == []
+
+
+CASES = [  # a point of every kind: ok, kink, undefined, float64 overflow, stated values, lower precisions, over budget
+    {"name": "kinds", "steps": {"a": "abs(x)", "b": "a * y", "f": "b + log(y)"}, "precision": ["float64", "float32"],
+     "points": [{"at": {"x": 0, "y": 2}}, {"at": {"x": 1, "y": -1}},
+                {"at": {"x": 2, "y": 3}, "expect": {"value": 7.0986, "tolerance": 1e-4, "gradient": {"x": 3}}},
+                {"at": {"x": 0, "y": 1}, "expect": {"status": "nondifferentiable"}}]},
+    {"name": "overflow", "function": "exp(x) - exp(x - 1)", "points": [{"at": {"x": 800}}, {"at": {"x": 1}}]},
+    {"name": "swollen", "function": "x**20000 + x", "points": [{"at": {"x": 1}}]},
+]
+
+
+def test_fresh_results_of_every_kind_are_what_the_schema_says():
+    results = [run_case(read_case(data, {}, "<docs>"), {"mine": lambda function, at: {"x": 1.0}}) for data in CASES]
+    document = _roundtrip(results_document(results))
+    statuses = {p["status"] for c in document["cases"] for p in c["points"]}
+    assert {"ok", "mismatch", "error", "nondifferentiable"} <= statuses  # every kind was produced
+    assert "over_budget" in document["cases"][2] and "curve" in document["cases"][1]
+    assert _problems(document) == []
+
+
+def test_the_schema_refuses_what_it_does_not_document():
+    document = json.loads((ROOT / "reports" / "results.json").read_text())
+    extra = copy.deepcopy(document)
+    extra["cases"][0]["points"][0]["gradient"]["x"]["undocumented"] = 1
+    assert any("undocumented" in p for p in _problems(extra))
+    missing = copy.deepcopy(document)
+    del missing["cases"][0]["points"][0]["status"]
+    assert any("status" in p for p in _problems(missing))
+
+
+def _properties(schema) -> set[str]:
+    found = set()
+    if isinstance(schema, dict):
+        found |= set(schema.get("properties", {}))
+        for value in schema.values():
+            found |= _properties(value)
+    elif isinstance(schema, list):
+        for value in schema:
+            found |= _properties(value)
+    return found
+
+
+def test_every_results_field_is_documented():
+    text = (DOCS / "results.md").read_text()
+    assert sorted(f for f in _properties(SCHEMA_FILE) if f"`{f}`" not in text) == []
+
+
+def test_every_case_file_key_is_documented():
+    text = (DOCS / "case-format.md").read_text()
+    assert sorted(k for k in (*CASE_KEYS, *POINT_KEYS, *EXPECT_KEYS, *SWEEP_KEYS) if f"{k}:" not in text) == []
+
+
+def test_every_command_and_option_is_documented():
+    text = (DOCS / "cli.md").read_text()
+    parser = cli._parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        assert f"tridiff {name}" in text, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option not in ("-h", "--help"):
+                    assert option in text, f"tridiff {name} {option}"
+
+
+@pytest.mark.parametrize("page", ["case-format.md", "cli.md", "error-model.md", "results.md", "results.schema.json"])
+def test_the_readme_leads_to_every_page_of_the_contract(page):
+    assert (DOCS / page).is_file()
+    readme = (ROOT / "README.md").read_text()
+    assert f"docs/{page}" in readme or page == "results.schema.json" and "docs/results.schema.json" in readme
