@@ -81,7 +81,7 @@ def test_the_api_compiles_functions_and_steps():
 
 def test_bench_smoke_checks_gradients_across_methods():
     from tridiff import bench
-    doc = bench.run(sizes=[10, 30], families=["tanh_sum", "chain"], budget=20, repeats=3,
+    doc = bench.run(quick=True, sizes=[10, 30], families=["tanh_sum", "chain"], budget=20, repeats=3,
                     methods=["plain", "backprop", "central"], log=lambda _: None)
     rows = {(r["function"], r["n"], r["method"]): r for r in doc["rows"]}
     for family in ("tanh_sum", "chain"):
@@ -90,3 +90,11 @@ def test_bench_smoke_checks_gradients_across_methods():
             backprop = rows[(family, n, "backprop")]
             assert backprop["status"] == "ok" and backprop["ratio"] > 0
             assert rows[(family, n, "central")]["status"] == "ok"  # agrees with backprop to 1e-5
+
+
+def test_bench_times_sympy_and_checks_its_gradient():
+    from tridiff import bench
+    doc = bench.run(quick=True, sizes=[10], families=["tanh_sum"], budget=10, repeats=3,
+                    methods=["plain", "backprop", "symbolic"], log=lambda _: None)
+    (symbolic,) = [r for r in doc["rows"] if r["method"] == "symbolic"]
+    assert symbolic["status"] == "ok" and symbolic["max_rel_diff_vs_backprop"] <= 1e-9

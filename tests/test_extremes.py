@@ -64,7 +64,7 @@ def test_no_point_ends_in_an_internal_error_pages_included(case):
 
 
 # Drawing costs about 0.6 s a case (matplotlib), so fewer examples go through it all.
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(cases())
 def test_no_point_ends_in_an_internal_error_pictures_and_folder_included(tmp_path_factory, case):

@@ -100,14 +100,16 @@ def test_a_run_over_cases_and_every_bad_file_still_reports_the_good_cases(tmp_pa
     folder.mkdir()
     for name, (content, _) in {**LOAD_ERRORS, **RUN_ERRORS}.items():
         write(folder, name, content, tmp_path / "pwned")
+    good = ("quadratic", "staged-circuit", "exp")  # a few of the shipped cases beside them
+    for name in good:
+        (folder / f"{name}.yaml").write_text((ROOT / "cases" / f"{name}.yaml").read_text())
     out = tmp_path / "out"
-    result = tridiff("run", ROOT / "cases", folder, "--out", out)
+    result = tridiff("run", folder, "--out", out)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     doc = json.loads((out / "results.json").read_text())
     statuses = {c["name"]: c["status"] for c in doc["cases"]}
-    for path in (ROOT / "cases").glob("*.yaml"):
-        name = path.stem
+    for name in good:
         assert statuses[name] == "ok" and (out / f"{name}.md").exists() and (out / "plots" / f"{name}-p1-errors.svg").exists()
     assert {statuses[n.removesuffix(".yaml")] for n in RUN_ERRORS} <= {"error", "nondifferentiable"}
 

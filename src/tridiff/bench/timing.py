@@ -38,7 +38,7 @@ def _central(p: Problem):
 
 
 def _symbolic(p: Problem):
-    from .methods.symbolic import SymbolicCase
+    from ..methods.symbolic import SymbolicCase
     start = time.perf_counter()
     fn, names = SymbolicCase(p.graph).one_function()
     slots = [p.at[name] for name in names]

@@ -46,6 +46,10 @@ class Kind:
     explain: Callable[[str, BaseException], str | None]  # that failure in words; None: said once per case
     gives: str = "inputs"                              # "named": every input, named step and the output
     style: Style | None = None                         # drawn on the error plots (None: tables only)
+    # Which value of the output a stated `expect: value` is checked against for it: "own"
+    # (what it computed), "forward" (the float64 forward pass, which is what backprop
+    # evaluates; checked even where its backward pass fails), or "none".
+    value: str = "none"
 
 
 def _could_not(label: str, err: BaseException) -> str:
@@ -71,9 +75,9 @@ def _forward_mode(engine: ForwardMode, at: dict[str, float]) -> Answer:
 
 BUILT_IN: dict[str, Kind] = {kind.label: kind for kind in (
     Kind("symbolic", lambda function: SymbolicCase(function.graph), _symbolic,
-         (ArithmeticError, ValueError, OverBudget), _symbolic_failure, "named", Style("#444444", ":")),
+         (ArithmeticError, ValueError, OverBudget), _symbolic_failure, "named", Style("#444444", ":"), "own"),
     Kind("backprop", lambda function: Compiled(function.graph), _backprop,
-         (CaseError,), lambda label, err: f"{label}: {err.problem}", "named", Style("#d62728", "-")),
+         (CaseError,), lambda label, err: f"{label}: {err.problem}", "named", Style("#d62728", "-"), "forward"),
     Kind("forward_mode", lambda function: ForwardMode(function.graph), _forward_mode,
          (ArithmeticError, ValueError), _could_not),
 )}

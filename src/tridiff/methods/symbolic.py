@@ -30,7 +30,7 @@ MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
 MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
 MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
-CSE_ABOVE_NODES = 60
+CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled with common subexpressions shared
 
 
 SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()}
@@ -229,9 +229,10 @@ class SymbolicCase:
         by_symbol = {sym: i for i, sym in self.symbol.items()}
         args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
         # Common-subexpression elimination keeps the code of a large expression linear in its
-        # size, but costs more than it saves on the small graphs of most cases.
+        # size (without it, lambdify of a 10-step chain's fifth derivative took 10 s a node),
+        # but costs more than it saves on the small expressions of most cases.
         fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
-                         cse=len(self.graph.nodes) > CSE_ABOVE_NODES, dummify=True)
+                         cse=any(_larger_than(e, CSE_ABOVE_SIZE) for e in exprs), dummify=True)
         return fn, args
 
 

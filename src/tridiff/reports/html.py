@@ -6,8 +6,8 @@ import re
 
 from tabulate import tabulate
 
-from . import tables
-from .figures import Figures, circuit_name, function_plot_name, plot_name
+from . import layout, tables
+from .figures import Figures
 from .reading import TITLE, how_to_read
 
 CSS = """
@@ -77,45 +77,38 @@ def page(document: dict, figures: Figures, sections: list[str] | None = None) ->
 
 def case_section(case: dict, figures: Figures) -> str:
     """One case: heading, text, and per point the circuit, the tables and the plot."""
+    return "\n".join(part for block in layout.case_blocks(case, figures) for part in _parts(block, figures.svgs))
+
+
+def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
     e = html.escape
-    plots = figures.svgs
-    parts = []
-    parts.append(f'<h2 id="{e(case["name"])}">{e(case["name"])}: {e(case["title"] or "")} '
-                 f"— {_status(case['status'])}</h2>")
-    if case["message"]:
-        parts.append(f"<p>{e(case['message'])}</p>")
-    if case["description"]:
-        parts.append(_paragraphs(case["description"]))
-    if case["source"]:
-        parts.append(f"<p><em>Source:</em> {e(case['source'])}</p>")
-    parts += [f"<p><em>{e(note)}</em></p>" for note in figures.of(case) + tables.case_notes(case)]
-    body = (f"{case['output']} = {case['function']}" if case["function"] is not None
-            else "\n".join(f"{k} = {v}" for k, v in case["steps"].items()))
-    parts.append(f"<pre>{e(body)}</pre>")
-    for k, point in enumerate(case["points"][:tables.DETAILED_POINTS], 1):
-        parts.append(f"<h3>Point {k}: {e(tables.at_text(point['at']))} — {_status(point['status'])}</h3>")
-        if point["message"]:
-            parts.append(f"<p>{e(point['message'])}</p>")
-        if "gradient" not in point:
-            if "reference_digits" in point:
-                parts.append(f"<p>Exact: {e(case['output'])} = {e(point['value_reference_digits'])}</p>")
-                parts.append(_table(tables.EXACT_HEADERS, tables.exact_rows(point)))
-            continue
-        parts.append(f"<p>{e(tables.value_text(case, point))}</p>")
-        if circuit_name(case, k) in plots:
-            parts.append(f'<div class="plot">{plots[circuit_name(case, k)]}</div>')
-        parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
-        if tables.node_notes(point):
-            parts.append("<ul>" + "".join(f"<li>{e(note)}</li>" for note in tables.node_notes(point)) + "</ul>")
-        parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
-        parts.append(_table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)))
-        if plot_name(case, k) in plots:
-            parts.append(f'<div class="plot">{_inline(plots[plot_name(case, k)])}</div>')
-        parts.append("<details><summary>What happened, in words</summary><ul>"
-                     + "".join(f"<li>{e(line)}</li>" for line in tables.readings(point)) + "</ul></details>")
-    if len(case["points"]) > tables.DETAILED_POINTS:
-        parts.append(f"<h3>{e(tables.brief_title(case))}</h3>")
-        parts.append(_table(tables.brief_headers(case), tables.brief_rows(case)))
-    if function_plot_name(case) in plots:
-        parts.append(f'<div class="plot">{_inline(plots[function_plot_name(case)])}</div>')
-    return "\n".join(parts)
+    match block:
+        case layout.Title(name, title, status, message):
+            return [f'<h2 id="{e(name)}">{e(name)}: {e(title or "")} — {_status(status)}</h2>',
+                    *([f"<p>{e(message)}</p>"] if message else [])]
+        case layout.Text(text, "description"):
+            return [_paragraphs(text)]
+        case layout.Text(text, "source"):
+            return [f"<p><em>Source:</em> {e(text)}</p>"]
+        case layout.Text(_, "inputs"):
+            return []
+        case layout.Text(text, _):
+            return [f"<p>{e(text)}</p>"]
+        case layout.Notes(items):
+            return [f"<p><em>{e(note)}</em></p>" for note in items]
+        case layout.Code(lines):
+            return [f"<pre>{e(chr(10).join(f'{name} = {text}' for name, text, _ in lines))}</pre>"]
+        case layout.PointHeading(k, at, status):
+            return [f"<h3>Point {k}: {e(at)} — {_status(status)}</h3>"]
+        case layout.Heading(text):
+            return [f"<h3>{e(text)}</h3>"]
+        case layout.Table(headers, rows):
+            return [_table(headers, rows)]
+        case layout.Bullets(items):
+            return ["<ul>" + "".join(f"<li>{e(item)}</li>" for item in items) + "</ul>"] if items else []
+        case layout.Picture(name):
+            return [f'<div class="plot">{_inline(svgs[name])}</div>']
+        case layout.Details(summary, items):
+            return [f"<details><summary>{e(summary)}</summary><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
+                    + "</ul></details>"]
+    raise TypeError(f"no HTML for {block!r}")

@@ -9,8 +9,8 @@ import html
 
 from tabulate import tabulate
 
-from . import tables
-from .figures import Figures, circuit_name, function_plot_name, plot_name
+from . import layout, tables
+from .figures import Figures
 from .reading import TITLE, how_to_read
 
 INDEX = "README.md"
@@ -38,59 +38,41 @@ def index(document: dict) -> str:
             + _table(tables.index_headers(document), rows) + f"\n\n## {TITLE}\n\n" + how_to_read())
 
 
-def _function_block(case: dict) -> str:
-    if case["function"] is not None:
-        return f"```\n{case['output']} = {case['function']}\n```"
-    lines = [f"{name} = {text}" + ("    ← output" if name == case["output"] else "")
-             for name, text in case["steps"].items()]
-    return "```\n" + "\n".join(lines) + "\n```"
-
-
 def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
     """A case's page; `standalone` pages link back to the index."""
-    title = _text(case["title"] or case["name"])
-    plots = figures.svgs
     back = f"[← all cases]({INDEX}) · " if standalone else ""
-    out = [f"# {case['name']}: {title}", "",
-           f"{back}status: **{case['status']}**" + (f" — {_text(case['message'])}" if case["message"] else ""), ""]
-    if case["description"]:
-        out += [_text(case["description"].strip()), ""]
-    if case["source"]:
-        out += [f"*Source:* {_text(case['source'])}", ""]
-    notes = figures.of(case) + tables.case_notes(case)
-    out += [f"> {_text(note)}" for note in notes] + ([""] if notes else [])
-    out += [_function_block(case), "", f"Inputs: {', '.join(case['inputs'])}. "
-            f"Tolerance: {case['tolerance']:g} (relative).", ""]
-    for k, point in enumerate(case["points"][:tables.DETAILED_POINTS], 1):
-        out += [f"## Point {k}: {tables.at_text(point['at'])} — {point['status']}", ""]
-        if point["message"]:
-            out += [f"> {_text(point['message'])}", ""]
-        if "gradient" not in point:
-            if "reference_digits" in point:
-                out += [f"Exact: {case['output']} = {point['value_reference_digits']}", "",
-                        _table(tables.EXACT_HEADERS, tables.exact_rows(point)), ""]
-            continue
-        out += [tables.value_text(case, point), ""]
-        if circuit_name(case, k) in plots:
-            out += [f"![the circuit at point {k}: values above, gradients below](plots/{circuit_name(case, k)})", ""]
-        out += [
-                "### Gradients: every node of the circuit", "",
-                _table(tables.node_headers(point), tables.node_rows(point)), "",
-                *(line for note in tables.node_notes(point) for line in (f"- {_text(note)}",)),
-                *([""] if tables.node_notes(point) else []),
-                "### Finite differences", "",
-                _table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)), "",
-                "Richardson extrapolation of central differences:", "",
-                _table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)), ""]
-        name = plot_name(case, k)
-        if name in plots:
-            out += [f"![error against h, point {k}](plots/{name})", ""]
-        out += ["<details><summary>What happened, in words</summary>", ""]
-        out += [f"- {line}" for line in tables.readings(point)]
-        out += ["", "</details>", ""]
-    if len(case["points"]) > tables.DETAILED_POINTS:
-        out += [f"## {tables.brief_title(case)}", "", _table(tables.brief_headers(case), tables.brief_rows(case)), ""]
-    if function_plot_name(case) in plots:
-        out += ["## The function and its derivative", "",
-                f"![the function and its derivative](plots/{function_plot_name(case)})", ""]
-    return "\n".join(out)
+    return "\n".join(line for block in layout.case_blocks(case, figures) for line in _lines(block, back))
+
+
+def _lines(block: layout.Block, back: str) -> list[str]:
+    match block:
+        case layout.Title(name, title, status, message):
+            return [f"# {name}: {_text(title or name)}", "",
+                    f"{back}status: **{status}**" + (f" — {_text(message)}" if message else ""), ""]
+        case layout.Text(text, "description"):
+            return [_text(text.strip()), ""]
+        case layout.Text(text, "source"):
+            return [f"*Source:* {_text(text)}", ""]
+        case layout.Text(text, "message"):
+            return [f"> {_text(text)}", ""]
+        case layout.Text(text, _):
+            return [text, ""]
+        case layout.Notes(items):
+            return [f"> {_text(note)}" for note in items] + ([""] if items else [])
+        case layout.Code(lines):
+            code = "\n".join(f"{name} = {text}" + ("    ← output" if output else "") for name, text, output in lines)
+            return [f"```\n{code}\n```", ""]
+        case layout.PointHeading(k, at, status):
+            return [f"## Point {k}: {at} — {status}", ""]
+        case layout.Heading(text):
+            return [f"## {text}", ""]
+        case layout.Table(headers, rows, title, title_is_heading):
+            head = [] if title is None else [f"### {title}" if title_is_heading else title, ""]
+            return head + [_table(headers, rows), ""]
+        case layout.Bullets(items):
+            return [f"- {_text(item)}" for item in items] + ([""] if items else [])
+        case layout.Picture(name, alt, title):
+            return ([f"## {title}", ""] if title else []) + [f"![{alt}](plots/{name})", ""]
+        case layout.Details(summary, items):
+            return [f"<details><summary>{summary}</summary>", "", *(f"- {item}" for item in items), "", "</details>", ""]
+    raise TypeError(f"no markdown for {block!r}")

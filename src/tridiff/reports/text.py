@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from . import tables
+from . import layout, tables
+from .figures import Figures
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -15,18 +16,22 @@ def summary_table(document: dict) -> str:
 
 
 def case_tables(case: dict) -> str:
-    """One case's tables, as `tridiff show CASE` prints them."""
-    parts = [f"{case['name']}: {case['status']}" + (f" — {case['message']}" if case["message"] else "")]
-    for k, point in enumerate(case["points"], 1):
-        parts.append(f"\npoint {k}: {tables.at_text(point['at'])} ({point['status']})")
-        if point["message"]:
-            parts.append(point["message"])
-        if "gradient" not in point:
-            continue
-        parts.append(_table(tables.node_headers(point), tables.node_rows(point)))
-        parts += tables.node_notes(point)
-        parts.append("")
-        parts.append(_table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point)))
-        parts.append("")
-        parts.append(_table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point)))
+    """One case's tables, every point, as `tridiff show CASE` prints them: the page's titled
+    tables and the lines around them, no pictures."""
+    parts: list[str] = []
+    tables_in_point = 0
+    for block in layout.case_blocks(case, Figures(), detailed=len(case["points"])):
+        match block:
+            case layout.Title(name, _, status, message):
+                parts.append(f"{name}: {status}" + (f" — {message}" if message else ""))
+            case layout.PointHeading(k, at, status):
+                parts.append(f"\npoint {k}: {at} ({status})")
+                tables_in_point = 0
+            case layout.Text(text, "message"):
+                parts.append(text)
+            case layout.Table(headers, rows, title) if title is not None:
+                parts += [""] * (tables_in_point > 0) + [_table(headers, rows)]
+                tables_in_point += 1
+            case layout.Bullets(items):
+                parts += items
     return "\n".join(parts)

@@ -115,7 +115,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     names = list(graph.named)
     # A method that raises or returns nonsense where the exact derivative exists has given a
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
-    methods, value_of, broken = _ask_methods(engines, point)
+    methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
     estimates = sweep(graph, values, names, case.h, case.schemes)
     lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
@@ -224,12 +224,15 @@ def _digits_right(got: float, exact: Number) -> float | None:
     return round(max(0.0, -math.log10(error)), 1) if error else None
 
 
-def _ask_methods(engines: Engines, point: Point) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
-    """Every method's gradients, the values they computed, and what went wrong, in words.
-    A method that raises or returns nonsense where the exact derivative exists has given a
-    wrong answer (a mismatch); the caller decides, as only it knows whether the reference can judge."""
+def _ask_methods(engines: Engines, point: Point,
+                 forward_value: float) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
+    """Every method's gradients, the values of the output that `expect: value` checks for
+    them (the forward pass's first, then their own: registry.Kind.value), and what went
+    wrong, in words. A method that raises or returns nonsense where the exact derivative
+    exists has given a wrong answer (a mismatch); the caller decides, as only it knows
+    whether the reference can judge."""
     methods: dict[str, dict[str, float]] = {}
-    value_of: dict[str, float] = {}
+    value_of = {label: forward_value for label, (kind, _) in engines.methods.items() if kind.value == "forward"}
     failed = []
     for label, (kind, engine) in engines.methods.items():
         try:
@@ -240,7 +243,7 @@ def _ask_methods(engines: Engines, point: Point) -> tuple[dict[str, dict[str, fl
                 failed.append(said)
             continue
         methods[label] = answer.gradient
-        if answer.value is not None:
+        if kind.value == "own" and answer.value is not None:
             value_of[label] = answer.value
         failed += answer.problems
     return methods, value_of, failed

@@ -1,0 +1,121 @@
+"""A case's page as plain blocks, walked once: what it shows and in which order.
+
+Every writer formats these blocks (markdown, HTML, the terminal's `show`) and chooses
+which it shows; none walks the results itself. A new section of the pages is one more
+block here, and each writer says how it looks.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import tables
+from .figures import Figures, circuit_name, function_plot_name, plot_name
+
+
+@dataclass(frozen=True)
+class Title:
+    name: str
+    title: str | None
+    status: str
+    message: str | None
+
+
+@dataclass(frozen=True)
+class Text:
+    text: str
+    role: str   # description, source, inputs, message, value, exact
+
+
+@dataclass(frozen=True)
+class Notes:
+    items: list[str]    # what was left out or could not be done, for the whole case
+
+
+@dataclass(frozen=True)
+class Code:
+    lines: tuple[tuple[str, str, bool], ...]   # (name, expression, is the output)
+
+
+@dataclass(frozen=True)
+class PointHeading:
+    k: int
+    at: str
+    status: str
+
+
+@dataclass(frozen=True)
+class Heading:
+    text: str           # a section of the case
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: list[str]
+    rows: list[list[str]]
+    title: str | None = None       # what the table is (a table without one is shown on pages only)
+    title_is_heading: bool = True  # a heading of its own, or a sentence before the table
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class Picture:
+    name: str           # under plots/, in Figures.svgs
+    alt: str
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class Details:
+    summary: str
+    items: list[str]
+
+
+Block = Title | Text | Notes | Code | PointHeading | Heading | Table | Bullets | Picture | Details
+
+
+def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_POINTS) -> list[Block]:
+    """The page of one case: its text, then every table and picture of its first
+    `detailed` points, then one row for each of the others."""
+    plots = figures.svgs
+    blocks: list[Block] = [Title(case["name"], case["title"], case["status"], case["message"])]
+    if case["description"]:
+        blocks.append(Text(case["description"], "description"))
+    if case["source"]:
+        blocks.append(Text(case["source"], "source"))
+    blocks.append(Notes(figures.of(case) + tables.case_notes(case)))
+    if case["function"] is not None:
+        blocks.append(Code(((case["output"], case["function"], False),)))
+    else:
+        blocks.append(Code(tuple((name, text, name == case["output"]) for name, text in case["steps"].items())))
+    blocks.append(Text(f"Inputs: {', '.join(case['inputs'])}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
+    for k, point in enumerate(case["points"][:detailed], 1):
+        blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
+        if point["message"]:
+            blocks.append(Text(point["message"], "message"))
+        if "gradient" not in point:
+            if "reference_digits" in point:
+                blocks.append(Text(f"Exact: {case['output']} = {point['value_reference_digits']}", "exact"))
+                blocks.append(Table(tables.EXACT_HEADERS, tables.exact_rows(point)))
+            continue
+        blocks.append(Text(tables.value_text(case, point), "value"))
+        if circuit_name(case, k) in plots:
+            blocks.append(Picture(circuit_name(case, k), f"the circuit at point {k}: values above, gradients below"))
+        blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
+        blocks.append(Bullets(tables.node_notes(point)))
+        blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
+        blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
+                            "Richardson extrapolation of central differences:", title_is_heading=False))
+        if plot_name(case, k) in plots:
+            blocks.append(Picture(plot_name(case, k), f"error against h, point {k}"))
+        blocks.append(Details("What happened, in words", tables.readings(point)))
+    if len(case["points"]) > detailed:
+        blocks.append(Heading(tables.brief_title(case)))
+        blocks.append(Table(tables.brief_headers(case), tables.brief_rows(case)))
+    if function_plot_name(case) in plots:
+        blocks.append(Picture(function_plot_name(case), "the function and its derivative",
+                              "The function and its derivative"))
+    return blocks
