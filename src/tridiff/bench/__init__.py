@@ -26,13 +26,15 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
     sizes = sizes or ([10, 100, 1000] if quick else [10, 100, 1000, 10_000, 100_000])
     budget = budget or (3.0 if quick else 60.0)
     repeats = repeats or (7 if quick else 9)
-    methods = methods or ["plain", "backprop", "central", "symbolic"] + [m for m in PEERS if available(m)]
+    if not methods:
+        methods = ["plain", "backprop", "value_and_grad", "central", "symbolic", *(m for m in PEERS if available(m))]
     rows = []
     for family in families or list(FAMILIES):
         over: set[str] = set()
         for n in sizes:
             primal = None
             reference = None
+            raw = None  # backprop's row at this n: value_and_grad is compared with it
             for method in methods:
                 if method in PEERS and family != "tanh_sum":
                     continue
@@ -47,7 +49,10 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 if method == "plain" and row["status"] == "ok":
                     primal = row["seconds"]
                 if method == "backprop" and grads is not None:
-                    reference = grads
+                    reference, raw = grads, row
+                if method == "value_and_grad" and raw and raw.get("seconds") and row.get("seconds"):
+                    row["vs_raw"] = row["seconds"] / raw["seconds"]
+                    row["vs_raw_min"] = row["min_seconds"] / raw["min_seconds"]
                 if grads is not None and reference is not None:
                     row["max_rel_diff_vs_backprop"] = max(
                         abs(a - r) / max(abs(r), 1e-300) for a, r in zip(grads, reference))
@@ -85,6 +90,7 @@ def arrays(sizes: list[int], repeats: int, log=print) -> list[dict]:
 
         times = {}
         for label, call in (("numpy function", numpy_f), ("backprop on arrays", lambda: engine.on_arrays(at))):
+            call()  # warm: the first call pays for allocations and lazy imports, not the method
             ts = []
             for _ in range(repeats):
                 start = time.perf_counter()

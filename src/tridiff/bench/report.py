@@ -10,9 +10,9 @@ from .problems import FAMILIES
 
 def describe(row: dict) -> str:
     if row.get("seconds") is None:
-        return f"{row['function']:>9} n={row['n']:<7} {row['method']:<10} {row['status']}"
+        return f"{row['function']:>9} n={row['n']:<7} {row['method']:<14} {row['status']}"
     ratio = f"{row['ratio']:8.2f}x plain" if row.get("ratio") else ""
-    return (f"{row['function']:>9} n={row['n']:<7} {row['method']:<10} {row['seconds'] * 1e3:10.3f} ms "
+    return (f"{row['function']:>9} n={row['n']:<7} {row['method']:<14} {row['seconds'] * 1e3:10.3f} ms "
             f"(min {row['min_seconds'] * 1e3:.3f}) {ratio}")
 
 
@@ -39,6 +39,8 @@ def markdown(document: dict) -> str:
                      "—" if not r.get("prepare_seconds") else f"{r['prepare_seconds']:.3f}", r["status"]])
     vector = [[r["n"], r["points"], f"{r['numpy_seconds'] * 1e3:.2f}", f"{r['backprop_seconds'] * 1e3:.2f}",
                f"{r['ratio']:.2f}"] for r in document.get("arrays", [])]
+    api = [[r["function"], r["n"], f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
+           for r in document["rows"] if r.get("vs_raw")]
     return ("# tridiff bench\n\n"
             f"Machine: {document['machine']}. Median of {document['repeats']} runs (min beside it); "
             f"budget {document['budget_seconds']:g} s per method and n; each method in its own process.\n"
@@ -46,6 +48,10 @@ def markdown(document: dict) -> str:
             "method's own process, interleaved; `prepare` is building/compiling, timed once and not included.\n\n"
             + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
                        tablefmt="github", disable_numparse=True) + "\n\n"
+            "## The API against the engine\n\n`value_and_grad` (a mapping of inputs in, a mapping of gradients "
+            "out) over `raw` (a list in, a tuple out), at the same n:\n\n"
+            + tabulate(api, headers=["function", "n", "medians", "minima"], tablefmt="github",
+                       disable_numparse=True) + "\n\n"
             "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
             "the numpy-vectorised function alone (median ms):\n\n"
             + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio"],

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import sys
 import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from operator import itemgetter
 
 import numpy as np
 
@@ -34,6 +36,28 @@ def define(code, names: dict, function: str = "backprop"):
     return names[function]
 
 
+class Gradient(Mapping):
+    """∂output/∂node by name: a read-only view over the engine's tuple of adjoints, made in
+    constant time whatever the number of nodes (a dict of 100,000 names cost more than the
+    gradient itself). `dict(gradient)` copies it."""
+    __slots__ = ("_index", "_values")
+
+    def __init__(self, index: dict[str, int], values: tuple[float, ...]):
+        self._index, self._values = index, values
+
+    def __getitem__(self, name: str) -> float:
+        return self._values[self._index[name]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
 class Compiled:
     """A graph compiled once; then value and every named node's adjoint in one call."""
 
@@ -45,6 +69,9 @@ class Compiled:
         self._every_node = None
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
+        self._index = {name: k for k, name in enumerate(self.names)}
+        # The inputs of a mapping in the engine's order, in one C-level call.
+        self._gather = itemgetter(*self.inputs) if len(self.inputs) > 1 else lambda at: [at[n] for n in self.inputs]
         self.blocks = find_blocks(graph, graph.depends_on_inputs(), min_repeats) if optimise else []
         generated = source(graph, blocks=self.blocks, inline=optimise)
         self._where = generated.where
@@ -64,15 +91,26 @@ class Compiled:
         except OverflowError:  # e.g. cosh(800) in tanh's derivative, whose true value is 0
             return self._safe(inputs)
 
-    def value_and_grad(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
-        """Value and ∂output/∂node for every input, step and the output, at one point."""
+    def value_and_grad(self, at: Mapping[str, float] | Sequence[float]) -> tuple[float, Gradient]:
+        """Value and ∂output/∂node for every input, step and the output, at one point: `at`
+        maps each input's name to its value, or lists the values in `self.inputs` order
+        (faster for many inputs: nothing to look up)."""
+        if type(at) is dict or isinstance(at, Mapping):
+            inputs = list(map(float, self._gather(at)))
+        else:
+            inputs = at.tolist() if isinstance(at, np.ndarray) else list(map(float, at))
+            if len(inputs) != len(self.inputs):
+                raise CaseError(f"{len(inputs)} values for {len(self.inputs)} inputs",
+                                f"give one value for each of {', '.join(self.inputs[:5])}"
+                                + (", …" if len(self.inputs) > 5 else ""), file="<python>")
         try:
-            value, grads = self.raw([float(at[n]) for n in self.inputs])
+            value, grads = self.raw(inputs)
         except (ArithmeticError, ValueError):
+            point = dict(zip(self.inputs, inputs))
             if self.optimised:  # plain code tells which node: each line computes one
-                return Compiled(self.graph, optimise=False).value_and_grad(at)
-            raise self._explain(at) from None
-        return value, dict(zip(self.names, grads))
+                return Compiled(self.graph, optimise=False).value_and_grad(point)
+            raise self._explain(point) from None
+        return value, Gradient(self._index, grads)
 
     def on_arrays(self, at: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The same at many points at once: arrays in, arrays out (numpy's functions)."""
