@@ -154,3 +154,15 @@ def test_random_expressions_backprop_and_complex_step_match_the_reference(text, 
         assert abs(bp[n] - exact[n].exact) <= 1e-10 * bound or bp[n] == exact[n].float, (text, n)
         # (plus the complex step's own truncation, f'''·h²/6 ≈ 1e-60 at h = 1e-30, where f' is 0)
         assert abs(cs[n]["complex_step"][i30] - exact[n].exact) <= 1e-10 * bound + 1e-55, (text, n)
+
+
+def test_symbolic_says_at_once_that_a_large_sum_is_over_its_budget():
+    """A sum of 1,000 tanh terms in 2,000 inputs: sympy would walk the whole sum once per
+    input (minutes); the method is over budget before building anything, the others run."""
+    terms = " + ".join(f"tanh(w{i}*0.5 + b{i})" for i in range(1000))
+    graph = build_graph({"f": terms}, "f", function=True)
+    symbolic = SymbolicCase(graph)
+    assert symbolic.units == []
+    assert "once for each of the 2,000 named nodes it uses is over the budget" in symbolic.over_budget
+    small = SymbolicCase(build_graph({"f": " + ".join(f"tanh(w{i}*0.5 + b{i})" for i in range(10))}, "f", function=True))
+    assert small.over_budget is None

@@ -14,6 +14,10 @@ from .problems import FAMILIES, Problem
 WARMUP = 10
 
 
+class OverBudgetHere(Exception):
+    """A method that knows before timing that it would run over its budget."""
+
+
 def _backprop(p: Problem):
     start = time.perf_counter()
     engine = Compiled(p.graph)
@@ -50,7 +54,10 @@ def _central(p: Problem):
 def _symbolic(p: Problem):
     from ..methods.symbolic import SymbolicCase
     start = time.perf_counter()
-    fn, names = SymbolicCase(p.graph).one_function()
+    case = SymbolicCase(p.graph)
+    if case.over_budget:  # sympy's own budget, known before it differentiates (a sum of n terms: n² work)
+        raise OverBudgetHere(case.over_budget)
+    fn, names = case.one_function()
     slots = [p.at[name] for name in names]
     fn(*slots)
     prepare = time.perf_counter() - start
@@ -137,6 +144,9 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
             prepare, call, grads = METHODS[method](problem)
     except RecursionError as err:
         conn.send({"status": f"failed: RecursionError ({err})"})
+        return
+    except OverBudgetHere as err:
+        conn.send({"status": "over budget", "note": str(err)})
         return
     gc.collect()
     gc.freeze()  # the problem's own objects need not be scanned again while timing

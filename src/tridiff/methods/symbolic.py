@@ -28,6 +28,10 @@ from ..ops import OPS
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
+# sympy nodes × partial derivatives of one unit: differentiating a sum of 1,000 tanh terms
+# once per each of its 2,000 inputs walks the whole sum every time (n² work: 330 s). Known
+# before differentiating, so the method says at once that it is over budget.
+SYMBOLIC_MAX_WORK = 2_000_000
 MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
 MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
 CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled with common subexpressions shared
@@ -117,6 +121,14 @@ class SymbolicCase:
         roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
         start = 0
         for name, root in roots:
+            # Known from the graph, before sympy builds anything (a sum of 1,000 terms alone
+            # takes it 13 s to build, pairwise, and 330 s to differentiate).
+            size = root + 1 - start
+            inputs = len({a for i in range(start, root + 1) for a in graph.nodes[i].args
+                          if a in self.symbol and a != root})
+            if size * inputs > SYMBOLIC_MAX_WORK:
+                raise OverBudget(f"differentiating {name} ({size:,} nodes) once for each of the {inputs:,} "
+                                 f"named nodes it uses is over the budget of {SYMBOLIC_MAX_WORK:,} node visits")
             expr = self._expression(start, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
             canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
