@@ -7,15 +7,12 @@ import time
 from typing import Callable
 
 from ..methods.backprop import Compiled
+from ..methods.symbolic import OverBudget, SymbolicCase  # imported once, before the workers fork
 from ..runner.workers import spawn
 from .problems import FAMILIES, Problem
 
 
 WARMUP = 10
-
-
-class OverBudgetHere(Exception):
-    """A method that knows before timing that it would run over its budget."""
 
 
 def _backprop(p: Problem):
@@ -52,12 +49,8 @@ def _central(p: Problem):
 
 
 def _symbolic(p: Problem):
-    from ..methods.symbolic import SymbolicCase
     start = time.perf_counter()
-    case = SymbolicCase(p.graph)
-    if case.over_budget:  # sympy's own budget, known before it differentiates (a sum of n terms: n² work)
-        raise OverBudgetHere(case.over_budget)
-    fn, names = case.one_function()
+    fn, names = SymbolicCase(p.graph).one_function()  # OverBudget: sympy's own budget, known before it starts
     slots = [p.at[name] for name in names]
     fn(*slots)
     prepare = time.perf_counter() - start
@@ -145,7 +138,7 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
     except RecursionError as err:
         conn.send({"status": f"failed: RecursionError ({err})"})
         return
-    except OverBudgetHere as err:
+    except OverBudget as err:
         conn.send({"status": "over budget", "note": str(err)})
         return
     gc.collect()

@@ -90,22 +90,23 @@ def reserved(label: str) -> bool:
 
 def plugin(label: str, method: Method) -> Kind:
     """A plugged-in method (tridiff.methods) as a row of the table."""
+    gives = "named" if getattr(method, "gives", None) == "named" else "inputs"
+
     def ask(function: Function, at: dict[str, float]) -> Answer:
-        gradient, problems = checked(label, method, method(function, dict(at)), function)
+        gradient, problems = checked(label, gives, method(function, dict(at)), function)
         return Answer(None, gradient, problems)
 
     return Kind(label, lambda function: function, ask, (Exception, SystemExit),  # someone else's code: any error is its answer
-                lambda label, err: f"method {label} failed: {type(err).__name__}: {err}",
-                "named" if getattr(method, "gives", None) == "named" else "inputs")
+                lambda label, err: f"method {label} failed: {type(err).__name__}: {err}", gives)
 
 
-def checked(label: str, method: Method, got: object, function: Function) -> tuple[dict[str, float], list[str]]:
-    """What a plug-in returned, checked: every input (every named node if it says it gives
-    them all); no unknown names; real, finite numbers. Each problem names the node."""
+def checked(label: str, gives: str, got: object, function: Function) -> tuple[dict[str, float], list[str]]:
+    """What a plug-in returned, checked: every input (every named node if it `gives` them
+    all); no unknown names; real, finite numbers. Each problem names the node."""
     if not isinstance(got, Mapping):
         return {}, [f"method {label} returned {type(got).__name__}, not a mapping of node names to gradients"]
     named = function.graph.named
-    required = list(named) if getattr(method, "gives", None) == "named" else list(function.graph.inputs)
+    required = list(named) if gives == "named" else list(function.graph.inputs)
     problems = [f"node {name}: method {label} gave no gradient" for name in required if name not in got]
     problems += [f"method {label} returned a gradient for {str(key)[:40]!r}, which is not a node of the function"
                  for key in got if key not in named]

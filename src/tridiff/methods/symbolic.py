@@ -165,6 +165,8 @@ class SymbolicCase:
     def one_function(self) -> tuple[object, list[str]]:
         """A one-expression case (a `function:`) as one compiled function: f(*inputs) gives
         the value and ∂f/∂input for the inputs named, in that order (what `bench` times)."""
+        if self.over_budget:
+            raise OverBudget(self.over_budget)
         if len(self.units) != 1:
             raise ValueError("only a case of one expression (a `function:`) is one compiled function")
         (unit,) = self.units

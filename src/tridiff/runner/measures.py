@@ -34,7 +34,7 @@ def relative(abs_error: float, reference: float) -> float | None:
 def scaled(abs_error: float | None, reference: float) -> float | None:
     if abs_error is None or not math.isfinite(reference):  # a derivative beyond float64: nothing to scale by
         return None
-    return abs_error / abs(reference) if reference else abs_error
+    return relative(abs_error, reference) if reference else abs_error
 
 
 def judged(got: float, reference: float, abs_error: float, bound: float) -> float | None:
