@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobs", type=int, default=min(4, os.cpu_count() or 1), metavar="N",
                    help="cases (and their plots) done at once, in worker processes (default: the cores, at most 4; "
                         "never more than the cores or the cases)")
+    c.add_argument("--executor", default="local", metavar="local|dask|dask://HOST:PORT",
+                   help="where cases run: worker processes on this machine (default), a local Dask cluster, or "
+                        "the Dask scheduler at HOST:PORT (needs tridiff[dask]); the reports are the same")
 
     c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
     c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
@@ -105,6 +109,9 @@ def cmd_run(args) -> int:
                             field="--precision")
     if args.jobs < 1:
         raise CaseError(f"--jobs {args.jobs} is not a number of processes", "give 1 or more", **where, field="--jobs")
+    if not (args.executor in ("local", "dask") or re.fullmatch(r"dask://[^\s/:]+:\d+", args.executor)):
+        raise CaseError(f"unknown executor {args.executor!r}", "give local, dask or dask://HOST:PORT", **where,
+                        field="--executor")
     library = api.load(args.paths)
     missing = [e for e in library.errors if e.problem == MISSING_PATH]
     for err in missing:  # a mistyped path: nothing is computed and no report folder is touched
@@ -122,9 +129,15 @@ def cmd_run(args) -> int:
     folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
     try:
         from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
-        jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
-        runs = run_cases(cases, timeout=args.timeout if args.timeout > 0 else None, jobs=jobs, plugins=plugins,
-                             precisions=precisions, render=render_case)
+        timeout = args.timeout if args.timeout > 0 else None
+        if args.executor == "local":
+            jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
+            runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
+                             render=render_case)
+        else:
+            from .cluster import run_cases_on
+            runs = run_cases_on(None if args.executor == "dask" else args.executor, cases, timeout, plugins,
+                                precisions, render_case)
         document = results_document([r.result for r in runs])
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})

@@ -29,7 +29,8 @@ POINT_KEYS = ("at", "expect")
 EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status")
 # What a point may be meant to be, besides ok: a kink, or a point where f is not defined.
 EXPECTED_STATUSES = ("nondifferentiable", "error")
-SWEEP_KEYS = ("h", "extra_h", "schemes")
+SWEEP_KEYS = ("h", "extra_h", "schemes", "nodes", "directions")
+MAX_DIRECTIONS = 10
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,10 @@ class Case:
     h: tuple[float, ...] = DEFAULT_H
     schemes: tuple[str, ...] = tuple(SCHEME_TABLE)
     precisions: tuple[str, ...] = ("float64",)   # float64 always; float32/float16 on request
+    # Which named nodes get a sweep of their own (None: tridiff chooses, see runner.plan), and
+    # how many random directions are swept (None: tridiff chooses).
+    swept: tuple[str, ...] | None = None
+    directions: int | None = None
 
     @property
     def expression(self) -> str:
@@ -185,7 +190,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
 
     points = _read_points(r, data, graph)
     tolerance = _tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
-    h, schemes = _read_sweep(r, data.get("sweep"))
+    h, schemes, swept, directions = _read_sweep(r, data.get("sweep"), graph)
     precisions = ("float64",)
     if "precision" in data:
         listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
@@ -195,7 +200,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
                 output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes,
-                precisions=precisions, **meta)
+                precisions=precisions, swept=swept, directions=directions, **meta)
 
 
 def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
@@ -262,9 +267,10 @@ def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:
     return tolerance
 
 
-def _read_sweep(r: _Reader, raw: Any) -> tuple[tuple[float, ...], tuple[str, ...]]:
+def _read_sweep(r: _Reader, raw: Any, graph: Graph) -> tuple[tuple[float, ...], tuple[str, ...],
+                                                             tuple[str, ...] | None, int | None]:
     if raw is None:
-        return DEFAULT_H, tuple(SCHEME_TABLE)  # read now: a scheme added to the table is swept
+        return DEFAULT_H, tuple(SCHEME_TABLE), None, None  # read now: a scheme added to the table is swept
     sweep = r.mapping(("sweep",), raw, SWEEP_KEYS)
     h = r.numbers(("sweep", "h"), sweep["h"], positive=True) if "h" in sweep else DEFAULT_H
     if "extra_h" in sweep:
@@ -279,7 +285,27 @@ def _read_sweep(r: _Reader, raw: Any) -> tuple[tuple[float, ...], tuple[str, ...
                 raise r.error(("sweep", "schemes", i), f"unknown scheme {s!r}",
                               did_you_mean(s, schemes, "schemes are: " + ", ".join(schemes)))
         schemes = tuple(s for s in schemes if s in listed)
-    return tuple(sorted(set(h), reverse=True)), schemes
+    swept = None
+    if "nodes" in sweep:
+        listed = sweep["nodes"]
+        if listed == "all":
+            swept = tuple(graph.named)
+        elif not isinstance(listed, list) or not listed:
+            raise r.error(("sweep", "nodes"), "expected a non-empty list of node names, or `all`",
+                          "write e.g. [w0, b0, h1]")
+        else:
+            for i, name in enumerate(listed):
+                if name not in graph.named:
+                    raise r.error(("sweep", "nodes", i), f"{_clip(str(name))!r} is not an input, step or output "
+                                  "of this case", did_you_mean(str(name), graph.named, "name a node of the case"))
+            swept = tuple(n for n in graph.named if n in listed)
+    directions = None
+    if "directions" in sweep:
+        directions = sweep["directions"]
+        if isinstance(directions, bool) or not isinstance(directions, int) or not 0 <= directions <= MAX_DIRECTIONS:
+            raise r.error(("sweep", "directions"), f"expected a whole number from 0 to {MAX_DIRECTIONS}, got "
+                          f"{_kind(directions)}", "write e.g. `directions: 3`")
+    return tuple(sorted(set(h), reverse=True)), schemes, swept, directions
 
 
 def read_file(path: Path) -> tuple[list[Case], list[CaseError]]:

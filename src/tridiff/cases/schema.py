@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from .files import CASE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
+from .files import MAX_DIRECTIONS, CASE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
 
 FILE_NAME = "tridiff.schema.json"
 _DIGITS = r"\d+(_\d+)*"
@@ -48,7 +48,10 @@ def schema() -> dict:
         "points": {"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {"$ref": "#/$defs/point"}},
         "tolerance": {"$ref": "#/$defs/number"},
         "sweep": _closed({"h": steps_h, "extra_h": steps_h,
-                          "schemes": {"type": "array", "minItems": 1, "items": {"enum": list(SCHEME_TABLE)}}}, SWEEP_KEYS),
+                          "schemes": {"type": "array", "minItems": 1, "items": {"enum": list(SCHEME_TABLE)}},
+                          "nodes": {"anyOf": [{"const": "all"}, {"type": "array", "minItems": 1,
+                                                                 "items": {"type": "string", "pattern": IDENTIFIER}}]},
+                          "directions": {"type": "integer", "minimum": 0, "maximum": MAX_DIRECTIONS}}, SWEEP_KEYS),
         "precision": {"anyOf": [{"enum": list(PRECISIONS)},
                                 {"type": "array", "items": {"enum": list(PRECISIONS)}}]},
     }, CASE_KEYS, required=["name", "points"], oneOf=[{"required": ["function"]}, {"required": ["steps"]}])

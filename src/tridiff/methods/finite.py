@@ -1,7 +1,8 @@
 """Finite differences, every scheme at every h at once (numpy over the h grid).
 
 Each named node is perturbed in turn — its value set to v + k·h — and only what depends
-on it is evaluated again. Rows of the arrays are (node, offset) pairs, columns are h.
+on it is evaluated again; or every input at once along a direction (the directional
+derivative). Rows of the arrays are (node or direction, offset) pairs, columns are h.
 Arithmetic (+ - * /) is numpy's, which is the same correctly rounded IEEE operation as
 Python's; every other primitive is applied element by element with Python's `math`, so
 each estimate is bit-for-bit what the formula gives in plain Python. The complex step
@@ -30,8 +31,16 @@ def _real_rule(op_name: str) -> Callable:
     return lambda *args: ufunc(*args).astype(float)
 
 
+# Complex addition, subtraction and negation act on each part alone, so numpy's are
+# Python's to the bit; its complex product and quotient may be computed differently
+# (fused multiply-adds in its SIMD loops), so those stay in Python.
+_COMPONENTWISE = ("id", "add", "sub", "neg", "pos")
+
+
 def _complex_rule(op_name: str) -> Callable:
     op = OPS[op_name]
+    if op_name in _COMPONENTWISE:
+        return op.real
     ufunc = np.frompyfunc(or_nan(op.complex), op.arity, 1)
     return lambda *args: ufunc(*args).astype(complex)
 
@@ -48,12 +57,13 @@ def forward_in(graph: Graph, at: dict[str, float], dtype) -> list:
         return graph.walk(lambda name, value: dtype(value), dtype, rules, at)
 
 
-def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], shift: np.ndarray,
-                       rules: dict[str, Callable], dtype) -> np.ndarray:
-    """The output with node targets[r // per] set to values + shift[r % per] (shape rows × h)."""
-    per = shift.shape[0]
-    rows = len(targets) * per
-    row_of = {t: slice(j * per, (j + 1) * per) for j, t in enumerate(targets)}
+Seeds = dict[int, tuple[slice, np.ndarray]]  # node -> (rows, the values it takes there)
+
+
+def _outputs(graph: Graph, values: list, seeds: Seeds, shape: tuple[int, int],
+             rules: dict[str, Callable], dtype) -> np.ndarray:
+    """The output (an array of `shape`: rows × h) where node i takes seeds[i]'s values in
+    seeds[i]'s rows; only what depends on a seeded node is evaluated again."""
     last_use, _ = graph.users()
     arrays: dict[int, np.ndarray] = {}
     with np.errstate(all="ignore"):
@@ -61,48 +71,76 @@ def _perturbed_outputs(graph: Graph, values: list[float], targets: list[int], sh
             touched = [a for a in node.args if a in arrays]
             if touched:
                 args = [arrays.get(a, values[a]) for a in node.args]
-                arrays[i] = np.broadcast_to(rules[node.op](*args), (rows, shift.shape[1]))
-            if i in row_of:
-                a = np.array(np.broadcast_to(arrays.get(i, values[i]), (rows, shift.shape[1])), dtype=dtype)
-                a[row_of[i]] = values[i] + shift
+                arrays[i] = np.broadcast_to(rules[node.op](*args), shape)
+            if i in seeds:
+                rows, seeded = seeds[i]
+                a = np.array(np.broadcast_to(arrays.get(i, values[i]), shape), dtype=dtype)
+                a[rows] = seeded
                 arrays[i] = a
             for a in set(touched):
                 if last_use[a] == i and a != graph.output:
                     del arrays[a]
     out = arrays.get(graph.output)
-    return np.full((rows, shift.shape[1]), values[graph.output], dtype=dtype) if out is None else out
+    return np.full(shape, values[graph.output], dtype=dtype) if out is None else out
 
 
-def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
-          schemes: tuple[str, ...], dtype=np.float64) -> dict[str, dict[str, np.ndarray]]:
-    """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}.
-
-    In float64 the arithmetic is Python's; in a lower `dtype` (values from forward_in)
-    it is numpy's in that dtype throughout, h included, and there is no complex step."""
-    targets = [graph.named[n] for n in names]
-    result: dict[str, dict[str, np.ndarray]] = {n: {} for n in names}
+def _estimates(graph: Graph, values: list, h: tuple[float, ...], schemes: tuple[str, ...], count: int,
+               seeds_at: Callable[[np.ndarray, int], Seeds], dtype=np.float64) -> list[dict[str, np.ndarray]]:
+    """Every scheme at every h for `count` perturbations at once: seeds_at(shift, per)
+    gives the seeded nodes, perturbation j taking rows j·per … (j+1)·per − 1, one row for
+    each offset shift[r] (an array over h)."""
+    result: list[dict[str, np.ndarray]] = [{} for _ in range(count)]
     real = [s for s in schemes if not SCHEMES[s].complex_step]
     low = dtype is not np.float64
     if real:
         hs = np.array(h, dtype=dtype)
         ks = sorted({k for s in real for k in SCHEMES[s].offsets}, reverse=True)
         shift = np.array([k * hs for k in ks], dtype=dtype)  # k*h is exact for k in ±1, ±2
-        out = _perturbed_outputs(graph, values, targets, shift, LOW_RULES if low else REAL_RULES, dtype)
+        out = _outputs(graph, values, seeds_at(shift, len(ks)), (count * len(ks), len(hs)),
+                       LOW_RULES if low else REAL_RULES, dtype)
         f0 = values[graph.output]
         with np.errstate(all="ignore"):
-            for j, name in enumerate(names):
+            for j in range(count):
                 f = {k: out[j * len(ks) + ks.index(k)] for k in ks}
                 for s in real:
-                    result[name][s] = evaluate(SCHEMES[s], f, f0, hs)
+                    result[j][s] = evaluate(SCHEMES[s], f, f0, hs)
     complex_schemes = [s for s in schemes if SCHEMES[s].complex_step]
     if complex_schemes and not low:
         hc = np.array(complex_grid(h), dtype=float)
-        out = _perturbed_outputs(graph, values, targets, (1j * hc)[None, :], COMPLEX_RULES, complex)
+        out = _outputs(graph, values, seeds_at((1j * hc)[None, :], 1), (count, len(hc)), COMPLEX_RULES, complex)
         with np.errstate(all="ignore"):  # Im/h overflows where the derivative does (1/x at 1e-300)
-            for j, name in enumerate(names):
+            for j in range(count):
                 for s in complex_schemes:
-                    result[name][s] = out[j].imag / hc
+                    result[j][s] = out[j].imag / hc
     return result
+
+
+def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
+          schemes: tuple[str, ...], dtype=np.float64) -> dict[str, dict[str, np.ndarray]]:
+    """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}.
+
+    Each named node is set to v + k·h in turn, holding everything upstream fixed. In
+    float64 the arithmetic is Python's; in a lower `dtype` (values from forward_in) it is
+    numpy's in that dtype throughout, h included, and there is no complex step."""
+    def seeds_at(shift: np.ndarray, per: int) -> Seeds:
+        return {graph.named[n]: (slice(j * per, (j + 1) * per), values[graph.named[n]] + shift)
+                for j, n in enumerate(names)}
+
+    found = _estimates(graph, values, h, schemes, len(names), seeds_at, dtype)
+    return dict(zip(names, found))
+
+
+def directional_sweep(graph: Graph, values: list, directions: list[list[float]], h: tuple[float, ...],
+                      schemes: tuple[str, ...]) -> list[dict[str, np.ndarray]]:
+    """Estimates of the directional derivative ∇f·v, for each v of `directions` (over the
+    inputs, in their order): every input i set to x_i + (k·h)·v_i at once, in float64."""
+    v = np.array(directions, dtype=float)
+
+    def seeds_at(shift: np.ndarray, per: int) -> Seeds:
+        return {i: (slice(None), values[i] + (v[:, j, None, None] * shift[None]).reshape(-1, shift.shape[1]))
+                for j, i in enumerate(graph.inputs.values())}
+
+    return _estimates(graph, values, h, schemes, len(directions), seeds_at)
 
 
 def complex_grid(h: tuple[float, ...]) -> tuple[float, ...]:

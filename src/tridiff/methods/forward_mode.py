@@ -14,10 +14,23 @@ from ..cases.ir import Graph
 from ..ops import SAFE_HELPERS
 
 
+# Forward mode carries a tangent as long as the number of inputs through every node: its
+# cost is inputs × nodes, quadratic in a case's size. Past this budget it seeds the first
+# inputs only, as many as the budget allows, and says how far it got.
+MAX_WORK = 20_000_000
+
+
 class ForwardMode:
     def __init__(self, graph: Graph):
         self.graph = graph
         self.inputs = list(graph.inputs)
+        self.over_budget: str | None = None
+        work = len(self.inputs) * len(graph.nodes)
+        if work > MAX_WORK:
+            self.inputs = self.inputs[: max(1, MAX_WORK // len(graph.nodes))]
+            self.over_budget = (f"its cost is inputs × nodes ({len(graph.inputs):,} × {len(graph.nodes):,}, over "
+                                f"the budget of {MAX_WORK:,}): it gave the first {len(self.inputs):,} of "
+                                f"{len(graph.inputs):,} inputs")
         lines, _, val = forward_code(graph, "forward_mode", tangents=True)
         out = graph.output
         # An output that depends on no input has no tangent variable: its derivative is 0.
@@ -28,8 +41,8 @@ class ForwardMode:
 
     def gradient(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
         """The value, and ∂output/∂input for every input (one pass, vector duals)."""
-        seeds = list(np.eye(len(self.inputs)))
+        seeds = list(np.eye(len(self.inputs))) + [0.0] * (len(self.graph.inputs) - len(self.inputs))
         with np.errstate(all="ignore"):  # inf - inf in a tangent is a NaN the judge reports, not a warning
-            value, tangent = self._function([float(at[n]) for n in self.inputs], seeds)
+            value, tangent = self._function([float(at[n]) for n in self.graph.inputs], seeds)
         tangent = np.broadcast_to(tangent, (len(self.inputs),))
         return value, {n: float(t) for n, t in zip(self.inputs, tangent)}

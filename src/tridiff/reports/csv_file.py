@@ -1,5 +1,7 @@
-"""sweeps.csv: one row per case, point, node, scheme and h."""
+"""sweeps.csv: one row per case, point, node (or direction: "along v1"), scheme and h."""
 from __future__ import annotations
+
+from .tables import sweeps
 
 
 COLUMNS = ["case", "point", "node", "scheme", "h", "estimate", "abs_error", "rel_error"]
@@ -18,7 +20,7 @@ def case_rows(case: dict) -> str:
     out = []
     name = case["name"]
     for k, point in enumerate(case["points"], 1):
-        for node_name, node in point.get("gradient", {}).items():
+        for node_name, node in sweeps(point, output=True):
             for scheme, rows in node["sweep"].items():
                 prefix = f"{name},{k},{node_name},{scheme},"
                 out += [prefix + ",".join(_cell(r[c]) for c in ("h", "estimate", "abs_error", "rel_error")) + "\n"

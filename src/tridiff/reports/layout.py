@@ -77,6 +77,26 @@ class Details:
 Block = Title | Text | Notes | Code | PointHeading | Heading | Table | Bullets | Picture | Details
 
 
+# A page shows a large case's code and inputs in part: a 10,000-term sum is a megabyte.
+MAX_TEXT = 2_000
+MAX_LINES = 40
+
+
+def _clipped(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else f"{text[:MAX_TEXT]} … ({len(text):,} characters: see the case file)"
+
+
+def _steps(case: dict) -> tuple[tuple[str, str, bool], ...]:
+    """The steps as the page shows them: the first MAX_LINES, and the output's."""
+    steps = list(case["steps"].items())
+    shown = steps[:MAX_LINES]
+    if len(steps) > MAX_LINES:
+        shown.append(("…", f"{len(steps) - MAX_LINES:,} more steps: see the case file"))
+        if case["output"] not in dict(shown):
+            shown.append((case["output"], case["steps"][case["output"]]))
+    return tuple((name, _clipped(text), name == case["output"]) for name, text in shown)
+
+
 def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_POINTS) -> list[Block]:
     """The page of one case: its text, then every table and picture of its first
     `detailed` points, then one row for each of the others."""
@@ -88,10 +108,13 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Text(case["source"], "source"))
     blocks.append(Notes(figures.of(case) + tables.case_notes(case)))
     if case["function"] is not None:
-        blocks.append(Code(((case["output"], case["function"], False),)))
+        blocks.append(Code(((case["output"], _clipped(case["function"]), False),)))
     else:
-        blocks.append(Code(tuple((name, text, name == case["output"]) for name, text in case["steps"].items())))
-    blocks.append(Text(f"Inputs: {', '.join(case['inputs'])}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
+        blocks.append(Code(_steps(case)))
+    inputs = case["inputs"]
+    listed = ", ".join(inputs) if len(inputs) <= MAX_LINES else \
+        f"{len(inputs):,} ({', '.join(inputs[:4])}, …, {inputs[-1]})"
+    blocks.append(Text(f"Inputs: {listed}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
     for k, point in enumerate(case["points"][:detailed], 1):
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
         if point["message"]:
@@ -104,7 +127,13 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Text(tables.value_text(case, point), "value"))
         if circuit_name(case, k) in plots:
             blocks.append(Picture(circuit_name(case, k), f"the circuit at point {k}: values above, gradients below"))
-        blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
+        if tables.summarised(point):
+            blocks.append(Table(tables.distribution_headers(point), tables.distribution_rows(point),
+                                tables.distribution_title(point)))
+            blocks.append(Table(tables.node_headers(point), tables.node_rows(point),
+                                "The worst nodes and the nodes swept one by one"))
+        else:
+            blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),

@@ -14,6 +14,7 @@ from ..runner.analysis import BEYOND, predicted_error  # noqa: E402
 from ..runner.measures import scaled  # noqa: E402
 from ..methods.registry import BUILT_IN  # noqa: E402
 from ..schemes import SCHEMES  # noqa: E402
+from .tables import sweeps  # noqa: E402
 
 # text.parse_math off: a name is drawn as written, never read as mathtext ($...$).
 plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9,
@@ -37,7 +38,8 @@ def _svg(fig) -> str:
 def error_plot(case: dict, point_index: int) -> str | None:
     """Error against h on log–log axes, one panel per node, as an SVG document."""
     point = case["points"][point_index]
-    nodes = [(n, d) for n, d in point.get("gradient", {}).items() if d["kind"] != "output"][:MAX_PANELS]
+    found = sweeps(point)  # the directions first: they cover every input at once
+    nodes = ([(n, d) for n, d in found if "kind" not in d] + [(n, d) for n, d in found if "kind" in d])[:MAX_PANELS]
     if not nodes:
         return None
     cols = min(3, len(nodes))
@@ -70,7 +72,8 @@ def _panel(ax, name: str, node: dict) -> None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(*H_RANGE)
-    ax.set_title(f"∂/∂{name} ({node['kind']}), exact {ref:.6g}")
+    what = f"∂/∂{name} ({node['kind']})" if "kind" in node else f"∇·{node['name']} ({name}, random)"
+    ax.set_title(f"{what}, exact {ref:.6g}")
     if not math.isfinite(ref):
         ax.text(0.5, 0.5, BEYOND.replace(", so ", ",\nso "), transform=ax.transAxes, ha="center", va="center",
                 fontsize=8)
@@ -97,7 +100,7 @@ def _panel(ax, name: str, node: dict) -> None:
     for precision, sub in node.get("precisions", {}).items():
         top = max(top, _precision_curves(ax, precision, sub, ref))
     for method, kind in BUILT_IN.items():  # the methods whose row in the registry has a line style
-        err = node["errors"].get(method)
+        err = node.get("errors", {}).get(method)
         if kind.style is not None and err is not None:
             e = scaled(err["abs_error"], ref)
             ax.axhline(e if e > 0 else FLOOR, color=kind.style.color, lw=1.2, ls=kind.style.line,

@@ -1,6 +1,8 @@
 """The report's tables as rows of text, shared by the markdown, HTML and terminal formats."""
 from __future__ import annotations
 
+import math
+
 from ..runner.analysis import reading, richardson_reading
 from ..runner.measures import scaled
 from ..methods.registry import BUILT_IN
@@ -18,20 +20,34 @@ def err(x: float | None) -> str:
     return "0" if x == 0 else f"{x:.1e}"
 
 
+MAX_AT = 12  # a point's values shown in a heading or row; results.json has them all
+
+
 def at_text(at: dict[str, float]) -> str:
-    return ", ".join(f"{k} = {v!r}" for k, v in at.items())
+    shown = ", ".join(f"{k} = {v!r}" for k, v in list(at.items())[:MAX_AT])
+    return shown if len(at) <= MAX_AT else f"{shown}, … ({len(at):,} inputs: results.json has every value)"
+
+
+def sweeps(point: dict, output: bool = False) -> list[tuple[str, dict]]:
+    """Every sweep of a point, labelled: the named nodes swept one by one (the output's
+    only if `output`), then the random directions ("along v1"), which no node name can be."""
+    found = [(name, node) for name, node in point.get("gradient", {}).items()
+             if "sweep" in node and (output or node["kind"] != "output")]
+    return found + [(f"along {d['name']}", d) for d in (point.get("directions") or {}).get("swept", [])]
 
 
 def point_worst(point: dict) -> dict[str, float | None]:
-    """Worst over nodes of: each exact method's error, each scheme's best error over h."""
+    """Worst over nodes of: each exact method's error, each scheme's best error over h
+    (over every sweep, directions included)."""
     worst: dict[str, float | None] = {}
-    for node in point.get("gradient", {}).values():
+    found = [{m: e["judged_error"] for m, e in node["errors"].items()} for node in point.get("gradient", {}).values()]
+    for _, node in sweeps(point, output=True):
         ref = node["reference"]
-        errors = {m: e["judged_error"] for m, e in node["errors"].items()}
-        for scheme, best in node["best"].items():
-            errors[scheme] = None if best is None else scaled(best["abs_error"], ref)
+        errors = {scheme: None if best is None else scaled(best["abs_error"], ref) for scheme, best in node["best"].items()}
         rich = node.get("richardson") or {}
         errors["richardson"] = scaled(rich.get("abs_error"), ref)
+        found.append(errors)
+    for errors in found:
         for key, e in errors.items():
             if e is not None and (worst.get(key) is None or e > worst[key]):
                 worst[key] = e
@@ -42,7 +58,7 @@ def point_worst(point: dict) -> dict[str, float | None]:
 def _first_input(case: dict) -> tuple[dict, str] | tuple[None, None]:
     for point in case["points"]:
         for name, node in point.get("gradient", {}).items():
-            if node["kind"] == "input":
+            if node["kind"] == "input" and "sweep" in node:
                 return node, name
     return None, None
 
@@ -146,14 +162,64 @@ def node_headers(point: dict) -> list[str]:
              "errors: " + " / ".join(m.replace("_", " ") for m in methods)] + (["source states"] if stated else []))
 
 
+# Past this many nodes a point's page shows how the errors spread over them, and the rows
+# of the worst and the swept nodes only (results.json and the CSV have every node).
+SUMMARY_ABOVE = 30
+
+
+def summarised(point: dict) -> bool:
+    return len(point.get("gradient", {})) > SUMMARY_ABOVE
+
+
+def shown_nodes(point: dict) -> list[str] | None:
+    """The nodes a summarised point's table shows: each method's worst, then the swept ones."""
+    if not summarised(point):
+        return None
+    worst = [w["node"] for d in point.get("error_distribution", {}).values() for w in d["worst"]]
+    found = dict.fromkeys(worst + [name for name, node in point["gradient"].items() if "sweep" in node])
+    return list(found)
+
+
+def _decade_label(key: str) -> str:
+    return {"exact": "exact (0)", "inf": "no number"}.get(key) or f"1e{key} to 1e{int(key) + 1}"
+
+
+def _decades(point: dict) -> list[str]:
+    found = {k for d in point.get("error_distribution", {}).values() for k in d["decades"]}
+    return sorted(found, key=lambda k: -math.inf if k == "exact" else math.inf if k == "inf" else int(k))
+
+
+def distribution_headers(point: dict) -> list[str]:
+    return ["method", "nodes", *(_decade_label(k) for k in _decades(point)), "worst nodes (error)"]
+
+
+def distribution_rows(point: dict) -> list[list[str]]:
+    """How many nodes each method got within each decade of judged error, and its worst."""
+    keys = _decades(point)
+    rows = []
+    for method, d in point.get("error_distribution", {}).items():
+        worst = ", ".join(f"{w['node']} ({err(w['judged_error'])})" for w in d["worst"][:3]) or "—"
+        rows.append([method.replace("_", " "), f"{d['nodes']:,}", *(f"{d['decades'].get(k, 0):,}" for k in keys),
+                     worst])
+    return rows
+
+
+def distribution_title(point: dict) -> str:
+    return (f"Gradients: how each method's errors (as judged) spread over the {len(point['gradient']):,} nodes; "
+            "the table below shows the worst nodes and the nodes swept one by one")
+
+
 def node_rows(point: dict) -> list[list[str]]:
     """The circuit: every named node's value and gradient by each exact method, and each
-    method's error as judged: |got − exact| / max(|exact|, rounding scale)."""
+    method's error as judged: |got − exact| / max(|exact|, rounding scale). A summarised
+    point (many nodes) shows the nodes of shown_nodes only."""
     stated = (point.get("expect") or {}).get("gradient")
     cancels = _cancels(point)
     rows = []
-    for name, node in point.get("gradient", {}).items():
-        methods = exact_methods([point])
+    methods = exact_methods([point])
+    only = shown_nodes(point)
+    gradient = point.get("gradient", {})
+    for name, node in gradient.items() if only is None else ((n, gradient[n]) for n in only):
         kink = "one_sided" in node  # no derivative to judge against: see node_notes
         row = [name, node["kind"], num(node["value"]), "does not exist (kink)" if kink else node["reference_digits"],
                *([err(node["scale"])] if cancels else []),
@@ -177,11 +243,21 @@ def value_text(case: dict, point: dict) -> str:
     return text
 
 
+MAX_NOTES = 20
+
+
 def node_notes(point: dict) -> list[str]:
     """What the table cannot say: one-sided derivatives at a kink, uncertified digits, and
     decisions the reference could only settle at its last precision."""
     out = [f"reference: {note}" for note in point.get("reference_notes", [])]
-    for name, node in point.get("gradient", {}).items():
+    nodes = point.get("gradient", {}).items()
+    if summarised(point):
+        nodes = [(name, node) for name, node in nodes if "one_sided" in node or node.get("reference_note")]
+        if len(nodes) > MAX_NOTES:
+            out.append(f"{len(nodes) - MAX_NOTES:,} more nodes than the {MAX_NOTES} below have notes "
+                       "(results.json has them all)")
+            nodes = nodes[:MAX_NOTES]
+    for name, node in nodes:
         sides = node.get("one_sided")
         if sides:
             out.append(f"∂/∂{name} does not exist here: it is {sides['left']!r} from the left and "
@@ -200,7 +276,9 @@ EXACT_HEADERS = ["node", "exact gradient (30 digits)"]
 
 
 def case_notes(case: dict) -> list[str]:
-    return [f"{method}: over budget — {why}; it is not shown, and the error model needs it"
+    # (symbolic's higher derivatives are the error model's: without them it has no model)
+    return [f"{method}: over budget — {why}" + ("; it is not shown, and the error model needs it"
+                                                if method == "symbolic" else "")
             for method, why in (case.get("over_budget") or {}).items()]
 
 
@@ -210,9 +288,7 @@ CONVERGENCE_HEADERS = ["node", "scheme", "order", "theory", "best h", "best erro
 
 def convergence_rows(point: dict) -> list[list[str]]:
     rows = []
-    for name, node in point.get("gradient", {}).items():
-        if node["kind"] == "output":
-            continue
+    for name, node in sweeps(point):
         ref = node["reference"]
         for label, data in [("", node), *((f" ({p})", sub) for p, sub in node.get("precisions", {}).items())]:
             for scheme in data["sweep"]:
@@ -236,9 +312,9 @@ RICHARDSON_HEADERS = ["node", "estimate", "error", "estimated error", "estimate 
 def richardson_rows(point: dict) -> list[list[str]]:
     """Richardson extrapolation per node: what it gave, its error, and how good its own estimate was."""
     rows = []
-    for name, node in point.get("gradient", {}).items():
+    for name, node in sweeps(point):
         rich = node.get("richardson") or {}
-        if node["kind"] == "output" or rich.get("estimate") is None:
+        if rich.get("estimate") is None:
             continue
         error = scaled(rich["abs_error"], node["reference"])
         estimated = scaled(rich["error_estimate"], node["reference"])
@@ -251,10 +327,9 @@ def richardson_rows(point: dict) -> list[list[str]]:
 def readings(point: dict) -> list[str]:
     """Plain sentences, one per input or step and scheme."""
     out = []
-    for name, node in point.get("gradient", {}).items():
-        if node["kind"] == "output":
-            continue
+    for name, node in sweeps(point):
+        what = f"∂/∂{name}" if "kind" in node else f"∇·{node['name']} (along a random direction)"
         for scheme in node["sweep"]:
-            out.append(f"∂/∂{name}, {reading(scheme, node)}")
-        out.append(f"∂/∂{name}, {richardson_reading(node)}")
+            out.append(f"{what}, {reading(scheme, node)}")
+        out.append(f"{what}, {richardson_reading(node)}")
     return out

@@ -24,7 +24,7 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     svgs: dict[str, str] = {}
     notes: list[str] = []
     points = case["points"]
-    nodes = [sum(n["kind"] != "output" for n in p.get("gradient", {}).values()) for p in points]
+    nodes = [len(tables.sweeps(p)) for p in points]
     count, total = 0, 0
     while count < min(len(points), MAX_DRAWN_POINTS) and (
             count == 0 or total + min(MAX_PANELS, nodes[count]) <= MAX_CASE_PANELS):
@@ -36,8 +36,10 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
                      "the tables cover every point")
     failures = []
     for k, point in enumerate(drawn, 1):
-        if point.get("circuit"):
+        if point.get("circuit") and point["circuit"]["nodes"]:
             svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
+        elif point.get("circuit"):
+            notes.append(point["circuit"]["note"])
         try:
             svg = error_plot(case, k - 1)
         except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
@@ -47,7 +49,8 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
                 svgs[plot_name(case, k)] = svg
     most = max(nodes[:count], default=0)
     if most > MAX_PANELS:
-        notes.append(f"error plots show the first {MAX_PANELS} of {most} nodes; the tables have every node")
+        notes.append(f"error plots show the first {MAX_PANELS} of {most} sweeps (random directions first); the "
+                     "tables have every one")
     try:
         svg = function_plot(case)
     except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:

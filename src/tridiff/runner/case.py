@@ -17,11 +17,12 @@ import numpy as np
 from ..cases.files import Case, Point
 from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, describe, forward
-from ..methods.finite import PRECISIONS, complex_grid, forward_in, sweep
-from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
+from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, forward_in, sweep
+from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
+from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
-from . import circuit, measures
+from . import circuit, measures, plan
 from .analysis import analyse_node
 from .curve import function_curve
 from .judge import as_expected, certain, check_expect, judge
@@ -40,8 +41,10 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     result = case_result(case)
     function = function_of(case)
     wanted = set(case.precisions) | set(precisions)
+    swept = plan.swept(case)
     engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},
-                      tuple(p for p in PRECISIONS if p in wanted and p != "float64"))
+                      tuple(p for p in PRECISIONS if p in wanted and p != "float64"), swept,
+                      [plan.direction(k, len(case.graph.inputs)) for k in range(1, plan.direction_count(case, swept) + 1)])
     symbolic = engines["symbolic"]
     done = 0
     for number, point in enumerate(case.points, 1):
@@ -59,8 +62,10 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
         curve = function_curve(case, symbolic, engines["backprop"])
         if curve is not None:
             result["curve"] = curve
-    if symbolic.over_budget:
-        result["over_budget"] = {"symbolic": symbolic.over_budget}
+    over = {label: engine.over_budget for label, (_, engine) in engines.methods.items()
+            if getattr(engine, "over_budget", None)}
+    if over:
+        result["over_budget"] = over
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
         rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
@@ -81,6 +86,8 @@ class Engines:
     reference: Reference
     methods: dict[str, tuple[Kind, Any]]   # label -> (its row of the registry, its engine)
     lower_precisions: tuple[str, ...]
+    swept: list[str]                 # the named nodes swept one by one (runner.plan)
+    directions: list[list[float]]    # the random unit directions swept along
 
     def __getitem__(self, label: str) -> Any:
         return self.methods[label][1]
@@ -112,14 +119,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         if stated:  # what the case states is checked against the exact values all the same
             entry.update(status="mismatch", message=f"{stated[0]}; {entry['message']}")
         return entry
-    names = list(graph.named)
+    names, swept = list(graph.named), engines.swept
     # A method that raises or returns nonsense where the exact derivative exists has given a
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
-    estimates = sweep(graph, values, names, case.h, case.schemes)
-    lower = {p: _lower_precision(case, engines, point, names, p) for p in engines.lower_precisions}
-    extrapolated = sweep(graph, values, names, richardson.STEPS, ("central",))
+    estimates = sweep(graph, values, swept, case.h, case.schemes)
+    lower = {p: _lower_precision(case, engines, point, swept, p) for p in engines.lower_precisions}
+    extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
     named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
     model_order = max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
 
@@ -137,7 +144,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         ref = number.exact
         node = {"kind": kind_of[name], "value": values[graph.named[name]],
                 "reference": number.float, "reference_digits": number.digits, "scale": number.scale,
-                "methods": {}, "errors": {}, "ulps": {}, "sweep": {}}
+                "methods": {}, "errors": {}, "ulps": {}}
         if number.note:
             node["reference_note"] = number.note
         if name in exact.one_sided:
@@ -152,20 +159,17 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and name not in exact.one_sided)
-        for scheme, est in estimates[name].items():
-            hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
-            node["sweep"][scheme] = measures.sweep_rows(hs, est, ref)
-        node["richardson"] = rich = richardson.extrapolate(extrapolated[name]["central"], abs(values[graph.output]))
-        if rich["estimate"] is not None:
-            rich["abs_error"] = measures.absolute(rich["estimate"], ref)
-            rich["rel_error"] = measures.relative(rich["abs_error"], number.float)
-        node["derivatives"] = symbolic.higher_derivatives(named_values, name, model_order)
-        analyse_node(node, graph.output_name, name, value_scale=exact.value.scale,
-                     value_digits=entry["value_digits_right"])
-        if lower:
-            node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, exact.value.scale,
-                                                      *found) for p, found in lower.items()}
+        if name in estimates:
+            _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
+                         abs(values[graph.output]), exact.value.scale, entry["value_digits_right"],
+                         symbolic.higher_derivatives(named_values, name, model_order))
+            if lower:
+                node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, exact.value.scale,
+                                                          *found) for p, found in lower.items()}
         entry["gradient"][name] = node
+    entry["error_distribution"] = measures.distribution(entry["gradient"])
+    if engines.directions:
+        entry["directions"] = _directions(case, engines.directions, values, exact, entry["value_digits_right"])
     mismatches += check_expect(case, point, exact, value_of, methods)
     if "backprop" in methods:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
@@ -188,6 +192,55 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         entry["status"] = "mismatch" if mismatches else "error"
         entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
     return entry
+
+
+def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np.ndarray, ref: mpmath.mpf,
+                 ref_float: float, value: float, value_scale: float, value_digits: float | None,
+                 derivatives: list | None) -> None:
+    """A sweep's rows, Richardson's extrapolation and the convergence analysis, into `node`
+    (a named node's or a direction's)."""
+    node["sweep"] = {}
+    for scheme, est in estimates.items():
+        hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
+        node["sweep"][scheme] = measures.sweep_rows(hs, est, ref)
+    node["richardson"] = rich = richardson.extrapolate(central, value)
+    if rich["estimate"] is not None:
+        rich["abs_error"] = measures.absolute(rich["estimate"], ref)
+        rich["rel_error"] = measures.relative(rich["abs_error"], ref_float)
+    node["derivatives"] = derivatives
+    analyse_node(node, case.graph.output_name, name, value_scale=value_scale, value_digits=value_digits)
+
+
+def _directions(case: Case, directions: list[list[float]], values: list[float], exact: Exact,
+                value_digits: float | None) -> dict:
+    """Sweeps of the directional derivative ∇f·v along each random unit direction v,
+    against the exact ∇f·v (the certified gradient's sum, computed exactly)."""
+    graph = case.graph
+    inputs = list(graph.inputs)
+    numbers = [exact.gradient[n] for n in inputs]
+    if exact.one_sided or any(not math.isfinite(n.float) or n.note for n in numbers):
+        return {"note": "not swept: the exact gradient is not known to every digit here (a kink, a derivative "
+                        "beyond float64 or an uncertain digit), so ∇f·v has no reference to compare with"}
+    estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
+    extrapolated = directional_sweep(graph, values, directions, richardson.STEPS, ("central",))
+    swept = []
+    for k, (v, found, central) in enumerate(zip(directions, estimates, extrapolated), 1):
+        with mpmath.workprec(256):
+            # each term exact (a float times a certified value), then one rounding at 256 bits;
+            # the digits shown are those the terms' uncertainties and that rounding leave sure
+            ref = mpmath.fsum(n.exact * x for n, x in zip(numbers, v))
+            bound = mpmath.fsum(abs(x) * (n.uncertainty + abs(n.exact) * mpmath.mpf(2) ** -250)
+                                for n, x in zip(numbers, v))
+            sure = SHOWN if bound <= abs(ref) * mpmath.mpf(10) ** -(SHOWN + 1) else \
+                int(mpmath.floor(-mpmath.log10(bound / abs(ref)))) if ref and bound < abs(ref) else 0
+        node = {"name": f"v{k}", "seed": k, "reference": to_float(ref),
+                "reference_digits": digits(ref, sure) if sure else "?"}
+        if sure < SHOWN:
+            node["reference_note"] = f"only {sure} digits certain: the terms of ∇f·v cancel"
+        _convergence(case, node, node["name"], found, central["central"], ref, node["reference"],
+                     abs(values[graph.output]), exact.value.scale, value_digits, None)
+        swept.append(node)
+    return {"note": None, "swept": swept}
 
 
 def _side(left: Number, right: Number) -> tuple[str, str]:
@@ -274,7 +327,11 @@ def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str
 
 
 def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:
-    """The circuit picture's data: every gate of a small graph; only named nodes of a large one."""
+    """The circuit picture's data: every gate of a small graph; only named nodes of a large
+    one; none past MAX_NODES named nodes (a picture of thousands of boxes reads as nothing)."""
+    if len(graph.named) > circuit.MAX_NODES:
+        return {"nodes": [], "note": f"no circuit picture: its {len(graph.named):,} named nodes are more than a "
+                                     f"picture can show (at most {circuit.MAX_NODES})"}
     if len(graph.nodes) > circuit.MAX_NODES:
         adjoints = [0.0] * len(graph.nodes)
         for name, i in graph.named.items():

@@ -98,11 +98,12 @@ def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, 
 
 def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
               plugins: dict | None = None, precisions: tuple[str, ...] = (),
-              render: Render | None = None) -> list[CaseRun]:
+              render: Render | None = None, fork: bool = True) -> list[CaseRun]:
     """Run every case (and render its pictures and pages, with `render`, in its worker and
-    within its time limit); in the order of `cases`, whatever the order they finish in."""
+    within its time limit); in the order of `cases`, whatever the order they finish in.
+    `fork` False: in this process, without time limits (tridiff.runner.cluster's workers)."""
     plugins = plugins or {}
-    if not CAN_FORK or timeout is None and jobs <= 1:
+    if not (CAN_FORK and fork) or timeout is None and jobs <= 1:
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
         if render is not None:
             for run in runs:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import mpmath
 import numpy as np
@@ -65,3 +66,38 @@ def sweep_rows(hs: tuple[float, ...], estimates: np.ndarray, exact: mpmath.mpf) 
                      "abs_error": err if finite else None,
                      "rel_error": relative(err, hi) if finite else None})
     return rows
+
+
+WORST = 5  # nodes named per method in a distribution
+
+
+def decade(error: float) -> str:
+    """The power of ten below a positive error ("-16" for 3.1e-16 and for 1e-16), read from
+    the shortest decimal that is the float (as the tables print it) rather than from a
+    logarithm, so that it is the same on every machine; "exact" for an error of 0 and
+    "inf" for none."""
+    if error == 0:
+        return "exact"
+    if not math.isfinite(error):
+        return "inf"
+    return str(Decimal(repr(error)).adjusted())
+
+
+def distribution(gradient: dict[str, dict]) -> dict[str, dict]:
+    """How each method's judged errors spread over the nodes: the number of nodes in each
+    decade of error, and the worst nodes by name (ties in the nodes' order)."""
+    found: dict[str, list[tuple[float, int, str]]] = {}
+    for order, (name, node) in enumerate(gradient.items()):
+        for method, errors in node["errors"].items():
+            e = errors["judged_error"]
+            if e is not None and "one_sided" not in node:
+                found.setdefault(method, []).append((e, order, name))
+    out = {}
+    for method, errors in found.items():
+        counts: dict[str, int] = {}
+        for e, _, _ in errors:
+            counts[decade(e)] = counts.get(decade(e), 0) + 1
+        worst = sorted(errors, key=lambda t: (-t[0], t[1]))[:WORST]
+        out[method] = {"nodes": len(errors), "decades": counts,
+                       "worst": [{"node": name, "judged_error": e} for e, _, name in worst if e > 0]}
+    return out

@@ -74,7 +74,7 @@ class NodeResult(TypedDict, total=False):
     methods: dict[str, float]        # each exact method's gradient
     errors: dict[str, Errors]
     ulps: dict[str, float | None]
-    sweep: dict[str, list[SweepRow]]  # each scheme at every h
+    sweep: dict[str, list[SweepRow]]  # each scheme at every h (this and what follows: swept nodes only)
     richardson: Extrapolated
     derivatives: list[float] | None  # exact higher derivatives along this node, for the error model
     order: dict[str, float | None]
@@ -84,6 +84,34 @@ class NodeResult(TypedDict, total=False):
     model: dict[str, Model | None]
     floor: float | None              # complex step's error at the tiniest h
     precisions: dict[str, LowerPrecision]
+
+
+class Direction(TypedDict, total=False):
+    name: str                        # v1, v2, …
+    seed: int                        # random.Random(seed) draws its vector (runner.plan.direction)
+    reference: float                 # the exact ∇f·v, correctly rounded
+    reference_digits: str
+    reference_note: str
+    sweep: dict[str, list[SweepRow]]
+    richardson: Extrapolated
+    derivatives: list[float] | None
+    order: dict[str, float | None]
+    order_note: dict[str, str | None]
+    best: dict[str, Observed | None]
+    predicted: dict[str, Observed | None]
+    model: dict[str, Model | None]
+    floor: float | None
+
+
+class Directions(TypedDict):
+    note: str | None                 # why there are none
+    swept: list[Direction]
+
+
+class Distribution(TypedDict):
+    nodes: int                       # nodes the method was judged on
+    decades: dict[str, int]          # "-16": nodes with a judged error in [1e-16, 1e-15); "0", "inf"
+    worst: list[dict]                # its worst nodes: node, judged_error
 
 
 class CircuitNode(TypedDict):
@@ -113,6 +141,8 @@ class PointResult(TypedDict, total=False):
     value_digits_right: float | None
     reference_digits: dict[str, str]  # at a point float64 cannot evaluate
     gradient: dict[str, NodeResult]
+    error_distribution: dict[str, Distribution]
+    directions: Directions
     circuit: Circuit | None
 
 
