@@ -136,6 +136,7 @@ def test_a_library_on_a_local_dask_cluster_gives_the_same_reports(tmp_path):
     local = tridiff("run", tmp_path / "cases", "--out", tmp_path / "local")
     dask = tridiff("run", tmp_path / "cases", "--out", tmp_path / "dask", "--executor", "dask")
     assert local.returncode == dask.returncode == 0, dask.stdout + dask.stderr
+    assert "Traceback" not in dask.stderr and not dask.stderr.strip()
     files = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*") if p.is_file())
     assert len(files) > 20
     for name in files:

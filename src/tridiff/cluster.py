@@ -42,7 +42,7 @@ def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, 
                         file="<command line>", field="--executor") from None
     cluster = None
     with dask.config.set({"distributed.worker.daemon": False,  # so that a worker may fork each case's child
-                          "logging.distributed": "error"}):
+                          "logging.distributed": "critical"}):
         try:
             if address is None:
                 cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,

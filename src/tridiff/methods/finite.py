@@ -122,9 +122,11 @@ def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
     Each named node is set to v + k·h in turn, holding everything upstream fixed. In
     float64 the arithmetic is Python's; in a lower `dtype` (values from forward_in) it is
     numpy's in that dtype throughout, h included, and there is no complex step."""
+    named = graph.named
+    targets = [named[n] for n in names]
+
     def seeds_at(shift: np.ndarray, per: int) -> Seeds:
-        return {graph.named[n]: (slice(j * per, (j + 1) * per), values[graph.named[n]] + shift)
-                for j, n in enumerate(names)}
+        return {i: (slice(j * per, (j + 1) * per), values[i] + shift) for j, i in enumerate(targets)}
 
     found = _estimates(graph, values, h, schemes, len(names), seeds_at, dtype)
     return dict(zip(names, found))

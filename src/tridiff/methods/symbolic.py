@@ -32,6 +32,7 @@ SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the
 # once per each of its 2,000 inputs walks the whole sum every time (n² work: 330 s). Known
 # before differentiating, so the method says at once that it is over budget.
 SYMBOLIC_MAX_WORK = 2_000_000
+SYMBOLIC_MAX_SHAPES = 500
 MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
 MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
 CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled with common subexpressions shared
@@ -119,27 +120,35 @@ class SymbolicCase:
         shapes: dict[sp.Expr, Shape] = {}
         by_symbol = {sym: i for i, sym in self.symbol.items()}
         roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
-        start = 0
-        for name, root in roots:
-            # Known from the graph, before sympy builds anything (a sum of 1,000 terms alone
-            # takes it 13 s to build, pairwise, and 330 s to differentiate).
+        # Known from the graph, before sympy builds anything (a sum of 1,000 terms alone
+        # takes it 13 s to build, pairwise, and 330 s to differentiate): each step's nodes
+        # times the named nodes it uses, for one step and for all of them.
+        starts = [0] + [root + 1 for _, root in roots[:-1]]
+        work = []
+        for (name, root), start in zip(roots, starts):
             size = root + 1 - start
             inputs = len({a for i in range(start, root + 1) for a in graph.nodes[i].args
                           if a in self.symbol and a != root})
             if size * inputs > SYMBOLIC_MAX_WORK:
                 raise OverBudget(f"differentiating {name} ({size:,} nodes) once for each of the {inputs:,} "
                                  f"named nodes it uses is over the budget of {SYMBOLIC_MAX_WORK:,} node visits")
+            work.append(size * inputs)
+        if sum(work) > SYMBOLIC_MAX_WORK:
+            raise OverBudget(f"differentiating the {len(roots):,} steps once for each named node each uses would "
+                             f"visit {sum(work):,} nodes, over the budget of {SYMBOLIC_MAX_WORK:,}")
+        for (name, root), start in zip(roots, starts):
             expr = self._expression(start, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
             canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
             if canonical not in shapes:
+                if len(shapes) == SYMBOLIC_MAX_SHAPES:  # each costs sympy about 15 ms to differentiate
+                    raise OverBudget(f"over {SYMBOLIC_MAX_SHAPES:,} steps of different forms to differentiate")
                 partials = [sp.diff(canonical, _slot(j)) for j in range(len(uses))]
                 size = sum(_size(p, SYMBOLIC_MAX_SIZE) for p in partials)
                 if size > SYMBOLIC_MAX_SIZE:
                     raise OverBudget(f"sympy's derivative of {name} reached over {SYMBOLIC_MAX_SIZE:,} nodes")
                 shapes[canonical] = Shape(canonical, partials)
             self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
-            start = root + 1
 
     def _expression(self, start: int, root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}

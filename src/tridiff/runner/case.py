@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
-from ..methods import Method, function_of, richardson
+from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, describe, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, forward_in, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
@@ -119,7 +119,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         if stated:  # what the case states is checked against the exact values all the same
             entry.update(status="mismatch", message=f"{stated[0]}; {entry['message']}")
         return entry
-    names, swept = list(graph.named), engines.swept
+    named = graph.named  # (a property that builds its dict: once, not once per node)
+    names, swept = list(named), engines.swept
     # A method that raises or returns nonsense where the exact derivative exists has given a
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
@@ -127,8 +128,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     estimates = sweep(graph, values, swept, case.h, case.schemes)
     lower = {p: _lower_precision(case, engines, point, swept, p) for p in engines.lower_precisions}
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
-    model_order = max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
+    model = _model_derivatives(case, engines["symbolic"], values, exact, swept)
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -138,11 +138,10 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     entry["gradient"] = {}
     mismatches: list[str] = []
     kind_of = _kinds(graph)
-    symbolic = engines["symbolic"]
     for name in names:
         number = exact.gradient[name]
         ref = number.exact
-        node = {"kind": kind_of[name], "value": values[graph.named[name]],
+        node = {"kind": kind_of[name], "value": values[named[name]],
                 "reference": number.float, "reference_digits": number.digits, "scale": number.scale,
                 "methods": {}, "errors": {}, "ulps": {}}
         if number.note:
@@ -161,8 +160,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and name not in exact.one_sided)
         if name in estimates:
             _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
-                         abs(values[graph.output]), exact.value.scale, entry["value_digits_right"],
-                         symbolic.higher_derivatives(named_values, name, model_order))
+                         abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
             if lower:
                 node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, exact.value.scale,
                                                           *found) for p, found in lower.items()}
@@ -211,6 +209,24 @@ def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np
     analyse_node(node, case.graph.output_name, name, value_scale=value_scale, value_digits=value_digits)
 
 
+def _model_order(case: Case) -> int:
+    return max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
+
+
+def _model_derivatives(case: Case, symbolic, values: list[float], exact: Exact, swept: list[str]) -> dict:
+    """The higher derivatives along each swept node for its error model: sympy's, at the
+    exact point, where within its budget; Taylor mode's in float64 for the others."""
+    graph = case.graph
+    named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
+    found = {name: symbolic.higher_derivatives(named_values, name, _model_order(case)) for name in swept}
+    missing = [name for name, d in found.items() if d is None]
+    if missing:
+        named = graph.named
+        found.update(zip(missing, taylor.derivatives(graph, values, [{named[n]: 1.0} for n in missing],
+                                                     _model_order(case))))
+    return found
+
+
 def _directions(case: Case, directions: list[list[float]], values: list[float], exact: Exact,
                 value_digits: float | None) -> dict:
     """Sweeps of the directional derivative ∇f·v along each random unit direction v,
@@ -222,9 +238,11 @@ def _directions(case: Case, directions: list[list[float]], values: list[float], 
         return {"note": "not swept: the exact gradient is not known to every digit here (a kink, a derivative "
                         "beyond float64 or an uncertain digit), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
+    model = taylor.derivatives(graph, values, [dict(zip(graph.inputs.values(), v)) for v in directions],
+                               _model_order(case))
     extrapolated = directional_sweep(graph, values, directions, richardson.STEPS, ("central",))
     swept = []
-    for k, (v, found, central) in enumerate(zip(directions, estimates, extrapolated), 1):
+    for k, (v, found, central, derivatives) in enumerate(zip(directions, estimates, extrapolated, model), 1):
         with mpmath.workprec(256):
             # each term exact (a float times a certified value), then one rounding at 256 bits;
             # the digits shown are those the terms' uncertainties and that rounding leave sure
@@ -238,7 +256,7 @@ def _directions(case: Case, directions: list[list[float]], values: list[float], 
         if sure < SHOWN:
             node["reference_note"] = f"only {sure} digits certain: the terms of ∇f·v cancel"
         _convergence(case, node, node["name"], found, central["central"], ref, node["reference"],
-                     abs(values[graph.output]), exact.value.scale, value_digits, None)
+                     abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
         swept.append(node)
     return {"note": None, "swept": swept}
 

@@ -275,9 +275,10 @@ class Reference:
                 number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
             return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled)
         one_sided = {}
+        named = graph.named
         for name in hi.directional:
             (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
-            scale = hi.adjoint_scale[graph.named[name]]
+            scale = hi.adjoint_scale[named[name]]
             right, left = number(lo_plus, hi_plus, scale), number(-lo_minus, -hi_minus, scale)
             if abs(right.exact - left.exact) > right.uncertainty + left.uncertainty:
                 one_sided[name] = (left, right)
