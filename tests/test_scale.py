@@ -148,3 +148,23 @@ def test_an_unknown_executor_is_one_line(tmp_path, executor):
     done = tridiff("run", "--executor", executor, "--out", tmp_path / "out")
     assert done.returncode == 2 and "--executor" in done.stderr and len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def test_symbolic_knows_its_whole_budget_before_sympy_starts(write_case, monkeypatch):
+    from tridiff.methods import symbolic
+    monkeypatch.setattr(symbolic, "SYMBOLIC_MAX_WORK", 12)
+    # each step alone is within 12 node visits (8, 4, 4); the three together are not
+    case = case_from(write_case, "name: s\nsteps:\n  a: x*y + x\n  b: a*y + a\n  f: b*x + b\n"
+                                 "points:\n  - at: {x: 1, y: 2}\n")
+    result = run_case(case)
+    assert result["status"] == "ok"
+    assert "differentiating the 3 steps" in result["over_budget"]["symbolic"]
+
+
+def test_symbolic_stops_at_its_number_of_step_forms(write_case, monkeypatch):
+    from tridiff.methods import symbolic
+    monkeypatch.setattr(symbolic, "SYMBOLIC_MAX_SHAPES", 2)
+    steps = "".join(f"  t{i}: sin(x*{i + 2})\n" for i in range(3))  # three different forms
+    case = case_from(write_case, f"name: s\nsteps:\n{steps}  f: t0 + t1 + t2\npoints:\n  - at: {{x: 0.5}}\n")
+    result = run_case(case)
+    assert result["status"] == "ok" and "over 2 steps of different forms" in result["over_budget"]["symbolic"]
