@@ -143,7 +143,8 @@ def test_a_library_on_a_local_dask_cluster_gives_the_same_reports(tmp_path):
         assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "dask" / name).read_bytes(), name
 
 
-@pytest.mark.parametrize("executor", ["threads", "dask:/x", "dask://host", "dask://a b:1"])
+@pytest.mark.parametrize("executor", ["threads", "dask:/x", "dask://host", "dask://a b:1", "dask://h:0",
+                                      "dask://h:99999", "dask://h:\u0663"])
 def test_an_unknown_executor_is_one_line(tmp_path, executor):
     done = tridiff("run", "--executor", executor, "--out", tmp_path / "out")
     assert done.returncode == 2 and "--executor" in done.stderr and len(done.stderr.strip().splitlines()) == 1
@@ -168,3 +169,44 @@ def test_symbolic_stops_at_its_number_of_step_forms(write_case, monkeypatch):
     case = case_from(write_case, f"name: s\nsteps:\n{steps}  f: t0 + t1 + t2\npoints:\n  - at: {{x: 0.5}}\n")
     result = run_case(case)
     assert result["status"] == "ok" and "over 2 steps of different forms" in result["over_budget"]["symbolic"]
+
+
+def test_a_nested_list_of_nodes_is_one_line_and_the_other_cases_run(tmp_path):
+    (tmp_path / "bad.yaml").write_text("name: bad\nfunction: x*y\nsweep: {nodes: [[x]]}\npoints:\n  - at: {x: 1, y: 2}\n")
+    (tmp_path / "good.yaml").write_text("name: good\nfunction: x*y\npoints:\n  - at: {x: 1, y: 2}\n")
+    done = tridiff("run", tmp_path / "bad.yaml", tmp_path / "good.yaml", "--out", tmp_path / "out")
+    assert done.returncode == 2 and "sweep.nodes[0]" in done.stderr and "internal" not in done.stderr
+    assert (tmp_path / "out" / "good.md").exists()
+
+
+def test_a_zero_directional_derivative_not_proven_zero_is_still_swept(write_case):
+    terms = " + ".join(f"sin(x{i})**2 + cos(x{i})**2" for i in range(26))
+    at = ", ".join(f"x{i}: {0.1 * (i + 1)!r}" for i in range(26))
+    case = case_from(write_case, f"name: p\nfunction: {terms}\npoints:\n  - at: {{{at}}}\n")
+    point = run_case(case)["points"][0]
+    swept = point["directions"]["swept"]
+    assert len(swept) == 3 and all(d["reference"] == 0.0 and d["reference_digits"] == "0" for d in swept)
+    assert all("zero within" in d["reference_note"] for d in swept)
+
+
+def test_a_case_without_inputs_has_no_direction(write_case):
+    case = case_from(write_case, "name: c\nfunction: 2*pi\nsweep: {directions: 3}\npoints:\n  - at: {}\n")
+    assert plan.direction_count(case, plan.swept(case)) == 0
+
+
+def test_a_scheduler_without_workers_is_said_in_one_line(tmp_path, monkeypatch):
+    from distributed import LocalCluster
+
+    from tridiff import cluster
+    monkeypatch.setattr(cluster, "WAIT_FOR_WORKERS", 2.0)
+    (tmp_path / "c.yaml").write_text("name: c\nfunction: sin(x)\npoints:\n  - at: {x: 1}\n")
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", dashboard_address=None) as empty:
+        address = empty.scheduler_address.replace("tcp://", "dask://")
+        done = tridiff("run", tmp_path / "c.yaml", "--out", tmp_path / "out", "--executor", address)
+    assert done.returncode == 2 and "no worker" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_reading_of_a_reference_beyond_float64_read_back_from_json():
+    from tridiff.runner.analysis import reading, richardson_reading
+    node = {"reference": None, "best": {}, "predicted": {}, "order": {}, "richardson": None}
+    assert "beyond float64" in reading("central", node) and "beyond float64" in richardson_reading(node)

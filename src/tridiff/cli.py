@@ -109,7 +109,8 @@ def cmd_run(args) -> int:
                             field="--precision")
     if args.jobs < 1:
         raise CaseError(f"--jobs {args.jobs} is not a number of processes", "give 1 or more", **where, field="--jobs")
-    if not (args.executor in ("local", "dask") or re.fullmatch(r"dask://[^\s/:]+:\d+", args.executor)):
+    port = re.fullmatch(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", args.executor)
+    if not (args.executor in ("local", "dask") or port and 0 < int(port[2]) < 65536):
         raise CaseError(f"unknown executor {args.executor!r}", "give local, dask or dask://HOST:PORT", **where,
                         field="--executor")
     library = api.load(args.paths)
@@ -137,7 +138,7 @@ def cmd_run(args) -> int:
         else:
             from .cluster import run_cases_on
             runs = run_cases_on(None if args.executor == "dask" else args.executor, cases, timeout, plugins,
-                                precisions, render_case)
+                                precisions, render_case, min(args.jobs, os.cpu_count() or 1, len(cases)))
         document = results_document([r.result for r in runs])
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})

@@ -15,7 +15,6 @@ limit. Dask is optional: `pip install 'tridiff[dask]'`.
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 from .cases.files import Case
 from .errors import CaseError
@@ -32,8 +31,12 @@ def _one(case: Case, timeout: float | None, plugins: dict, precisions: tuple[str
     return run_cases([case], timeout if may_fork else None, 1, plugins, precisions, render, fork=may_fork)[0]
 
 
+WAIT_FOR_WORKERS = 60.0  # seconds a scheduler may take to have a worker
+
+
 def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, plugins: dict,
-                 precisions: tuple[str, ...], render: Render | None) -> list[CaseRun]:
+                 precisions: tuple[str, ...], render: Render | None, jobs: int) -> list[CaseRun]:
+    """Every case on the cluster (`jobs` workers when it is started here)."""
     try:
         import dask
         from distributed import Client, LocalCluster
@@ -45,8 +48,8 @@ def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, 
                           "logging.distributed": "critical"}):
         try:
             if address is None:
-                cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                                       dashboard_address=None)
+                cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                                       dashboard_address=None, scheduler_kwargs={"dashboard": False})
                 client = Client(cluster)
             else:
                 client = Client("tcp://" + address[len(SCHEME):], timeout=10)
@@ -55,6 +58,12 @@ def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, 
                             "start one (`dask scheduler`) or check the address", file="<command line>",
                             field="--executor") from None
         try:
+            try:
+                client.wait_for_workers(1, timeout=WAIT_FOR_WORKERS)
+            except TimeoutError:
+                raise CaseError(f"the Dask scheduler at {address} has had no worker for {WAIT_FOR_WORKERS:g} s",
+                                "start workers (`dask worker ADDRESS`) and run again", file="<command line>",
+                                field="--executor") from None
             futures = client.map(_one, cases, timeout=timeout, plugins=plugins, precisions=precisions,
                                  render=render, pure=False)
             return client.gather(futures)

@@ -295,7 +295,7 @@ def _read_sweep(r: _Reader, raw: Any, graph: Graph) -> tuple[tuple[float, ...], 
                           "write e.g. [w0, b0, h1]")
         else:
             for i, name in enumerate(listed):
-                if name not in graph.named:
+                if not isinstance(name, str) or name not in graph.named:
                     raise r.error(("sweep", "nodes", i), f"{_clip(str(name))!r} is not an input, step or output "
                                   "of this case", did_you_mean(str(name), graph.named, "name a node of the case"))
             swept = tuple(n for n in graph.named if n in listed)

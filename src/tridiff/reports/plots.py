@@ -74,7 +74,7 @@ def _panel(ax, name: str, node: dict) -> None:
     ax.set_xlim(*H_RANGE)
     what = f"∂/∂{name} ({node['kind']})" if "kind" in node else f"∇·{node['name']} ({name}, random)"
     ax.set_title(f"{what}, exact {ref:.6g}")
-    if not math.isfinite(ref):
+    if ref is None or not math.isfinite(ref):
         ax.text(0.5, 0.5, BEYOND.replace(", so ", ",\nso "), transform=ax.transAxes, ha="center", va="center",
                 fontsize=8)
         return

@@ -181,7 +181,7 @@ def shown_nodes(point: dict) -> list[str] | None:
 
 
 def _decade_label(key: str) -> str:
-    return {"exact": "exact (0)", "inf": "no number"}.get(key) or f"1e{key} to 1e{int(key) + 1}"
+    return {"exact": "exact (0)", "inf": "not finite"}.get(key) or f"1e{key} to 1e{int(key) + 1}"
 
 
 def _decades(point: dict) -> list[str]:

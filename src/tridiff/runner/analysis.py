@@ -134,7 +134,7 @@ def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_sca
 def reading(scheme: str, node: dict) -> str:
     """One plain sentence on what happened to a scheme at a node."""
     best, pred, order = node["best"].get(scheme), node["predicted"].get(scheme), node["order"].get(scheme)
-    if not math.isfinite(node["reference"]):
+    if node["reference"] is None or not math.isfinite(node["reference"]):  # (null once read back from results.json)
         return f"{scheme}: {BEYOND}."
     if best is None:
         return f"{scheme}: no finite estimate."
@@ -164,7 +164,7 @@ def reading(scheme: str, node: dict) -> str:
 def richardson_reading(node: dict) -> str:
     """How Richardson extrapolation did, and how honest its own error estimate was."""
     rich = node.get("richardson") or {}
-    if not math.isfinite(node["reference"]):
+    if node["reference"] is None or not math.isfinite(node["reference"]):
         return f"richardson: {BEYOND}."
     if rich.get("estimate") is None:
         return "richardson: no estimate."

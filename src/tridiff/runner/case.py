@@ -234,9 +234,9 @@ def _directions(case: Case, directions: list[list[float]], values: list[float], 
     graph = case.graph
     inputs = list(graph.inputs)
     numbers = [exact.gradient[n] for n in inputs]
-    if exact.one_sided or any(not math.isfinite(n.float) or n.note for n in numbers):
-        return {"note": "not swept: the exact gradient is not known to every digit here (a kink, a derivative "
-                        "beyond float64 or an uncertain digit), so ∇f·v has no reference to compare with"}
+    if exact.one_sided or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty) for n in numbers):
+        return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
+                        "an overflow), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
     model = taylor.derivatives(graph, values, [dict(zip(graph.inputs.values(), v)) for v in directions],
                                _model_order(case))
@@ -252,8 +252,10 @@ def _directions(case: Case, directions: list[list[float]], values: list[float], 
             sure = SHOWN if bound <= abs(ref) * mpmath.mpf(10) ** -(SHOWN + 1) else \
                 int(mpmath.floor(-mpmath.log10(bound / abs(ref)))) if ref and bound < abs(ref) else 0
         node = {"name": f"v{k}", "seed": k, "reference": to_float(ref),
-                "reference_digits": digits(ref, sure) if sure else "?"}
-        if sure < SHOWN:
+                "reference_digits": digits(ref, sure) if sure else "0" if not ref else "?"}
+        if not ref and bound:
+            node["reference_note"] = f"zero within ±{brief(bound)} (not proven exactly 0)"
+        elif sure < SHOWN:
             node["reference_note"] = f"only {sure} digits certain: the terms of ∇f·v cancel"
         _convergence(case, node, node["name"], found, central["central"], ref, node["reference"],
                      abs(values[graph.output]), exact.value.scale, value_digits, derivatives)

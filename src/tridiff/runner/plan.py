@@ -41,6 +41,8 @@ def _spread(names: list[str], k: int) -> list[str]:
 
 
 def direction_count(case: Case, swept_names: list[str]) -> int:
+    if not case.graph.inputs:  # nothing to point a direction at
+        return 0
     if case.directions is not None:
         return case.directions
     return DIRECTIONS if set(case.graph.inputs) - set(swept_names) else 0
