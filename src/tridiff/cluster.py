@@ -14,7 +14,9 @@ limit. Dask is optional: `pip install 'tridiff[dask]'`.
 """
 from __future__ import annotations
 
+import logging
 import multiprocessing
+import os
 
 from .cases.files import Case
 from .errors import CaseError
@@ -43,6 +45,12 @@ def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, 
     except ImportError:
         raise CaseError("--executor dask needs Dask's distributed scheduler", "pip install 'tridiff[dask]'",
                         file="<command line>", field="--executor") from None
+    # Stopped mid-run (Ctrl-C, SIGTERM), distributed's client leaves asyncio tasks whose
+    # exceptions asyncio logs as tracebacks at exit; the run already says it was stopped.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+    # Local workers are new processes that read Dask's configuration from the environment
+    # when they start: so that they too keep their warnings about cancelled tasks to themselves.
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
     cluster = None
     with dask.config.set({"distributed.worker.daemon": False,  # so that a worker may fork each case's child
                           "logging.distributed": "critical"}):
