@@ -131,14 +131,14 @@ def cmd_run(args) -> int:
     try:
         from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
         timeout = args.timeout if args.timeout > 0 else None
+        jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         if args.executor == "local":
-            jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
             runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
                              render=render_case)
         else:
             from .cluster import run_cases_on
             runs = run_cases_on(None if args.executor == "dask" else args.executor, cases, timeout, plugins,
-                                precisions, render_case, min(args.jobs, os.cpu_count() or 1, len(cases)))
+                                precisions, render_case, jobs)
         document = results_document([r.result for r in runs])
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})

@@ -99,6 +99,14 @@ def _piecewise_linear(slope: Callable[[float], float | None]) -> Callable:
     return rule
 
 
+def _sqrt(value: float, u: Series) -> Series:
+    """r² = u: r_k = (u_k − Σ_{j=1..k−1} r_j·r_{k−j}) / (2·r_0)."""
+    r: Series = [value]
+    for k in range(1, len(u)):
+        r.append((u[k] - sum(r[j] * r[k - j] for j in range(1, k))) / (2 * value))
+    return r
+
+
 RULES: dict[str, Callable] = {
     "id": lambda value, u: [value] + u[1:],
     "pos": lambda value, u: [value] + u[1:],
@@ -107,9 +115,9 @@ RULES: dict[str, Callable] = {
     "sub": lambda value, u, w: [value] + [a - b for a, b in zip(u[1:], w[1:])],
     "mul": lambda value, u, w: [value] + [_product(u, w, k) for k in range(1, len(u))],
     "div": lambda value, u, w: _divide(u, w, value),
-    "exp": lambda value, u: _exp(value, u),
+    "exp": _exp,
     "log": lambda value, u: [value] + _log_tail(u),
-    "sqrt": lambda value, u: _sqrt(value, u),
+    "sqrt": _sqrt,
     "sin": lambda value, u: _sin_cos(u, value, math.cos(u[0]))[0],
     "cos": lambda value, u: _sin_cos(u, math.sin(u[0]), value)[1],
     "tan": lambda value, u: _ode(value, u, _quadratic(1.0, 1.0, 0.0)),
@@ -118,14 +126,6 @@ RULES: dict[str, Callable] = {
     "relu": _piecewise_linear(lambda x: 1.0 if x > 0 else 0.0 if x < 0 else None),
     "abs": _piecewise_linear(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else None),
 }
-
-
-def _sqrt(value: float, u: Series) -> Series:
-    """r² = u: r_k = (u_k − Σ_{j=1..k−1} r_j·r_{k−j}) / (2·r_0)."""
-    r: Series = [value]
-    for k in range(1, len(u)):
-        r.append((u[k] - sum(r[j] * r[k - j] for j in range(1, k))) / (2 * value))
-    return r
 
 
 def derivatives(graph: Graph, values: list[float], seeds: list[dict[int, float]], order: int
@@ -159,9 +159,9 @@ def derivatives(graph: Graph, values: list[float], seeds: list[dict[int, float]]
                 if last_use[a] == i and a != graph.output:
                     del series[a]
     out = series.get(graph.output) or [values[graph.output]] + [zero] * order
+    columns = [np.broadcast_to(out[k], (count,)).tolist() for k in range(1, order + 1)]
     found = []
     for p in range(count):
-        d = [float(values[graph.output])] + [math.factorial(k) * float(np.broadcast_to(out[k], (count,))[p])
-                                               for k in range(1, order + 1)]
+        d = [float(values[graph.output])] + [math.factorial(k) * column[p] for k, column in enumerate(columns, 1)]
         found.append(d if all(math.isfinite(x) for x in d) else None)
     return found

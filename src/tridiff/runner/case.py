@@ -128,7 +128,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     estimates = sweep(graph, values, swept, case.h, case.schemes)
     lower = {p: _lower_precision(case, engines, point, swept, p) for p in engines.lower_precisions}
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    model = _model_derivatives(case, engines["symbolic"], values, exact, swept)
+    model, along = _model_derivatives(case, engines["symbolic"], values, exact, swept, engines.directions)
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -167,7 +167,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     if engines.directions:
-        entry["directions"] = _directions(case, engines.directions, values, exact, entry["value_digits_right"])
+        entry["directions"] = _directions(case, engines.directions, along, values, exact, entry["value_digits_right"])
     mismatches += check_expect(case, point, exact, value_of, methods)
     if "backprop" in methods:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
@@ -213,24 +213,27 @@ def _model_order(case: Case) -> int:
     return max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
 
 
-def _model_derivatives(case: Case, symbolic, values: list[float], exact: Exact, swept: list[str]) -> dict:
-    """The higher derivatives along each swept node for its error model: sympy's, at the
-    exact point, where within its budget; Taylor mode's in float64 for the others."""
+def _model_derivatives(case: Case, symbolic, values: list[float], exact: Exact, swept: list[str],
+                       directions: list[list[float]]) -> tuple[dict, list]:
+    """The higher derivatives the error models need: along each swept node, sympy's at the
+    exact point where within its budget; Taylor mode's in float64 for the other nodes and
+    along each direction, all in one pass over the graph."""
     graph = case.graph
-    named_values = {i: to_float(exact.values[i]) for i in graph.named.values()}
+    named = graph.named
+    named_values = {i: to_float(exact.values[i]) for i in named.values()}
     found = {name: symbolic.higher_derivatives(named_values, name, _model_order(case)) for name in swept}
     missing = [name for name, d in found.items() if d is None]
-    if missing:
-        named = graph.named
-        found.update(zip(missing, taylor.derivatives(graph, values, [{named[n]: 1.0} for n in missing],
-                                                     _model_order(case))))
-    return found
+    seeds = [{named[n]: 1.0} for n in missing] + [dict(zip(graph.inputs.values(), v)) for v in directions]
+    taylored = taylor.derivatives(graph, values, seeds, _model_order(case)) if seeds else []
+    found.update(zip(missing, taylored))
+    return found, taylored[len(missing):]
 
 
-def _directions(case: Case, directions: list[list[float]], values: list[float], exact: Exact,
+def _directions(case: Case, directions: list[list[float]], model: list, values: list[float], exact: Exact,
                 value_digits: float | None) -> dict:
     """Sweeps of the directional derivative ∇f·v along each random unit direction v,
-    against the exact ∇f·v (the certified gradient's sum, computed exactly)."""
+    against the exact ∇f·v (the certified gradient's sum, computed exactly); `model`: the
+    derivatives along each v, for its error model."""
     graph = case.graph
     inputs = list(graph.inputs)
     numbers = [exact.gradient[n] for n in inputs]
@@ -238,8 +241,6 @@ def _directions(case: Case, directions: list[list[float]], values: list[float], 
         return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
                         "an overflow), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
-    model = taylor.derivatives(graph, values, [dict(zip(graph.inputs.values(), v)) for v in directions],
-                               _model_order(case))
     extrapolated = directional_sweep(graph, values, directions, richardson.STEPS, ("central",))
     swept = []
     for k, (v, found, central, derivatives) in enumerate(zip(directions, estimates, extrapolated, model), 1):

@@ -95,8 +95,8 @@ def distribution(gradient: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for method, errors in found.items():
         counts: dict[str, int] = {}
-        for e, _, _ in errors:
-            counts[decade(e)] = counts.get(decade(e), 0) + 1
+        for key in (decade(e) for e, _, _ in errors):
+            counts[key] = counts.get(key, 0) + 1
         worst = sorted(errors, key=lambda t: (-t[0], t[1]))[:WORST]
         out[method] = {"nodes": len(errors), "decades": counts,
                        "worst": [{"node": name, "judged_error": e} for e, _, name in worst if e > 0]}
