@@ -119,6 +119,25 @@ def test_value_and_grad_takes_a_mapping_or_the_values_in_input_order():
         f.value_and_grad({"w": 1.0, "x": 2.0})
 
 
+def test_value_and_grad_fast_path_converts_checks_order_and_explains():
+    """A dict in the engine's order is read without look-ups: values still become floats,
+    another order still maps names right, and a failure still names the node."""
+    f = tridiff.compile(steps={"q": "x * y", "f": "1 / q"})
+    assert f.inputs == ["x", "y"]
+    big = 3 ** 34  # above 2**53: as an int, x*y would be exact; as the float it names, rounded
+    value, grad = f.value_and_grad({"x": big, "y": big})
+    assert type(value) is float and value == 1 / (float(big) * float(big))
+    assert all(type(grad[n]) is float for n in grad)
+    # numpy's float64 divides by zero into inf; the engine's floats raise and say where
+    with pytest.raises(CaseError, match="division by zero"):
+        f.value_and_grad({"x": np.float64(0.0), "y": np.float64(2.0)})
+    # the same keys in another order, after the fast path has adopted the first dict's keys
+    assert f.value_and_grad({"x": 2.0, "y": 8.0})[1]["x"] == -8.0 / 16.0 ** 2
+    assert f.value_and_grad({"y": 8.0, "x": 2.0})[1]["x"] == -8.0 / 16.0 ** 2
+    with pytest.raises(ValueError):
+        f.value_and_grad({"x": "two", "y": 1.0})
+
+
 def test_bench_budget_starts_after_the_method_library_is_imported(tmp_path, monkeypatch):
     """torch takes 1.4-1.8 s to import: that is not the method's time. A peer whose import
     takes 1.5 s still fits a 1 s budget, and the API's row is timed beside the engine's."""

@@ -34,7 +34,6 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
         for n in sizes:
             primal = None
             reference = None
-            raw = None  # backprop's row at this n: value_and_grad is compared with it
             for method in methods:
                 if method in PEERS and family != "tanh_sum":
                     continue
@@ -49,10 +48,10 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 if method == "plain" and row["status"] == "ok":
                     primal = row["seconds"]
                 if method == "backprop" and grads is not None:
-                    reference, raw = grads, row
-                if method == "value_and_grad" and raw and raw.get("seconds") and row.get("seconds"):
-                    row["vs_raw"] = row["seconds"] / raw["seconds"]
-                    row["vs_raw_min"] = row["min_seconds"] / raw["min_seconds"]
+                    reference = grads
+                if row.get("beside_seconds"):  # value_and_grad against raw, timed beside it
+                    row["vs_raw"] = row["seconds"] / row.pop("beside_seconds")
+                    row["vs_raw_min"] = row["min_seconds"] / row.pop("beside_min_seconds")
                 if grads is not None and reference is not None:
                     row["max_rel_diff_vs_backprop"] = max(
                         abs(a - r) / max(abs(r), 1e-300) for a, r in zip(grads, reference))

@@ -110,6 +110,9 @@ METHODS: dict[str, Callable] = {"backprop": _backprop, "value_and_grad": _value_
 
 
 PEERS = {"micrograd": "micrograd", "torch": "torch"}
+# A method whose cost is read against another's: both timed in one process, interleaved, so
+# that the ratio is not that of two processes' luck (a few microseconds at n = 10).
+BESIDE = {"value_and_grad": "backprop"}
 
 
 def available(method: str) -> bool:
@@ -146,6 +149,8 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
     # The plain loop is timed here too, interleaved with the method, so that a slow spell
     # of a shared machine slows both and their ratio stays honest.
     calls = {"method": call} if method == "plain" else {"method": call, "plain": problem.plain}
+    if method in BESIDE:
+        calls["beside"] = METHODS[BESIDE[method]](problem)[1]
     number = {label: _calibrate(fn, chunk) for label, fn in calls.items()}
     times: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(repeats):
@@ -158,6 +163,8 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
               "prepare_seconds": prepare, "gradient": grads}
     if "plain" in times:
         result["primal_seconds"] = statistics.median(times["plain"])
+    if "beside" in times:
+        result["beside_seconds"], result["beside_min_seconds"] = statistics.median(times["beside"]), min(times["beside"])
     conn.send(result)
 
 

@@ -51,6 +51,7 @@ class Generated(NamedTuple):
     text: str          # one `def backprop(inputs)`
     where: list[int]   # per line, the node it computes (-1: none, or inside a loop)
     names: dict        # objects the code refers to besides the primitives (index pickers)
+    streams: bool      # `inputs` is read once, by unpacking it: any iterable will do
 
 
 def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = None,
@@ -124,4 +125,4 @@ def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = 
     where += [-1] * (len(lines) - len(where))
     if inline:
         lines, where = inline_temporaries(lines, where)
-    return Generated("\n".join(lines) + "\n", where, extra)
+    return Generated("\n".join(lines) + "\n", where, extra, len(unpacked) == len(position))

@@ -69,12 +69,14 @@ class Compiled:
         self._every_node = None
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
+        self._keys = list(self.inputs)  # value_and_grad's fast path: see there
         self._index = {name: k for k, name in enumerate(self.names)}
         # The inputs of a mapping in the engine's order, in one C-level call.
         self._gather = itemgetter(*self.inputs) if len(self.inputs) > 1 else lambda at: [at[n] for n in self.inputs]
         self.blocks = find_blocks(graph, graph.depends_on_inputs(), min_repeats) if optimise else []
         generated = source(graph, blocks=self.blocks, inline=optimise)
         self._where = generated.where
+        self._streams = generated.streams
         # Generated from the validated graph (our own names and float literals), never from
         # case-file text; compiled once per graph.
         code = compile(generated.text, FILENAME, "exec")
@@ -95,10 +97,19 @@ class Compiled:
         """Value and ∂output/∂node for every input, step and the output, at one point: `at`
         maps each input's name to its value, or lists the values in `self.inputs` order
         (faster for many inputs: nothing to look up)."""
-        if type(at) is dict and len(at) == len(self.inputs) and list(at) == self.inputs:
-            # the inputs in the engine's order already (a dict built from f.inputs, or a case's
-            # point): no look-ups, which at 300,000 names cost more than the gradient
-            inputs = list(map(float, at.values()))
+        if type(at) is dict:
+            keys = list(at)
+            if keys == self._keys:
+                # The inputs in the engine's order already (a dict built from f.inputs, or a
+                # case's point): no look-ups, which at 300,000 names cost more than the
+                # gradient. Keeping the caller's key objects makes the next comparison one of
+                # identities; code that only unpacks its inputs takes them without a list.
+                self._keys = keys
+                inputs = map(float, at.values())
+                if not self._streams:
+                    inputs = list(inputs)
+            else:
+                inputs = list(map(float, self._gather(at)))
         elif isinstance(at, Mapping):
             inputs = list(map(float, self._gather(at)))
         else:
@@ -108,13 +119,27 @@ class Compiled:
                                 f"give one value for each of {', '.join(self.inputs[:5])}"
                                 + (", …" if len(self.inputs) > 5 else ""), file="<python>")
         try:
-            value, grads = self.raw(inputs)
-        except (ArithmeticError, ValueError):
-            point = dict(zip(self.inputs, inputs))
-            if self.optimised:  # plain code tells which node: each line computes one
-                return Compiled(self.graph, optimise=False).value_and_grad(point)
-            raise self._explain(point) from None
+            value, grads = self._scalar(inputs)  # raw(), without one more call
+        except (ArithmeticError, ValueError) as failure:
+            if type(inputs) is map:  # consumed: once more from a list, the way that explains
+                return self.value_and_grad(list(map(float, at.values())))
+            return self._unsafe(inputs, isinstance(failure, OverflowError))
         return value, Gradient(self._index, grads)
+
+    def _unsafe(self, inputs: list[float], overflow: bool) -> tuple[float, Gradient]:
+        """When the fast code failed (called while handling its exception): overflow may be
+        an intermediate whose true value is finite, as in raw(); anything else is explained
+        by the node that failed, in plain code where each line computes one node."""
+        if overflow:
+            try:
+                value, grads = self._safe(inputs)
+                return value, Gradient(self._index, grads)
+            except (ArithmeticError, ValueError):
+                pass
+        point = dict(zip(self.inputs, inputs))
+        if self.optimised:
+            return Compiled(self.graph, optimise=False).value_and_grad(point)
+        raise self._explain(point) from None
 
     def on_arrays(self, at: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The same at many points at once: arrays in, arrays out (numpy's functions)."""
