@@ -87,6 +87,18 @@ def test_an_undefined_derivative_inside_a_loop_is_explained_as_without_loops():
     assert "sqrt" in str(plain.value)
 
 
+def test_a_chain_of_named_steps_is_a_loop_whose_steps_keep_their_gradients():
+    steps, previous = {}, "x"
+    for k in range(40):
+        steps[f"s{k}"] = f"{previous}*(1 + a{k}*sin({previous}))"
+        previous = f"s{k}"
+    graph = build_graph(steps, previous)
+    rng = random.Random(5)
+    engine = assert_same(graph, [rng.uniform(-0.1, 0.1) if name != "x" else 0.7 for name in graph.inputs])
+    assert len(engine.blocks) == 1 and engine.blocks[0].steps and engine.blocks[0].repeats == 38
+    assert len(engine.value_and_grad({name: 0.01 for name in graph.inputs} | {"x": 0.7})[1]) == 81
+
+
 def test_long_expressions_are_not_inlined_past_the_parsers_limit():
     graph = build_graph({"f": "x" + " * 1.0001" * 20_000}, "f", function=True)
     assert_same(graph, [2.0])
@@ -108,6 +120,9 @@ def repeated(draw):
         picks = [draw(st.integers(0, 10)) for _ in sources]
         shape.append((op, sources, picks))
     summed = draw(st.sampled_from(["last", "every", "no"]))
+    # named steps: some operations of every repeat, or of every other repeat (no period then)
+    named = draw(st.sets(st.integers(0, len(shape) - 1))) if draw(st.booleans()) else set()
+    every = draw(st.sampled_from([1, 1, 2]))
     g = GraphBuilder(Graph(output_name="f"))
     previous = [g.name("x0", 0)] * len(shape)
     total = None
@@ -127,6 +142,8 @@ def repeated(draw):
                 else:
                     args.append(g.name(f"p{r}_{o}_{k}", 0))
             made.append(g.apply(op, tuple(args)))
+            if o in named and r % every == 0:
+                g.graph.steps[f"n{r}_{o}"] = made[-1]
         previous = made
         for value in made if summed == "every" else made[-1:]:
             total = value if total is None or summed == "no" else g.apply("add", (total, value))
@@ -153,9 +170,12 @@ def test_random_repeated_graphs_agree_to_the_bit():
         assert bits([value]) == bits([expected[0]])
         assert bits(grads) == bits(expected[1])
         looped_some.append(bool(looped.blocks))
+        looped_steps.append(any(block.steps for block in looped.blocks))
 
+    looped_steps: list[bool] = []
     agree()
     assert sum(looped_some) > len(looped_some) / 5  # the loops were exercised, not only the fallbacks
+    assert sum(looped_steps) >= 5  # named steps inside loops too
 
 
 def test_a_shared_inputs_adjoint_keeps_the_sign_of_zero():

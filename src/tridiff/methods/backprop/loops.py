@@ -15,12 +15,7 @@ def gather_gradients(graph: Graph, blocks: list[Block], adjoint: dict[int, str],
 
     Inputs are usually numbered repeat by repeat, as a block's list holds them: then the
     tuple is a few stretches copied whole. Otherwise an itemgetter picks them one by one."""
-    in_lists: dict[int, tuple[int, int]] = {}
-    for j, block in enumerate(blocks):
-        width = len(block.each)
-        for e, inputs in enumerate(block.each):
-            for r, x in enumerate(inputs):
-                in_lists[x] = (j, r * width + e)
+    in_lists = {x: (j, k) for j, block in enumerate(blocks) for k, x in enumerate(block.listed())}
     parts: list[list] = []  # [variable] or [block, first index, last index]
     for i in graph.named.values():
         j, k = in_lists.get(i, (None, 0))
@@ -34,11 +29,11 @@ def gather_gradients(graph: Graph, blocks: list[Block], adjoint: dict[int, str],
         everything = [adjoint.get(i, "0.0") for i in graph.named.values() if i not in in_lists]
         at = {i: k for k, i in enumerate(i for i in graph.named.values() if i not in in_lists)}
         offset = len(everything)
-        for j, block in enumerate(blocks):
-            for inputs in block.each:
-                for x in inputs:
-                    at[x] = offset + in_lists[x][1]
-            offset += block.repeats * len(block.each)
+        for block in blocks:
+            listed = block.listed()
+            for k, x in enumerate(listed):
+                at[x] = offset + k
+            offset += len(listed)
         extra["pick_gradients"] = itemgetter(*(at[i] for i in graph.named.values()))
         return f"pick_gradients(({', '.join(everything)}, {', '.join(f'*L{j}out' for j in range(len(blocks)))}))"
     items = []
@@ -47,7 +42,7 @@ def gather_gradients(graph: Graph, blocks: list[Block], adjoint: dict[int, str],
             items.append(part[0])
         else:
             j, first, last = part
-            whole = first == 0 and last == blocks[j].repeats * len(blocks[j].each) - 1
+            whole = first == 0 and last == blocks[j].repeats * (len(blocks[j].each) + len(blocks[j].steps)) - 1
             items.append(f"*L{j}out" if whole else f"*L{j}out[{first}:{last + 1}]")
     return f"({', '.join(items)},)"
 
@@ -59,9 +54,9 @@ class Loop:
     value and every adjoint is computed by the same operations in the same order as the
     straight-line code would. New inputs are read from slices of `inputs`; values the
     backward pass needs are appended to lists (floats only: a tuple per repeat would wake
-    the cyclic garbage collector); the adjoints of the new inputs go on a list, repeat after
-    repeat; carried values and adjoints pass through loop variables; the adjoints of inputs
-    used by every repeat are added up in one variable each."""
+    the cyclic garbage collector); the adjoints of the new inputs and of the named steps go
+    on a list, repeat after repeat; carried values and adjoints pass through loop
+    variables; the adjoints of inputs used by every repeat are added up in one variable each."""
 
     def __init__(self, block: Block, j: int, outer_val: Callable[[int], str], position: dict[int, int],
                  extra: dict):
@@ -141,14 +136,16 @@ class Loop:
         t = b.template
         for k, (o, _) in enumerate(b.carried):
             outer.write(f"{p}g{k} = {outer.adjoint[b.last_repeat[o]]}")
-        adjoints = Adjoints(t, self.live, self.val, set(), prefix=p, indent="        ")
+        # named steps keep their own variables: their adjoints are listed after the body
+        adjoints = Adjoints(t, self.live, self.val, {self.first + o for o in b.steps}, prefix=p, indent="        ")
         for k, (o, _) in enumerate(b.carried):
             adjoints.seed(self.first + o, f"{p}g{k}")
         for s, x in enumerate(b.same):
             adjoints.seed(self.first_same + s, outer.accumulator(x))
         for x in range(len(t.nodes) - 1, self.first - 1, -1):
             adjoints.chain_rule(x)
-        width = len(b.each)
+        listed = [self.first_each + e for e in range(len(b.each))] + [self.first + o for o in b.steps]
+        width = len(listed)
         outer.write(f"{p}out = []")
         outer.write(f"{p}put = {p}out.{'extend' if width > 1 else 'append'}")
         targets = [self.val(x) for x in self.saved] + [f"{p}e{e}" for e in self.each_needed]
@@ -157,7 +154,7 @@ class Loop:
         body = [self._for(targets, iterables), *("        " + op_code(t, x, self.val) for x in self.recomputed),
                 *adjoints.lines]
         if width:  # in reverse, so that reversing the list puts it in the inputs' order
-            body.append(f"        {p}put({as_tuple([adjoints.adjoint[self.first_each + e] for e in reversed(range(width))])})")
+            body.append(f"        {p}put({as_tuple([adjoints.adjoint[x] for x in reversed(listed)])})")
         body += self._assign([f"{p}g{k}" for k in range(self.carry)], [adjoints.adjoint[k] for k in range(self.carry)])
         if len(body) == 1:  # nothing to do per repeat (x + 1 + 1 + ...: every local derivative is 1)
             body.append("        pass")

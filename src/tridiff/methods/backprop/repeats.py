@@ -14,7 +14,8 @@ A run becomes a block only if one repeat can stand for every other one:
   the same in every repeat, constants, operations of the same repeat, or operations of
   the repeat before (carried, like a running sum);
 - its values are used only inside the repeat and by the next one;
-- it depends on an input, reaches the output and is not a named step.
+- it depends on an input and reaches the output; a named step is one in every repeat, at
+  the same place (its adjoint is listed per repeat, like a new input's).
 The last repeat of a run stays straight-line code (its values are what the code after the
 run reads), so a block is what the loop covers; its order of operations is the
 straight-line order, so the results are the same to the bit.
@@ -39,10 +40,17 @@ class Block:
     carried: list[tuple[int, int]]   # per carried leaf: (offset of the operation producing it, node feeding repeat 0)
     each: list[list[int]]     # per leaf that is a new input in every repeat: that input in each repeat
     same: list[int]           # per leaf that is the same input in every repeat: that input
+    steps: list[int]          # offsets of the named steps in a repeat
 
     @property
     def repeats(self) -> int:
         return len(self.ops) // self.period
+
+    def listed(self) -> list[int]:
+        """The nodes whose adjoints the loop lists, repeat after repeat: in each repeat its
+        new inputs, then its named steps."""
+        return [x for r in range(self.repeats) for x in
+                [inputs[r] for inputs in self.each] + [self.ops[r * self.period + o] for o in self.steps]]
 
     @property
     def last_repeat(self) -> list[int]:
@@ -61,7 +69,7 @@ def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) 
     position = [-1] * len(nodes)
     for p, i in enumerate(ops):
         position[i] = p
-    sigs = _signatures(graph, ops, position, [live[i] and useful[i] and i not in named for i in range(len(nodes))])
+    sigs = _signatures(graph, ops, position, [live[i] and useful[i] for i in range(len(nodes))], named)
     last_user, uses = graph.users(graph.output)
     following = _next_same(sigs)
     ends: dict[int, int] = {}
@@ -72,7 +80,7 @@ def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) 
         if not period:
             p += 1
             continue
-        block = _block(graph, ops, position, p, period, count, live, last_user, uses, min_repeats)
+        block = _block(graph, ops, position, p, period, count, live, last_user, uses, min_repeats, named)
         if block is None:
             p += period
             continue
@@ -81,8 +89,10 @@ def find_blocks(graph: Graph, live: list[bool], min_repeats: int = MIN_REPEATS) 
     return blocks
 
 
-def _signatures(graph: Graph, ops: list[int], position: list[int], loopable: list[bool]) -> list[int]:
-    """Each operation's shape as a small integer; an operation that may not be looped gets one of its own."""
+def _signatures(graph: Graph, ops: list[int], position: list[int], loopable: list[bool],
+                named: set[int]) -> list[int]:
+    """Each operation's shape as a small integer (a named step's differs from the same
+    operation unnamed); an operation that may not be looped gets one of its own."""
     nodes = graph.nodes
     ids: dict[tuple, int] = {}
     out = []
@@ -91,7 +101,7 @@ def _signatures(graph: Graph, ops: list[int], position: list[int], loopable: lis
         if not loopable[i]:
             out.append(-1 - p)
             continue
-        key = (node.op, *(("input",) if nodes[a].op == "input" else ("const", repr(nodes[a].value))
+        key = (node.op, i in named, *(("input",) if nodes[a].op == "input" else ("const", repr(nodes[a].value))
                           if nodes[a].op == "const" else p - position[a] for a in node.args))
         out.append(ids.setdefault(key, len(ids)))
     return out
@@ -129,7 +139,8 @@ def _longest_period(sigs: list[int], following: list[int], p: int, min_repeats: 
 
 
 def _block(graph: Graph, ops: list[int], position: list[int], p: int, period: int, count: int,
-           live: list[bool], last_user: list[int], uses: list[int], min_repeats: int) -> Block | None:
+           live: list[bool], last_user: list[int], uses: list[int], min_repeats: int,
+           named: set[int]) -> Block | None:
     """The block of the run at p, shortened to the repeats that one template describes; None if too short."""
     nodes = graph.nodes
 
@@ -214,4 +225,4 @@ def _block(graph: Graph, ops: list[int], position: list[int], p: int, period: in
         ops=[op(r, o) for r in range(looped) for o in range(period)], period=period, template=template,
         carried=[(o, feeds[o]) for o in carried],
         each=[[inputs_of(a, r)[0] for r in range(looped)] for a in each0],
-        same=same)
+        same=same, steps=[o for o in range(period) if op(0, o) in named])
