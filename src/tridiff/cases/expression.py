@@ -12,7 +12,7 @@ import heapq
 import keyword
 import math
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 from ..errors import CaseError, did_you_mean
 from .ir import Graph, Node
 from ..ops import CONSTANTS, FUNCTIONS
@@ -56,8 +56,7 @@ _UNARY = {"-": "neg", "+": "pos"}
 _UNARY_PREC = 3  # binds tighter than * and /, looser than ** (so -x**2 is -(x**2))
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: made once per token, 3x faster than a frozen dataclass
     kind: str   # "num", "name", "op"
     text: str
     col: int    # 1-based column in the expression text
