@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="bench", metavar="DIR", help="where bench.md/json/svg go (default: bench)")
     c.add_argument("--budget", type=float, metavar="SECONDS", help="time limit per method and n (default 60, quick 3)")
     c.add_argument("--repeats", type=int, metavar="N", help="timings per figure; the median is kept (default 9, quick 7)")
-    c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp or chain (default: all)")
+    c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp, chain or steps (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
     c = sub.add_parser("schema", help="print the JSON Schema of case files (for editors)")

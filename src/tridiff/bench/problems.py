@@ -96,8 +96,9 @@ def mlp(n: int) -> Problem:
     return Problem(g.graph, plain, at, list(at), plain_at)
 
 
-def chain(n: int) -> Problem:
-    """s_0 = x, s_k = s_{k-1}·(1 + a_k·sin(s_{k-1})): a long product/composition chain."""
+def chain(n: int, named: bool = False) -> Problem:
+    """s_0 = x, s_k = s_{k-1}·(1 + a_k·sin(s_{k-1})): a long product/composition chain;
+    `named`: every s_k a named step, as a case file writes it (its gradient reported too)."""
     rng = random.Random(n)
     a = [rng.uniform(-1, 1) / n for _ in range(n)]
     x = 0.7
@@ -106,6 +107,8 @@ def chain(n: int) -> Problem:
     for k in range(n):
         s = g.apply("mul", (s, g.apply("add", (g.number(1.0, "1.0"),
                                                g.apply("mul", (g.name(f"a{k}", 0), g.apply("sin", (s,))))))))
+        if named:
+            g.graph.steps[f"s{k}"] = s
     g.graph.output = s
     at = {"x": x} | {f"a{k}": a[k] for k in range(n)}
 
@@ -126,4 +129,9 @@ def chain(n: int) -> Problem:
     return Problem(g.graph, plain, at, list(at), plain_at)
 
 
-FAMILIES = {"tanh_sum": tanh_sum, "mlp": mlp, "chain": chain}
+def steps(n: int) -> Problem:
+    """The chain with every s_k a named step."""
+    return chain(n, named=True)
+
+
+FAMILIES = {"tanh_sum": tanh_sum, "mlp": mlp, "chain": chain, "steps": steps}

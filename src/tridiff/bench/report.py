@@ -38,7 +38,8 @@ def markdown(document: dict) -> str:
                      "—" if not r.get("ratio") else f"{r['ratio']:.2f}",
                      "—" if not r.get("prepare_seconds") else f"{r['prepare_seconds']:.3f}", r["status"]])
     vector = [[r["n"], r["points"], f"{r['numpy_seconds'] * 1e3:.2f}", f"{r['backprop_seconds'] * 1e3:.2f}",
-               f"{r['ratio']:.2f}"] for r in document.get("arrays", [])]
+               f"{r['ratio']:.2f}", f"{r['ratio_min']:.2f}" if "ratio_min" in r else ""]
+              for r in document.get("arrays", [])]
     api = [[r["function"], r["n"], f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
            for r in document["rows"] if r.get("vs_raw")]
     return ("# tridiff bench\n\n"
@@ -49,12 +50,12 @@ def markdown(document: dict) -> str:
             + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
                        tablefmt="github", disable_numparse=True) + "\n\n"
             "## The API against the engine\n\n`value_and_grad` (a mapping of inputs in, a mapping of gradients "
-            "out) over `raw` (a list in, a tuple out), at the same n:\n\n"
+            "out) over `raw` (a list in, a tuple out), at the same n, both timed in one process, interleaved:\n\n"
             + tabulate(api, headers=["function", "n", "medians", "minima"], tablefmt="github",
                        disable_numparse=True) + "\n\n"
             "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
-            "the numpy-vectorised function alone (median ms):\n\n"
-            + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio"],
+            "the numpy-vectorised function alone (median ms; the two timed interleaved):\n\n"
+            + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio", "ratio of minima"],
                        tablefmt="github", disable_numparse=True) + "\n")
 
 

@@ -110,7 +110,7 @@ class Compiled:
                     inputs = list(inputs)
             else:
                 inputs = list(map(float, self._gather(at)))
-        elif isinstance(at, Mapping):
+        elif type(at) is not list and isinstance(at, Mapping):
             inputs = list(map(float, self._gather(at)))
         else:
             inputs = at.tolist() if isinstance(at, np.ndarray) else list(map(float, at))
