@@ -134,6 +134,11 @@ def test_value_and_grad_fast_path_converts_checks_order_and_explains():
     # the same keys in another order, after the fast path has adopted the first dict's keys
     assert f.value_and_grad({"x": 2.0, "y": 8.0})[1]["x"] == -8.0 / 16.0 ** 2
     assert f.value_and_grad({"y": 8.0, "x": 2.0})[1]["x"] == -8.0 / 16.0 ** 2
+    g = tridiff.compile("a - 2*b + 3*c")  # orders met one after another: each is found anew
+    for at in ({"c": 1.0, "a": 2.0, "b": 4.0}, {"b": 4.0, "c": 1.0, "a": 2.0}, {"z": 0.0, "b": 4.0, "a": 2.0, "c": 1.0}):
+        assert g.value_and_grad(at)[0] == 2.0 - 8.0 + 3.0 and dict(g.value_and_grad(at)[1])["b"] == -2.0
+    with pytest.raises(KeyError):
+        g.value_and_grad({"c": 1.0, "a": 2.0, "z": 4.0})
     with pytest.raises(ValueError):
         f.value_and_grad({"x": "two", "y": 1.0})
 

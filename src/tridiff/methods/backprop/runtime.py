@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from operator import itemgetter
 
 import numpy as np
@@ -70,6 +70,7 @@ class Compiled:
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
         self._keys = list(self.inputs)  # value_and_grad's fast path: see there
+        self._order: tuple[list[str], Callable] | None = None  # and the last other order seen
         self._index = {name: k for k, name in enumerate(self.names)}
         # The inputs of a mapping in the engine's order, in one C-level call.
         self._gather = itemgetter(*self.inputs) if len(self.inputs) > 1 else lambda at: [at[n] for n in self.inputs]
@@ -109,7 +110,7 @@ class Compiled:
                 if not self._streams:
                     inputs = list(inputs)
             else:
-                inputs = list(map(float, self._gather(at)))
+                inputs = list(map(float, self._reorder(keys)(list(at.values()))))
         elif type(at) is not list and isinstance(at, Mapping):
             inputs = list(map(float, self._gather(at)))
         else:
@@ -125,6 +126,21 @@ class Compiled:
                 return self.value_and_grad(list(map(float, at.values())))
             return self._unsafe(inputs, isinstance(failure, OverflowError))
         return value, Gradient(self._index, grads)
+
+    def _reorder(self, keys: list[str]) -> Callable:
+        """What picks the engine's inputs out of a dict's values listed in the order of
+        `keys`, found once per order and kept for the next call in that order (positions in a
+        list cost a tenth of looking each name up in a dict of 600,000)."""
+        if self._order is None or keys != self._order[0]:
+            position = {name: k for k, name in enumerate(keys)}
+            missing = [name for name in self.inputs if name not in position]
+            if missing:
+                raise KeyError(missing[0])
+            at = [position[name] for name in self.inputs]
+            self._order = (keys, itemgetter(*at) if len(at) > 1 else lambda values: [values[k] for k in at])
+        else:
+            self._order = (keys, self._order[1])  # the caller's key objects: compared by identity next
+        return self._order[1]
 
     def _unsafe(self, inputs: list[float], overflow: bool) -> tuple[float, Gradient]:
         """When the fast code failed (called while handling its exception): overflow may be
