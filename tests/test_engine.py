@@ -13,7 +13,8 @@ from tridiff.cases.expression import build_graph
 from tridiff.errors import CaseError
 from tridiff.ops import FUNCTIONS
 
-EXPRESSIONS = [f"{fn}(x*y + 0.5) * x - y / (x + 3) + x**2.5" for fn in FUNCTIONS] + [
+ARGUMENTS = {"asin": "0.3*x*y", "acos": "0.3*x*y", "max": "x*y + 0.5, y", "min": "x*y + 0.5, y"}  # in their domains
+EXPRESSIONS = [f"{fn}({ARGUMENTS.get(fn, 'x*y + 0.5')}) * x - y / (x + 3) + x**2.5" for fn in FUNCTIONS] + [
     "x*x*x + x/(x + y)", "-x + +y - (x - y)", "2**x * e + pi", "x"]
 
 

@@ -113,8 +113,9 @@ def test_undefined_points_are_errors_not_crashes(write_case):
 
 # -- property: random expressions ------------------------------------------------------------
 
-UNARY = ["exp", "sin", "cos", "tanh", "sigmoid", "-", "sqrt", "log"]
-BINARY = ["+", "-", "*", "/"]
+UNARY = ["exp", "sin", "cos", "tanh", "sigmoid", "-", "sqrt", "log",
+         "log1p", "expm1", "atan", "asin", "acos", "sinh", "cosh", "erf", "softplus"]
+BINARY = ["+", "-", "*", "/", "max", "min"]
 
 
 @st.composite
@@ -124,11 +125,15 @@ def expressions(draw, depth=0):
     if draw(st.booleans()):
         op = draw(st.sampled_from(UNARY))
         inner = draw(expressions(depth + 1))
-        if op in ("sqrt", "log"):
+        if op in ("sqrt", "log", "log1p"):
             return f"{op}(1 + ({inner})**2)"  # defined everywhere
+        if op in ("asin", "acos"):
+            return f"{op}(({inner}) / (2 + ({inner})**2))"  # within [-0.36, 0.36]
         return f"-({inner})" if op == "-" else f"{op}({inner})"
     op = draw(st.sampled_from(BINARY))
     a, b = draw(expressions(depth + 1)), draw(expressions(depth + 1))
+    if op in ("max", "min"):
+        return f"{op}({a}, {b})"
     return f"({a}) {op} (1 + ({b})**2)" if op == "/" else f"({a}) {op} ({b})"
 
 
@@ -142,7 +147,11 @@ def test_random_expressions_backprop_and_complex_step_match_the_reference(text, 
     except FloatFailure:  # exp(exp(exp(2))) overflows float64; every expression here is defined
         assume(False)
     assume(all(abs(v) < 1e6 for v in values))
-    exact = Reference(g).at(at).gradient
+    # a tie that rounding made (max(exp(x), exp(z)) at z = 1e-179): a kink in float64 only
+    assume(not any(node.op in ("max", "min") and values[node.args[0]] == values[node.args[1]] for node in g.nodes))
+    result = Reference(g).at(at)
+    assume(not result.one_sided)  # max(x, y) at x = y: no derivative to match (tested in test_functions)
+    exact = result.gradient
     _, bp = gradient(g, at)
     names = list(g.inputs)
     cs = sweep(g, values, names, (1e-30,), ("complex_step",))

@@ -28,7 +28,9 @@ def test_forward_mode_gives_every_input_and_no_step(results):
             for node, data in point["gradient"].items():
                 if node in case.graph.inputs:
                     assert "forward_mode" in data["methods"], (name, node)
-                    assert data["errors"]["forward_mode"]["judged_error"] <= 1e-12
+                    # (at a kink — svm-hinge-loss's second point — no derivative exists to judge against)
+                    assert data["errors"]["forward_mode"]["judged_error"] <= 1e-12 or \
+                        "as the case expects, nondifferentiable" in point["message"], (name, node)
                 else:
                     assert "forward_mode" not in data["methods"]
 

@@ -42,6 +42,83 @@ def _sign(x: float) -> float:
     return (x > 0) - (x < 0) + 0.0
 
 
+def _softplus(x: float) -> float:
+    # log(1 + e^x) without overflow: x + log1p(e^-x) for x > 0, where e^x would overflow
+    return x + math.log1p(math.exp(-x)) if x > 0 else math.log1p(math.exp(x))
+
+
+def _clog1p(z: complex) -> complex:
+    """log(1 + z), keeping the digits of a small real part that 1 + z would round away:
+    |1 + z|² = 1 + x(2 + x) + h² for |x| < 1/2 (beyond, 1 + x loses nothing that matters,
+    and x(2 + x) could overflow), and the angle is atan2(h, 1 + x)."""
+    x, h = z.real, z.imag
+    size = 0.5 * math.log1p(x * (2.0 + x) + h * h) if abs(x) < 0.5 else math.log(math.hypot(1.0 + x, h))
+    return complex(size, math.atan2(h, 1.0 + x))
+
+
+def _cexpm1(z: complex) -> complex:
+    """e^z − 1 = (expm1(x) − 2e^x·sin²(h/2)) + i·e^x·sin h: no 1 subtracted from e^x."""
+    x, h = z.real, z.imag
+    e = math.exp(x)
+    return complex(math.expm1(x) - 2.0 * e * math.sin(h / 2) ** 2, e * math.sin(h))
+
+
+def _csoftplus(z: complex) -> complex:
+    return z + _clog1p(cmath.exp(-z)) if z.real > 0 else _clog1p(cmath.exp(z))
+
+
+TWO_OVER_ROOT_PI = 1.1283791670955126  # 2/√π, correctly rounded (mpmath at 200 bits)
+
+
+def _cerf(z: complex) -> complex:
+    """erf(x + ih) by its Taylor series in ih (erf is entire; cmath has no erf):
+    erf⁽ᵏ⁺¹⁾(x) = (2/√π)·(−1)ᵏ·Hₖ(x)·e^(−x²), Hermite's Hₖ by their recurrence. Enough for
+    the complex step's h ≤ 1; beyond, the terms cancel and it says so (NaN in a sweep)."""
+    x, h = z.real, z.imag
+    if abs(h) > 1.0:
+        raise ValueError("erf of a complex argument is computed only for |imaginary part| ≤ 1")
+    real, imag = math.erf(x), 0.0
+    scale = TWO_OVER_ROOT_PI * math.exp(-x * x)
+    hermite, previous = 1.0, 0.0  # H_0, H_-1
+    term = 1.0  # h^k / k!; (ih)^k is ±h^k, real for even k, imaginary for odd k
+    small = 0  # terms in a row too small to move their part (every other Hₖ(0) is 0)
+    for k in range(1, 200):
+        term *= h / k
+        add = term * scale * hermite * (-1.0) ** (k - 1) * (1.0 if k % 4 in (0, 1) else -1.0)
+        if k % 2:
+            imag += add
+            small = small + 1 if abs(add) <= 1e-17 * abs(imag) else 0
+        else:
+            real += add
+            small = small + 1 if abs(add) <= 1e-17 * abs(real) else 0
+        if small == 4:
+            break
+        hermite, previous = 2.0 * x * hermite - 2.0 * (k - 1) * previous, hermite
+    return complex(real, imag)
+
+
+_verf = np.frompyfunc(math.erf, 1, 1)  # numpy has no erf; correct, not fast
+
+
+def _max(a: float, b: float) -> float:
+    return a if a >= b else b
+
+
+def _min(a: float, b: float) -> float:
+    return a if a <= b else b
+
+
+def _above(a: float, b: float) -> float:
+    """∂max(a, b)/∂a; at a tie each argument takes half, as PyTorch and JAX do (a kink:
+    the reference judges it from both sides)."""
+    return 1.0 if a > b else 0.5 if a == b else 0.0
+
+
+def _datan(x: float) -> float:
+    # 1/(1 + x²); past |x| = 1e150, x² would overflow where the result is merely tiny
+    return 1.0 / (1.0 + x * x) if abs(x) <= 1e150 else (1.0 / x) / x
+
+
 def _vsigmoid(x):
     z = np.exp(-np.abs(x))  # never overflows; both branches of _sigmoid at once
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
@@ -63,6 +140,11 @@ class Op:
     sympy: Callable
     # One correctly rounded IEEE operation, written inline: numpy's result equals Python's.
     ieee: bool = False
+
+    @property
+    def called(self) -> bool:
+        """Written as a call, f(x) or f(x, y), rather than as an operator."""
+        return self.symbol.isidentifier()
 
 
 def _same(a):
@@ -97,7 +179,34 @@ OPS: dict[str, Op] = {
     "relu": Op(1, "relu", lambda a: a if a > 0 else 0.0, lambda z: z if z.real > 0 else 0j,
                lambda a: np.maximum(a, 0.0), ("step({0})",), lambda sp: lambda a: sp.Piecewise((0, a <= 0), (a, True))),
     "abs": Op(1, "abs", abs, lambda z: -z if z.real < 0 else z, np.abs, ("sign({0})",), lambda sp: sp.Abs),
+    # log1p and expm1 keep the digits that log(1 + x) and exp(x) − 1 lose for small x.
+    "log1p": Op(1, "log1p", math.log1p, _clog1p, np.log1p, ("1.0 / (1.0 + {0})",), lambda sp: _sympy_c("log1p")),
+    "expm1": Op(1, "expm1", math.expm1, _cexpm1, np.expm1, ("exp({0})",), lambda sp: _sympy_c("expm1")),
+    "atan": Op(1, "atan", math.atan, cmath.atan, np.arctan, ("datan({0})",), lambda sp: sp.atan),
+    # (1 − x)(1 + x), not 1 − x²: exact where x² would round away the digits near |x| = 1
+    "asin": Op(1, "asin", math.asin, cmath.asin, np.arcsin, ("1.0 / sqrt((1.0 - {0}) * (1.0 + {0}))",),
+               lambda sp: sp.asin),
+    "acos": Op(1, "acos", math.acos, cmath.acos, np.arccos, ("-1.0 / sqrt((1.0 - {0}) * (1.0 + {0}))",),
+               lambda sp: sp.acos),
+    "sinh": Op(1, "sinh", math.sinh, cmath.sinh, np.sinh, ("cosh({0})",), lambda sp: sp.sinh),
+    "cosh": Op(1, "cosh", math.cosh, cmath.cosh, np.cosh, ("sinh({0})",), lambda sp: sp.cosh),
+    "erf": Op(1, "erf", math.erf, _cerf, lambda a: np.asarray(_verf(a), dtype=float),
+              (f"{TWO_OVER_ROOT_PI!r} * exp(-({{0}} * {{0}}))",), lambda sp: sp.erf),
+    "softplus": Op(1, "softplus", _softplus, _csoftplus, lambda a: np.logaddexp(0.0, a), ("sigmoid({0})",),
+                   lambda sp: lambda a: _sympy_c("log1p")(sp.exp(a))),
+    # Kinks where the arguments are equal; the complex step follows the larger real part.
+    "max": Op(2, "max", _max, lambda a, b: a if a.real >= b.real else b, np.maximum,
+              ("above({0}, {1})", "above({1}, {0})"), lambda sp: sp.Max),
+    "min": Op(2, "min", _min, lambda a, b: a if a.real <= b.real else b, np.minimum,
+              ("above({1}, {0})", "above({0}, {1})"), lambda sp: sp.Min),
 }
+
+
+def _sympy_c(name: str):
+    """sympy's log1p and expm1 live in its code generation module (they print as math.log1p)."""
+    from sympy.codegen import cfunctions
+    return getattr(cfunctions, name)
+
 
 def _cosh(x: float) -> float:
     try:
@@ -107,11 +216,15 @@ def _cosh(x: float) -> float:
 
 
 SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math.sin, "cosh": math.cosh,
-                  "sigmoid": _sigmoid, "step": _step, "sign": _sign}
+                  "sigmoid": _sigmoid, "step": _step, "sign": _sign, "exp": math.exp, "sqrt": math.sqrt,
+                  "sinh": math.sinh, "above": _above, "datan": _datan}
 # Slower but never raising OverflowError where the exact result is merely tiny.
 SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
 VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,
-                  "sigmoid": _vsigmoid, "step": lambda a: np.where(a > 0, 1.0, 0.0), "sign": np.sign}
+                  "sigmoid": _vsigmoid, "step": lambda a: np.where(a > 0, 1.0, 0.0), "sign": np.sign,
+                  "exp": np.exp, "sqrt": np.sqrt, "sinh": np.sinh,
+                  "above": lambda a, b: np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0)),
+                  "datan": lambda a: 1.0 / (1.0 + np.square(a))}
 
 
 
@@ -143,10 +256,12 @@ def or_nan(fn: Callable) -> Callable:
 # What backprop's derivative code calls in a lower precision.
 LOW_HELPERS = {"pow": rounded(math.pow, 2), "log": rounded(math.log), "cos": rounded(math.cos),
                "sin": rounded(math.sin), "cosh": rounded(_cosh), "sigmoid": rounded(_sigmoid),
-               "step": lambda a: np.result_type(a).type(a > 0), "sign": np.sign}
+               "step": lambda a: np.result_type(a).type(a > 0), "sign": np.sign, "exp": rounded(math.exp),
+               "sqrt": rounded(math.sqrt), "sinh": rounded(math.sinh), "above": rounded(_above, 2),
+               "datan": rounded(_datan)}
 # Each primitive in a lower precision: IEEE arithmetic in numpy (the same everywhere), the rest rounded.
 LOW_RULES = {name: op.vector if op.ieee else rounded(op.real, op.arity) for name, op in OPS.items()}
 
 # The callable names of the expression language (the primitives written as calls), and its named constants.
-FUNCTIONS = tuple(name for name, op in OPS.items() if op.symbol.isalpha())
+FUNCTIONS = tuple(name for name, op in OPS.items() if op.called)
 CONSTANTS = {"pi": math.pi, "e": math.e}

@@ -6,6 +6,7 @@ import operator
 
 import jax
 import jax.numpy as jnp
+import jax.scipy.special
 
 from ..methods import Function
 
@@ -16,6 +17,9 @@ RULES = {
     "div": operator.truediv, "pow": jnp.power, "neg": operator.neg, "pos": lambda a: a,
     "exp": jnp.exp, "log": jnp.log, "sqrt": jnp.sqrt, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
     "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid, "relu": jax.nn.relu, "abs": jnp.abs,
+    "log1p": jnp.log1p, "expm1": jnp.expm1, "atan": jnp.arctan, "asin": jnp.arcsin, "acos": jnp.arccos,
+    "sinh": jnp.sinh, "cosh": jnp.cosh, "erf": jax.scipy.special.erf, "softplus": jax.nn.softplus,
+    "max": jnp.maximum, "min": jnp.minimum,
 }
 
 

@@ -13,6 +13,9 @@ RULES = {
     "pow": torch.pow, "neg": operator.neg, "pos": lambda a: a.clone(),
     "exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "sin": torch.sin, "cos": torch.cos,
     "tan": torch.tan, "tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "abs": torch.abs,
+    "log1p": torch.log1p, "expm1": torch.expm1, "atan": torch.atan, "asin": torch.asin, "acos": torch.acos,
+    "sinh": torch.sinh, "cosh": torch.cosh, "erf": torch.erf, "softplus": torch.nn.functional.softplus,
+    "max": torch.maximum, "min": torch.minimum,
 }
 
 

@@ -15,7 +15,7 @@ import re
 from typing import NamedTuple
 from ..errors import CaseError, did_you_mean
 from .ir import Graph, Node
-from ..ops import CONSTANTS, FUNCTIONS
+from ..ops import CONSTANTS, FUNCTIONS, OPS
 
 MAX_LENGTH = 2_000_000
 
@@ -158,7 +158,7 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                     hint = did_you_mean(tok.text, FUNCTIONS)
                     raise CaseError(f"unknown function '{tok.text}' (column {tok.col})",
                                     (hint + " " if hint else "") + "known functions: " + ", ".join(FUNCTIONS))
-                pending.append(("paren", tok.text, 0, tok))
+                pending.append(("paren", tok.text, 1, tok))  # 1: arguments begun so far
                 i += 1  # the '(' is consumed with the name
             elif tok.kind == "name":
                 if tok.text in FUNCTIONS:
@@ -171,8 +171,8 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
             elif tok.text == "(":
                 pending.append(("paren", None, 0, tok))
             elif tok.text == ")" and pending and pending[-1][0] == "paren" and pending[-1][1]:
-                raise CaseError(f"{pending[-1][1]}() needs one argument (column {tok.col})",
-                                f"write {pending[-1][1]}(x)")
+                raise CaseError(f"{pending[-1][1]}() needs {_arguments(pending[-1][1])} (column {tok.col})",
+                                f"write {_call(pending[-1][1])}")
             else:
                 raise CaseError(f"expected a number, a name or '(' but found '{tok.text}' (column {tok.col})",
                                 "check for a doubled or missing operator")
@@ -190,11 +190,25 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                     reduce_top()
                 if not pending:
                     raise CaseError(f"unmatched ')' (column {tok.col})", "remove it or add the '(' it closes")
-                _, fn, _, _ = pending.pop()
+                _, fn, count, _ = pending.pop()
                 if fn is not None:
-                    values.append(emit.apply(fn, (values.pop(),)))
+                    if count != OPS[fn].arity:
+                        raise CaseError(f"{fn}() takes {_arguments(fn)}, not {count} (column {tok.col})",
+                                        f"write {_call(fn)}")
+                    args = tuple(values[-count:])
+                    del values[-count:]
+                    values.append(emit.apply(fn, args))
             elif tok.text == ",":
-                raise CaseError(f"',' is not allowed (column {tok.col})", "every function takes one argument")
+                while pending and pending[-1][0] != "paren":
+                    reduce_top()
+                if not pending or pending[-1][1] is None:
+                    raise CaseError(f"',' outside a function's arguments (column {tok.col})",
+                                    "commas separate the arguments of max(a, b) and min(a, b)")
+                kind, fn, count, opened = pending.pop()
+                if count == OPS[fn].arity:
+                    raise CaseError(f"{fn}() takes {_arguments(fn)} (column {tok.col})", f"write {_call(fn)}")
+                pending.append((kind, fn, count + 1, opened))
+                expect_operand = True
             else:
                 raise CaseError(f"missing operator before '{tok.text}' (column {tok.col})",
                                 "write * for products (2*x), ** for powers")
@@ -206,6 +220,14 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
             raise CaseError(f"'(' at column {pending[-1][3].col} is never closed", "add the missing ')'")
         reduce_top()
     return values[0]
+
+
+def _arguments(fn: str) -> str:
+    return "one argument" if OPS[fn].arity == 1 else f"{OPS[fn].arity} arguments"
+
+
+def _call(fn: str) -> str:
+    return f"{fn}(x)" if OPS[fn].arity == 1 else f"{fn}(x, y)"
 
 
 def names_in(tokens: list[Token]) -> list[str]:

@@ -55,7 +55,9 @@ def describe(graph: Graph, i: int, args: list[float]) -> str:
     node = graph.nodes[i]
     op = OPS[node.op]
     shown = ", ".join(repr(a) for a in args)
+    if op.called:
+        return f"{op.symbol}({shown})"
     if op.arity == 2:
         left, right = (f"({a!r})" if a < 0 else repr(a) for a in args)  # (-2.0) ** 1.0, as Python reads it
         return f"{left} {op.symbol} {right}"
-    return f"{op.symbol}({shown})" if op.symbol.isalpha() else f"{op.symbol}{shown}"
+    return f"{op.symbol}{shown}"

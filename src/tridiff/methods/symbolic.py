@@ -39,7 +39,10 @@ CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled
 
 
 SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()}
-_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)), "Heaviside": lambda v: float(v > 0),
+_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
+                      # relu' is Heaviside(v), 0 at the kink as backprop takes it; max' is
+                      # Heaviside(a - b, 1/2), half at a tie as backprop takes it
+                      "Heaviside": lambda v, at_zero=0.0: 1.0 if v > 0 else 0.0 if v < 0 else float(at_zero),
                       # the second derivative of abs or relu: zero away from the kink
                       "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf}, "math"]
 

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..cases.ir import Graph
+from ..ops import OPS, TWO_OVER_ROOT_PI
 
 Series = list  # c_0 (a float) then c_1 … c_K (arrays over the directions)
 
@@ -107,6 +108,51 @@ def _sqrt(value: float, u: Series) -> Series:
     return r
 
 
+def _sinh_cosh(u: Series, s0: float, c0: float) -> tuple[Series, Series]:
+    s, c = [s0], [c0]
+    for k in range(1, len(u)):
+        s.append(sum(j * u[j] * c[k - j] for j in range(1, k + 1)) / k)
+        c.append(sum(j * u[j] * s[k - j] for j in range(1, k + 1)) / k)
+    return s, c
+
+
+def _square(u: Series, sign: float, plus: float) -> Series:
+    """plus + sign·u², coefficient by coefficient."""
+    return [plus + sign * u[0] * u[0]] + [sign * _product(u, u, k) for k in range(1, len(u))]
+
+
+def _chain(g: Callable[[Series], Series]) -> Callable:
+    """y with y' = g(u)·u', g(u) a series known from u's alone (atan: 1/(1 + u²))."""
+    return lambda value, u: (lambda gs: _ode(value, u, lambda y, m: gs[m]))(g(u))
+
+
+def _reciprocal(w: Series) -> Series:
+    return _divide([1.0] + [0.0] * (len(w) - 1), w, 1.0 / w[0])
+
+
+def _arcsine(sign: float) -> Callable:
+    def g(u: Series) -> Series:
+        v = [(1.0 - u[0]) * (1.0 + u[0])] + _square(u, -1.0, 1.0)[1:]  # 1 − u², exact near ±1
+        return [sign * c for c in _power(v, -0.5, v[0] ** -0.5)]
+    return _chain(g)
+
+
+def _erf_slope(u: Series) -> Series:
+    v = _square(u, -1.0, 0.0)  # −u²
+    return [TWO_OVER_ROOT_PI * c for c in _exp(math.exp(v[0]), v)]
+
+
+def _pick(larger: bool) -> Callable:
+    """max (larger) or min: the series of the argument picked; where the two are equal, the
+    common one along directions that move both alike, and none along the others (a kink)."""
+    def rule(value: float, u: Series, w: Series) -> Series:
+        if u[0] != w[0]:
+            return [value] + ((u if (u[0] > w[0]) == larger else w)[1:])
+        same = np.asarray(u[1]) == np.asarray(w[1])
+        return [value] + [np.where(same, c, np.nan) for c in u[1:]]
+    return rule
+
+
 RULES: dict[str, Callable] = {
     "id": lambda value, u: [value] + u[1:],
     "pos": lambda value, u: [value] + u[1:],
@@ -125,6 +171,17 @@ RULES: dict[str, Callable] = {
     "sigmoid": lambda value, u: _ode(value, u, _quadratic(0.0, -1.0, 1.0)),
     "relu": _piecewise_linear(lambda x: 1.0 if x > 0 else 0.0 if x < 0 else None),
     "abs": _piecewise_linear(lambda x: 1.0 if x > 0 else -1.0 if x < 0 else None),
+    "log1p": lambda value, u: [value] + _log_tail([1.0 + u[0]] + u[1:]),
+    "expm1": lambda value, u: [value] + _exp(math.exp(u[0]), u)[1:],
+    "atan": _chain(lambda u: _reciprocal(_square(u, 1.0, 1.0))),
+    "asin": _arcsine(1.0),
+    "acos": _arcsine(-1.0),
+    "sinh": lambda value, u: _sinh_cosh(u, value, math.cosh(u[0]))[0],
+    "cosh": lambda value, u: _sinh_cosh(u, math.sinh(u[0]), value)[1],
+    "erf": _chain(_erf_slope),
+    "softplus": _chain(lambda u: _ode(OPS["sigmoid"].real(u[0]), u, _quadratic(0.0, -1.0, 1.0))),
+    "max": _pick(True),
+    "min": _pick(False),
 }
 
 

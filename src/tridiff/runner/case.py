@@ -174,13 +174,15 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     if exact.one_sided and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.
-        kinks = ", ".join(dict.fromkeys(f"{graph.nodes[i].op}(0.0)" for i in exact.kinks))
+        kinks = ", ".join(dict.fromkeys(describe(graph, i, [values[a] for a in graph.nodes[i].args])
+                                        for i in exact.kinks))
+        taken = ", ".join(dict.fromkeys(_AT_KINKS[graph.nodes[i].op] for i in exact.kinks))
         sides = "; ".join(f"∂{graph.output_name}/∂{name} is {_side(left, right)[0]} from the left and "
                           f"{_side(left, right)[1]} from the right" for name, (left, right) in exact.one_sided.items())
         also = "".join(f"; {problem}" for problem in failed + broken)
         entry["status"] = "nondifferentiable"
         entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
-                            f"one-sided or averaged values (backprop takes 0) and are not judged there{also}")
+                            f"one-sided or averaged values (backprop takes {taken}) and are not judged there{also}")
     elif mismatches or failed or broken:
         if failed:  # the reference cannot judge here, so neither can a method's failure
             failed += broken
@@ -262,6 +264,10 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
                      abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
         swept.append(node)
     return {"note": None, "swept": swept}
+
+
+# What backprop takes at a kink (as PyTorch and JAX do).
+_AT_KINKS = {"relu": "0", "abs": "0", "max": "half for each argument of max", "min": "half for each argument of min"}
 
 
 def _side(left: Number, right: Number) -> tuple[str, str]:

@@ -44,7 +44,7 @@ def _gate_label(graph: Graph, i: int) -> str:
     node = graph.nodes[i]
     symbol = OPS[node.op].symbol or "="
     consts = [graph.nodes[a].text for a in node.args if graph.nodes[a].op == "const"]
-    if len(node.args) != 2 or not consts:
+    if len(node.args) != 2 or not consts or OPS[node.op].called:
         return symbol
     if len(consts) == 2:
         return f"{consts[0]} {symbol} {consts[1]}"

@@ -21,9 +21,10 @@ same scale, times 2^-bits, is the noise of a working precision.
 Decisions — is this argument exactly 0 (a kink, a pole), is this exponent an integer —
 are never taken on noise: a value within the noise of its precision sends the
 evaluation to the next precision, and only at the last is it settled as 0 (and said so).
-relu and abs are not differentiable where their argument is 0; whether the function is,
-is decided from the exact one-sided derivatives (forward mode, the kink's slope chosen
-by the direction its argument moves): x·abs(x) is differentiable at 0.
+relu and abs are not differentiable where their argument is 0, max and min where their
+arguments are equal; whether the function is, is decided from the exact one-sided
+derivatives (forward mode, the kink's slope chosen by the directions its arguments
+move): x·abs(x) is differentiable at 0.
 """
 from __future__ import annotations
 
@@ -131,8 +132,9 @@ class Reference:
                     return Undefined(i, f"{describe(graph, i, [to_float(a) for a in args])}: {err}",
                                      "no exact value" if isinstance(err, Unreachable) else
                                      "the function is not defined here")
-                if node.op in ("relu", "abs") and partials[i][0] is not KINK:
-                    exact[i] = not values[i] or exact[node.args[0]]  # a decided relu(-1) is exactly 0
+                if node.op in KINK_SLOPES and partials[i][0] is not KINK:
+                    # the argument picked, or 0: a decided relu(-1) is exactly 0
+                    exact[i] = not values[i] or all(exact[a] for a, p in zip(node.args, partials[i]) if p)
                 elif node.op == "mul" and not exact[i]:
                     exact[i] = any(exact[a] and not values[a] for a in node.args)  # 0·anything
                     if exact[i]:
@@ -203,7 +205,7 @@ class Reference:
         """Whether node i stays constant as its argument a moves a little: relu of a negative
         number, or a product with the constant 0 — where even an infinite adjoint passes nothing."""
         node = self.graph.nodes[i]
-        if node.op == "relu":
+        if node.op in ("relu", "max", "min"):  # (its derivative here being 0: the other side is picked)
             return True
         if node.op == "mul":
             other = node.args[1] if node.args[0] == a else node.args[0]
@@ -233,7 +235,7 @@ class Reference:
             if not moving:
                 continue
             if partials[i][0] is KINK:
-                tangent[i] = KINK_SLOPES[node.op](tangent[node.args[0]])
+                tangent[i] = KINK_SLOPES[node.op](*(tangent.get(a, mpf(0)) for a in node.args))
             elif any(isinstance(p, Infinite) and tangent[a] for a, p in moving):
                 return mpf("inf")
             else:

@@ -49,8 +49,9 @@ class Decide:
         self.unit, self.settle, self.settled = unit, settle, settled
         self.scales: list[mpf] = []  # of the current node's arguments, 0 where exact
 
-    def zero(self, x: mpf, k: int = 0) -> bool:
-        noise = self.scales[k] * self.unit  # computed only for the few decisions a graph asks for
+    def zero(self, x: mpf, *of: int) -> bool:
+        """`of`: the arguments x is computed from (default the first), whose noise it carries."""
+        noise = sum(self.scales[k] for k in of or (0,)) * self.unit  # only for the few decisions a graph asks for
         if not x and not noise:
             return True  # exactly 0, with nothing rounded on the way
         if abs(x) > noise:
@@ -161,6 +162,45 @@ def _tanh(a, need, d):
     return mpmath.tanh(a), (1 / (c * c),)  # not 1 - tanh²: that cancels to nothing at saturation
 
 
+def _log1p(a, need, d):
+    if d.zero(a + 1):
+        raise Domain("log1p of -1 is -infinity")
+    if a < -1:
+        raise Domain("outside the function's domain")
+    return mpmath.log1p(a), (1 / (1 + a),)
+
+
+def _expm1(a, need, d):
+    _reachable(a)
+    return mpmath.expm1(a), (mpmath.exp(a),)
+
+
+def _arcsine(f: Callable, sign: int) -> Callable:
+    """asin and acos: defined on [-1, 1], with an infinite derivative at either end."""
+    def rule(a, need, d):
+        if d.zero(abs(a) - 1):
+            return f(mpmath.sign(a)), (Infinite("its derivative is infinite at ±1"),)
+        if abs(a) > 1:
+            raise Domain("outside the function's domain [-1, 1]")
+        return f(a), (sign / mpmath.sqrt((1 - a) * (1 + a)),)
+    return rule
+
+
+def _max_min(pick: Callable) -> Callable:
+    """max and min: the argument picked, slope 1 for it; a kink where the two are equal."""
+    def rule(a, b, need, d):
+        if d.zero(a - b, 0, 1):
+            return a, (KINK, KINK)
+        first = pick(a, b) == a
+        return (a, (mpf(1), mpf(0))) if first else (b, (mpf(0), mpf(1)))
+    return rule
+
+
+def _softplus(a):
+    _reachable(a)
+    return mpmath.log1p(mpmath.exp(a))
+
+
 # op: rule(*args, need, decide) -> (value, local derivatives); `need[k]`: d/d(arg k) is used.
 RULES: dict[str, Callable] = {
     "id": lambda a, need, d: (a, (mpf(1),)),
@@ -182,6 +222,17 @@ RULES: dict[str, Callable] = {
     "sigmoid": lambda a, need, d: ((out := _sigmoid(a)), (out * _sigmoid(-a),)),
     "relu": _relu,
     "abs": _abs,
+    "log1p": _log1p,
+    "expm1": _expm1,
+    "atan": lambda a, need, d: (mpmath.atan(a), (1 / (1 + a * a),)),
+    "asin": _arcsine(mpmath.asin, 1),
+    "acos": _arcsine(mpmath.acos, -1),
+    "sinh": _periodic(mpmath.sinh, mpmath.cosh),  # (not periodic: the same guard on the argument's size)
+    "cosh": _periodic(mpmath.cosh, mpmath.sinh),
+    "erf": lambda a, need, d: (mpmath.erf(a), (2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-a * a),)),
+    "softplus": lambda a, need, d: (_softplus(a), (_sigmoid(a),)),
+    "max": _max_min(max),
+    "min": _max_min(min),
 }
 
 
@@ -199,7 +250,7 @@ EXACT_RULES: dict[str, Callable] = {
 
 
 # Local derivatives that are exact whatever the arguments: constants, and kinks' slopes.
-EXACT_PARTIALS = ("id", "pos", "neg", "add", "sub", "relu", "abs")
+EXACT_PARTIALS = ("id", "pos", "neg", "add", "sub", "relu", "abs", "max", "min")
 
 
 def curvature_of(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[mpf, ...]:
@@ -233,9 +284,18 @@ def curvature_of(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[
         "tan": lambda: 2 * abs(out) * (1 + out ** 2),
         "tanh": lambda: 2 * abs(out) / mpmath.cosh(a) ** 2,
         "sigmoid": lambda: abs(out * (1 - out) * (1 - 2 * out)),
+        "log1p": lambda: 1 / (1 + a) ** 2,
+        "expm1": lambda: abs(out + 1),
+        "atan": lambda: 2 * abs(a) / (1 + a * a) ** 2,
+        "asin": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5),
+        "acos": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5),
+        "sinh": lambda: abs(out),
+        "cosh": lambda: abs(out),
+        "erf": lambda: 4 / mpmath.sqrt(mpmath.pi) * abs(a) * mpmath.exp(-a * a),
+        "softplus": lambda: abs(_sigmoid(a) * _sigmoid(-a)),
     }[op]()
     return (second * s,)
 
 
-# One-sided slopes at a kink, as a function of the direction t its argument moves.
-KINK_SLOPES = {"relu": lambda t: max(t, 0), "abs": abs}
+# One-sided slopes at a kink, as a function of the directions t its arguments move.
+KINK_SLOPES = {"relu": lambda t: max(t, 0), "abs": abs, "max": max, "min": min}
