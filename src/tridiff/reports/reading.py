@@ -26,9 +26,10 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
   The status is `ok` when every method is within the case's tolerance (default 1e-12)
   and every value the case's source states holds (`expect`, relative to the stated
   value, or within an `abs_tolerance` the case gives).
-- A point where relu or abs sits exactly at its kink is `nondifferentiable` only if the
-  exact one-sided derivatives differ (x·abs(x) is differentiable at 0); a case may
-  state that a point is meant to be a kink or an error (`expect: {status: …}`).
+- A point where relu or abs sits exactly at its kink, or max or min at a tie of its two
+  arguments, is `nondifferentiable` only if the exact one-sided derivatives differ
+  (x·abs(x) is differentiable at 0); a case may state that a point is meant to be a
+  kink or an error (`expect: {status: …}`).
 - **Finite differences** are reported, never judged: each scheme is run at every h of
   the sweep, and its error draws a "V" against h. On the right, *truncation* error
   shrinks like h^p (p is the scheme's order); on the left, *round-off* grows like ε/h,
