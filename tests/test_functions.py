@@ -128,9 +128,9 @@ def test_outside_the_domain_the_reference_says_why(text, x, message):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("max(x)", "max() takes 2 arguments, not 1"),
+    ("max()", "max() needs one argument or 2 arguments"),
     ("sin(x, y)", "sin() takes one argument"),
-    ("max(x, y, z)", "max() takes 2 arguments"),
+    ("max(x, y, z)", "max() takes one argument or 2 arguments"),
     ("x, y", "',' outside a function's arguments"),
     ("logp1(x)", "unknown function 'logp1'"),
 ])

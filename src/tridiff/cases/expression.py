@@ -13,9 +13,15 @@ import keyword
 import math
 import re
 from typing import NamedTuple
+
+import numpy as np
+
 from ..errors import CaseError, did_you_mean
+from ..ops import FUNCTIONS, OPS
+from . import arrays
+from .arrays import ARRAY_FUNCTIONS
+from .builder import Emitter, GraphBuilder, own_nodes
 from .ir import Graph, Node
-from ..ops import CONSTANTS, FUNCTIONS, OPS
 
 MAX_LENGTH = 2_000_000
 
@@ -23,14 +29,12 @@ _TOKEN = re.compile(r"""
     (?P<space>\s+)
   | (?P<num>(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+(?:_\d+)*)?)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
-  | (?P<op>\*\*|[-+*/(),])
+  | (?P<op>\*\*|[-+*/(),@\[\]])
 """, re.VERBOSE | re.ASCII)  # ASCII: no other scripts' digits, no non-breaking spaces
 
 # What a Python user might try, and what to tell them.
 _REFUSED = {
     ".": "attribute access ('.') is not allowed",
-    "[": "subscripts ('[') are not allowed",
-    "]": "subscripts (']') are not allowed",
     "{": "braces are not allowed",
     "}": "braces are not allowed",
     "'": "strings are not allowed",
@@ -39,7 +43,6 @@ _REFUSED = {
     ":": "lambdas, slices and ':' are not allowed",
     "=": "assignments and comparisons are not allowed; name intermediate values as steps",
     "%": "'%' is not supported",
-    "@": "'@' is not supported",
     "<": "comparisons are not supported",
     ">": "comparisons are not supported",
     "!": "'!' is not supported",
@@ -51,7 +54,7 @@ _REFUSED = {
     ";": "';' is not allowed",
 }
 
-_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("div", 2), "**": ("pow", 4)}
+_BINARY = {"+": ("add", 1), "-": ("sub", 1), "*": ("mul", 2), "/": ("div", 2), "@": ("matmul", 2), "**": ("pow", 4)}
 _UNARY = {"-": "neg", "+": "pos"}
 _UNARY_PREC = 3  # binds tighter than * and /, looser than ** (so -x**2 is -(x**2))
 
@@ -120,14 +123,6 @@ def parse_number(text: str) -> float:
     return value
 
 
-class Emitter:
-    """Receives the parse in evaluation order; the parser calls it, it builds nodes."""
-
-    def number(self, value: float, text: str) -> int: ...
-    def name(self, name: str, col: int) -> int: ...
-    def apply(self, op: str, args: tuple[int, ...]) -> int: ...
-
-
 def parse(tokens: list[Token], emit: Emitter) -> int:
     """Parse tokens, calling `emit` for every node in evaluation order; return the root."""
     if not tokens:
@@ -154,14 +149,14 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                 values.append(emit.number(parse_number(tok.text), tok.text))
                 expect_operand = False
             elif tok.kind == "name" and nxt is not None and nxt.text == "(":
-                if tok.text not in FUNCTIONS:
-                    hint = did_you_mean(tok.text, FUNCTIONS)
+                if tok.text not in CALLABLE:
+                    hint = did_you_mean(tok.text, CALLABLE)
                     raise CaseError(f"unknown function '{tok.text}' (column {tok.col})",
-                                    (hint + " " if hint else "") + "known functions: " + ", ".join(FUNCTIONS))
+                                    (hint + " " if hint else "") + "known functions: " + ", ".join(CALLABLE))
                 pending.append(("paren", tok.text, 1, tok))  # 1: arguments begun so far
                 i += 1  # the '(' is consumed with the name
             elif tok.kind == "name":
-                if tok.text in FUNCTIONS:
+                if tok.text in CALLABLE:
                     raise CaseError(f"'{tok.text}' is a function but is used as a value (column {tok.col})",
                                     f"call it: {tok.text}(x)")
                 values.append(emit.name(tok.text, tok.col))
@@ -192,12 +187,18 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                     raise CaseError(f"unmatched ')' (column {tok.col})", "remove it or add the '(' it closes")
                 _, fn, count, _ = pending.pop()
                 if fn is not None:
-                    if count != OPS[fn].arity:
+                    if count not in _arities(fn):
                         raise CaseError(f"{fn}() takes {_arguments(fn)}, not {count} (column {tok.col})",
                                         f"write {_call(fn)}")
                     args = tuple(values[-count:])
                     del values[-count:]
                     values.append(emit.apply(fn, args))
+            elif tok.text == "[":
+                subscripted = tokens[i - 1].text if tokens[i - 1].kind == "name" else None
+                indices, i = _subscripts(tokens, i)
+                values.append(emit.index(values.pop(), indices, subscripted))
+                i += 1
+                continue
             elif tok.text == ",":
                 while pending and pending[-1][0] != "paren":
                     reduce_top()
@@ -205,7 +206,7 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
                     raise CaseError(f"',' outside a function's arguments (column {tok.col})",
                                     "commas separate the arguments of max(a, b) and min(a, b)")
                 kind, fn, count, opened = pending.pop()
-                if count == OPS[fn].arity:
+                if count == max(_arities(fn)):
                     raise CaseError(f"{fn}() takes {_arguments(fn)} (column {tok.col})", f"write {_call(fn)}")
                 pending.append((kind, fn, count + 1, opened))
                 expect_operand = True
@@ -222,12 +223,43 @@ def parse(tokens: list[Token], emit: Emitter) -> int:
     return values[0]
 
 
+CALLABLE = FUNCTIONS + tuple(ARRAY_FUNCTIONS)
+
+
+def _arities(fn: str) -> tuple[int, ...]:
+    """How many arguments a function takes: max and min one array, or two values."""
+    if fn in ARRAY_FUNCTIONS:
+        return ARRAY_FUNCTIONS[fn]
+    return (1, 2) if fn in ("max", "min") else (OPS[fn].arity,)
+
+
 def _arguments(fn: str) -> str:
-    return "one argument" if OPS[fn].arity == 1 else f"{OPS[fn].arity} arguments"
+    return " or ".join("one argument" if n == 1 else f"{n} arguments" for n in _arities(fn))
 
 
 def _call(fn: str) -> str:
-    return f"{fn}(x)" if OPS[fn].arity == 1 else f"{fn}(x, y)"
+    return " or ".join(f"{fn}(x)" if n == 1 else f"{fn}(x, y)" for n in _arities(fn))
+
+
+def _subscripts(tokens: list[Token], i: int) -> tuple[tuple[int, ...], int]:
+    """The integers of `[i, j]` from the '[' at tokens[i]; returns them and the index of ']'."""
+    opened = tokens[i]
+    found: list[int] = []
+    i += 1
+    while True:
+        sign = 1
+        if i < len(tokens) and tokens[i].text == "-":
+            sign, i = -1, i + 1
+        if i >= len(tokens) or tokens[i].kind != "num" or not tokens[i].text.isdigit():
+            raise CaseError(f"subscripts are whole numbers: p[2], W[0, 1] (column {opened.col})",
+                            "write the element's position; slices and names are not allowed")
+        found.append(sign * int(tokens[i].text))
+        i += 1
+        if i < len(tokens) and tokens[i].text == "]":
+            return tuple(found), i
+        if i >= len(tokens) or tokens[i].text != ",":
+            raise CaseError(f"'[' at column {opened.col} is never closed", "close it with ']'")
+        i += 1
 
 
 def names_in(tokens: list[Token]) -> list[str]:
@@ -248,36 +280,14 @@ def check_step_name(name: str) -> None:
         raise CaseError(f"step name {name!r} is not a valid name",
                         "use letters, digits and '_', starting with a letter")
     _check_name(Token("name", name, 1))
-    if name in FUNCTIONS:
+    if name in CALLABLE:
         raise CaseError(f"step name '{name}' shadows the function {name}()", "rename the step")
 
 
-class GraphBuilder(Emitter):
-    """Builds a graph node by node: the parser's emitter, and the way to build generated
-    functions (the benchmark's) without going through text."""
-
-    def __init__(self, graph: Graph | None = None):
-        self.graph = graph if graph is not None else Graph()
-
-    def number(self, value: float, text: str) -> int:
-        return self.graph.add(Node("const", value=value, text=text))
-
-    def name(self, name: str, col: int) -> int:
-        g = self.graph
-        if name in g.steps:
-            return g.steps[name]
-        if name in CONSTANTS:
-            return g.add(Node("const", value=CONSTANTS[name], text=name))
-        if name not in g.inputs:
-            g.inputs[name] = g.add(Node("input", text=name))
-        return g.inputs[name]
-
-    def apply(self, op: str, args: tuple[int, ...]) -> int:
-        return self.graph.add(Node(op, args))
-
-
-def build_graph(steps: dict[str, str], output: str, *, function: bool = False) -> Graph:
-    """Parse named steps (written order) into one graph; `function` marks a single unnamed expression.
+def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
+                shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+    """Parse named steps (written order) into one graph; `function` marks a single unnamed
+    expression; `shapes` gives the inputs that are arrays their shapes.
 
     Errors carry the field they concern (`steps.NAME` or `function`).
     """
@@ -296,11 +306,21 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False) -
     order = list(steps) if function else _dependency_order(
         {n: [u for u in names_in(tokens[n]) if u in steps] for n in steps})
     graph = Graph(output_name=output)
-    emitter = GraphBuilder(graph)
+    emitter = GraphBuilder(graph, shapes)
     for name in order:
         start = len(graph.nodes)
         try:
             root = parse(tokens[name], emitter)
+            if isinstance(root, np.ndarray):
+                if name == output:
+                    raise CaseError(f"{'the function' if function else name} is {arrays.described(root.shape)}, "
+                                    "but the output must be a number",
+                                    "reduce it to one: sum(...), mean(...), or an element such as p[0]")
+                emitter.named(name, own_nodes(graph, root, start))
+                for index in np.ndindex(*root.shape):
+                    graph.steps[arrays.element(name, index)] = emitter.arrays[name][index]
+                graph.shapes[name] = root.shape
+                continue
         except CaseError as err:
             raise err.located(field=field_of(name))
         if root < start or graph.nodes[root].op == "input":

@@ -9,6 +9,7 @@ from typing import Any
 
 from . import yamlsafe
 from ..errors import CaseError, did_you_mean
+from . import arrays
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
 from ..ops import CONSTANTS, FUNCTIONS
@@ -183,7 +184,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
             raise r.error(("output",), f"output '{output}' is not a step",
                           did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
     try:
-        graph = build_graph(steps, output, function=function is not None)
+        graph = build_graph(steps, output, function=function is not None, shapes=_shapes(r, data))
     except CaseError as err:
         path = tuple(err.field.split(".", 1)) if err.field else ()
         raise r.error(path, err.problem, err.fix) from None
@@ -219,7 +220,7 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
             raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs) + "}`")
         at = r.mapping(("points", i, "at"), item["at"] if item["at"] is not None else {}, None)
         values = {}
-        for key, v in at.items():
+        for key, v in _elements(r, ("points", i, "at"), at, graph, graph.inputs):
             if key not in graph.inputs:
                 what = "a step, not an input" if key in graph.steps else "not an input of the function"
                 raise r.error(("points", i, "at", key), f"'{key}' is {what}",
@@ -251,13 +252,31 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
             if expect.get("value") is not None:
                 value = r.number(("points", i, "expect", "value"), expect["value"])
             if expect.get("gradient") is not None:
-                for key, v in r.mapping(("points", i, "expect", "gradient"), expect["gradient"], None).items():
+                stated = r.mapping(("points", i, "expect", "gradient"), expect["gradient"], None)
+                for key, v in _elements(r, ("points", i, "expect", "gradient"), stated, graph, named):
                     if key not in named:
                         raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
                                       "gradients exist for: " + ", ".join(named))
                     gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
         points.append(Point(values, value, gradient, tolerance, absolute, status))
     return tuple(points)
+
+
+def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:
+    """The inputs written as arrays (nested lists) at the first point, and their shapes."""
+    points = data.get("points")
+    first = points[0].get("at") if isinstance(points, list) and points and isinstance(points[0], dict) else None
+    try:
+        return arrays.shapes_at(first if isinstance(first, dict) else {})
+    except arrays.ArrayError as err:
+        raise r.error(("points", 0, "at", err.key), err.problem, err.fix) from None
+
+
+def _elements(r: _Reader, path: tuple, given: dict, graph: Graph, names) -> list[tuple[str, Any]]:
+    try:
+        return arrays.elements_of(given, graph.shapes, names)
+    except arrays.ArrayError as err:
+        raise r.error(path + (err.key,), err.problem, err.fix) from None
 
 
 def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:

@@ -24,6 +24,7 @@ class Graph:
     steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
     output: int = -1
     output_name: str = "f"
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # inputs and steps that are arrays
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)

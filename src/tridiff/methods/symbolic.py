@@ -122,16 +122,16 @@ class SymbolicCase:
         graph = self.graph
         shapes: dict[sp.Expr, Shape] = {}
         by_symbol = {sym: i for i, sym in self.symbol.items()}
-        roots = list(graph.steps.items()) or [(graph.output_name, graph.output)]
+        # In evaluation order (an array step's elements may be computed interleaved)
+        roots = sorted(graph.steps.items(), key=lambda item: item[1]) or [(graph.output_name, graph.output)]
         # Known from the graph, before sympy builds anything (a sum of 1,000 terms alone
         # takes it 13 s to build, pairwise, and 330 s to differentiate): each step's nodes
         # times the named nodes it uses, for one step and for all of them.
-        starts = [0] + [root + 1 for _, root in roots[:-1]]
+        cones = [self._cone(root) for _, root in roots]
         work = []
-        for (name, root), start in zip(roots, starts):
-            size = root + 1 - start
-            inputs = len({a for i in range(start, root + 1) for a in graph.nodes[i].args
-                          if a in self.symbol and a != root})
+        for (name, root), cone in zip(roots, cones):
+            size = len(cone)
+            inputs = len({a for i in cone for a in graph.nodes[i].args if a in self.symbol and a != root})
             if size * inputs > SYMBOLIC_MAX_WORK:
                 raise OverBudget(f"differentiating {name} ({size:,} nodes) once for each of the {inputs:,} "
                                  f"named nodes it uses is over the budget of {SYMBOLIC_MAX_WORK:,} node visits")
@@ -139,8 +139,8 @@ class SymbolicCase:
         if sum(work) > SYMBOLIC_MAX_WORK:
             raise OverBudget(f"differentiating the {len(roots):,} steps once for each named node each uses would "
                              f"visit {sum(work):,} nodes, over the budget of {SYMBOLIC_MAX_WORK:,}")
-        for (name, root), start in zip(roots, starts):
-            expr = self._expression(start, root)
+        for (name, root), cone in zip(roots, cones):
+            expr = self._expression(cone, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
             canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
             if canonical not in shapes:
@@ -153,16 +153,26 @@ class SymbolicCase:
                 shapes[canonical] = Shape(canonical, partials)
             self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
 
-    def _expression(self, start: int, root: int) -> sp.Expr:
+    def _cone(self, root: int) -> list[int]:
+        """The nodes a step computes itself, in evaluation order: back from its root to the
+        named nodes it reads (nodes it shares with other steps, a softmax's sum, included)."""
+        nodes = self.graph.nodes
+        found, stack = {root}, [root]
+        while stack:
+            for a in nodes[stack.pop()].args:
+                if a not in found and a not in self.symbol:
+                    found.add(a)
+                    stack.append(a)
+        return sorted(found)
+
+    def _expression(self, cone: list[int], root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}
 
         def arg(j: int) -> sp.Expr:
             return self.symbol[j] if j in self.symbol and j != root else memo[j]
 
-        for i in range(start, root + 1):
+        for i in cone:
             node = self.graph.nodes[i]
-            if i in self.symbol and i != root:
-                continue
             if node.op == "const":
                 memo[i] = _const(node)
                 continue

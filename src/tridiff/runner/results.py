@@ -172,6 +172,7 @@ class CaseResult(TypedDict, total=False):
     points: list[PointResult]
     curve: Curve
     over_budget: dict[str, str]
+    shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
 
 
 class Document(TypedDict):
@@ -187,7 +188,8 @@ def case_result(case: Case, status: str = "ok", message: str | None = None) -> C
             "description": case.description, "function": case.function,
             "steps": None if case.function is not None else case.steps,
             "output": case.output, "inputs": list(case.graph.inputs), "tolerance": case.tolerance,
-            "status": status, "message": message, "points": []}
+            "status": status, "message": message, "points": []} | (
+        {"shapes": {name: list(shape) for name, shape in case.graph.shapes.items()}} if case.graph.shapes else {})
 
 
 def results_document(cases: list[CaseResult]) -> Document:

@@ -1,0 +1,236 @@
+"""Arrays in expressions, spelled as numpy users spell them (`W @ x + b`, `sum(p)`,
+`W[0, 1]`, `softmax(z)`), expanded into the scalar graph every method works on.
+
+While an expression is built, an array is a numpy array of node ids (dtype object), so
+numpy's own rules decide broadcasting, indexing and transposition; every element then
+becomes one scalar node, computed in a fixed order (a sum left to right, a product
+W @ x row by row), so the float64 program is the same on every machine. The elements of
+inputs and named steps are named `W[0,1]`, and every method — the reference, finite
+differences, sympy, backprop — judges them one by one.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from ..errors import CaseError
+
+MAX_ELEMENTS = 100_000  # per array: each element is a node of the graph
+MAX_DIMENSIONS = 4
+
+# Functions of arrays (beyond the elementwise primitives): their number of arguments.
+ARRAY_FUNCTIONS = {"sum": (1,), "mean": (1,), "transpose": (1,), "softmax": (1,), "logsumexp": (1,)}
+
+Value = "int | np.ndarray"  # a node id, or an array of node ids
+Apply = Callable[[str, tuple], int]          # (op, scalar args) -> node
+Constant = Callable[[float], int]            # value -> constant node
+
+
+def element(name: str, index: tuple[int, ...]) -> str:
+    """The name of one element: W[0,1], x[2]."""
+    return f"{name}[{','.join(map(str, index))}]"
+
+
+def size_text(shape: tuple[int, ...]) -> str:
+    """3×4, or '5 elements' for a vector, for messages."""
+    if len(shape) == 1:
+        return f"{shape[0]} element{'s' if shape[0] != 1 else ''}"
+    return "×".join(map(str, shape))
+
+
+def described(shape: tuple[int, ...]) -> str:
+    """'a vector of 3 elements', 'a 3×4 matrix', 'a 2×3×4 array', for 'X is …'."""
+    if len(shape) == 1:
+        return f"a vector of {size_text(shape)}"
+    return f"a {size_text(shape)} {'matrix' if len(shape) == 2 else 'array'}"
+
+
+def shape_of(value) -> tuple[int, ...]:
+    return value.shape if isinstance(value, np.ndarray) else ()
+
+
+def _label(label: str | None, fallback: str) -> str:
+    return label or fallback
+
+
+def elementwise(op: str, args: tuple, apply: Apply, labels: tuple[str | None, ...]) -> object:
+    """One scalar node per element of the broadcast shape."""
+    shapes = [shape_of(a) for a in args]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        left, right = _label(labels[0], "the left side"), _label(labels[-1], "the right side")
+        raise CaseError(f"{left} is {described(shapes[0])} and {right} is {described(shapes[-1])}: "
+                        f"they do not broadcast", "give them the same shape, or shapes numpy broadcasts") from None
+    if shape == ():
+        return apply(op, args)
+    grids = [np.broadcast_to(np.asarray(a, dtype=object), shape) for a in args]
+    out = np.empty(shape, dtype=object)
+    for index in np.ndindex(*shape):
+        out[index] = apply(op, tuple(g[index] for g in grids))
+    return out
+
+
+def matmul(a, b, apply: Apply, labels: tuple[str | None, str | None]) -> object:
+    """numpy's @ for vectors and matrices; each element a sum left to right."""
+    left, right = _label(labels[0], "the left side"), _label(labels[1], "the right side")
+    sa, sb = shape_of(a), shape_of(b)
+    if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2):
+        raise CaseError(f"@ multiplies vectors and matrices, but {left} is {described(sa) if sa else 'a number'} "
+                        f"and {right} is {described(sb) if sb else 'a number'}", "use * for numbers")
+    A = a if len(sa) == 2 else a.reshape(1, -1)
+    B = b if len(sb) == 2 else b.reshape(-1, 1)
+    if A.shape[1] != B.shape[0]:
+        raise CaseError(f"{left} is {described(sa)} but {right} has {B.shape[0]} "
+                        f"{'rows' if len(sb) == 2 else 'elements'}", f"{left} @ {right} needs "
+                        f"{A.shape[1]} {'rows' if len(sb) == 2 else 'elements'} on the right")
+    out = np.empty((A.shape[0], B.shape[1]), dtype=object)
+    for i in range(A.shape[0]):
+        for j in range(B.shape[1]):
+            total = apply("mul", (A[i, 0], B[0, j]))
+            for k in range(1, A.shape[1]):
+                total = apply("add", (total, apply("mul", (A[i, k], B[k, j]))))
+            out[i, j] = total
+    if len(sa) == 1 and len(sb) == 1:
+        return out[0, 0]
+    return out[0] if len(sa) == 1 else out[:, 0] if len(sb) == 1 else out
+
+
+def _fold(op: str, values, apply: Apply):
+    items = list(np.asarray(values, dtype=object).flat)
+    total = items[0]
+    for item in items[1:]:
+        total = apply(op, (total, item))
+    return total
+
+
+def call(fn: str, args: tuple, apply: Apply, constant: Constant) -> object:
+    """An array function, or max/min of one array (its largest or smallest element)."""
+    (a,) = args
+    if not isinstance(a, np.ndarray):
+        if fn == "softmax":
+            return constant(1.0)  # the softmax of one number
+        return a
+    if fn == "sum":
+        return _fold("add", a, apply)
+    if fn == "mean":
+        return apply("div", (_fold("add", a, apply), constant(float(a.size))))
+    if fn in ("max", "min"):
+        return _fold(fn, a, apply)
+    if fn == "transpose":
+        return a.T
+    if fn == "logsumexp":  # m + log(Σ exp(z − m)): no overflow, the same value
+        m = _fold("max", a, apply)
+        shifted = [apply("exp", (apply("sub", (z, m)),)) for z in a.flat]
+        return apply("add", (m, apply("log", (_fold("add", shifted, apply),))))
+    # softmax along the last axis, as jax.nn.softmax: exp(z − max) / Σ exp(z − max)
+    out = np.empty(a.shape, dtype=object)
+    for row in np.ndindex(*a.shape[:-1]):
+        z = a[row]
+        m = _fold("max", z, apply)
+        e = [apply("exp", (apply("sub", (v, m)),)) for v in z]
+        s = _fold("add", e, apply)
+        for k, v in enumerate(e):
+            out[row + (k,)] = apply("div", (v, s))
+    return out
+
+
+def index(value, indices: tuple[int, ...], label: str | None) -> object:
+    """Integer subscripts, numpy's way: p[2], W[0, 1], W[0] (a row), negative from the end."""
+    shape = shape_of(value)
+    name = _label(label, "the value")
+    if not shape:
+        raise CaseError(f"{name} is a number, not an array: it has no [{', '.join(map(str, indices))}]",
+                        "subscript arrays only")
+    if len(indices) > len(shape):
+        raise CaseError(f"{name} is {described(shape)}: {len(indices)} subscripts are too many",
+                        f"give at most {len(shape)}")
+    for k, (i, n) in enumerate(zip(indices, shape)):
+        if not -n <= i < n:
+            raise CaseError(f"{name} is {described(shape)}: subscript {i} is out of range"
+                            + (f" in dimension {k + 1}" if len(shape) > 1 else ""),
+                            f"use 0 … {n - 1} (or -1 for the last)")
+    return value[indices]
+
+
+def layout(value) -> tuple[int, ...] | None:
+    """The shape of a nested list as a case file writes an array (None for a number);
+    ValueError if it is not rectangular, too large or too deep."""
+    if not isinstance(value, list):
+        return None
+    shape: list[int] = []
+    level = value
+    while isinstance(level, list):
+        if not level:
+            raise ValueError("an empty list is not an array")
+        shape.append(len(level))
+        level = level[0]
+    if len(shape) > MAX_DIMENSIONS or np.prod(shape) > MAX_ELEMENTS:
+        raise ValueError(f"at most {MAX_DIMENSIONS} dimensions and {MAX_ELEMENTS:,} elements")
+
+    def check(item, depth: int) -> None:
+        if depth == len(shape):
+            if isinstance(item, list):
+                raise ValueError("its rows have different depths")
+            return
+        if not isinstance(item, list) or len(item) != shape[depth]:
+            raise ValueError("its rows have different lengths")
+        for sub in item:
+            check(sub, depth + 1)
+    check(value, 0)
+    return tuple(shape)
+
+
+def elements(name: str, value: list, shape: tuple[int, ...]) -> list[tuple[str, object]]:
+    """(W[0,1], the value written there), in numpy's order (row after row)."""
+    out = []
+    for index in np.ndindex(*shape):
+        item = value
+        for i in index:
+            item = item[i]
+        out.append((element(name, index), item))
+    return out
+
+
+class ArrayError(ValueError):
+    """An array written wrongly in a case file: which key, what, and what to do."""
+
+    def __init__(self, key: str, problem: str, fix: str):
+        super().__init__(problem)
+        self.key, self.problem, self.fix = key, problem, fix
+
+
+def shapes_at(first: dict) -> dict[str, tuple[int, ...]]:
+    """The names given nested lists at a case's first point: its array inputs, and their shapes."""
+    shapes = {}
+    for key, value in first.items():
+        try:
+            shape = layout(value)
+        except ValueError as err:
+            raise ArrayError(str(key), f"{key} is not an array of numbers: {err}",
+                             "write it as numpy prints it: [[1, 2], [3, 4]]") from None
+        if shape is not None:
+            shapes[str(key)] = shape
+    return shapes
+
+
+def elements_of(given: dict, shapes: dict[str, tuple[int, ...]], names) -> list[tuple[str, object]]:
+    """A mapping of names to values with each array written out element by element
+    (W[0,1]: …), its shape checked against the case's."""
+    out: list[tuple[str, object]] = []
+    for key, value in given.items():
+        if key not in shapes or (key in names and not isinstance(value, list)):
+            out.append((key, value))
+            continue
+        shape = shapes[key]
+        try:
+            written, why = layout(value), ""
+        except ValueError as err:
+            written, why = None, str(err)
+        if written != shape:
+            here = f"{described(written)} here" if written else why or "a number here"
+            raise ArrayError(key, f"{key} is {described(shape)} but {here}",
+                             f"give {key} as a {size_text(shape)} nested list")
+        out += elements(key, value, shape)
+    return out

@@ -1,0 +1,147 @@
+"""Arrays in case files: every element judged against gradients worked out by hand in numpy
+(the formulas of the CS231n notes), named W[i,j] in results.json; shape errors in one line."""
+import numpy as np
+import pytest
+
+from tridiff.cases.files import read_file
+from tridiff.errors import CaseError
+from tridiff.runner.case import run_case
+
+from helpers import case_from
+
+
+def lists(a: np.ndarray) -> str:
+    return repr(a.tolist())
+
+
+def run_yaml(write_case, text: str) -> dict:
+    return run_case(case_from(write_case, text))
+
+
+def by_element(name: str, a: np.ndarray) -> dict[str, float]:
+    return {f"{name}[{','.join(map(str, i))}]": float(a[i]) for i in np.ndindex(*a.shape)}
+
+
+def assert_gradients(result: dict, want: dict[str, float]) -> None:
+    (point,) = result["points"]
+    assert point["status"] == "ok", point["message"]
+    for name, value in want.items():
+        node = point["gradient"][name]
+        exact = float(node["reference"])
+        assert abs(exact - value) <= 1e-13 * max(abs(value), 1.0), (name, exact, value)
+        for method in ("backprop", "symbolic", "forward_mode"):
+            if method in node["methods"]:
+                assert node["errors"][method]["judged_error"] <= 1e-12, (name, method)
+
+
+RNG = np.random.default_rng(16)
+
+
+def test_softmax_cross_entropy_with_l2_regularisation(write_case):
+    """3 classes, 4 features: dL/dW = (p − onehot(y))·xᵀ + reg·W, dL/db = p − onehot(y)."""
+    W, x, b, reg, y = RNG.normal(size=(3, 4)), RNG.normal(size=4), RNG.normal(size=3), 0.1, 2
+    s = W @ x + b
+    p = np.exp(s - s.max()) / np.exp(s - s.max()).sum()
+    dp = p.copy()
+    dp[y] -= 1
+    result = run_yaml(write_case, f"""
+name: softmax-loss
+steps:
+  s: W @ x + b
+  p: softmax(s)
+  L: -log(p[{y}]) + 0.5 * reg * sum(W * W)
+points:
+  - at: {{W: {lists(W)}, x: {lists(x)}, b: {lists(b)}, reg: {reg!r}}}
+""")
+    want = by_element("W", np.outer(dp, x) + reg * W) | by_element("b", dp) | by_element("x", W.T @ dp)
+    want |= by_element("p", np.array([0.0 if k != y else -1 / p[y] for k in range(3)])) | by_element("s", dp)
+    assert_gradients(result, want)
+
+
+def test_matrix_product_gradient_of_the_cs231n_notes(write_case):
+    """D = W·X, L = sum(D ⊙ G) for a fixed G: ∂L/∂W = G·Xᵀ, ∂L/∂X = Wᵀ·G."""
+    W, X, G = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 4)), RNG.normal(size=(2, 4))
+    result = run_yaml(write_case, f"""
+name: matmul
+steps:
+  D: W @ X
+  L: sum(D * G)
+points:
+  - at: {{W: {lists(W)}, X: {lists(X)}, G: {lists(G)}}}
+""")
+    assert_gradients(result, by_element("W", G @ X.T) | by_element("X", W.T @ G) | by_element("D", G))
+
+
+def test_two_layer_relu_network_on_a_batch_with_mean_squared_error(write_case):
+    X, W1, b1, W2, t = (RNG.normal(size=(4, 3)), RNG.normal(size=(3, 5)), RNG.normal(size=5),
+                        RNG.normal(size=5), RNG.normal(size=4))
+    a = X @ W1 + b1
+    h = np.maximum(a, 0)
+    r = h @ W2 - t
+    dr = 2 * r / 4
+    dh = np.outer(dr, W2)
+    da = dh * (a > 0)
+    result = run_yaml(write_case, f"""
+name: two-layer
+steps:
+  h: relu(X @ W1 + b1)
+  L: mean((h @ W2 - t) ** 2)
+points:
+  - at: {{X: {lists(X)}, W1: {lists(W1)}, b1: {lists(b1)}, W2: {lists(W2)}, t: {lists(t)}}}
+""")
+    want = by_element("W1", X.T @ da) | by_element("b1", da.sum(0)) | by_element("W2", h.T @ dr)
+    assert_gradients(result, want | by_element("X", da @ W1.T) | by_element("h", dh))
+
+
+def test_broadcasting_subscripts_transpose_and_reductions(write_case):
+    """f = sum(A * c) + max(transpose(A) @ v) + A[1, 2]·A[0, -1] + logsumexp(c): c broadcasts along A's rows."""
+    A, c, v = RNG.normal(size=(2, 3)), RNG.normal(size=3), RNG.normal(size=2)
+    u = A.T @ v
+    k = int(np.argmax(u))
+    dA = np.tile(c, (2, 1)) + np.outer(v, np.eye(3)[k])
+    dA[1, 2] += A[0, 2]
+    dA[0, 2] += A[1, 2]
+    dc = A.sum(0) + np.exp(c) / np.exp(c).sum()
+    result = run_yaml(write_case, f"""
+name: mixed
+function: sum(A * c) + max(transpose(A) @ v) + A[1, 2] * A[0, -1] + logsumexp(c)
+points:
+  - at: {{A: {lists(A)}, c: {lists(c)}, v: {lists(v)}}}
+""")
+    assert_gradients(result, by_element("A", dA) | by_element("c", dc) | by_element("v", A[:, k]))
+
+
+def test_results_name_every_element_and_record_the_shapes(write_case):
+    result = run_yaml(write_case, "name: a\nfunction: sum(W @ x)\npoints:\n"
+                                  "  - at: {W: [[1, 2], [3, 4], [5, 6]], x: [0.5, -1]}\n")
+    names = list(result["points"][0]["gradient"])
+    assert names[:6] == ["W[0,0]", "W[0,1]", "W[1,0]", "W[1,1]", "W[2,0]", "W[2,1]"]
+    assert {"x[0]", "x[1]", "f"} <= set(names)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("function: sum(W @ x)\npoints:\n  - at: {W: [[1, 2], [3, 4], [5, 6]], x: [1, 2, 3]}",
+     "W is a 3×2 matrix but x has 3 elements"),
+    ("function: sum(A + B)\npoints:\n  - at: {A: [[1, 2], [3, 4]], B: [1, 2, 3]}",
+     "A is a 2×2 matrix and B is a vector of 3 elements: they do not broadcast"),
+    ("function: W[2, 0]\npoints:\n  - at: {W: [[1, 2], [3, 4]]}", "subscript 2 is out of range"),
+    ("function: W\npoints:\n  - at: {W: [[1, 2], [3, 4]]}", "the output must be a number"),
+    ("function: sum(W)\npoints:\n  - at: {W: [[1, 2], [3]]}", "rows have different lengths"),
+    ("function: sum(W)\npoints:\n  - at: {W: [[1, 2], [3, 4]]}\n  - at: {W: [1, 2]}",
+     "W is a 2×2 matrix but a vector of 2 elements here"),
+    ("function: softmin(W)\npoints:\n  - at: {W: [1, 2]}", "unknown function 'softmin'"),
+    ("function: sum(W, 1)\npoints:\n  - at: {W: [1, 2]}", "sum() takes one argument"),
+    ("function: W[x]\npoints:\n  - at: {W: [1, 2], x: 0}", "subscripts are whole numbers"),
+])
+def test_shape_errors_are_one_line_naming_file_case_and_field(write_case, text, message):
+    with pytest.raises(CaseError) as err:
+        read_file(write_case("name: bad\n" + text + "\n"))
+    line = str(err.value)
+    assert message in line and "case 'bad'" in line and "field '" in line and "\n" not in line
+
+
+def test_results_json_records_the_shapes(write_case):
+    from tridiff.runner.results import case_result
+    case = case_from(write_case, "name: a\nsteps:\n  h: W @ x\n  f: sum(h)\npoints:\n"
+                                 "  - at: {W: [[1, 2], [3, 4], [5, 6]], x: [0.5, -1]}\n")
+    assert case_result(case)["shapes"] == {"W": [3, 2], "x": [2], "h": [3]}
