@@ -25,7 +25,7 @@ def test_forward_mode_gives_every_input_and_no_step(results):
     for name, result in results.items():
         case = CASES[name]
         for point in result["points"]:
-            for node, data in point["gradient"].items():
+            for node, data in point.get("gradient", {}).items():  # (none where f fails, as logsumexp's is meant to)
                 if node in case.graph.inputs:
                     assert "forward_mode" in data["methods"], (name, node)
                     # (at a kink — svm-hinge-loss's second point — no derivative exists to judge against)
@@ -90,7 +90,7 @@ def test_library_adapters_match_the_reference_on_every_case(library, results):
         result = run_case(case, {library: method})
         assert result["status"] == "ok", (name, result["message"])
         for point in result["points"]:
-            for node in point["gradient"].values():
+            for node in point.get("gradient", {}).values():
                 assert library in node["methods"]
 
 
