@@ -65,7 +65,7 @@ VIOLATIONS = [
     lambda d: d.pop("function"),
     lambda d: d.update(points=[]),
     lambda d: d["points"][0].update(where={"x": 1}),
-    lambda d: d["points"][0]["at"].update(x=[1, 2]),
+    lambda d: d["points"][0]["at"].update(x=[]),
     lambda d: d["points"][0]["at"].update(x="one"),
     lambda d: d["points"][0]["expect"].update(value=True),
     lambda d: d["points"][0]["expect"].update(slope=1),
@@ -110,6 +110,8 @@ def test_every_case_page_shows_a_circuit_whose_labels_match_the_tables(fresh):
     for case in doc["cases"]:
         page = (fresh / f"{case['name']}.md").read_text()
         for k, point in enumerate(case["points"], 1):
+            if "gradient" not in point:  # a point where f fails (as logsumexp's second is meant to)
+                continue
             name = f"{case['name']}-p{k}-circuit.svg"
             assert f"(plots/{name})" in page
             svg = (fresh / "plots" / name).read_text()

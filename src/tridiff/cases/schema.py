@@ -26,11 +26,11 @@ def _closed(properties: dict, keys: tuple[str, ...], **extra) -> dict:
 def schema() -> dict:
     steps_h = {"type": "array", "minItems": 1, "maxItems": MAX_STEPS_H, "items": {"$ref": "#/$defs/number"}}
     point = _closed({
-        "at": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/number"},
+        "at": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/array"},
                "propertyNames": {"pattern": IDENTIFIER}},
         "expect": {"type": ["object", "null"], "additionalProperties": False, "properties": {
             "value": {"anyOf": [{"$ref": "#/$defs/number"}, {"type": "null"}]},
-            "gradient": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/number"}},
+            "gradient": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/array"}},
             "tolerance": {"$ref": "#/$defs/number"},
             "abs_tolerance": {"$ref": "#/$defs/number"},
             "status": {"enum": list(EXPECTED_STATUSES)}}},
@@ -62,7 +62,10 @@ def schema() -> dict:
         "oneOf": [{"$ref": "#/$defs/case"},
                   {"type": "object", "additionalProperties": False, "required": ["cases"],
                    "properties": {"cases": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/case"}}}}],
-        "$defs": {"number": NUMBER, "point": point, "case": case},
+        "$defs": {"number": NUMBER, "point": point, "case": case,
+                  # a number, or an array written as nested lists (W: [[1, 2], [3, 4]])
+                  "array": {"anyOf": [{"$ref": "#/$defs/number"},
+                                      {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/array"}}]}},
     }
 
 

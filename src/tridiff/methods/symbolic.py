@@ -110,6 +110,10 @@ class SymbolicCase:
         self.units: list[Unit] = []
         self._derivatives: dict[str, tuple] = {}
         self.over_budget: str | None = None
+        # sympy differentiates Max and Min into Heaviside terms whose higher derivatives it
+        # then spends seconds simplifying (12 s for logsumexp of three numbers): the error
+        # model takes Taylor mode's instead, which reads max and min as the branch taken.
+        self._picks = any(node.op in ("max", "min") for node in graph.nodes)
         try:
             self._build()
         except OverBudget as err:
@@ -227,7 +231,7 @@ class SymbolicCase:
         For the error model only (a few digits suffice): sympy's derivatives, compiled once
         per node, evaluated in float64 at `values` (of the named nodes, from the reference).
         A derivative that is identically zero stays 0."""
-        if len(self.graph.nodes) > MODEL_MAX_NODES or self.over_budget:
+        if len(self.graph.nodes) > MODEL_MAX_NODES or self.over_budget or self._picks:
             return None
         if name not in self._derivatives:
             try:
