@@ -145,3 +145,13 @@ def test_results_json_records_the_shapes(write_case):
     case = case_from(write_case, "name: a\nsteps:\n  h: W @ x\n  f: sum(h)\npoints:\n"
                                  "  - at: {W: [[1, 2], [3, 4], [5, 6]], x: [0.5, -1]}\n")
     assert case_result(case)["shapes"] == {"W": [3, 2], "x": [2], "h": [3]}
+
+
+def test_sweeps_csv_quotes_element_names(write_case):
+    import csv
+    import io
+
+    from tridiff.reports.csv_file import case_rows
+    case = case_from(write_case, "name: a\nfunction: sum(W * W)\npoints:\n  - at: {W: [[1, 2], [3, 4]]}\n")
+    rows = list(csv.reader(io.StringIO(case_rows(run_case(case)))))
+    assert {row[2] for row in rows} >= {"W[0,1]", "W[1,0]"} and {len(row) for row in rows} == {8}
