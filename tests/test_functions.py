@@ -160,3 +160,14 @@ def test_complex_rules_written_here_are_the_analytic_function_at_any_step(name, 
         want = mp(mpmath.mpc(x, h))
         assert abs(got.real - want.real) <= 1e-15 * abs(want.real) + 1e-300, (name, x, h, got)
         assert abs(got.imag - want.imag) <= 1e-14 * abs(want.imag), (name, x, h, got)
+
+
+@pytest.mark.parametrize("x", [1.0, -1.0])
+def test_asin_and_acos_at_the_ends_of_their_domain_have_no_derivative(write_case, x):
+    """Found by an attack: the curvature of asin′ divided by zero at ±1 (an internal error)."""
+    from tridiff.runner.case import run_case
+
+    from helpers import case_from
+    case = case_from(write_case, f"name: a\nfunction: asin(x) + acos(x)\npoints:\n  - at: {{x: {x!r}}}\n")
+    point = run_case(case)["points"][0]
+    assert point["status"] == "error" and "infinite" in point["message"], point["message"]

@@ -287,8 +287,9 @@ def curvature_of(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[
         "log1p": lambda: 1 / (1 + a) ** 2,
         "expm1": lambda: abs(out + 1),
         "atan": lambda: 2 * abs(a) / (1 + a * a) ** 2,
-        "asin": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5),
-        "acos": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5),
+        # (at ±1 the derivative itself is infinite, which the adjoint pass reports)
+        "asin": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5) if abs(a) < 1 else mpf(0),
+        "acos": lambda: abs(a) / ((1 - a) * (1 + a)) ** mpf(1.5) if abs(a) < 1 else mpf(0),
         "sinh": lambda: abs(out),
         "cosh": lambda: abs(out),
         "erf": lambda: 4 / mpmath.sqrt(mpmath.pi) * abs(a) * mpmath.exp(-a * a),
