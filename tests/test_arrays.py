@@ -155,3 +155,14 @@ def test_sweeps_csv_quotes_element_names(write_case):
     case = case_from(write_case, "name: a\nfunction: sum(W * W)\npoints:\n  - at: {W: [[1, 2], [3, 4]]}\n")
     rows = list(csv.reader(io.StringIO(case_rows(run_case(case)))))
     assert {row[2] for row in rows} >= {"W[0,1]", "W[1,0]"} and {len(row) for row in rows} == {8}
+
+
+def test_arrays_cannot_expand_a_short_text_into_an_unbounded_graph(write_case, monkeypatch):
+    """Found by an attack: sum(W @ W) at 300×300 is 54 million nodes, built while the file is read."""
+    from tridiff.cases import arrays
+    monkeypatch.setattr(arrays, "MAX_NODES", 1000)
+    W = repr([[0.5] * 20 for _ in range(20)])
+    for function, message in (("sum(W @ W)", "W @ W would take 15,600 operations"),
+                              ("sum(exp(W * W)) + sum(exp(W * W)) + sum(exp(W * W))", "expand to over 1,000")):
+        with pytest.raises(CaseError, match=message.replace("(", r"\(")):
+            read_file(write_case(f"name: big\nfunction: {function}\npoints:\n  - at: {{W: {W}}}\n"))

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import CaseError
 
 MAX_ELEMENTS = 100_000  # per array: each element is a node of the graph
+MAX_NODES = 2_000_000   # in a whole case, arrays expanded: what a case of 2 MB of text could reach
 MAX_DIMENSIONS = 4
 
 # Functions of arrays (beyond the elementwise primitives): their number of arguments.
@@ -85,6 +86,10 @@ def matmul(a, b, apply: Apply, labels: tuple[str | None, str | None]) -> object:
         raise CaseError(f"{left} is {described(sa)} but {right} has {B.shape[0]} "
                         f"{'rows' if len(sb) == 2 else 'elements'}", f"{left} @ {right} needs "
                         f"{A.shape[1]} {'rows' if len(sb) == 2 else 'elements'} on the right")
+    cost = A.shape[0] * B.shape[1] * (2 * A.shape[1] - 1)
+    if cost > MAX_NODES:
+        raise CaseError(f"{left} @ {right} would take {cost:,} operations, each a node of the graph: over the "
+                        f"limit of {MAX_NODES:,}", "use smaller arrays (tridiff judges every element)")
     out = np.empty((A.shape[0], B.shape[1]), dtype=object)
     for i in range(A.shape[0]):
         for j in range(B.shape[1]):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import CaseError
 from ..ops import CONSTANTS
 from . import arrays
 from .ir import Graph, Node
@@ -70,6 +71,9 @@ class GraphBuilder(Emitter):
         return arrays.index(value, indices, name or self.labels.get(id(value)))
 
     def _scalar(self, op: str, args: tuple[int, ...]) -> int:
+        if len(self.graph.nodes) >= arrays.MAX_NODES and self.shapes:  # arrays can multiply a short text
+            raise CaseError(f"the arrays expand to over {arrays.MAX_NODES:,} operations, each a node of the "
+                            "graph", "use smaller arrays (tridiff judges every element)")
         return self.graph.add(Node(op, args))
 
 
