@@ -132,6 +132,7 @@ def test_results_name_every_element_and_record_the_shapes(write_case):
     ("function: softmin(W)\npoints:\n  - at: {W: [1, 2]}", "unknown function 'softmin'"),
     ("function: sum(W, 1)\npoints:\n  - at: {W: [1, 2]}", "sum() takes one argument"),
     ("function: W[x]\npoints:\n  - at: {W: [1, 2], x: 0}", "subscripts are whole numbers"),
+    ("function: sum(W)\npoints:\n  - at: {W: [1, 2], 'W[1]': 5}", "W[1] is given twice"),
 ])
 def test_shape_errors_are_one_line_naming_file_case_and_field(write_case, text, message):
     with pytest.raises(CaseError) as err:

@@ -238,4 +238,10 @@ def elements_of(given: dict, shapes: dict[str, tuple[int, ...]], names) -> list[
             raise ArrayError(key, f"{key} is {described(shape)} but {here}",
                              f"give {key} as a {size_text(shape)} nested list")
         out += elements(key, value, shape)
+    seen: set[str] = set()
+    for name, _ in out:  # W and, besides it, W[0,1]
+        if name in seen:
+            raise ArrayError(name, f"{name} is given twice, alone and as part of its array",
+                             "give the whole array, or the element, not both")
+        seen.add(name)
     return out
