@@ -13,6 +13,8 @@ import fnmatch
 from pathlib import Path
 
 from .methods.backprop import Compiled
+from .methods.backprop.vjp import NUMPY, PORTABLE, ArrayCompiled
+from .cases.program import trace
 from .cases.files import Case, Library, load_library
 from .errors import CaseError
 from .cases.expression import build_graph
@@ -22,21 +24,30 @@ from .runner.results import results_document
 
 
 def compile(function: str | None = None, *, steps: dict[str, str] | None = None,
-            output: str | None = None) -> Compiled:
+            output: str | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
+            wrt: list[str] | None = None, portable: bool = False) -> Compiled | ArrayCompiled:
     """Compile a function (or named steps) once for value + gradient, at a point or on arrays.
 
         >>> f = tridiff.compile("tanh(w*x + b)")
         >>> value, grad = f.value_and_grad({"w": 0.5, "x": 2.0, "b": -0.3})
         >>> grad["w"]                      # ∂f/∂w
+
+    `shapes` makes inputs arrays (`{"W": (256, 784), "x": (784,)}`): the function is then
+    differentiated array by array (one vector–Jacobian product per operation, numpy's
+    kernels) and `value_and_grad` takes and gives arrays; `wrt` names the inputs whose
+    gradients are wanted (default: all); `portable` uses the kernels whose every bit is the
+    same on every CPU (slower; what the reports use).
     """
     if (function is None) == (steps is None):
         raise CaseError("give either a function or steps", "compile('2*x**2') or compile(steps={...})",
                         file="<python>")
-    if function is not None:
-        graph = build_graph({output or "f": function}, output or "f", function=True)
-    else:
-        graph = build_graph(dict(steps), output or list(steps)[-1])
-    return Compiled(graph)
+    name = output or ("f" if function is not None else list(steps)[-1])
+    written = {name: function} if function is not None else dict(steps)
+    if shapes is not None:
+        program = trace(written, name, function=function is not None,
+                        shapes={n: tuple(s) for n, s in shapes.items()})
+        return ArrayCompiled(program, PORTABLE if portable else NUMPY, wrt)
+    return Compiled(build_graph(written, name, function=function is not None))
 
 
 def load(paths: list[str | Path] | None = None) -> Library:

@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="bench", metavar="DIR", help="where bench.md/json/svg go (default: bench)")
     c.add_argument("--budget", type=float, metavar="SECONDS", help="time limit per method and n (default 60, quick 3)")
     c.add_argument("--repeats", type=int, metavar="N", help="timings per figure; the median is kept (default 9, quick 7)")
-    c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp, chain or steps (default: all)")
+    c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp, chain, steps or network (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
     c = sub.add_parser("schema", help="print the JSON Schema of case files (for editors)")
@@ -188,9 +188,9 @@ def cmd_show(args) -> int:
 def cmd_bench(args) -> int:
     from . import bench
 
-    if args.family and set(args.family) - set(bench.FAMILIES):
-        raise CaseError(f"unknown family {sorted(set(args.family) - set(bench.FAMILIES))}",
-                        "choose from " + ", ".join(bench.FAMILIES), file="<command line>", field="--family")
+    if args.family and set(args.family) - set(bench.NAMES):
+        raise CaseError(f"unknown family {sorted(set(args.family) - set(bench.NAMES))}",
+                        "choose from " + ", ".join(bench.NAMES), file="<command line>", field="--family")
     try:
         sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else None
     except ValueError:

@@ -12,11 +12,16 @@ import statistics
 import time
 
 from ..methods.backprop import Compiled
+from . import network
 from .problems import FAMILIES, Problem, chain, mlp, steps, tanh_sum
 from .report import describe, machine, markdown, plot, write
 from .timing import PEERS, available, run_child
 
-__all__ = ["FAMILIES", "Problem", "arrays", "chain", "markdown", "mlp", "plot", "run", "steps", "tanh_sum", "write"]
+# Families timed at one size, in one process, against numpy (not against a plain loop over n).
+ARRAY_FAMILIES = {"network": network.run}
+NAMES = (*FAMILIES, *ARRAY_FAMILIES)
+
+__all__ = ["ARRAY_FAMILIES", "FAMILIES", "NAMES", "Problem", "arrays", "chain", "markdown", "mlp", "plot", "run", "steps", "tanh_sum", "write"]
 
 
 # Methods timed on some families only: the peers are written for the tanh sum; sympy's
@@ -34,7 +39,7 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
     if not methods:
         methods = ["plain", "backprop", "value_and_grad", "central", "symbolic", *(m for m in PEERS if available(m))]
     rows = []
-    for family in families or list(FAMILIES):
+    for family in (f for f in families or FAMILIES if f in FAMILIES):
         over: set[str] = set()
         for n in sizes:
             primal = None
@@ -69,7 +74,9 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 rows.append(row)
                 log(describe(row))
     return {"schema": 1, "machine": machine(), "quick": quick, "budget_seconds": budget, "repeats": repeats,
-            "rows": rows, "arrays": arrays([n for n in sizes if n <= 1000], repeats, log)}
+            "rows": rows, "arrays": arrays([n for n in sizes if n <= 1000], repeats, log),
+            **{family: run_family(repeats, log=log) for family, run_family in ARRAY_FAMILIES.items()
+               if not families or family in families}}
 
 
 POINTS = 1000

@@ -40,6 +40,9 @@ def markdown(document: dict) -> str:
     vector = [[r["n"], r["points"], f"{r['numpy_seconds'] * 1e3:.2f}", f"{r['backprop_seconds'] * 1e3:.2f}",
                f"{r['ratio']:.2f}", f"{r['ratio_min']:.2f}" if "ratio_min" in r else ""]
               for r in document.get("arrays", [])]
+    net = [[r["method"], f"{r['seconds'] * 1e3:.3f}", f"{r['min_seconds'] * 1e3:.3f}", f"{r['ratio']:.2f}",
+            f"{r['ratio_min']:.2f}", f"{r['max_rel_diff_vs_tridiff']:.1e}" if r["method"] not in ("tridiff", "numpy forward")
+            else ""] for r in document.get("network", [])]
     api = [[r["function"], r["n"], f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
            for r in document["rows"] if r.get("vs_raw")]
     return ("# tridiff bench\n\n"
@@ -56,6 +59,20 @@ def markdown(document: dict) -> str:
             "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
             "the numpy-vectorised function alone (median ms; the two timed interleaved):\n\n"
             + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio", "ratio of minima"],
+                       tablefmt="github", disable_numparse=True) + "\n"
+            + (_network(net) if net else ""))
+
+
+def _network(rows: list[list[str]]) -> str:
+    from tabulate import tabulate
+
+    from .network import BATCH, CLASSES, FEATURES, HIDDEN
+    return ("\n## Arrays: a two-layer network\n\n"
+            f"`h = relu(X @ W1 + b1)`, `p = softmax(h @ W2 + b2)`, `loss = −Σ Y·log p / {BATCH}`: a batch of {BATCH}, "
+            f"{FEATURES} features, {HIDDEN} hidden units, {CLASSES} classes. Value + gradient of W1, b1, W2, b2 "
+            "against the forward pass alone in numpy (`ratio`), all timed in one process, interleaved; each "
+            "gradient checked against tridiff's first (largest relative difference of any element):\n\n"
+            + tabulate(rows, headers=["method", "median ms", "min ms", "ratio", "ratio of minima", "vs tridiff"],
                        tablefmt="github", disable_numparse=True) + "\n")
 
 

@@ -55,15 +55,19 @@ def _label(label: str | None, fallback: str) -> str:
     return label or fallback
 
 
-def elementwise(op: str, args: tuple, apply: Apply, labels: tuple[str | None, ...]) -> object:
-    """One scalar node per element of the broadcast shape."""
-    shapes = [shape_of(a) for a in args]
+def broadcast(shapes: list[tuple[int, ...]], labels: tuple[str | None, ...]) -> tuple[int, ...]:
+    """numpy's broadcast shape of an elementwise operation's arguments, or the one-line error."""
     try:
-        shape = np.broadcast_shapes(*shapes)
+        return np.broadcast_shapes(*shapes)
     except ValueError:
         left, right = _label(labels[0], "the left side"), _label(labels[-1], "the right side")
         raise CaseError(f"{left} is {described(shapes[0])} and {right} is {described(shapes[-1])}: "
                         f"they do not broadcast", "give them the same shape, or shapes numpy broadcasts") from None
+
+
+def elementwise(op: str, args: tuple, apply: Apply, labels: tuple[str | None, ...]) -> object:
+    """One scalar node per element of the broadcast shape."""
+    shape = broadcast([shape_of(a) for a in args], labels)
     if shape == ():
         return apply(op, args)
     grids = [np.broadcast_to(np.asarray(a, dtype=object), shape) for a in args]
@@ -73,19 +77,27 @@ def elementwise(op: str, args: tuple, apply: Apply, labels: tuple[str | None, ..
     return out
 
 
-def matmul(a, b, apply: Apply, labels: tuple[str | None, str | None]) -> object:
-    """numpy's @ for vectors and matrices; each element a sum left to right."""
+def matmul_shape(sa: tuple[int, ...], sb: tuple[int, ...], labels: tuple[str | None, str | None]) -> tuple[int, ...]:
+    """The shape of a @ b as numpy gives it (vectors and matrices), or the one-line error."""
     left, right = _label(labels[0], "the left side"), _label(labels[1], "the right side")
-    sa, sb = shape_of(a), shape_of(b)
     if not (1 <= len(sa) <= 2 and 1 <= len(sb) <= 2):
         raise CaseError(f"@ multiplies vectors and matrices, but {left} is {described(sa) if sa else 'a number'} "
                         f"and {right} is {described(sb) if sb else 'a number'}", "use * for numbers")
+    inner, rows = sa[-1], sb[0]
+    if inner != rows:
+        raise CaseError(f"{left} is {described(sa)} but {right} has {rows} "
+                        f"{'rows' if len(sb) == 2 else 'elements'}", f"{left} @ {right} needs "
+                        f"{inner} {'rows' if len(sb) == 2 else 'elements'} on the right")
+    return sa[:-1] + sb[1:]
+
+
+def matmul(a, b, apply: Apply, labels: tuple[str | None, str | None]) -> object:
+    """numpy's @ for vectors and matrices; each element a sum left to right."""
+    sa, sb = shape_of(a), shape_of(b)
+    matmul_shape(sa, sb, labels)
+    left, right = _label(labels[0], "the left side"), _label(labels[1], "the right side")
     A = a if len(sa) == 2 else a.reshape(1, -1)
     B = b if len(sb) == 2 else b.reshape(-1, 1)
-    if A.shape[1] != B.shape[0]:
-        raise CaseError(f"{left} is {described(sa)} but {right} has {B.shape[0]} "
-                        f"{'rows' if len(sb) == 2 else 'elements'}", f"{left} @ {right} needs "
-                        f"{A.shape[1]} {'rows' if len(sb) == 2 else 'elements'} on the right")
     cost = A.shape[0] * B.shape[1] * (2 * A.shape[1] - 1)
     if cost > MAX_NODES:
         raise CaseError(f"{left} @ {right} would take {cost:,} operations, each a node of the graph: over the "
@@ -141,9 +153,8 @@ def call(fn: str, args: tuple, apply: Apply, constant: Constant) -> object:
     return out
 
 
-def index(value, indices: tuple[int, ...], label: str | None) -> object:
-    """Integer subscripts, numpy's way: p[2], W[0, 1], W[0] (a row), negative from the end."""
-    shape = shape_of(value)
+def check_index(shape: tuple[int, ...], indices: tuple[int, ...], label: str | None) -> tuple[int, ...]:
+    """The shape of value[indices] (integer subscripts, numpy's way), or the one-line error."""
     name = _label(label, "the value")
     if not shape:
         raise CaseError(f"{name} is a number, not an array: it has no [{', '.join(map(str, indices))}]",
@@ -156,6 +167,12 @@ def index(value, indices: tuple[int, ...], label: str | None) -> object:
             raise CaseError(f"{name} is {described(shape)}: subscript {i} is out of range"
                             + (f" in dimension {k + 1}" if len(shape) > 1 else ""),
                             f"use 0 … {n - 1} (or -1 for the last)")
+    return shape[len(indices):]
+
+
+def index(value, indices: tuple[int, ...], label: str | None) -> object:
+    """Integer subscripts, numpy's way: p[2], W[0, 1], W[0] (a row), negative from the end."""
+    check_index(shape_of(value), indices, label)
     return value[indices]
 
 

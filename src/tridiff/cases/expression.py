@@ -12,7 +12,7 @@ import heapq
 import keyword
 import math
 import re
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -284,13 +284,9 @@ def check_step_name(name: str) -> None:
         raise CaseError(f"step name '{name}' shadows the function {name}()", "rename the step")
 
 
-def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
-                shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
-    """Parse named steps (written order) into one graph; `function` marks a single unnamed
-    expression; `shapes` gives the inputs that are arrays their shapes.
-
-    Errors carry the field they concern (`steps.NAME` or `function`).
-    """
+def parsed_steps(steps: dict[str, str], function: bool) -> tuple[dict[str, list[Token]], list[str], Callable]:
+    """Each step's tokens, the order to parse them in (each after the steps it uses), and
+    the field an error in a step concerns (`steps.NAME` or `function`)."""
     def field_of(name: str) -> str:
         return "function" if function else f"steps.{name}"
 
@@ -305,6 +301,25 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
     # A function's names are all inputs; only steps can depend on steps.
     order = list(steps) if function else _dependency_order(
         {n: [u for u in names_in(tokens[n]) if u in steps] for n in steps})
+    return tokens, order, field_of
+
+
+def not_a_number(name: str, shape: tuple[int, ...], function: bool) -> CaseError:
+    """The output evaluated to an array."""
+    return CaseError(f"{'the function' if function else name} is {arrays.described(shape)}, "
+                     "but the output must be a number",
+                     "reduce it to one: sum(...), mean(...), or an element such as p[0]")
+
+
+def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
+                shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+    """Parse named steps (written order) into one graph; `function` marks a single unnamed
+    expression; `shapes` gives the inputs that are arrays their shapes (every element
+    becomes a scalar node: tridiff.cases.arrays).
+
+    Errors carry the field they concern (`steps.NAME` or `function`).
+    """
+    tokens, order, field_of = parsed_steps(steps, function)
     graph = Graph(output_name=output)
     emitter = GraphBuilder(graph, shapes)
     for name in order:
@@ -313,9 +328,7 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
             root = parse(tokens[name], emitter)
             if isinstance(root, np.ndarray):
                 if name == output:
-                    raise CaseError(f"{'the function' if function else name} is {arrays.described(root.shape)}, "
-                                    "but the output must be a number",
-                                    "reduce it to one: sum(...), mean(...), or an element such as p[0]")
+                    raise not_a_number(name, root.shape, function)
                 emitter.named(name, own_nodes(graph, root, start))
                 for index in np.ndindex(*root.shape):
                     graph.steps[arrays.element(name, index)] = emitter.arrays[name][index]
