@@ -59,7 +59,7 @@ def _torch(at):
         p = torch.softmax(h @ W2 + b2, dim=1)
         loss = -(Y * torch.log(p)).sum() / BATCH
         loss.backward()
-        return float(loss), {n: t.grad.numpy() for n, t in zip(PARAMS, (W1, b1, W2, b2))}
+        return float(loss.detach()), {n: t.grad.numpy() for n, t in zip(PARAMS, (W1, b1, W2, b2))}
     return call
 
 
@@ -103,7 +103,9 @@ def run(repeats: int, chunk: float = 0.05, log=print) -> list[dict]:
         if name == "numpy forward":
             continue
         value, grads = call()
-        checks[name] = max(float(np.max(np.abs(grads[n] - reference[1][n]) / np.maximum(np.abs(reference[1][n]), 1e-300)))
+        # relative to each gradient's largest element: relu zeroes many elements, and a
+        # difference of 1e-20 on an element of 1e-12 says nothing about either engine
+        checks[name] = max(float(np.max(np.abs(grads[n] - reference[1][n])) / np.max(np.abs(reference[1][n])))
                            for n in PARAMS)
         checks[name] = max(checks[name], abs(value - reference[0]) / abs(reference[0]))
     number = {name: _calibrate(call, chunk) for name, call in calls.items()}

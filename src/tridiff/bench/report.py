@@ -71,7 +71,7 @@ def _network(rows: list[list[str]]) -> str:
             f"`h = relu(X @ W1 + b1)`, `p = softmax(h @ W2 + b2)`, `loss = −Σ Y·log p / {BATCH}`: a batch of {BATCH}, "
             f"{FEATURES} features, {HIDDEN} hidden units, {CLASSES} classes. Value + gradient of W1, b1, W2, b2 "
             "against the forward pass alone in numpy (`ratio`), all timed in one process, interleaved; each "
-            "gradient checked against tridiff's first (largest relative difference of any element):\n\n"
+            "gradient checked against tridiff's (largest difference of any element, relative to that gradient's largest element):\n\n"
             + tabulate(rows, headers=["method", "median ms", "min ms", "ratio", "ratio of minima", "vs tridiff"],
                        tablefmt="github", disable_numparse=True) + "\n")
 
