@@ -167,3 +167,26 @@ def test_arrays_cannot_expand_a_short_text_into_an_unbounded_graph(write_case, m
                               ("sum(exp(W * W)) + sum(exp(W * W)) + sum(exp(W * W))", "expand to over 1,000")):
         with pytest.raises(CaseError, match=message.replace("(", r"\(")):
             read_file(write_case(f"name: big\nfunction: {function}\npoints:\n  - at: {{W: {W}}}\n"))
+
+
+def test_backprop_on_a_case_with_arrays_is_the_array_engine(write_case):
+    """The reports' backprop runs the program one vector–Jacobian product per operation:
+    its gradients are those of tridiff.compile(..., portable=True), bit for bit."""
+    import tridiff
+    v = np.array([1000.0, 1000.5, 999.0])
+    result = run_yaml(write_case, f"name: lse\nfunction: logsumexp(v) * w\npoints:\n  - at: {{v: {lists(v)}, w: 1.5}}\n")
+    _, grads = tridiff.compile("logsumexp(v) * w", shapes={"v": (3,), "w": ()}, portable=True).value_and_grad(
+        {"v": v, "w": 1.5})
+    (point,) = result["points"]
+    got = [point["gradient"][f"v[{i}]"]["methods"]["backprop"] for i in range(3)]
+    assert got == grads["v"].tolist()
+    assert point["gradient"]["w"]["methods"]["backprop"] == float(grads["w"])
+
+
+def test_a_maximum_tied_between_elements_is_a_kink_described_as_backprop_takes_it(write_case):
+    result = run_yaml(write_case, "name: tie\nfunction: max(v)\npoints:\n  - at: {v: [2, 2, 2]}\n")
+    (point,) = result["points"]
+    assert point["status"] == "nondifferentiable"
+    assert "half for each argument of max" in point["message"]
+    # max(max(v0, v1), v2), the two-argument max the message describes: each tie halves
+    assert [point["gradient"][f"v[{i}]"]["methods"]["backprop"] for i in range(3)] == [0.25, 0.25, 0.5]

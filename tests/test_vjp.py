@@ -1,6 +1,8 @@
 """The array engine (one vector–Jacobian product per array operation) against gradients
 worked out by hand in numpy, and against the scalar engine, which expands every element
 into a node of its own: two implementations that share only the parser."""
+import math
+
 import numpy as np
 import pytest
 
@@ -171,3 +173,37 @@ def test_the_network_benchmark_checks_every_method_against_the_others():
     _, want = mlp_by_hand(at)
     for name in network.PARAMS:
         close(grads[name], want[name])
+
+
+@pytest.mark.parametrize("portable", [False, True])
+def test_logsumexp_gradient_is_the_softmax_even_where_the_value_rounds_away_its_log(portable):
+    """At 1e16 the value m + log Σ exp(a − m) rounds to m; the softmax does not."""
+    f = tridiff.compile("logsumexp(x)", shapes={"x": (2,)}, portable=portable)
+    assert f.value_and_grad({"x": np.array([1e16, 1e16])})[1]["x"].tolist() == [0.5, 0.5]
+    _, grads = f.value_and_grad({"x": np.array([3e15, 3e15 + 1])})
+    e = math.e
+    close(grads["x"], np.array([1 / (1 + e), e / (1 + e)]), rel=4e-16)
+
+
+def test_a_transposed_gradient_is_not_a_view_of_another():
+    f = tridiff.compile(steps={"t": "transpose(W)", "f": "sum(t * A)"}, output="f", shapes={"W": (2, 3), "A": (3, 2)})
+    _, grads = f.value_and_grad({"W": np.ones((2, 3)), "A": np.full((3, 2), 2.0)})
+    grads["W"][0, 0] = 999.0
+    assert grads["t"].tolist() == [[2.0] * 2] * 3
+
+
+@pytest.mark.parametrize("kwargs, says", [
+    (dict(shapes={"x": (0,)}), "the shape of x is (0,)"),
+    (dict(shapes={"x": (1, 1, 1, 1, 1)}), "the shape of x is (1, 1, 1, 1, 1)"),
+    (dict(shapes={"x": 3}), "the shape of x is 3"),
+    (dict(shapes={"x": (2,)}, wrt="x"), "wrt='x' is one string"),
+])
+def test_shapes_and_wrt_as_case_files_allow_them_or_one_line(kwargs, says):
+    with pytest.raises(CaseError) as err:
+        tridiff.compile("sum(x)", **kwargs)
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_missing_input_is_named():
+    with pytest.raises(CaseError, match="no value for y"):
+        tridiff.compile("sum(x * y)", shapes={"x": (2,)}).value_and_grad({"x": [1.0, 2.0]})

@@ -44,8 +44,7 @@ def compile(function: str | None = None, *, steps: dict[str, str] | None = None,
     name = output or ("f" if function is not None else list(steps)[-1])
     written = {name: function} if function is not None else dict(steps)
     if shapes is not None:
-        program = trace(written, name, function=function is not None,
-                        shapes={n: tuple(s) for n, s in shapes.items()})
+        program = trace(written, name, function=function is not None, shapes=shapes)
         return ArrayCompiled(program, PORTABLE if portable else NUMPY, wrt)
     return Compiled(build_graph(written, name, function=function is not None))
 

@@ -9,6 +9,7 @@ backwards with one vector–Jacobian product per equation.
 """
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 
 from ..errors import CaseError
@@ -97,13 +98,27 @@ class Tracer(Emitter):
         return self._add("index", (value,), shape, indices)
 
 
+def _checked_shape(name: str, shape: object) -> tuple[int, ...]:
+    """A shape as case files allow one (what a case's lists could give): 0 to 4 dimensions,
+    each of at least one element."""
+    try:
+        dims = tuple(operator.index(n) for n in shape)
+    except TypeError:
+        dims = None
+    if dims is None or len(dims) > arrays.MAX_DIMENSIONS or min(dims, default=1) < 1:
+        raise CaseError(f"the shape of {name} is {shape!r}",
+                        f"give a tuple of at most {arrays.MAX_DIMENSIONS} sizes of at least 1: (3, 4), (5,), or () "
+                        "for a number", field="shapes")
+    return dims
+
+
 def trace(steps: dict[str, str], output: str, *, function: bool = False,
           shapes: dict[str, tuple[int, ...]] | None = None) -> Program:
     """Parse named steps into one program (what build_graph does for the graph); errors
     carry their field, as there."""
     tokens, order, field_of = parsed_steps(steps, function)
     program = Program(output_name=output)
-    tracer = Tracer(program, dict(shapes or {}))
+    tracer = Tracer(program, {name: _checked_shape(name, shape) for name, shape in (shapes or {}).items()})
     for name in order:
         start = len(program.equations)
         try:

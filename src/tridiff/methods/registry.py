@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import CaseError
 from ..schemes import SCHEMES
 from .backprop import Compiled
+from .backprop.per_element import PerElement
 from .forward_mode import ForwardMode
 from . import Function, Method
 from .symbolic import OverBudget, SymbolicCase
@@ -65,7 +66,12 @@ def _symbolic(engine: SymbolicCase, at: dict[str, float]) -> Answer:
     return Answer(*engine.symbolic(at))
 
 
-def _backprop(engine: Compiled, at: dict[str, float]) -> Answer:
+def _backprop_engine(function: Function) -> Compiled | PerElement:
+    # arrays: one vector–Jacobian product per array operation, not one line per element
+    return PerElement(function) if function.graph.shapes else Compiled(function.graph)
+
+
+def _backprop(engine: Compiled | PerElement, at: dict[str, float]) -> Answer:
     return Answer(*engine.value_and_grad(at))
 
 
@@ -76,7 +82,7 @@ def _forward_mode(engine: ForwardMode, at: dict[str, float]) -> Answer:
 BUILT_IN: dict[str, Kind] = {kind.label: kind for kind in (
     Kind("symbolic", lambda function: SymbolicCase(function.graph), _symbolic,
          (ArithmeticError, ValueError, OverBudget), _symbolic_failure, "named", Style("#444444", ":"), "own"),
-    Kind("backprop", lambda function: Compiled(function.graph), _backprop,
+    Kind("backprop", _backprop_engine, _backprop,
          (CaseError,), lambda label, err: f"{label}: {err.problem}", "named", Style("#d62728", "-"), "forward"),
     Kind("forward_mode", lambda function: ForwardMode(function.graph), _forward_mode,
          (ArithmeticError, ValueError), _could_not),

@@ -177,7 +177,10 @@ def _logsumexp(k, _, a):
 
 
 def _logsumexp_vjp(k, _, g, out, a):
-    return (g * k.functions["exp"](a - out),)  # the softmax of every element
+    # the softmax of every element, from a − max(a) (exact) rather than a − out: out ≈ 1001
+    # carries an absolute rounding error of 1e-13, which exp would turn into a relative one
+    e = k.functions["exp"](a - k.largest(a))
+    return (g * (e / k.total(e)),)
 
 
 def _index(k, indices, a):
@@ -223,25 +226,31 @@ class ArrayCompiled:
     step, as arrays of their shapes, in one call."""
 
     def __init__(self, program: Program, kernels: Kernels = NUMPY, wrt: list[str] | None = None):
-        """`wrt`: the inputs whose gradients are wanted (default: all); the backward pass
-        skips the equations that lead to none of them (∂L/∂X of a network's data)."""
+        """`wrt`: the inputs (or named steps) whose gradients are wanted (default: every
+        one); the backward pass skips the equations that lead to none of them (∂L/∂X of a
+        network's data)."""
         self.program = program
         self.kernels = kernels
         self.inputs = list(program.inputs)
-        self.shapes = {name: program.equations[v].shape for name, v in program.named.items()}
-        unknown = [name for name in wrt or () if name not in program.inputs]
+        named = program.named
+        self.shapes = {name: program.equations[v].shape for name, v in named.items()}
+        if isinstance(wrt, str):
+            raise CaseError(f"wrt={wrt!r} is one string", f"give a list of names: wrt=[{wrt!r}]", file="<python>")
+        unknown = [name for name in wrt or () if name not in named]
         if unknown:
-            raise CaseError(f"{unknown[0]} is not an input of the function",
-                            f"choose among {', '.join(self.inputs)}", file="<python>")
-        wanted = {program.inputs[name] for name in (wrt if wrt is not None else self.inputs)}
+            raise CaseError(f"{unknown[0]} is not an input or a named step of the function",
+                            f"choose among {', '.join(named)}", file="<python>")
+        wanted = {named[name] for name in (wrt if wrt is not None else named)}
         eqs = program.equations
         self._needs = [False] * len(eqs)
         for i, eq in enumerate(eqs):
             self._needs[i] = i in wanted or any(self._needs[a] for a in eq.args)
-        self.names = [name for name, v in program.named.items()
-                      if self._needs[v] or (name in program.inputs and v in wanted)]
+        self.names = [name for name, v in named.items() if self._needs[v]]
+        self._choices = [i for i, eq in enumerate(eqs) if eq.op in ("amax", "amin")]
 
     def _input(self, at: Mapping, name: str) -> np.ndarray:
+        if name not in at:
+            raise CaseError(f"no value for {name}", f"give every input: {', '.join(self.inputs)}", file="<python>")
         value = np.asarray(at[name], dtype=float)
         shape = self.shapes[name]
         if value.shape != shape:
@@ -251,7 +260,12 @@ class ArrayCompiled:
         return value
 
     def value_and_grad(self, at: Mapping[str, object]) -> tuple[float, dict[str, np.ndarray]]:
-        """The output's value, and ∂output/∂name for each input (of `wrt`) and named step."""
+        """The output's value, and ∂output/∂name for each input and named step (of `wrt`)."""
+        values = self.forward(at)
+        return float(values[self.program.output]), self.backward(values)
+
+    def forward(self, at: Mapping[str, object]) -> list:
+        """Every equation's value."""
         k, eqs = self.kernels, self.program.equations
         values: list = [None] * len(eqs)
         with np.errstate(all="ignore"):
@@ -264,9 +278,19 @@ class ArrayCompiled:
                     values[i] = RULES[eq.op].forward(k, eq.param, *(values[a] for a in eq.args))
                 else:
                     values[i] = k.functions[eq.op](*(values[a] for a in eq.args))
-            grads: list = [None] * len(eqs)
-            grads[self.program.output] = np.float64(1.0)
-            needs = self._needs
+        return values
+
+    def tied(self, values: list) -> bool:
+        """Whether a max(a) or min(a) is taken by more than one element (a kink: see _chosen_vjp)."""
+        eqs = self.program.equations
+        return any(np.count_nonzero(values[eqs[i].args[0]] == values[i]) > 1 for i in self._choices)
+
+    def backward(self, values: list) -> dict[str, np.ndarray]:
+        """From forward()'s values: ∂output/∂name for each name of `self.names`."""
+        k, eqs, needs = self.kernels, self.program.equations, self._needs
+        grads: list = [None] * len(eqs)
+        grads[self.program.output] = np.float64(1.0)
+        with np.errstate(all="ignore"):
             for i in range(len(eqs) - 1, -1, -1):
                 eq, g = eqs[i], grads[i]
                 if g is None or not eq.args or not needs[i]:
@@ -283,17 +307,17 @@ class ArrayCompiled:
                     if needs[a]:
                         grads[a] = contribution if grads[a] is None else grads[a] + contribution
         named, seen = self.program.named, set()
-        return float(values[self.program.output]), {
-            name: np.zeros(self.shapes[name]) if grads[named[name]] is None
-            else _owned(grads[named[name]], seen) for name in self.names}
+        return {name: np.zeros(self.shapes[name]) if grads[named[name]] is None
+                else _owned(grads[named[name]], seen) for name in self.names}
 
 
 def _owned(g, seen: set[int]) -> np.ndarray:
-    """A gradient the caller may keep and change: a read-only view (a sum's broadcast
-    adjoint) or an array already given for another name (x + y passes one array to both)
-    is copied; the rest are the engine's own new arrays."""
+    """A gradient the caller may keep and change: a view (a sum's broadcast adjoint, a
+    transpose's, whose base may be another name's gradient) or an array already given for
+    another name (x + y passes one array to both) is copied; the rest are the engine's own
+    new arrays, shared with nothing."""
     g = np.asarray(g, dtype=float)
-    if not g.flags.writeable or id(g) in seen:
+    if not g.flags.owndata or id(g) in seen:
         g = g.copy()
     seen.add(id(g))
     return g

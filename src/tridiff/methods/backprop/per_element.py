@@ -1,0 +1,65 @@
+"""Backprop for a case with arrays: the array engine, spoken to one element at a time.
+
+A case's point gives every element its own number (`W[0,1]`) and every judge, table and
+report reads gradients by element name; the graph expands arrays into one scalar node per
+element for the methods that need it. Backprop instead runs the case as an array program
+(tridiff.cases.program), one vector–Jacobian product per array operation, with the
+portable kernels, so the same point gives the same bits on every CPU; the elements are
+packed into arrays on the way in and named on the way out.
+
+Where the array engine cannot give the whole answer, the scalar engine gives it, as it
+does for every case without arrays: where anything overflows or is undefined (it names
+the node that failed), and where max(a) or min(a) is tied between elements (a kink, where
+each engine takes its own subgradient: the report describes the scalar engine's).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ...cases.arrays import element
+from ...cases.program import trace
+from .. import Function
+from .runtime import Compiled
+from .vjp import PORTABLE, ArrayCompiled
+
+
+class PerElement:
+    """The interface of `Compiled` (value_and_grad, in_precision, every_node) for a case
+    whose inputs or steps are arrays."""
+
+    def __init__(self, function: Function):
+        graph = function.graph
+        steps = dict(function.steps) or {function.output: function.expression}
+        program = trace(steps, function.output, function=not function.steps, shapes=graph.shapes)
+        self.arrays = ArrayCompiled(program, PORTABLE)
+        self.scalar = Compiled(graph)
+        self.names = self.scalar.names
+        self.inputs = self.scalar.inputs
+        self._elements = {name: [element(name, i) for i in np.ndindex(*shape)]
+                          for name, shape in self.arrays.shapes.items() if shape}
+
+    def value_and_grad(self, at: Mapping[str, float]) -> tuple[float, dict[str, float]]:
+        shapes, elements = self.arrays.shapes, self._elements
+        given = {name: np.array([at[e] for e in elements[name]], dtype=float).reshape(shapes[name])
+                 if name in elements else at[name] for name in self.arrays.inputs}
+        values = self.arrays.forward(given)
+        value = float(values[self.arrays.program.output])
+        if not np.isfinite(value) or self.arrays.tied(values):
+            return self.scalar.value_and_grad(at)
+        gradient: dict[str, float] = {}
+        for name, g in self.arrays.backward(values).items():
+            if name in elements:
+                gradient.update(zip(elements[name], g.ravel().tolist()))
+            else:
+                gradient[name] = float(g)
+        if not all(map(np.isfinite, gradient.values())):
+            return self.scalar.value_and_grad(at)
+        return value, {name: gradient[name] for name in self.names}
+
+    def in_precision(self, at: Mapping[str, float], dtype) -> tuple[float, dict[str, float]]:
+        return self.scalar.in_precision(at, dtype)
+
+    def every_node(self, at: Mapping[str, float]) -> tuple[list[float], list[float]]:
+        return self.scalar.every_node(at)
