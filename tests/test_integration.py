@@ -113,6 +113,9 @@ def test_every_case_page_shows_a_circuit_whose_labels_match_the_tables(fresh):
             if "gradient" not in point:  # a point where f fails (as logsumexp's second is meant to)
                 continue
             name = f"{case['name']}-p{k}-circuit.svg"
+            if not point["circuit"]["nodes"]:  # too many named nodes to draw: the page says why
+                assert point["circuit"]["note"].startswith("no circuit picture") and point["circuit"]["note"] in page
+                continue
             assert f"(plots/{name})" in page
             svg = (fresh / "plots" / name).read_text()
             labels = {(m["node"], m["role"]): m["text"] for m in re.finditer(

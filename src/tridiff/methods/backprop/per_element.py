@@ -62,4 +62,11 @@ class PerElement:
         return self.scalar.in_precision(at, dtype)
 
     def every_node(self, at: Mapping[str, float]) -> tuple[list[float], list[float]]:
-        return self.scalar.every_node(at)
+        """The scalar engine's value and adjoint of every node (gates have none of their own
+        here), with each named node's adjoint as value_and_grad gives it: the circuit's
+        labels are the tables' numbers."""
+        values, adjoints = self.scalar.every_node(at)
+        _, gradient = self.value_and_grad(at)
+        for name, node in self.scalar.graph.named.items():
+            adjoints[node] = gradient[name]
+        return values, adjoints
