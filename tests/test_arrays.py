@@ -1,5 +1,7 @@
 """Arrays in case files: every element judged against gradients worked out by hand in numpy
 (the formulas of the CS231n notes), named W[i,j] in results.json; shape errors in one line."""
+import re
+
 import numpy as np
 import pytest
 
@@ -190,3 +192,24 @@ def test_a_maximum_tied_between_elements_is_a_kink_described_as_backprop_takes_i
     assert "half for each argument of max" in point["message"]
     # max(max(v0, v1), v2), the two-argument max the message describes: each tie halves
     assert [point["gradient"][f"v[{i}]"]["methods"]["backprop"] for i in range(3)] == [0.25, 0.25, 0.5]
+
+
+def test_pages_show_each_gradient_as_the_array_it_is_and_the_circuit_of_array_operations(write_case):
+    from tridiff.reports.figures import Figures, array_circuit_name
+    from tridiff.reports.markdown import case_page
+    from tridiff.reports.write import draw_case
+    W, X, G = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 14)), RNG.normal(size=(2, 14))
+    result = run_yaml(write_case, f"name: mm\nsteps:\n  D: W @ X\n  L: sum(D * G)\npoints:\n"
+                                  f"  - at: {{W: {lists(W)}, X: {lists(X)}, G: {lists(G)}}}\n")
+    page = case_page(result, Figures())
+    dW = G @ X.T
+    for i in range(2):  # row i of ∂L/∂W, each element to 6 digits with its worst error beside it
+        cells = re.search(rf"^\| {i}\s+\|(.*)\|$", page.split("∂L/∂W (2×3)")[1], re.M).group(1).split("|")
+        assert [float(c.split("(")[0]) for c in cells] == [float(f"{v:.6g}") for v in dW[i]]
+    assert "∂L/∂X (3×14)" in page and "the first 12 rows and columns" in page  # 14 columns: clipped
+    nodes = {n["label"]: n for n in result["array_circuit"]["nodes"]}
+    assert nodes["D"]["shape"] == "2×14" and nodes["W"]["shape"] == "2×3" and nodes["L"]["shape"] == "a number"
+    assert nodes["D"]["args"] == [nodes["W"]["id"], nodes["X"]["id"]]  # D is W @ X: one gate, not 28
+    assert nodes["*"]["args"] == [nodes["D"]["id"], nodes["G"]["id"]] and nodes["L"]["args"] == [nodes["*"]["id"]]
+    svgs, _ = draw_case(result)
+    assert 'data-role="shape">2×14<' in svgs[array_circuit_name(result)]

@@ -63,8 +63,11 @@ def test_sweeps_csv_has_a_row_per_case_point_node_scheme_and_h(fresh):
     doc = json.loads((fresh / "results.json").read_text())
     rows = (fresh / "sweeps.csv").read_text().splitlines()
     assert rows[0] == "case,point,node,scheme,h,estimate,abs_error,rel_error"
-    expected = sum(len(r) for c in doc["cases"] for p in c["points"] for n in p.get("gradient", {}).values()
-                   for r in n["sweep"].values())
+    # every node swept one by one (a case of many nodes sweeps 24: runner.plan) and every direction
+    swept = [n for c in doc["cases"] for p in c["points"] for n in p.get("gradient", {}).values() if "sweep" in n]
+    swept += [d for c in doc["cases"] for p in c["points"] for d in (p.get("directions") or {}).get("swept", [])]
+    assert any(len(p.get("gradient", {})) > 24 for c in doc["cases"] for p in c["points"])
+    expected = sum(len(r) for n in swept for r in n["sweep"].values())
     assert len(rows) - 1 == expected
     assert "quadratic,1,x,forward,1e-06,5.000002000876691," in (fresh / "sweeps.csv").read_text()
 

@@ -57,14 +57,23 @@ for _tag, _pattern, _first in (
 def _check_depth(text: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH before libyaml's composer recurses into it."""
     depth = 0
-    for event in yaml.parse(text, Loader=_Loader):
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise CaseError(f"YAML nested more than {MAX_DEPTH} levels deep", "flatten the data",
-                                line=event.start_mark.line + 1)
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise CaseError(f"YAML nested more than {MAX_DEPTH} levels deep", "flatten the data",
+                                    line=event.start_mark.line + 1)
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.MarkedYAMLError as err:
+        # libyaml from 0.2.6 (PyYAML 6.0.4's wheels) has a nesting limit of its own, met while
+        # it scans ahead of the events above: the same refusal, in our words
+        if "maximum nesting depth" not in str(err.problem):
+            raise
+        mark = err.problem_mark or err.context_mark
+        raise CaseError(f"YAML nested more than {MAX_DEPTH} levels deep", "flatten the data",
+                        line=mark.line + 1 if mark else None) from None
 
 
 def to_number(text: str) -> int | float | None:

@@ -52,11 +52,16 @@ def svg(circuit: dict, fmt) -> str:
             out.append(f'<rect x="{x - 30}" y="{y - RADIUS}" width="60" height="{2 * RADIUS}" rx="8" '
                        f'fill="{fill}" stroke="#555"/>')
         out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{label}</text>')
+        if "shape" in n:  # the array-level circuit: shapes, not numbers
+            out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="#555" '
+                       f'data-node="{label}" data-role="shape">{escape(n["shape"])}</text>')
+            continue
         out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="{GREEN}" '
                    f'data-node="{label}" data-role="value">{escape(fmt(n["value"]))}</text>')
         out.append(f'<text x="{x}" y="{y + RADIUS + 14}" text-anchor="middle" fill="{RED}" '
                    f'data-node="{label}" data-role="gradient">{escape(fmt(n["gradient"]))}</text>')
-    legend = "value above (green), gradient ∂output/∂node below (red)"
+    legend = ("array operations, each result's shape above it" if any("shape" in n for n in nodes.values())
+              else "value above (green), gradient ∂output/∂node below (red)")
     if circuit.get("note"):
         legend += " — " + circuit["note"]
     out.append(f'<text x="10" y="{height - 6}" fill="#555">{escape(legend)}</text>')

@@ -25,5 +25,9 @@ def circuit_name(case: dict, k: int) -> str:
     return f"{case['name']}-p{k}-circuit.svg"
 
 
+def array_circuit_name(case: dict) -> str:
+    return f"{case['name']}-arrays.svg"
+
+
 def function_plot_name(case: dict) -> str:
     return f"{case['name']}-function.svg"

@@ -102,8 +102,9 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
             return [f"<h3>Point {k}: {e(at)} — {_status(status)}</h3>"]
         case layout.Heading(text):
             return [f"<h3>{e(text)}</h3>"]
-        case layout.Table(headers, rows):
-            return [_table(headers, rows)]
+        case layout.Table(headers, rows, title, heading):
+            said = [] if title is None else [f"<h4>{e(title)}</h4>" if heading else f"<p>{e(title)}</p>"]
+            return said + [_table(headers, rows)]
         case layout.Bullets(items):
             return ["<ul>" + "".join(f"<li>{e(item)}</li>" for item in items) + "</ul>"] if items else []
         case layout.Picture(name):

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import tables
-from .figures import Figures, circuit_name, function_plot_name, plot_name
+from . import matrices, tables
+from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, plot_name
 
 
 @dataclass(frozen=True)
@@ -115,6 +115,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     listed = ", ".join(inputs) if len(inputs) <= MAX_LINES else \
         f"{len(inputs):,} ({', '.join(inputs[:4])}, …, {inputs[-1]})"
     blocks.append(Text(f"Inputs: {listed}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
+    if array_circuit_name(case) in plots:
+        blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
     for k, point in enumerate(case["points"][:detailed], 1):
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
         if point["message"]:
@@ -135,6 +137,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
+        for title, headers, rows in matrices.array_tables(case, point):
+            blocks.append(Table(headers, rows, title))
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
                             "Richardson extrapolation of central differences:", title_is_heading=False))

@@ -5,7 +5,7 @@ from typing import Iterator
 
 from . import circuit, csv_file, html, json_file, markdown, tables
 from ..runner.execute import Rendered
-from .figures import Figures, circuit_name, function_plot_name, plot_name
+from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, plot_name
 from .folder import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
@@ -35,6 +35,8 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         notes.append(f"pictures are drawn for the first {len(drawn)} of {len(points)} points only; "
                      "the tables cover every point")
     failures = []
+    if case.get("array_circuit"):
+        svgs[array_circuit_name(case)] = circuit.svg(case["array_circuit"], tables.num)
     for k, point in enumerate(drawn, 1):
         if point.get("circuit") and point["circuit"]["nodes"]:
             svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)

@@ -15,6 +15,7 @@ import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
+from ..cases.program import trace
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, describe, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, forward_in, sweep
@@ -40,6 +41,10 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     computed, so that a large case keeps what it finished and leaves time for its reports."""
     result = case_result(case)
     function = function_of(case)
+    if case.graph.shapes:
+        result["array_circuit"] = circuit.program_data(
+            trace(dict(function.steps) or {case.output: case.expression}, case.output,
+                  function=not function.steps, shapes=case.graph.shapes))
     wanted = set(case.precisions) | set(precisions)
     swept = plan.swept(case)
     engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},

@@ -4,7 +4,9 @@ Computed in the run (it is part of results.json); `tridiff.reports.circuit` only
 """
 from __future__ import annotations
 
+from ..cases.arrays import size_text
 from ..cases.ir import Graph
+from ..cases.program import Program
 from ..ops import OPS
 
 MAX_NODES = 60
@@ -66,3 +68,35 @@ def _named_sources(graph: Graph, i: int, names: dict[int, str]) -> list[int]:
         else:
             stack.extend(graph.nodes[a].args)
     return sorted(found)
+
+
+# How an array operation is drawn (the elementwise ones as the element circuit draws them).
+_ARRAY_GATES = {"matmul": "@", "transpose": "ᵀ", "amax": "max", "amin": "min"}
+
+
+def program_data(program: Program) -> dict:
+    """The circuit of a case with arrays at the level of array operations — `W @ x` one
+    gate, not one per element — each node with its shape instead of numbers (the element
+    circuit and the tables have those)."""
+    eqs = program.equations
+    names = {v: name for name, v in program.named.items()}
+    is_const = [eq.op == "const" for eq in eqs]
+    nodes = []
+    for i, eq in enumerate(eqs[:program.output + 1]):
+        if is_const[i] or (eq.op == "id" and i not in names):
+            continue
+        consts = [eqs[a].param for a in eq.args if is_const[a]]
+        if i in names:
+            kind = "input" if eq.op == "input" else ("output" if i == program.output else "step")
+            label = names[i]
+        elif eq.op == "index":
+            kind, label = "gate", f"[{', '.join(map(str, eq.param))}]"
+        else:
+            symbol = _ARRAY_GATES.get(eq.op) or (OPS[eq.op].symbol if eq.op in OPS else eq.op)
+            kind, label = "gate", symbol
+            if len(consts) == 1 and len(eq.args) == 2 and not (eq.op in OPS and OPS[eq.op].called):
+                label = f"{symbol} {consts[0]:g}" if is_const[eq.args[1]] else f"{consts[0]:g} {symbol}"
+        shape = "a number" if not eq.shape else size_text(eq.shape)
+        nodes.append({"id": i, "label": label, "kind": kind, "args": [a for a in dict.fromkeys(eq.args) if not is_const[a]],
+                      "shape": shape})
+    return {"nodes": nodes, "note": None}

@@ -173,6 +173,7 @@ class CaseResult(TypedDict, total=False):
     curve: Curve
     over_budget: dict[str, str]
     shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
+    array_circuit: dict            # with shapes: the circuit of array operations (runner.circuit.program_data)
 
 
 class Document(TypedDict):
