@@ -107,6 +107,7 @@ def test_every_table_of_primitives_has_every_primitive():
 
     from tridiff.methods.reference.rules import EXACT_PARTIALS, RULES, curvature_of
     from tridiff.methods.symbolic import SYMPY_OPS
+    from tridiff.cases.program import ARRAY_OPS
     from tridiff.ops import FUNCTIONS, OPS
     assert set(RULES) == set(OPS) == set(SYMPY_OPS)
     for name, op in OPS.items():
@@ -118,6 +119,17 @@ def test_every_table_of_primitives_has_every_primitive():
     assert set(TAYLOR) | {"pow"} == set(OPS)  # (pow has its own rule: its exponent may move)
     for path in (PACKAGE / "adapters" / "torch_method.py", PACKAGE / "adapters" / "jax_method.py"):
         assert _rule_keys(path) == set(OPS), path.name
+        assert _array_rule_keys(path) == set(ARRAY_OPS), path.name  # and every array primitive
+    from tridiff.methods.backprop.vjp import RULES as VJP
+    assert set(VJP) == set(ARRAY_OPS)
+
+
+def _array_rule_keys(path: Path) -> set[str]:
+    """The keywords of a module's `ARRAY_RULES = dict(RULES, …)`."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "ARRAY_RULES":
+            return {k.arg for k in node.value.keywords}
+    raise AssertionError(f"no ARRAY_RULES table in {path}")
 
 
 def test_every_import_resolves_even_inside_functions():

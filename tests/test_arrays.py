@@ -213,3 +213,56 @@ def test_pages_show_each_gradient_as_the_array_it_is_and_the_circuit_of_array_op
     assert nodes["*"]["args"] == [nodes["D"]["id"], nodes["G"]["id"]] and nodes["L"]["args"] == [nodes["*"]["id"]]
     svgs, _ = draw_case(result)
     assert 'data-role="shape">2×14<' in svgs[array_circuit_name(result)]
+
+
+def test_a_plugin_may_take_and_give_whole_arrays(write_case):
+    """A method written in numpy against the case's arrays: the CS231n formulas, returned
+    under the arrays' names; tridiff names and judges every element. A wrong shape is one
+    problem naming the array."""
+    from tridiff.methods.registry import checked
+    from tridiff.methods import function_of
+    W, x = RNG.normal(size=(3, 4)), RNG.normal(size=4)
+    case = case_from(write_case, f"name: layer\nsteps:\n  s: W @ x\n  L: sum(tanh(s))\npoints:\n"
+                                 f"  - at: {{W: {lists(W)}, x: {lists(x)}}}\n")
+    seen = {}
+
+    def by_hand(function, at):
+        a = function.arrays(at)
+        seen.update(a)
+        ds = 1 - np.tanh(a["W"] @ a["x"]) ** 2
+        return {"W": np.outer(ds, a["x"]), "x": a["W"].T @ ds}
+
+    result = run_case(case, {"by_hand": by_hand})
+    assert seen["W"].tolist() == W.tolist() and seen["x"].tolist() == x.tolist()
+    (point,) = result["points"]
+    assert point["status"] == "ok", point["message"]
+    assert point["gradient"]["W[2,1]"]["errors"]["by_hand"]["judged_error"] <= 1e-15
+    function = function_of(case)
+    _, problems = checked("by_hand", "inputs", {"W": np.ones((4, 3)), "x": np.ones(4)}, function)
+    assert problems[0] == "node W: method by_hand gave an array of shape (4, 3), but W has shape (3, 4)"
+
+
+def test_walk_arrays_builds_the_function_one_array_operation_at_a_time(write_case):
+    """What the torch and jax adapters build on: here with numpy itself as the library."""
+    from tridiff.methods import function_of
+    from tridiff.ops import OPS
+    A, v = RNG.normal(size=(2, 3)), RNG.normal(size=3)
+    case = case_from(write_case, f"name: walk\nsteps:\n  p: softmax(transpose(A) * 2)\n"
+                                 f"  L: logsumexp(A @ v) + p[1, 0] + max(v) + mean(A) - min(v)\npoints:\n"
+                                 f"  - at: {{A: {lists(A)}, v: {lists(v)}}}\n")
+    function = function_of(case)
+
+    def softmax(a):
+        e = np.exp(a - a.max(-1, keepdims=True))
+        return e / e.sum(-1, keepdims=True)
+
+    rules = {name: op.vector for name, op in OPS.items()} | {
+        "id": lambda a: a, "matmul": np.matmul, "sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min,
+        "transpose": np.transpose, "softmax": softmax, "logsumexp": lambda a: np.log(np.sum(np.exp(a))),
+        "index": lambda a, i: a[i]}
+    out = function.walk_arrays(lambda name, value: value, float, rules, case.points[0].at)
+    named = function.program().named
+    want = np.log(np.exp(A @ v).sum()) + softmax(A.T * 2)[1, 0] + v.max() + A.mean() - v.min()
+    assert abs(out[named["L"]] - want) <= 1e-14 * abs(want)
+    assert out[named["p"]].shape == (3, 2)
+    assert set(rules) >= {eq.op for eq in function.program().equations} - {"input", "const"}

@@ -6,6 +6,7 @@ import operator
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import jax.scipy.special
 
 from ..methods import Function
@@ -23,7 +24,16 @@ RULES = {
 }
 
 
+# A case with arrays is built on whole arrays: W @ x is one jnp.matmul, as a user writes it.
+ARRAY_RULES = dict(
+    RULES, matmul=jnp.matmul, sum=jnp.sum, mean=jnp.mean, amax=jnp.max, amin=jnp.min, transpose=jnp.transpose,
+    softmax=lambda a: jax.nn.softmax(a, axis=-1), logsumexp=jax.scipy.special.logsumexp,
+    index=lambda a, subscripts: a[subscripts])
+
+
 def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
+    if function.shapes:
+        return _on_arrays(function, at)
     graph = function.graph
     inputs = list(function.inputs)
     steps = [i for name, i in graph.named.items() if name not in function.inputs]
@@ -52,3 +62,26 @@ def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
 
 
 gradient.gives = "named"  # every input, named step and the output
+
+
+def _on_arrays(function: Function, at: dict[str, float]) -> dict[str, object]:
+    """Every input's and named step's gradient as an array (tridiff names the elements); a
+    step's is the gradient with respect to a zero array added to it."""
+    program = function.program()
+    inputs = list(program.inputs)
+    steps = [i for name, i in program.named.items() if name not in program.inputs]
+    position = {i: k for k, i in enumerate(steps)}
+    given = function.arrays(at)
+
+    def f(xs, nudges):
+        leaves = dict(zip(inputs, xs))
+        values = function.walk_arrays(lambda name, value: leaves[name], jnp.float64, ARRAY_RULES, at,
+                                      lambda i, v: v + nudges[position[i]] if i in position else v)
+        return values[program.output]
+
+    xs = [jnp.asarray(given[n], dtype=jnp.float64) for n in inputs]
+    zeros = [jnp.zeros(program.equations[i].shape, dtype=jnp.float64) for i in steps]
+    gx, gs = jax.grad(f, argnums=(0, 1))(xs, zeros)
+    names = {i: n for n, i in program.named.items()}
+    return {**{n: np.asarray(g) if np.ndim(g) else float(g) for n, g in zip(inputs, gx)},
+            **{names[i]: np.asarray(g) if np.ndim(g) else float(g) for i, g in zip(steps, gs)}}

@@ -19,7 +19,17 @@ RULES = {
 }
 
 
+# A case with arrays is built on whole tensors: W @ x is one torch.matmul, as a user writes it.
+ARRAY_RULES = dict(
+    RULES, matmul=torch.matmul, sum=torch.sum, mean=torch.mean, amax=torch.max, amin=torch.min,
+    transpose=lambda a: a.permute(*reversed(range(a.dim()))), softmax=lambda a: torch.softmax(a, dim=-1),
+    logsumexp=lambda a: torch.logsumexp(a.reshape(-1), dim=0), index=lambda a, subscripts: a[subscripts])
+
+
 def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
+    if function.shapes:
+        return _on_arrays(function, at)
+
     def leaf(name: str, value: float):
         return torch.tensor(value, dtype=torch.float64, requires_grad=True)
 
@@ -42,3 +52,28 @@ def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:
 
 
 gradient.gives = "named"  # every input, named step and the output
+
+
+def _on_arrays(function: Function, at: dict[str, float]) -> dict[str, object]:
+    """Every input's and named step's gradient as an array (tridiff names the elements)."""
+    def leaf(name: str, value):
+        return torch.tensor(value, dtype=torch.float64, requires_grad=True)
+
+    def constant(value: float):
+        return torch.tensor(value, dtype=torch.float64)
+
+    program = function.program()
+    tensors = function.walk_arrays(leaf, constant, ARRAY_RULES, at)
+    for index in program.named.values():
+        if tensors[index].requires_grad and not tensors[index].is_leaf:
+            tensors[index].retain_grad()
+    out = tensors[program.output]
+    if out.requires_grad:
+        out.backward()
+    grads: dict[str, object] = {}
+    for name, index in program.named.items():
+        g = tensors[index].grad
+        if g is None:
+            g = torch.ones(()) if index == program.output else torch.zeros(program.equations[index].shape)
+        grads[name] = g.numpy() if g.dim() else float(g)
+    return grads

@@ -8,6 +8,10 @@ A method is any callable
 
 that returns ∂output/∂name for the named nodes it can: every input at least, and named
 steps and the output if it can (set `my_method.gives = "named"` to promise all of them).
+In a case with arrays, a method may work on whole arrays: `function.arrays(at)` gives the
+inputs as numpy arrays, `function.walk_arrays(...)` builds the function one array
+operation at a time, and a gradient may be returned as an array under the array's name
+(`{"W": <3×4 array>}`), which tridiff checks for shape and names element by element.
 tridiff judges what it returns against the exact reference exactly like its own methods,
 and every report shows it. A missing input, an unknown name, or a value that is not a
 finite number makes the point a mismatch naming the node. Methods are named on the
@@ -25,10 +29,14 @@ is unique and never one of tridiff's own: `--method a.py:grad --method b.py:grad
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
+import numpy as np
+
+from ..cases.arrays import element
 from ..cases.ir import Graph
+from ..cases.program import Program, trace
 
 Method = Callable[["Function", Mapping[str, float]], Mapping[str, float]]
 
@@ -55,6 +63,54 @@ class Function:
     def named(self) -> dict[str, int]:
         """Node index of every input, named step and the output."""
         return self.graph.named
+
+    # Arrays: the same function one array operation at a time (tridiff.cases.program).
+    _program: list = field(default_factory=list, repr=False, compare=False)  # traced once, on first use
+
+    @property
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """The inputs and named steps that are arrays, with their shapes ({} in a case without)."""
+        return self.graph.shapes
+
+    def program(self) -> Program:
+        """The function as array equations: `equations` (op, args, shape, param) in evaluation
+        order; `named` maps each input, named step and the output to its equation."""
+        if not self._program:
+            self._program.append(trace(dict(self.steps) or {self.output: self.expression}, self.output,
+                                       function=not self.steps, shapes=self.shapes))
+        return self._program[0]
+
+    def arrays(self, at: Mapping[str, float]) -> dict[str, np.ndarray | float]:
+        """The point's inputs as the case writes them: each array one numpy array."""
+        program = self.program()
+        return {name: np.array([at[element(name, i)] for i in np.ndindex(*shape)]).reshape(shape) if shape
+                else float(at[name]) for name in program.inputs for shape in (program.shape(name),)}
+
+    def walk_arrays(self, leaf: Callable[[str, object], object], constant: Callable[[float], object],
+                    rules: Mapping[str, Callable], at: Mapping[str, float],
+                    then: Callable[[int, object], object] | None = None) -> list:
+        """Build the function in another library on whole arrays: `leaf(name, value)` for each
+        input (a numpy array, or a float), `constant(value)`, and `rules[op](*args)` for each
+        operation — the elementwise ones of tridiff.ops.OPS (broadcasting as numpy does), and
+        `id`, `matmul`, `sum`, `mean`, `amax`, `amin` (of every element), `transpose`
+        (all axes reversed), `softmax` (last axis), `logsumexp` (every element) and
+        `index(a, subscripts)` (a tuple of ints); `then(index, object)`, if given, replaces
+        each equation's object (jax adds a zero to each named step there, to get its
+        gradient). Returns every equation's object; names are in `program().named`."""
+        program, values = self.program(), self.arrays(at)
+        out: list = []
+        for eq in program.equations:
+            if eq.op == "input":
+                out.append(leaf(eq.param, values[eq.param]))
+            elif eq.op == "const":
+                out.append(constant(eq.param))
+            elif eq.op == "index":
+                out.append(rules["index"](out[eq.args[0]], eq.param))
+            else:
+                out.append(rules[eq.op](*(out[a] for a in eq.args)))
+            if then is not None:
+                out[-1] = then(len(out) - 1, out[-1])
+        return out
 
 
 def function_of(case) -> Function:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from ..cases.arrays import element
 from ..errors import CaseError
 from ..schemes import SCHEMES
 from .backprop import Compiled
@@ -111,9 +112,12 @@ def checked(label: str, gives: str, got: object, function: Function) -> tuple[di
     all); no unknown names; real, finite numbers. Each problem names the node."""
     if not isinstance(got, Mapping):
         return {}, [f"method {label} returned {type(got).__name__}, not a mapping of node names to gradients"]
+    problems: list[str] = []
+    if function.shapes:
+        got = _elements(label, got, function.shapes, problems)
     named = function.graph.named
     required = list(named) if gives == "named" else list(function.graph.inputs)
-    problems = [f"node {name}: method {label} gave no gradient" for name in required if name not in got]
+    problems += [f"node {name}: method {label} gave no gradient" for name in required if name not in got]
     problems += [f"method {label} returned a gradient for {str(key)[:40]!r}, which is not a node of the function"
                  for key in got if key not in named]
     found = {}
@@ -129,6 +133,27 @@ def checked(label: str, gives: str, got: object, function: Function) -> tuple[di
         except OverflowError:  # an int beyond float64: 10**400
             problems.append(f"node {name}: method {label} gave an integer too large for float64")
     return found, problems
+
+
+def _elements(label: str, got: Mapping, shapes: dict[str, tuple[int, ...]], problems: list[str]) -> dict:
+    """A plug-in's gradients with each array given under its name ({"W": <3×4 array>})
+    named element by element (W[0,1]), as every table and judge reads them."""
+    out = {}
+    for key, v in got.items():
+        if key not in shapes or isinstance(v, (int, float, np.number)):
+            out[key] = v
+            continue
+        try:
+            a = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            problems.append(f"node {key}: method {label} gave {type(v).__name__}, not an array of numbers")
+            continue
+        if a.shape != tuple(shapes[key]):
+            problems.append(f"node {key}: method {label} gave an array of shape {a.shape}, but {key} has shape "
+                            f"{tuple(shapes[key])}")
+            continue
+        out.update((element(key, i), float(a[i])) for i in np.ndindex(*a.shape))
+    return out
 
 
 def kinds(plugins: Mapping[str, Method]) -> list[Kind]:
