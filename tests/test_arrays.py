@@ -195,7 +195,7 @@ def test_a_maximum_tied_between_elements_is_a_kink_described_as_backprop_takes_i
 
 
 def test_pages_show_each_gradient_as_the_array_it_is_and_the_circuit_of_array_operations(write_case):
-    from tridiff.reports.figures import Figures, array_circuit_name
+    from tridiff.reports.figures import Figures, array_circuit_name, heatmap_name
     from tridiff.reports.markdown import case_page
     from tridiff.reports.write import draw_case
     W, X, G = RNG.normal(size=(2, 3)), RNG.normal(size=(3, 14)), RNG.normal(size=(2, 14))
@@ -213,6 +213,14 @@ def test_pages_show_each_gradient_as_the_array_it_is_and_the_circuit_of_array_op
     assert nodes["*"]["args"] == [nodes["D"]["id"], nodes["G"]["id"]] and nodes["L"]["args"] == [nodes["*"]["id"]]
     svgs, _ = draw_case(result)
     assert 'data-role="shape">2×14<' in svgs[array_circuit_name(result)]
+    # X's table is cut at 12 columns: a picture has every element, twice (gradient, error)
+    picture = svgs[heatmap_name(result, 1, "X")]
+    cells = re.findall(r'<rect x="\d+" y="\d+" width="(\d+)" height="\1" fill="([^"]+)"/>', picture)
+    assert len(cells) == 2 * 3 * 14
+    dX = W.T @ G
+    k = np.unravel_index(np.argmax(np.abs(dX)), dX.shape)
+    assert cells[k[0] * 14 + k[1]][1] == ("rgb(255,0,0)" if dX[k] > 0 else "rgb(0,0,255)")  # the largest |g|: darkest
+    assert heatmap_name(result, 1, "W") not in svgs  # 2×3: the table shows it whole
 
 
 def test_a_plugin_may_take_and_give_whole_arrays(write_case):

@@ -29,5 +29,9 @@ def array_circuit_name(case: dict) -> str:
     return f"{case['name']}-arrays.svg"
 
 
+def heatmap_name(case: dict, k: int, array: str) -> str:
+    return f"{case['name']}-p{k}-array-{array}.svg"
+
+
 def function_plot_name(case: dict) -> str:
     return f"{case['name']}-function.svg"

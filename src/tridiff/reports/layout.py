@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import matrices, tables
-from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, plot_name
+from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
 
 
 @dataclass(frozen=True)
@@ -137,8 +137,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
-        for title, headers, rows in matrices.array_tables(case, point):
+        for array, title, headers, rows in matrices.array_tables(case, point):
             blocks.append(Table(headers, rows, title))
+            if heatmap_name(case, k, array) in plots:
+                blocks.append(Picture(heatmap_name(case, k, array), f"∂{case['output']}/∂{array} and its errors, "
+                                                                    "element by element"))
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
                             "Richardson extrapolation of central differences:", title_is_heading=False))

@@ -17,7 +17,7 @@ from ..cases.arrays import element, size_text
 MAX_SIDE = 12  # rows and columns shown; results.json has every element
 
 
-def _worst(node: dict) -> tuple[float | None, str | None]:
+def worst(node: dict) -> tuple[float | None, str | None]:
     """The largest judged error of the exact methods on one element, and whose it is."""
     found = [(e["judged_error"], m) for m, e in node["errors"].items() if e.get("judged_error") is not None]
     return max(found) if found else (None, None)
@@ -27,13 +27,13 @@ def _cell(node: dict | None) -> str:
     if node is None:
         return ""
     g = node["methods"].get("backprop", node["reference"])
-    error, _ = _worst(node)
+    error, _ = worst(node)
     shown = "—" if g is None else f"{g:.6g}"
     return shown if error is None or "one_sided" in node else f"{shown} ({error:.0e})"
 
 
-def array_tables(case: dict, point: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, headers, rows) for each array of the case: ∂output/∂array, backprop's
+def array_tables(case: dict, point: dict) -> list[tuple[str, str, list[str], list[list[str]]]]:
+    """(name, title, headers, rows) for each array of the case: ∂output/∂array, backprop's
     value to 6 digits and, in brackets, the worst judged error on that element."""
     gradient = point.get("gradient", {})
     out = []
@@ -52,14 +52,14 @@ def array_tables(case: dict, point: dict) -> list[tuple[str, list[str], list[lis
         if total_rows > MAX_SIDE:
             rows.append(["…"] + [""] * (len(headers) - 1))
         elements = [(e, n) for e in (element(name, i) for i in _indices(shape)) if (n := gradient.get(e))]
-        judged = [(_worst(n), e) for e, n in elements if _worst(n)[0] is not None and "one_sided" not in n]
+        judged = [(worst(n), e) for e, n in elements if worst(n)[0] is not None and "one_sided" not in n]
         title = f"∂{case['output']}/∂{name} ({size_text(shape)}): backprop, and the worst error of the exact methods"
         if judged:
             (error, method), where = max(judged)
             title += f" (largest: {where}, {error:.1e} by {method})"
         if total_rows > MAX_SIDE or columns > MAX_SIDE:
             title += f"; the first {MAX_SIDE} rows and columns (results.json has every element)"
-        out.append((title, headers, rows))
+        out.append((name, title, headers, rows))
     return out
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from . import circuit, csv_file, html, json_file, markdown, tables
+from . import circuit, csv_file, heatmap, html, json_file, markdown, tables
 from ..runner.execute import Rendered
-from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, plot_name
+from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
 from .folder import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
@@ -42,6 +42,9 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
             svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
         elif point.get("circuit"):
             notes.append(point["circuit"]["note"])
+        for array, shape in case.get("shapes", {}).items():  # arrays whose tables are cut
+            if "gradient" in point and heatmap.wanted(tuple(shape)):
+                svgs[heatmap_name(case, k, array)] = heatmap.svg(case, point, array, tuple(shape))
         try:
             svg = error_plot(case, k - 1)
         except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
