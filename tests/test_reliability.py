@@ -124,7 +124,10 @@ def test_a_case_over_its_time_limit_is_an_error_and_the_others_go_on(tmp_path):
     assert result.returncode == 1
     doc = {c["name"]: c for c in json.loads((out / "results.json").read_text())["cases"]}
     assert doc["good"]["status"] == "ok"
-    assert doc["slow"]["status"] == "error" and "timed out after 2 s" in doc["slow"]["message"]
+    # killed mid-point, or (on a loaded machine, where preparing its 3,000 terms takes the
+    # whole 2 s) stopped before its first point: both are the time limit, said as such
+    assert doc["slow"]["status"] == "error" and ("timed out after 2 s" in doc["slow"]["message"]
+                                                 or "time limit ran out after 0 of 1 points" in doc["slow"]["message"])
 
 
 def test_internal_errors_are_one_line_without_debug(tmp_path):
