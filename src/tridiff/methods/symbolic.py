@@ -187,6 +187,19 @@ class SymbolicCase:
             memo[i] = SYMPY_OPS[node.op](*args)
         return memo[root]
 
+    def local_derivatives(self, values: dict[int, object]) -> list[tuple[int, int, str, float]]:
+        """Each unit's derivative in each named node it uses, everything else held fixed —
+        the factors of the chain rule: (unit's node, used node, sympy's form in the case's
+        names, its value at `values` (exact, mpmath), to 30 digits then a float)."""
+        out = []
+        for unit in self.units:
+            names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
+            at = {_slot(j): sp.Float(str(values[u]), 40) for j, u in enumerate(unit.uses)}
+            for j, u in enumerate(unit.uses):
+                partial = unit.shape.partials[j]
+                out.append((unit.node, u, sp.sstr(partial.xreplace(names)), float(partial.evalf(30, subs=at))))
+        return out
+
     # -- symbolic (float64) ---------------------------------------------------------------
     def one_function(self) -> tuple[object, list[str]]:
         """A one-expression case (a `function:`) as one compiled function: f(*inputs) gives

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import matrices, tables
+from . import chain, matrices, tables
 from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
 
 
@@ -137,6 +137,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
+        if point.get("chain_rule"):
+            blocks.append(Table(chain.CHAIN_HEADERS, chain.chain_rows(point), "The chain rule, node by node"))
+            blocks.append(Table(chain.LOCAL_HEADERS, chain.local_rows(point),
+                                "Its factors, each step's derivative in the named values it reads (sympy's form):",
+                                title_is_heading=False))
         for array, title, headers, rows in matrices.array_tables(case, point):
             blocks.append(Table(headers, rows, title))
             if heatmap_name(case, k, array) in plots:

@@ -24,6 +24,7 @@ from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
 from . import circuit, measures, plan
+from .chain import chain_rule
 from .analysis import analyse_node
 from .curve import function_curve
 from .judge import as_expected, certain, check_expect, judge
@@ -176,6 +177,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     mismatches += check_expect(case, point, exact, value_of, methods)
     if "backprop" in methods:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
+    if not exact.kinks:  # (at a kink a local derivative does not exist)
+        written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},
+                             graph.names_of(), graph.output)
+        if written:
+            entry["chain_rule"] = written
     if exact.one_sided and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.

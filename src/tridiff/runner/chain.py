@@ -1,0 +1,51 @@
+"""The chain rule written out, as the backprop notes write it: ∂L/∂a = ∂L/∂e · ∂e/∂d ·
+∂d/∂a = -2 · 1 · -2 = 4, one product per path from the output to the node, summed where
+a node is used more than once (backprop's `+=`).
+
+Its factors are the local derivatives of each named step in each named node it reads
+(sympy's form, and its value at the point from the reference's exact node values); the
+total is the reference's gradient. Computed in the run (results.json `chain_rule`); the
+reports only write it out.
+"""
+from __future__ import annotations
+
+MAX_NAMED = 24  # named nodes: a larger case's chain rule would fill pages, not teach
+MAX_PATHS = 4   # products written out for one node; beyond, one term per node that uses it
+
+
+def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[int, str], output: int) -> dict | None:
+    """`symbolic`: the case's SymbolicCase; `values`: the reference's value of every node;
+    `gradient`: each named node's exact gradient as a float. None where no chain rule is
+    written (too many named nodes, or sympy over budget)."""
+    if symbolic.over_budget or len(names) > MAX_NAMED:
+        return None
+    factors = symbolic.local_derivatives({i: values[i] for i in names})
+    users: dict[int, list[int]] = {}
+    for of, wrt, _, _ in factors:
+        users.setdefault(wrt, []).append(of)
+    nodes = []
+    for i in sorted(names, reverse=True):  # from the output back, as backprop goes
+        if i == output or i not in users:
+            continue
+        paths = _paths(i, users, output)
+        terms = paths if paths is not None else [[output, u, i] if u != output else [output, i] for u in users[i]]
+        nodes.append({"node": names[i], "terms": [[names[k] for k in term] for term in terms],
+                      "through_users": paths is None, "value": gradient[names[i]]})
+    return {"locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value}
+                       for of, wrt, text, value in factors],
+            "nodes": nodes}
+
+
+def _paths(i: int, users: dict[int, list[int]], output: int) -> list[list[int]] | None:
+    """Every path output → … → i through named nodes (None: more than MAX_PATHS)."""
+    found: list[list[int]] = []
+    stack = [[i]]
+    while stack:
+        path = stack.pop()
+        if path[0] == output:
+            found.append(path)
+            if len(found) > MAX_PATHS:
+                return None
+            continue
+        stack.extend([u] + path for u in sorted(users.get(path[0], []), reverse=True))
+    return sorted(found)

@@ -1,0 +1,90 @@
+"""The chain rule written out on the pages: the documents' own numbers, and every written
+sum of products equal to the exact gradient."""
+import math
+
+import pytest
+
+from tridiff.cases.files import load_library
+from tridiff.reports.figures import Figures
+from tridiff.reports.markdown import case_page
+from tridiff.runner.case import run_case
+
+from conftest import ROOT
+from helpers import case_from
+
+CASES = {c.name: c for c in load_library([ROOT / "cases"]).cases}
+
+
+def written_sum(point: dict, node: dict) -> float:
+    """Σ over terms of Π factors, from the local derivatives the run recorded."""
+    chain = point["chain_rule"]
+    local = {(f["of"], f["wrt"]): f["value"] for f in chain["locals"]}
+    gradient = {n["node"]: n["value"] for n in chain["nodes"]}
+    total = 0.0
+    for term in node["terms"]:
+        pairs = list(zip(term, term[1:]))
+        if node["through_users"] and len(term) == 3:
+            total += gradient[term[1]] * local[pairs[1]]
+        else:
+            total += math.prod(local[p] for p in pairs)
+    return total
+
+
+def test_the_staged_circuit_page_multiplies_the_documents_local_derivatives():
+    """The tutorial: ∂L/∂a = ∂L/∂e · ∂e/∂d · ∂d/∂a = f · 1 · b = -2 · 1 · -2 = 4."""
+    result = run_case(CASES["staged-circuit"])
+    page = case_page(result, Figures())
+    assert "∂L/∂a = ∂L/∂e · ∂e/∂d · ∂d/∂a = -2 · 1 · -2 = 4" in page
+    assert "∂L/∂b = ∂L/∂e · ∂e/∂d · ∂d/∂b = -2 · 1 · 3 = -6" in page
+    assert "| ∂d/∂a              | b          | -2           |" in page
+    assert "∂L/∂f = e = 2" in page
+
+
+def test_a_node_used_on_several_paths_adds_them():
+    """cs231n-staged: x feeds num, sigx and xpy, so ∂f/∂x is a sum of three products."""
+    result = run_case(CASES["cs231n-staged"])
+    (point,) = result["points"]
+    x = next(n for n in point["chain_rule"]["nodes"] if n["node"] == "x")
+    assert sorted(map(tuple, x["terms"])) == [("f", "invden", "den", "sigx", "x"),
+                                             ("f", "invden", "den", "xpysqr", "xpy", "x"), ("f", "num", "x")]
+    assert " + " in case_page(result, Figures()).split("| x      | ∂f/∂x = ")[1].split("\n")[0]
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_written_chain_rule_sums_to_the_exact_gradient(name):
+    result = run_case(CASES[name])
+    for point in result["points"]:
+        if "chain_rule" not in point:
+            continue
+        for node in point["chain_rule"]["nodes"]:
+            exact = float(point["gradient"][node["node"]]["reference"])
+            assert node["value"] == exact
+            assert abs(written_sum(point, node) - exact) <= 1e-12 * max(1.0, abs(exact)), (name, node["node"])
+
+
+def test_more_than_four_paths_fold_into_one_term_per_user(write_case):
+    """x reaches L along 2·3 = 6 paths: written as Σ over the users of x of ∂L/∂u · ∂u/∂x."""
+    case = case_from(write_case, """
+name: fan
+steps:
+  y1: x * 2
+  y2: x * x
+  y3: sin(x)
+  z1: y1 + y2 * y3
+  z2: y1 * y2 - y3
+  L: z1 * z2
+points:
+  - at: {x: 0.7}
+""")
+    (point,) = run_case(case)["points"]
+    x = next(n for n in point["chain_rule"]["nodes"] if n["node"] == "x")
+    assert x["through_users"] and sorted(t[1] for t in x["terms"]) == ["y1", "y2", "y3"]
+    assert abs(written_sum(point, x) - float(point["gradient"]["x"]["reference"])) <= 1e-12 * abs(x["value"])
+
+
+def test_no_chain_rule_is_written_at_a_kink_or_for_a_large_case(write_case):
+    kink = case_from(write_case, "name: k\nfunction: relu(x) * 3\npoints:\n  - at: {x: 0}\n")
+    assert "chain_rule" not in run_case(kink)["points"][0]
+    big = case_from(write_case, "name: big\nfunction: " + " + ".join(f"x{i}" for i in range(30))
+                    + "\npoints:\n  - at: {" + ", ".join(f"x{i}: 1" for i in range(30)) + "}\n")
+    assert "chain_rule" not in run_case(big)["points"][0]
