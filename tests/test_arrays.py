@@ -274,3 +274,18 @@ def test_walk_arrays_builds_the_function_one_array_operation_at_a_time(write_cas
     assert abs(out[named["L"]] - want) <= 1e-14 * abs(want)
     assert out[named["p"]].shape == (3, 2)
     assert set(rules) >= {eq.op for eq in function.program().equations} - {"input", "const"}
+
+
+@pytest.mark.parametrize("given, says", [
+    ({"W": np.ones((3, 4)) + 0j, "x": np.ones(4)}, "node W: method m gave ndarray, not an array of real numbers"),
+    ({"W": [["1.5"] * 4] * 3, "x": np.ones(4)}, "node W: method m gave list, not an array of real numbers"),
+    ({"W[0,0]": 5.0, "W": np.ones((3, 4)), "x": np.ones(4)}, "node W[0,0]: method m gave it twice"),
+    ({"W": np.ones((3, 4)), "W[0,0]": 5.0, "x": np.ones(4)}, "node W[0,0]: method m gave it twice"),
+])
+def test_a_plugins_arrays_are_held_to_what_single_numbers_are(write_case, given, says):
+    from tridiff.methods import function_of
+    from tridiff.methods.registry import checked
+    case = case_from(write_case, "name: c\nfunction: sum(W @ x)\npoints:\n"
+                                 "  - at: {W: [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]], x: [1, 2, 3, 4]}\n")
+    _, problems = checked("m", "inputs", given, function_of(case))
+    assert any(p.startswith(says) for p in problems), problems

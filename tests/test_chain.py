@@ -5,6 +5,7 @@ import math
 import pytest
 
 from tridiff.cases.files import load_library
+from tridiff.errors import CaseError
 from tridiff.reports.figures import Figures
 from tridiff.reports.markdown import case_page
 from tridiff.runner.case import run_case
@@ -88,3 +89,41 @@ def test_no_chain_rule_is_written_at_a_kink_or_for_a_large_case(write_case):
     big = case_from(write_case, "name: big\nfunction: " + " + ".join(f"x{i}" for i in range(30))
                     + "\npoints:\n  - at: {" + ", ".join(f"x{i}: 1" for i in range(30)) + "}\n")
     assert "chain_rule" not in run_case(big)["points"][0]
+
+
+def test_the_documents_finite_differences_are_stated_and_shown_bit_for_bit():
+    """The tutorials print (f(2+h) - f(2))/h = 5.000002000876691 at h = 1e-6 and
+    ((e+h)·f - e·f)/h = -2.0000000000042206 at h = 1e-4: the cases state them, the run
+    recomputes them, the pages show them in the sweep tables."""
+    for name, node, h, printed in (("quadratic", "x", 1e-6, 5.000002000876691),
+                                   ("staged-circuit", "e", 1e-4, -2.0000000000042206)):
+        assert (node, "forward", h, printed) in CASES[name].points[0].expect_differences
+        result = run_case(CASES[name])
+        assert result["points"][0]["status"] == "ok"
+        page = case_page(result, Figures())
+        assert f"| {h!r}" in page and f"{printed!r} ✓ stated" in page
+
+
+def test_a_stated_finite_difference_one_bit_off_is_a_mismatch(write_case):
+    wrong = 5.000002000876691 + 8.9e-16  # the next float up
+    case = case_from(write_case, "name: q\nfunction: 2*x**2 - 3*x + 4\npoints:\n  - at: {x: 2}\n    expect:\n"
+                                 f"      finite_differences: [{{node: x, scheme: forward, h: 1.0e-6, value: {wrong!r}}}]\n")
+    (point,) = run_case(case)["points"]
+    assert point["status"] == "mismatch"
+    assert ("expect finite_differences: the forward difference of x at h = 1e-06 gave 5.000002000876691, the case "
+            f"states {wrong!r} (checked bit for bit)") in point["message"]
+
+
+@pytest.mark.parametrize("entry, says", [
+    ("{node: y, scheme: forward, h: 1.0e-6, value: 5}", "'y' is not a node of the function"),
+    ("{node: x, scheme: sideways, h: 1.0e-6, value: 5}", "unknown scheme 'sideways'"),
+    ("{node: x, scheme: forward, value: 5}", "no h"),
+    ("{node: x, scheme: forward, h: 2, value: 5}", "h 2.0 is outside (0, 1)"),
+])
+def test_a_malformed_stated_finite_difference_is_one_line(write_case, entry, says):
+    from tridiff.cases.files import read_file
+    path = write_case(f"name: q\nfunction: x**2\npoints:\n  - at: {{x: 2}}\n    expect:\n      finite_differences: [{entry}]\n")
+    with pytest.raises(CaseError) as err:
+        read_file(path)
+    message = str(err.value)
+    assert says in message and "field 'points[0].expect.finite_differences[0]" in message and "\n" not in message

@@ -1,7 +1,6 @@
 """Case files: strict validation of YAML data into plain dataclasses (docs/case-format.md)."""
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Any
 
 from . import yamlsafe
 from ..errors import CaseError, did_you_mean
+from .reader import Reader as _Reader, clip as _clip, kind as _kind
 from . import arrays
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
@@ -21,13 +21,13 @@ DEFAULT_TOLERANCE = 1e-12
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most systems)
 MAX_POINTS = 1_000
-MAX_STEPS_H = 200
 
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
              "points", "tolerance", "sweep", "precision")
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
-EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status")
+EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status", "finite_differences")
+DIFFERENCE_KEYS = ("node", "scheme", "h", "value")
 # What a point may be meant to be, besides ok: a kink, or a point where f is not defined.
 EXPECTED_STATUSES = ("nondifferentiable", "error")
 SWEEP_KEYS = ("h", "extra_h", "schemes", "nodes", "directions")
@@ -43,6 +43,8 @@ class Point:
     expect_tolerance: float | None = None
     expect_abs_tolerance: float | None = None   # for a stated 0, which no relative tolerance reaches
     expect_status: str | None = None            # "nondifferentiable" or "error": what the point is meant to be
+    # Finite differences a source prints: (node, scheme, h, value), checked bit for bit.
+    expect_differences: tuple[tuple[str, str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,80 +75,6 @@ class Case:
         if self.function is not None:
             return self.function
         return "; ".join(f"{k} = {v}" for k, v in self.steps.items())
-
-
-class _Reader:
-    """Reads one case mapping, raising CaseErrors that point at file, line, case and field."""
-
-    def __init__(self, data: dict, lines: dict, file: str, base: tuple, case: str | None):
-        self.data, self.lines, self.file, self.base, self.case = data, lines, file, base, case
-
-    def error(self, path: tuple, problem: str, fix: str) -> CaseError:
-        full = self.base + path
-        line = next((self.lines[full[:n]] for n in range(len(full), -1, -1) if full[:n] in self.lines), None)
-        return CaseError(problem, fix, file=self.file, line=line, case=self.case,
-                         field=yamlsafe.dotted(path) or None)
-
-    def mapping(self, path: tuple, value: Any, allowed: tuple[str, ...] | None) -> dict:
-        if not isinstance(value, dict):
-            raise self.error(path, f"expected a mapping, got {_kind(value)}", "write `key: value` lines")
-        for key in value:
-            if allowed is not None and key not in allowed:
-                raise self.error(path + (key,), f"unknown key '{key}'",
-                                 did_you_mean(key, allowed, "allowed keys: " + ", ".join(allowed)))
-        return value
-
-    def text(self, path: tuple, value: Any, *, numbers_ok: bool = False) -> str:
-        if numbers_ok and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return repr(value)
-        if not isinstance(value, str):
-            raise self.error(path, f"expected text, got {_kind(value)}", "quote it")
-        return value
-
-    def number(self, path: tuple, value: Any) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise self.error(path, f"expected a number, got {_kind(value)}", "write a number such as 2.5 or 1.0e-4")
-        # Quoted numbers are read as YAML 1.2 reads plain ones; other text ('1:30', '1_000') is refused.
-        if isinstance(value, str):
-            try:
-                converted = yamlsafe.to_number(value)
-            except ValueError as err:
-                raise self.error(path, str(err), "write a number such as 2.5 or 1.0e-4") from None
-            if converted is None:
-                raise self.error(path, f"expected a number, got the text {_clip(value)!r}",
-                                 "write a number such as 2.5 or 1.0e-4")
-            value = converted
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float64
-            raise self.error(path, f"{_clip(str(value))} is too large for float64", "write a finite number") from None
-        if not math.isfinite(number):
-            raise self.error(path, f"{value!r} is not a finite number", "write a finite number")
-        return number
-
-    def numbers(self, path: tuple, value: Any, *, positive: bool = False) -> tuple[float, ...]:
-        if not isinstance(value, list) or not value:
-            raise self.error(path, f"expected a non-empty list of numbers, got {_kind(value)}",
-                             "write a list such as [1.0e-4, 1.0e-5]")
-        if len(value) > MAX_STEPS_H:
-            raise self.error(path, f"{len(value):,} steps is over the limit of {MAX_STEPS_H}", "use fewer steps")
-        out = tuple(self.number(path + (i,), v) for i, v in enumerate(value))
-        if positive:
-            for i, v in enumerate(out):
-                if v <= 0:
-                    raise self.error(path + (i,), f"step {v!r} is not positive", "write steps > 0")
-        return out
-
-
-def _clip(text: str, n: int = 40) -> str:
-    return text if len(text) <= n else text[:n] + "…"
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", str: f"the text {value!r}", bool: f"{value}"}.get(
-        type(value), f"{type(value).__name__} {value!r}")
 
 
 def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
@@ -231,7 +159,7 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
             raise r.error(("points", i, "at"), "no value for input " + ", ".join(f"'{m}'" for m in missing),
                           "give every input a number")
         values = {n: values[n] for n in inputs}  # inputs in the function's order
-        value, gradient, tolerance, absolute, status = None, {}, None, None, None
+        value, gradient, tolerance, absolute, status, differences = None, {}, None, None, None, ()
         if item.get("expect") is not None:
             expect = r.mapping(("points", i, "expect"), item["expect"], EXPECT_KEYS)
             if "tolerance" in expect:
@@ -258,8 +186,36 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
                         raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
                                       "gradients exist for: " + ", ".join(named))
                     gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
-        points.append(Point(values, value, gradient, tolerance, absolute, status))
+            if expect.get("finite_differences") is not None:
+                differences = _differences(r, ("points", i, "expect", "finite_differences"),
+                                           expect["finite_differences"], named)
+        points.append(Point(values, value, gradient, tolerance, absolute, status, differences))
     return tuple(points)
+
+
+def _differences(r: _Reader, path: tuple, raw: Any, named) -> tuple[tuple[str, str, float, float], ...]:
+    """`finite_differences:` — a list of {node, scheme, h, value}: what a source printed."""
+    if not isinstance(raw, list) or not raw:
+        raise r.error(path, f"expected a list, got {_kind(raw)}",
+                      "write `- {node: x, scheme: forward, h: 1.0e-6, value: 5.000002000876691}` lines")
+    out = []
+    for k, item in enumerate(raw):
+        where = path + (k,)
+        entry = r.mapping(where, item, DIFFERENCE_KEYS)
+        missing = [key for key in DIFFERENCE_KEYS if key not in entry]
+        if missing:
+            raise r.error(where, f"no {missing[0]}", "give node, scheme, h and value")
+        node, scheme = r.text(where + ("node",), entry["node"]), r.text(where + ("scheme",), entry["scheme"])
+        if node not in named:
+            raise r.error(where + ("node",), f"'{_clip(node)}' is not a node of the function",
+                          "finite differences exist for: " + ", ".join(list(named)[:10]))
+        if scheme not in SCHEME_TABLE:
+            raise r.error(where + ("scheme",), f"unknown scheme {_clip(scheme)!r}", "one of " + ", ".join(SCHEME_TABLE))
+        h = r.number(where + ("h",), entry["h"])
+        if not 0 < h < 1:
+            raise r.error(where + ("h",), f"h {h!r} is outside (0, 1)", "write e.g. 1.0e-6")
+        out.append((node, scheme, h, r.number(where + ("value",), entry["value"])))
+    return tuple(out)
 
 
 def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:

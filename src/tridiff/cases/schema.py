@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 
-from .files import MAX_DIRECTIONS, CASE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, MAX_STEPS_H, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
+from .files import MAX_DIRECTIONS, CASE_KEYS, DIFFERENCE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
+from .reader import MAX_STEPS_H
 
 FILE_NAME = "tridiff.schema.json"
 _DIGITS = r"\d+(_\d+)*"
@@ -33,7 +34,11 @@ def schema() -> dict:
             "gradient": {"type": ["object", "null"], "additionalProperties": {"$ref": "#/$defs/array"}},
             "tolerance": {"$ref": "#/$defs/number"},
             "abs_tolerance": {"$ref": "#/$defs/number"},
-            "status": {"enum": list(EXPECTED_STATUSES)}}},
+            "status": {"enum": list(EXPECTED_STATUSES)},
+            "finite_differences": {"type": "array", "minItems": 1, "items": _closed({
+                "node": {"type": "string"}, "scheme": {"enum": list(SCHEME_TABLE)},
+                "h": {"$ref": "#/$defs/number"}, "value": {"$ref": "#/$defs/number"}},
+                DIFFERENCE_KEYS, required=list(DIFFERENCE_KEYS))}}},
     }, POINT_KEYS, required=["at"])
     assert set(point["properties"]["expect"]["properties"]) == set(EXPECT_KEYS)
     case = _closed({

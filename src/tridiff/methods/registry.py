@@ -138,21 +138,27 @@ def checked(label: str, gives: str, got: object, function: Function) -> tuple[di
 def _elements(label: str, got: Mapping, shapes: dict[str, tuple[int, ...]], problems: list[str]) -> dict:
     """A plug-in's gradients with each array given under its name ({"W": <3×4 array>})
     named element by element (W[0,1]), as every table and judge reads them."""
-    out = {}
+    out = {key: v for key, v in got.items() if key not in shapes or isinstance(v, (int, float, np.number))}
     for key, v in got.items():
-        if key not in shapes or isinstance(v, (int, float, np.number)):
-            out[key] = v
+        if key in out:
             continue
         try:
-            a = np.asarray(v, dtype=float)
+            a = np.asarray(v)
         except (TypeError, ValueError):
-            problems.append(f"node {key}: method {label} gave {type(v).__name__}, not an array of numbers")
+            a = None
+        if a is None or a.dtype.kind not in "iuf":  # as for one number: no text, no bools, no complex
+            problems.append(f"node {key}: method {label} gave {type(v).__name__}, not an array of real numbers")
             continue
         if a.shape != tuple(shapes[key]):
             problems.append(f"node {key}: method {label} gave an array of shape {a.shape}, but {key} has shape "
                             f"{tuple(shapes[key])}")
             continue
-        out.update((element(key, i), float(a[i])) for i in np.ndindex(*a.shape))
+        for i in np.ndindex(*a.shape):
+            name = element(key, i)
+            if name in out:  # which one counts would be the dict's order
+                problems.append(f"node {name}: method {label} gave it twice, by its name and within {key}")
+            else:
+                out[name] = float(a[i])
     return out
 
 

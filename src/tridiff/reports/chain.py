@@ -1,4 +1,5 @@
-"""The chain rule as the notes write it, from results.json's `chain_rule` (formatting only).
+"""What a learner computes by hand, from results.json (formatting only): the chain rule as
+the notes write it, and every finite difference at every h (the V in numbers).
 
     ∂L/∂a = ∂L/∂e · ∂e/∂d · ∂d/∂a = -2 · 1 · -2 = 4
 
@@ -55,3 +56,25 @@ def local_rows(point: dict) -> list[list[str]]:
     if not written:
         return []
     return [[_d(f["of"], f["wrt"]), f["symbolic"], short(f["value"])] for f in written["locals"]]
+
+
+MAX_SWEEP_TABLES = 12  # sweeps shown in numbers per point (as the plots' panels); sweeps.csv has every one
+
+
+def sweep_tables(point: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, headers, rows) per swept node: h down, each scheme's estimate across, every
+    digit; an estimate the case states is marked ✓ (it is checked bit for bit)."""
+    from .tables import sweeps
+    stated = {(d["node"], d["scheme"], d["h"]) for d in ((point.get("expect") or {}).get("finite_differences") or [])}
+    out = []
+    for name, node in sweeps(point)[:MAX_SWEEP_TABLES]:
+        schemes = list(node["sweep"])
+        by_h: dict[float, dict[str, float]] = {}
+        for scheme in schemes:
+            for row in node["sweep"][scheme]:
+                by_h.setdefault(row["h"], {})[scheme] = row["estimate"]
+        rows = [[repr(h)] + ["" if s not in at else repr(at[s]) + (" ✓ stated" if (name, s, h) in stated else "")
+                            for s in schemes] for h, at in sorted(by_h.items(), reverse=True)]
+        exact = node.get("reference_digits") or repr(node["reference"])
+        out.append((f"Finite differences of {name} at each h (exact: {exact})", ["h"] + schemes, rows))
+    return out

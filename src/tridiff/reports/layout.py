@@ -150,6 +150,9 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
                             "Richardson extrapolation of central differences:", title_is_heading=False))
+        for title, headers, rows in chain.sweep_tables(point):  # pages only: no title, so not in `show`
+            blocks.append(Text(title, "sweep"))
+            blocks.append(Table(headers, rows))
         if plot_name(case, k) in plots:
             blocks.append(Picture(plot_name(case, k), f"error against h, point {k}"))
         blocks.append(Details("What happened, in words", tables.readings(point)))

@@ -27,7 +27,7 @@ from . import circuit, measures, plan
 from .chain import chain_rule
 from .analysis import analyse_node
 from .curve import function_curve
-from .judge import as_expected, certain, check_expect, judge
+from .judge import as_expected, certain, check_differences, check_expect, judge
 from .results import CaseResult, PointResult, case_result
 
 TINY = sys.float_info.min
@@ -102,10 +102,13 @@ class Engines:
 def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     graph = case.graph
     entry: PointResult = {"at": point.at, "status": "ok", "message": None}
-    if point.expect_value is not None or point.expect_gradient:
+    if point.expect_value is not None or point.expect_gradient or point.expect_differences:
         entry["expect"] = {"value": point.expect_value, "gradient": point.expect_gradient or None,
                            "tolerance": point.expect_tolerance or case.tolerance,
                            "abs_tolerance": point.expect_abs_tolerance}
+        if point.expect_differences:
+            entry["expect"]["finite_differences"] = [{"node": n, "scheme": s, "h": h, "value": v}
+                                                     for n, s, h, v in point.expect_differences]
     try:
         exact = engines.reference.at(point.at)
     except Undefined as err:
@@ -174,7 +177,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     if engines.directions:
         entry["directions"] = _directions(case, engines.directions, along, values, exact, entry["value_digits_right"])
-    mismatches += check_expect(case, point, exact, value_of, methods)
+    mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
     if "backprop" in methods:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
     if not exact.kinks:  # (at a kink a local derivative does not exist)

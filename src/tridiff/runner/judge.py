@@ -13,6 +13,7 @@ import math
 import mpmath
 
 from ..cases.files import Case, Point
+from ..methods.finite import sweep
 from ..methods.reference import Exact, Number, brief
 from . import measures
 
@@ -82,6 +83,18 @@ def check_expect(case: Case, point: Point, exact: Exact, value_of: dict[str, flo
         for method, grads in methods.items():
             if name in grads:  # forward mode gives inputs only
                 check(f"gradient {name}", method, grads[name], want)
+    return problems
+
+
+def check_differences(graph, values: list, point: Point) -> list[str]:
+    """The finite differences a source printed, recomputed at its scheme and h: the same
+    float to the last bit (each is one float64 program: the documents' own arithmetic)."""
+    problems = []
+    for node, scheme, h, want in point.expect_differences:
+        got = float(sweep(graph, values, [node], (h,), (scheme,))[node][scheme][0])
+        if got != want:
+            problems.append(f"expect finite_differences: the {scheme} difference of {node} at h = {h!r} gave "
+                            f"{got!r}, the case states {want!r} (checked bit for bit)")
     return problems
 
 
