@@ -118,11 +118,18 @@ def test_every_case_page_shows_a_circuit_whose_labels_match_the_tables(fresh):
                 continue
             assert f"(plots/{name})" in page
             svg = (fresh / "plots" / name).read_text()
-            labels = {(m["node"], m["role"]): m["text"] for m in re.finditer(
-                r'data-node="(?P<node>[^"]+)" data-role="(?P<role>\w+)">(?P<text>[^<]+)<', svg)}
+            labels = {(m["node"], m["role"]): (m["full"], m["text"]) for m in re.finditer(
+                r'data-node="(?P<node>[^"]+)" data-role="(?P<role>\w+)" data-full="(?P<full>[^"]+)">'
+                r'(?P<text>[^<]+)<', svg)}
+            # every operation is a gate (a circle), a named step's named beside it
+            operations = [n for n in point["circuit"]["nodes"] if n["kind"] != "input"]
+            assert all(n["gate"] for n in operations) and svg.count("<circle") == len(operations)
             for node, data in point["gradient"].items():
-                assert labels[(node, "value")] == repr(data["value"])            # the table's value column
-                assert labels[(node, "gradient")] == repr(data["methods"]["backprop"])
+                # every digit kept (the table's value column, backprop's gradient); 4 shown
+                assert labels[(node, "value")][0] == repr(data["value"])
+                assert float(labels[(node, "value")][1]) == float(f"{data['value']:.4g}")
+                assert labels[(node, "gradient")][0] == repr(data["methods"]["backprop"])
+                assert float(labels[(node, "gradient")][1]) == float(f"{data['methods']['backprop']:.4g}")
                 assert f"| {repr(data['methods']['backprop'])}" in page
 
 

@@ -6,11 +6,24 @@ right by depth. Written directly as SVG: no Graphviz, no system packages.
 """
 from __future__ import annotations
 
+import re
 from html import escape
 
 
 COLUMN, ROW, RADIUS = 190, 92, 22
 GREEN, RED = "#1a7f37", "#cf222e"
+
+
+def _drawn(gate: str) -> str:
+    """A gate as the tutorials draw it: × for *, ** kept (a power)."""
+    return re.sub(r"(?<!\*)\*(?!\*)", "×", gate)
+
+
+def _short(x: float | None) -> str:
+    if x is None:
+        return "—"
+    text = f"{x:.4g}"
+    return "0" if text == "-0" else text
 
 
 def svg(circuit: dict, fmt) -> str:
@@ -45,23 +58,31 @@ def svg(circuit: dict, fmt) -> str:
     for i, n in sorted(nodes.items()):
         x, y = place[i]
         label = escape(n["label"])
-        if n["kind"] == "gate":
-            out.append(f'<circle cx="{x}" cy="{y}" r="{RADIUS}" fill="#fff8e1" stroke="#b58900"/>')
+        gate = n.get("gate")
+        if n["kind"] == "gate" or gate:
+            # an operation: a gate, as the tutorials draw it; a named step's gate carries its name
+            fill = {"step": "#eef7ee", "output": "#fdecea"}.get(n["kind"], "#fff8e1")
+            out.append(f'<circle cx="{x}" cy="{y}" r="{RADIUS}" fill="{fill}" stroke="#b58900"/>')
+            out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{escape(_drawn(gate or n["label"]))}</text>')
+            if n["kind"] != "gate":
+                out.append(f'<text x="{x + RADIUS + 3}" y="{y - RADIUS + 6}" font-weight="bold" fill="#333">{label}</text>')
         else:
             fill = {"input": "#e8f0fe", "step": "#eef7ee", "output": "#fdecea"}[n["kind"]]
             out.append(f'<rect x="{x - 30}" y="{y - RADIUS}" width="60" height="{2 * RADIUS}" rx="8" '
                        f'fill="{fill}" stroke="#555"/>')
-        out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{label}</text>')
+            out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{label}</text>')
         if "shape" in n:  # the array-level circuit: shapes, not numbers
             out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="#555" '
                        f'data-node="{label}" data-role="shape">{escape(n["shape"])}</text>')
             continue
-        out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="{GREEN}" '
-                   f'data-node="{label}" data-role="value">{escape(fmt(n["value"]))}</text>')
-        out.append(f'<text x="{x}" y="{y + RADIUS + 14}" text-anchor="middle" fill="{RED}" '
-                   f'data-node="{label}" data-role="gradient">{escape(fmt(n["gradient"]))}</text>')
+        # rounded for reading; every digit in data-full (and the tables)
+        out.append(f'<text x="{x}" y="{y - RADIUS - 6}" text-anchor="middle" fill="{GREEN}" data-node="{label}" '
+                   f'data-role="value" data-full="{escape(fmt(n["value"]))}">{escape(_short(n["value"]))}</text>')
+        out.append(f'<text x="{x}" y="{y + RADIUS + 14}" text-anchor="middle" fill="{RED}" data-node="{label}" '
+                   f'data-role="gradient" data-full="{escape(fmt(n["gradient"]))}">{escape(_short(n["gradient"]))}</text>')
     legend = ("array operations, each result's shape above it" if any("shape" in n for n in nodes.values())
-              else "value above (green), gradient ∂output/∂node below (red)")
+              else "value above (green), gradient ∂output/∂node below (red), to 4 digits (the tables have "
+                   "every one); circles are operations, a named one carries its name")
     if circuit.get("note"):
         legend += " — " + circuit["note"]
     out.append(f'<text x="10" y="{height - 6}" fill="#555">{escape(legend)}</text>')

@@ -18,7 +18,8 @@ th, td { border: 1px solid #ddd; padding: 2px 6px; text-align: left; vertical-al
 th { background: #f4f4f4; } td { font-variant-numeric: tabular-nums; }
 pre { background: #f6f6f6; padding: .6em; overflow-x: auto; }
 .ok { color: #1a7f37; font-weight: bold; } .mismatch, .error { color: #cf222e; font-weight: bold; }
-.plot svg { max-width: 100%; height: auto; } details { margin: .5em 0 1em; }
+.plot svg { max-width: 100%; height: auto; } .plot.circuit { overflow-x: auto; }
+.plot.circuit svg { max-width: none; } details { margin: .5em 0 1em; }
 """
 
 
@@ -108,7 +109,9 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
         case layout.Bullets(items):
             return ["<ul>" + "".join(f"<li>{e(item)}</li>" for item in items) + "</ul>"] if items else []
         case layout.Picture(name):
-            return [f'<div class="plot">{_inline(svgs[name])}</div>']
+            # a circuit scrolls rather than shrinks: its labels stay readable at any size
+            kind = "plot circuit" if name.endswith(("-circuit.svg", "-arrays.svg")) else "plot"
+            return [f'<div class="{kind}">{_inline(svgs[name])}</div>']
         case layout.Details(summary, items):
             return [f"<details><summary>{e(summary)}</summary><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
                     + "</ul></details>"]

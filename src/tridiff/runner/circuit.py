@@ -30,13 +30,15 @@ def data(graph: Graph, values: list[float], adjoints: list[float]) -> dict:
     nodes = []
     for i in keep:
         node = graph.nodes[i]
+        gate = "" if node.op == "input" else _gate_label(graph, i)
         if i in names:
             kind = "input" if node.op == "input" else ("output" if i == graph.output else "step")
             label = names[i]
         else:
-            kind, label = "gate", _gate_label(graph, i)
+            kind, label = "gate", gate
+        # a named step is drawn as its last operation's gate, named (d = a·b: a × gate called d)
         nodes.append({"id": i, "label": label, "kind": kind, "args": wires[i], "value": values[i],
-                      "gradient": adjoints[i]})
+                      "gradient": adjoints[i], "gate": gate})
     note = None if everything else (f"{len(graph.nodes)} nodes are too many to read: only the inputs, named "
                                     "steps and the output are drawn, each wired to the named nodes it uses")
     return {"nodes": nodes, "note": note}
