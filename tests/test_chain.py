@@ -127,3 +127,12 @@ def test_a_malformed_stated_finite_difference_is_one_line(write_case, entry, say
         read_file(path)
     message = str(err.value)
     assert says in message and "field 'points[0].expect.finite_differences[0]" in message and "\n" not in message
+
+
+def test_a_node_no_path_from_the_output_reaches_is_said_so(write_case):
+    case = case_from(write_case, "name: dead\nsteps:\n  u: x * 3\n  v: u + 1\n  L: x * x\npoints:\n  - at: {x: 2}\n")
+    result = run_case(case)
+    (point,) = result["points"]
+    u = next(n for n in point["chain_rule"]["nodes"] if n["node"] == "u")
+    assert u["terms"] == [] and u["value"] == 0.0
+    assert "∂L/∂u = 0: no path from L reaches it" in case_page(result, Figures())

@@ -8,8 +8,7 @@ digit.
 """
 from __future__ import annotations
 
-CHAIN_HEADERS = ["node", "∂output/∂node: the local derivatives multiplied along each path from the output, "
-                         "the paths added"]
+CHAIN_HEADERS = ["node", "by the chain rule: along each path, multiplied; the paths, added"]
 LOCAL_HEADERS = ["local derivative", "symbolic", "value here"]
 
 
@@ -41,7 +40,10 @@ def chain_rows(point: dict) -> list[list[str]]:
             symbols.append(" · ".join(s for s, _ in factors))
             product = " · ".join(short(v) for _, v in factors)
             numbers.append(f"({product})" if len(node["terms"]) > 1 and len(factors) > 1 else product)
-        output = node["terms"][0][0]
+        output = written["output"]
+        if not node["terms"]:  # read only by steps the output does not use
+            rows.append([node["node"], f"{_d(output, node['node'])} = 0: no path from {output} reaches it"])
+            continue
         if len(node["terms"]) == 1 and len(node["terms"][0]) == 2:  # read by the output alone: one factor
             pair = tuple(node["terms"][0])
             rows.append([node["node"], f"{_d(*pair)} = {form[pair]} = {short(node['value'])}"])

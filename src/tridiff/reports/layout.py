@@ -6,6 +6,7 @@ block here, and each writer says how it looks.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from . import chain, matrices, tables
@@ -138,9 +139,9 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
         if point.get("chain_rule"):
-            blocks.append(Table(chain.CHAIN_HEADERS, chain.chain_rows(point), "The chain rule, node by node"))
+            blocks.append(Table(chain.CHAIN_HEADERS, chain.chain_rows(point), f"The chain rule at point {k}, node by node"))
             blocks.append(Table(chain.LOCAL_HEADERS, chain.local_rows(point),
-                                "Its factors, each step's derivative in the named values it reads (sympy's form):",
+                                f"Its factors at point {k}, each step's derivative in the named values it reads (sympy's form):",
                                 title_is_heading=False))
         for array, title, headers, rows in matrices.array_tables(case, point):
             blocks.append(Table(headers, rows, title))
@@ -149,17 +150,48 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                                                                     "element by element"))
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
-                            "Richardson extrapolation of central differences:", title_is_heading=False))
+                            f"Richardson extrapolation of central differences at point {k}:", title_is_heading=False))
         for title, headers, rows in chain.sweep_tables(point):  # pages only: no title, so not in `show`
             blocks.append(Text(title, "sweep"))
             blocks.append(Table(headers, rows))
         if plot_name(case, k) in plots:
             blocks.append(Picture(plot_name(case, k), f"error against h, point {k}"))
-        blocks.append(Details("What happened, in words", tables.readings(point)))
+        blocks.append(Details(f"What happened at point {k}, in words", tables.readings(point)))
     if len(case["points"]) > detailed:
         blocks.append(Heading(tables.brief_title(case)))
         blocks.append(Table(tables.brief_headers(case), tables.brief_rows(case)))
     if function_plot_name(case) in plots:
         blocks.append(Picture(function_plot_name(case), "the function and its derivative",
                               "The function and its derivative"))
-    return blocks
+    return _said_thrice(blocks)
+
+
+SAID = 3  # times a long sentence may stand on one page; after, "as above"
+
+
+def _said_thrice(blocks: list[Block]) -> list[Block]:
+    """A table cell or list item of more than a few words said a fourth time on the page
+    (a linear node's "no truncation error" at every point and scheme) becomes "as above"."""
+    seen: dict[str, int] = {}
+
+    def once(text: str) -> str:
+        kept = []
+        for sentence in re.split(r"(?<=[.!?])\s+", text):
+            if len(sentence) >= 25 and any(ch.isalpha() for ch in sentence):  # (not a number's digits)
+                seen[sentence] = seen.get(sentence, 0) + 1
+                if seen[sentence] > SAID:
+                    continue
+            kept.append(sentence)
+        return " ".join(kept) if kept else "as above"
+
+    out: list[Block] = []
+    for block in blocks:
+        match block:
+            case Table(headers, rows, title, heading):
+                block = Table(headers, [[once(cell) for cell in row] for row in rows], title, heading)
+            case Bullets(items):
+                block = Bullets([once(item) for item in items])
+            case Details(summary, items):
+                block = Details(summary, [once(item) for item in items])
+        out.append(block)
+    return out

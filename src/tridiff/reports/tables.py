@@ -324,12 +324,32 @@ def richardson_rows(point: dict) -> list[list[str]]:
     return rows
 
 
+NO_TRUNCATION = "no truncation error to measure"
+
+
 def readings(point: dict) -> list[str]:
-    """Plain sentences, one per input or step and scheme."""
-    out = []
+    """Plain sentences: one per swept node (each scheme's best, then why, each reason said
+    once), and what every node shares said once at the end (the complex step's floor)."""
+    out: list[str] = []
+    shared: dict[str, list[str]] = {}
     for name, node in sweeps(point):
         what = f"∂/∂{name}" if "kind" in node else f"∇·{node['name']} (along a random direction)"
+        heads, reasons = [], []
         for scheme in node["sweep"]:
-            out.append(f"{what}, {reading(scheme, node)}")
-        out.append(f"{what}, {richardson_reading(node)}")
+            head, _, why = reading(scheme, node).rstrip(".").partition("; ")
+            heads.append(head.replace(": best relative error ", " ").replace(": best absolute error ", " ")
+                         .replace(": exact (error 0)", " exactly"))
+            if not why:
+                continue
+            if SCHEMES[scheme].complex_step:  # the same for every node: said once, below
+                shared.setdefault(f"{scheme}: {why}", []).append(name)
+            elif why.startswith(NO_TRUNCATION):  # a linear node's reason: once, at its lowest order
+                if not any(r.startswith(NO_TRUNCATION) for r in reasons):
+                    reasons.append(why)
+            else:
+                reasons.append(f"{scheme}: {why}")
+        kind = "absolute" if node["reference"] == 0 else "relative"
+        out.append(f"{what}: best {kind} errors " + ", ".join(heads)
+                   + (". " + "; ".join(reasons) if reasons else "") + ". " + richardson_reading(node))
+    out += [f"{why} (every node swept)." if len(names) > 1 else f"{why}." for why, names in shared.items()]
     return out

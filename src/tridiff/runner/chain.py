@@ -31,7 +31,8 @@ def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[i
         terms = paths if paths is not None else [[output, u, i] if u != output else [output, i] for u in users[i]]
         nodes.append({"node": names[i], "terms": [[names[k] for k in term] for term in terms],
                       "through_users": paths is None, "value": gradient[names[i]]})
-    return {"locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value}
+    return {"output": names[output],
+            "locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value}
                        for of, wrt, text, value in factors],
             "nodes": nodes}
 

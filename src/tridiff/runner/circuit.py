@@ -30,7 +30,7 @@ def data(graph: Graph, values: list[float], adjoints: list[float]) -> dict:
     nodes = []
     for i in keep:
         node = graph.nodes[i]
-        gate = "" if node.op == "input" else _gate_label(graph, i)
+        gate = "" if node.op in ("input", "const") else _gate_label(graph, i)  # (a named number is no operation)
         if i in names:
             kind = "input" if node.op == "input" else ("output" if i == graph.output else "step")
             label = names[i]
