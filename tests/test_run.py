@@ -21,7 +21,21 @@ def test_every_shipped_case_is_ok(shipped):
     result, doc = shipped
     assert result.returncode == 0, result.stderr
     assert [c["status"] for c in doc["cases"]] == ["ok"] * len(doc["cases"])
-    assert "add-multiply-circuit" in result.stdout and "best central" in result.stdout
+    assert "add-multiply-circuit" in result.stdout and "best finite diff." in result.stdout
+    summary = result.stdout.split("\n\n")[0].splitlines()
+    assert max(map(len, summary)) <= 100  # a terminal's width; `--wide` has every column
+
+
+def test_show_wide_has_a_column_for_every_method_and_scheme(shipped_run):
+    _, out = shipped_run
+    wide = tridiff("show", "--reports", out, "--wide")
+    assert wide.returncode == 0 and "best central4" in wide.stdout and "forward_mode" in wide.stdout
+
+
+def test_point_labels_are_the_values_as_written_never_rounded():
+    from tridiff.reports.tables import point_label
+    assert point_label({"at": {"x": 1.0000001, "y": 1e-300}}) == "x=1.0000001, y=1e-300"
+    assert point_label({"at": {"x": 0.1 + 0.2}}, 12) == "x=0.3000000…"
 
 
 def test_results_json_has_the_spec_shape(shipped):
@@ -85,3 +99,15 @@ def test_case_selects_by_glob_and_the_folder_is_replaced_whole(tmp_path):
     before = sorted(p.name for p in out.rglob("*"))
     assert run(ROOT / "cases", "--out", out, "--case", "nothing*").returncode == 2
     assert sorted(p.name for p in out.rglob("*")) == before
+
+
+def test_a_case_without_a_title_gets_no_empty_heading(write_case):
+    from tridiff.cases.files import read_file
+    from tridiff.reports.figures import Figures
+    from tridiff.reports.html import case_section
+    from tridiff.reports.markdown import case_page
+    from tridiff.runner.case import run_case
+    (case,), _ = read_file(write_case("name: gaussian\nfunction: exp(-x*x)\npoints:\n  - at: {x: 0.5}\n"))
+    result = run_case(case)
+    assert case_page(result, Figures()).startswith("# gaussian\n")
+    assert '<h2 id="gaussian">gaussian — ' in case_section(result, Figures())

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("run", help="differentiate the cases every way and write the reports")
     c.add_argument("paths", nargs="*", default=["cases"], metavar="PATH", help="case files or folders (default: cases)")
     c.add_argument("--out", default="reports", metavar="DIR", help="report folder, replaced whole (default: reports)")
+    c.add_argument("--wide", action="store_true", help="the summary with every method and scheme as a column "
+                                                       "(default: what fits in 100 columns)")
     c.add_argument("--case", action="append", metavar="NAME",
                    help="run only the cases whose name matches (glob patterns allowed; repeat for more)")
     c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
@@ -53,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("show", help="print the summary, or one case's tables, from existing reports")
     c.add_argument("case", nargs="?", metavar="CASE", help="a case name (default: the summary of all cases)")
     c.add_argument("--reports", default="reports", metavar="DIR", help="the report folder (default: reports)")
+    c.add_argument("--wide", action="store_true", help="the summary with every method and scheme as a column")
 
     c = sub.add_parser("bench", help="time backprop, finite differences and sympy against the plain function")
     c.add_argument("--quick", action="store_true", help="n = 10, 100, 1000 and short budgets: under a minute")
@@ -151,7 +154,7 @@ def cmd_run(args) -> int:
     except BaseException:
         folder.discard()
         raise
-    print(summary_table(document))
+    print(summary_table(document, args.wide))
     for case in document["cases"]:
         if case["status"] != "ok":
             print(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"),
@@ -176,7 +179,7 @@ def cmd_show(args) -> int:
     except (ValueError, KeyError, TypeError) as err:
         raise CaseError(f"not a tridiff results.json ({err})", "run `tridiff run` again", file=str(path)) from None
     if args.case is None:
-        print(summary_table(document))
+        print(summary_table(document, args.wide))
         return EXIT_OK
     if args.case not in cases:
         raise CaseError(f"no case '{args.case}' in these reports",

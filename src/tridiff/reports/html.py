@@ -85,7 +85,7 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
     e = html.escape
     match block:
         case layout.Title(name, title, status, message):
-            return [f'<h2 id="{e(name)}">{e(name)}: {e(title or "")} — {_status(status)}</h2>',
+            return [f'<h2 id="{e(name)}">{e(name)}{": " + e(title) if title else ""} — {_status(status)}</h2>',
                     *([f"<p>{e(message)}</p>"] if message else [])]
         case layout.Text(text, "description"):
             return [_paragraphs(text)]

@@ -47,7 +47,7 @@ def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
 def _lines(block: layout.Block, back: str) -> list[str]:
     match block:
         case layout.Title(name, title, status, message):
-            return [f"# {name}: {_text(title or name)}", "",
+            return [f"# {name}: {_text(title)}" if title else f"# {name}", "",
                     f"{back}status: **{status}**" + (f" — {_text(message)}" if message else ""), ""]
         case layout.Text(text, "description"):
             return [_text(text.strip()), ""]

@@ -136,14 +136,38 @@ def summary_headers(document: dict) -> list[str]:
     return ["case", "point", *exact_methods(all_points(document)), *(f"best {s}" for s in SCHEMES), "richardson", "status"]
 
 
+def point_label(point: dict, width: int = 30) -> str:
+    """x=1.0000001, y=2 — each value as Python prints it (never rounded), cut to `width`."""
+    at = ", ".join(f"{k}={v!r}" for k, v in point["at"].items())
+    return at if len(at) <= width else at[:width - 1] + "…"
+
+
 def summary_rows(document: dict) -> list[list[str]]:
     rows = []
     for case in document["cases"]:
         for point in case["points"]:
-            at = ", ".join(f"{k}={v:g}" for k, v in point["at"].items())
             worst = point_worst(point)
-            rows.append([case["name"], at if len(at) <= 30 else at[:27] + "...",
+            rows.append([case["name"], point_label(point),
                          *(err(worst.get(c)) for c in (*exact_methods(all_points(document)), *numerical())), point["status"]])
+    return rows
+
+
+COMPACT_HEADERS = ["case", "point", "worst exact", "best finite diff.", "status"]
+
+
+def compact_rows(document: dict) -> list[list[str]]:
+    """The summary in under 100 columns: per point, the worst error of any exact method and
+    the best of any finite-difference scheme, each with its name (`--wide`: every column)."""
+    exact, schemes = exact_methods(all_points(document)), [s for s in numerical() if s != "richardson"]
+    rows = []
+    for case in document["cases"]:
+        for point in case["points"]:
+            worst = point_worst(point)
+            found = [(worst[m], m) for m in exact if worst.get(m) is not None]
+            best = [(worst[s], s) for s in schemes if worst.get(s) is not None]
+            name = case["name"] if len(case["name"]) <= 22 else case["name"][:21] + "…"
+            rows.append([name, point_label(point, 13), "—" if not found else f"{err(max(found)[0])} {max(found)[1]}",
+                         "—" if not best else f"{err(min(best)[0])} {min(best)[1]}", point["status"]])
     return rows
 
 

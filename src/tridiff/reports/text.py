@@ -11,8 +11,11 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 
-def summary_table(document: dict) -> str:
-    return _table(tables.summary_headers(document), tables.summary_rows(document))
+def summary_table(document: dict, wide: bool = False) -> str:
+    """Every column (`wide`), or what fits in 100 columns."""
+    if wide:
+        return _table(tables.summary_headers(document), tables.summary_rows(document))
+    return _table(tables.COMPACT_HEADERS, tables.compact_rows(document))
 
 
 def case_tables(case: dict) -> str:
