@@ -136,3 +136,17 @@ def test_a_node_no_path_from_the_output_reaches_is_said_so(write_case):
     u = next(n for n in point["chain_rule"]["nodes"] if n["node"] == "u")
     assert u["terms"] == [] and u["value"] == 0.0
     assert "∂L/∂u = 0: no path from L reaches it" in case_page(result, Figures())
+
+
+@pytest.mark.parametrize("dps", [15, 200])
+def test_local_derivatives_do_not_follow_mpmaths_global_precision(dps, monkeypatch):
+    """A worker's mpmath precision is whatever its last case left: the numbers must not
+    follow it. ∂invden/∂den = -1/den² at x = 3, y = -4, worked out in mpmath by hand."""
+    import mpmath
+    monkeypatch.setattr(mpmath.mp, "dps", dps)
+    (point,) = run_case(CASES["cs231n-staged"])["points"]
+    local = {(f["of"], f["wrt"]): f["value"] for f in point["chain_rule"]["locals"]}
+    with mpmath.workdps(60):
+        den = 1 / (1 + mpmath.exp(-3)) + mpmath.mpf(1)
+        assert local[("invden", "den")] == float(-1 / den ** 2)
+        assert local[("f", "num")] == float(1 / den)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import mpmath
 import sympy as sp
 
 from ..cases.ir import Graph, Node
@@ -192,12 +193,15 @@ class SymbolicCase:
         the factors of the chain rule: (unit's node, used node, sympy's form in the case's
         names, its value at `values` (exact, mpmath), to 30 digits then a float)."""
         out = []
-        for unit in self.units:
-            names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
-            at = {_slot(j): sp.Float(str(values[u]), 40) for j, u in enumerate(unit.uses)}
-            for j, u in enumerate(unit.uses):
-                partial = unit.shape.partials[j]
-                out.append((unit.node, u, sp.sstr(partial.xreplace(names)), float(partial.evalf(30, subs=at))))
+        # 40 digits of each value whatever mpmath's global precision (which the reference's
+        # last case left behind: str(mpf) would follow it, and the floats with it)
+        with mpmath.workdps(50):
+            for unit in self.units:
+                names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
+                at = {_slot(j): sp.Float(mpmath.nstr(values[u], 40), 40) for j, u in enumerate(unit.uses)}
+                for j, u in enumerate(unit.uses):
+                    partial = unit.shape.partials[j]
+                    out.append((unit.node, u, sp.sstr(partial.xreplace(names)), float(partial.evalf(30, subs=at))))
         return out
 
     # -- symbolic (float64) ---------------------------------------------------------------
