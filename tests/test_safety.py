@@ -174,7 +174,7 @@ def test_case_names_cannot_collide_with_tridiffs_own_files(tmp_path):
     assert tridiff("run", folder, "--out", out).returncode == 0
     index = (out / "README.md").read_text()
     assert all(f"[{n}]({n}.md)" in index for n in ("index", "readme", "results", "sweeps", "plots"))
-    assert (out / "index.md").read_text().startswith("# index:")
+    assert (out / "index.md").read_text().startswith("# index\n")  # the case page, untitled
     assert json.loads((out / "results.json").read_text())["tool"] == "tridiff"
 
 
