@@ -80,3 +80,22 @@ def sweep_tables(point: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         exact = node.get("reference_digits") or repr(node["reference"])
         out.append((f"Finite differences of {name} at each h (exact: {exact})", ["h"] + schemes, rows))
     return out
+
+
+def taylor_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
+    """The Taylor-remainder test: r(h) per method, its slope over the smallest h, the verdict."""
+    tested = point.get("taylor")
+    if not tested or not tested["methods"]:
+        return None
+    headers = ["method", *(f"r({h:g})" for h in tested["h"]), "slope", "verdict"]
+    rows = []
+    for label, m in tested["methods"].items():
+        slope = "—" if m["slope"] is None else f"{m['slope']:.2f}"
+        if m["verdict"] == "right":
+            said = "right: r falls like h²" if m["slope"] and m["slope"] > 1.5 else "right: nothing left but rounding"
+        else:
+            said = f"wrong: r falls like h, (∇f − g)·v is {m['off']:.1e} of ∇f·v"
+        rows.append([label, *(f"{e:.1e}" for e in m["remainder"]), slope, said])
+    title = ("The Taylor-remainder test along a random direction v: r(h) = |f(x + h·v) − f(x) − h·g·v|, "
+             "f exact; a right gradient g leaves h², a wrong one h")
+    return title, headers, rows

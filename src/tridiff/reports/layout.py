@@ -138,6 +138,9 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
+        taylor = chain.taylor_table(point)
+        if taylor:
+            blocks.append(Table(taylor[1], taylor[2], f"{taylor[0]} (point {k})"))
         if point.get("chain_rule"):
             blocks.append(Table(chain.CHAIN_HEADERS, chain.chain_rows(point), f"The chain rule at point {k}, node by node"))
             blocks.append(Table(chain.LOCAL_HEADERS, chain.local_rows(point),

@@ -25,6 +25,7 @@ from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
 from . import circuit, measures, plan
 from .chain import chain_rule
+from .remainder import taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
 from .judge import as_expected, certain, check_differences, check_expect, judge
@@ -180,6 +181,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
     if "backprop" in methods:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
+    if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
+        v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
+        tested = taylor_test(graph, point.at, v, methods, case.tolerance)
+        if tested:
+            entry["taylor"] = tested
     if not exact.kinks:  # (at a kink a local derivative does not exist)
         written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},
                              graph.names_of(), graph.output)
