@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import chain, matrices, tables
+from . import matrices, tables, worked
 from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
 
 
@@ -138,12 +138,12 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
-        taylor = chain.taylor_table(point)
+        taylor = worked.taylor_table(point)
         if taylor:
             blocks.append(Table(taylor[1], taylor[2], f"{taylor[0]} (point {k})"))
         if point.get("chain_rule"):
-            blocks.append(Table(chain.CHAIN_HEADERS, chain.chain_rows(point), f"The chain rule at point {k}, node by node"))
-            blocks.append(Table(chain.LOCAL_HEADERS, chain.local_rows(point),
+            blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point), f"The chain rule at point {k}, node by node"))
+            blocks.append(Table(worked.LOCAL_HEADERS, worked.local_rows(point),
                                 f"Its factors at point {k}, each step's derivative in the named values it reads (sympy's form):",
                                 title_is_heading=False))
         for array, title, headers, rows in matrices.array_tables(case, point):
@@ -154,7 +154,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
         blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
                             f"Richardson extrapolation of central differences at point {k}:", title_is_heading=False))
-        for title, headers, rows in chain.sweep_tables(point):  # pages only: no title, so not in `show`
+        for title, headers, rows in worked.sweep_tables(point):  # pages only: no title, so not in `show`
             blocks.append(Text(title, "sweep"))
             blocks.append(Table(headers, rows))
         if plot_name(case, k) in plots:

@@ -1,10 +1,11 @@
-"""What a learner computes by hand, from results.json (formatting only): the chain rule as
-the notes write it, and every finite difference at every h (the V in numbers).
+"""The numbers a learner works out, from results.json (formatting only): the chain rule as
+the notes write it, every finite difference at every h (the V in numbers), and the
+Taylor-remainder test's r(h).
 
     ∂L/∂a = ∂L/∂e · ∂e/∂d · ∂d/∂a = -2 · 1 · -2 = 4
 
-Numbers are rounded to 6 significant digits for reading; the gradient tables keep every
-digit.
+Numbers are rounded to 6 significant digits for reading in the chain rule; the gradient
+and sweep tables keep every digit.
 """
 from __future__ import annotations
 
