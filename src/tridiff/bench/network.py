@@ -14,13 +14,12 @@ from __future__ import annotations
 
 import importlib.util
 import statistics
-import time
 from typing import Callable
 
 import numpy as np
 
 from ..api import compile as compile_function
-from .timing import _calibrate
+from .timing import interleaved
 
 BATCH, FEATURES, HIDDEN, CLASSES = 64, 784, 256, 10
 PARAMS = ("W1", "b1", "W2", "b2")
@@ -108,14 +107,7 @@ def run(repeats: int, chunk: float = 0.05, log=print) -> list[dict]:
         checks[name] = max(float(np.max(np.abs(grads[n] - reference[1][n])) / np.max(np.abs(reference[1][n])))
                            for n in PARAMS)
         checks[name] = max(checks[name], abs(value - reference[0]) / abs(reference[0]))
-    number = {name: _calibrate(call, chunk) for name, call in calls.items()}
-    times: dict[str, list[float]] = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, call in calls.items():
-            start = time.perf_counter()
-            for _ in range(number[name]):
-                call()
-            times[name].append((time.perf_counter() - start) / number[name])
+    times = interleaved(calls, repeats, chunk)
     base, base_min = statistics.median(times["numpy forward"]), min(times["numpy forward"])
     rows = []
     for name in calls:

@@ -151,6 +151,19 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
     calls = {"method": call} if method == "plain" else {"method": call, "plain": problem.plain}
     if method in BESIDE:
         calls["beside"] = METHODS[BESIDE[method]](problem)[1]
+    times = interleaved(calls, repeats, chunk)
+    result = {"status": "ok", "seconds": statistics.median(times["method"]), "min_seconds": min(times["method"]),
+              "prepare_seconds": prepare, "gradient": grads}
+    if "plain" in times:
+        result["primal_seconds"] = statistics.median(times["plain"])
+    if "beside" in times:
+        result["beside_seconds"], result["beside_min_seconds"] = statistics.median(times["beside"]), min(times["beside"])
+    conn.send(result)
+
+
+def interleaved(calls: dict[str, Callable], repeats: int, chunk: float) -> dict[str, list[float]]:
+    """Seconds per call of each, `repeats` times, the calls taking turns (a slow spell of
+    the machine slows them all), each timing at least `chunk` seconds long."""
     number = {label: _calibrate(fn, chunk) for label, fn in calls.items()}
     times: dict[str, list[float]] = {label: [] for label in calls}
     for _ in range(repeats):
@@ -159,13 +172,7 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
             for _ in range(number[label]):
                 fn()
             times[label].append((time.perf_counter() - start) / number[label])
-    result = {"status": "ok", "seconds": statistics.median(times["method"]), "min_seconds": min(times["method"]),
-              "prepare_seconds": prepare, "gradient": grads}
-    if "plain" in times:
-        result["primal_seconds"] = statistics.median(times["plain"])
-    if "beside" in times:
-        result["beside_seconds"], result["beside_min_seconds"] = statistics.median(times["beside"]), min(times["beside"])
-    conn.send(result)
+    return times
 
 
 def _calibrate(call: Callable, chunk: float) -> int:

@@ -311,6 +311,11 @@ def not_a_number(name: str, shape: tuple[int, ...], function: bool) -> CaseError
                      "reduce it to one: sum(...), mean(...), or an element such as p[0]")
 
 
+def output_is_input(output: str) -> CaseError:
+    return CaseError(f"the output name '{output}' is also an input",
+                     "set `output:` to a name the expression does not use", field="output")
+
+
 def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
                 shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
     """Parse named steps (written order) into one graph; `function` marks a single unnamed
@@ -345,8 +350,7 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
         if name == output:
             graph.output = root
     if output in graph.inputs:
-        raise CaseError(f"the output name '{output}' is also an input",
-                        "set `output:` to a name the expression does not use", field="output")
+        raise output_is_input(output)
     return graph
 
 

@@ -17,8 +17,25 @@ class Node:
     text: str | None = None      # for "const": the literal as written, or the constant's name
 
 
+class Named:
+    """What a graph and an array program (tridiff.cases.program) share: their `inputs`,
+    `steps`, `output` and `output_name`, and from them every name a gradient is reported for."""
+    inputs: dict[str, int]
+    steps: dict[str, int]
+    output: int
+    output_name: str
+
+    @property
+    def named(self) -> dict[str, int]:
+        """Every node a gradient is reported for: inputs, steps, and the output."""
+        out = dict(self.inputs)
+        out.update(self.steps)
+        out.setdefault(self.output_name, self.output)
+        return out
+
+
 @dataclass
-class Graph:
+class Graph(Named):
     nodes: list[Node] = field(default_factory=list)
     inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
     steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
@@ -29,14 +46,6 @@ class Graph:
     def add(self, node: Node) -> int:
         self.nodes.append(node)
         return len(self.nodes) - 1
-
-    @property
-    def named(self) -> dict[str, int]:
-        """Every node a gradient is reported for: inputs, steps, and the output."""
-        out = dict(self.inputs)
-        out.update(self.steps)
-        out.setdefault(self.output_name, self.output)
-        return out
 
     def names_of(self) -> dict[int, str]:
         return {index: name for name, index in self.named.items()}

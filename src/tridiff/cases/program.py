@@ -16,7 +16,8 @@ from ..errors import CaseError
 from ..ops import CONSTANTS
 from . import arrays
 from .builder import Emitter
-from .expression import not_a_number, parse, parsed_steps
+from .expression import not_a_number, output_is_input, parse, parsed_steps
+from .ir import Named
 
 # The primitives of programs beyond the elementwise ones of ops.OPS (which broadcast):
 # "amax"/"amin" are max(a)/min(a) of one array, its largest or smallest element.
@@ -32,7 +33,7 @@ class Equation:
 
 
 @dataclass
-class Program:
+class Program(Named):
     equations: list[Equation] = field(default_factory=list)
     inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
     steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
@@ -42,14 +43,6 @@ class Program:
     def add(self, equation: Equation) -> int:
         self.equations.append(equation)
         return len(self.equations) - 1
-
-    @property
-    def named(self) -> dict[str, int]:
-        """Every variable a gradient is reported for: inputs, steps, and the output."""
-        out = dict(self.inputs)
-        out.update(self.steps)
-        out.setdefault(self.output_name, self.output)
-        return out
 
     def shape(self, name: str) -> tuple[int, ...]:
         return self.equations[self.named[name]].shape
@@ -138,6 +131,5 @@ def trace(steps: dict[str, str], output: str, *, function: bool = False,
         if name == output:
             program.output = root
     if output in program.inputs:
-        raise CaseError(f"the output name '{output}' is also an input",
-                        "set `output:` to a name the expression does not use", field="output")
+        raise output_is_input(output)
     return program

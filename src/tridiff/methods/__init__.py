@@ -64,27 +64,38 @@ class Function:
         """Node index of every input, named step and the output."""
         return self.graph.named
 
-    # Arrays: the same function one array operation at a time (tridiff.cases.program).
-    _program: list = field(default_factory=list, repr=False, compare=False)  # traced once, on first use
+    # Arrays: the same function one array operation at a time (tridiff.cases.program),
+    # traced once on first use, with each array's element names (W[0,1], …) in order.
+    _arrays: list = field(default_factory=list, repr=False, compare=False)
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
         """The inputs and named steps that are arrays, with their shapes ({} in a case without)."""
         return self.graph.shapes
 
+    def _traced(self) -> tuple[Program, dict[str, list[str]]]:
+        if not self._arrays:
+            program = trace(dict(self.steps) or {self.output: self.expression}, self.output,
+                            function=not self.steps, shapes=self.shapes)
+            elements = {name: [element(name, i) for i in np.ndindex(*program.shape(name))]
+                        for name in program.named if program.shape(name)}
+            self._arrays.append((program, elements))
+        return self._arrays[0]
+
     def program(self) -> Program:
         """The function as array equations: `equations` (op, args, shape, param) in evaluation
         order; `named` maps each input, named step and the output to its equation."""
-        if not self._program:
-            self._program.append(trace(dict(self.steps) or {self.output: self.expression}, self.output,
-                                       function=not self.steps, shapes=self.shapes))
-        return self._program[0]
+        return self._traced()[0]
+
+    def elements(self) -> dict[str, list[str]]:
+        """Each array input's and named step's element names, in numpy's order (C order)."""
+        return self._traced()[1]
 
     def arrays(self, at: Mapping[str, float]) -> dict[str, np.ndarray | float]:
         """The point's inputs as the case writes them: each array one numpy array."""
-        program = self.program()
-        return {name: np.array([at[element(name, i)] for i in np.ndindex(*shape)]).reshape(shape) if shape
-                else float(at[name]) for name in program.inputs for shape in (program.shape(name),)}
+        program, elements = self._traced()
+        return {name: np.array([at[e] for e in elements[name]], dtype=float).reshape(program.shape(name))
+                if name in elements else float(at[name]) for name in program.inputs}
 
     def walk_arrays(self, leaf: Callable[[str, object], object], constant: Callable[[float], object],
                     rules: Mapping[str, Callable], at: Mapping[str, float],

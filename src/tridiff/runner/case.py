@@ -15,7 +15,6 @@ import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
-from ..cases.program import trace
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, describe, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, forward_in, sweep
@@ -44,9 +43,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     result = case_result(case)
     function = function_of(case)
     if case.graph.shapes:
-        result["array_circuit"] = circuit.program_data(
-            trace(dict(function.steps) or {case.output: case.expression}, case.output,
-                  function=not function.steps, shapes=case.graph.shapes))
+        result["array_circuit"] = circuit.program_data(function.program())
     wanted = set(case.precisions) | set(precisions)
     swept = plan.swept(case)
     engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},

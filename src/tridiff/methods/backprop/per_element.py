@@ -18,8 +18,6 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ...cases.arrays import element
-from ...cases.program import trace
 from .. import Function
 from .runtime import Compiled
 from .vjp import PORTABLE, ArrayCompiled
@@ -30,24 +28,18 @@ class PerElement:
     whose inputs or steps are arrays."""
 
     def __init__(self, function: Function):
-        graph = function.graph
-        steps = dict(function.steps) or {function.output: function.expression}
-        program = trace(steps, function.output, function=not function.steps, shapes=graph.shapes)
-        self.arrays = ArrayCompiled(program, PORTABLE)
-        self.scalar = Compiled(graph)
+        self.function = function
+        self.arrays = ArrayCompiled(function.program(), PORTABLE)
+        self.scalar = Compiled(function.graph)
         self.names = self.scalar.names
         self.inputs = self.scalar.inputs
-        self._elements = {name: [element(name, i) for i in np.ndindex(*shape)]
-                          for name, shape in self.arrays.shapes.items() if shape}
 
     def value_and_grad(self, at: Mapping[str, float]) -> tuple[float, dict[str, float]]:
-        shapes, elements = self.arrays.shapes, self._elements
-        given = {name: np.array([at[e] for e in elements[name]], dtype=float).reshape(shapes[name])
-                 if name in elements else at[name] for name in self.arrays.inputs}
-        values = self.arrays.forward(given)
+        values = self.arrays.forward(self.function.arrays(at))
         value = float(values[self.arrays.program.output])
         if not np.isfinite(value) or self.arrays.tied(values):
             return self.scalar.value_and_grad(at)
+        elements = self.function.elements()
         gradient: dict[str, float] = {}
         for name, g in self.arrays.backward(values).items():
             if name in elements:
