@@ -289,3 +289,12 @@ def test_a_plugins_arrays_are_held_to_what_single_numbers_are(write_case, given,
                                  "  - at: {W: [[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]], x: [1, 2, 3, 4]}\n")
     _, problems = checked("m", "inputs", given, function_of(case))
     assert any(p.startswith(says) for p in problems), problems
+
+
+def test_a_case_of_one_array_element_gets_its_function_plot(write_case):
+    """One input (v[0]): the function plot asks backprop point by point, as for a number."""
+    result = run_yaml(write_case, "name: one\nfunction: sum(v * v)\npoints:\n  - at: {v: [0.5]}\n")
+    assert result["status"] == "ok", result["message"]
+    curve = result["curve"]
+    assert curve["input"] == "v[0]"
+    assert all(abs(b - 2 * x) <= 1e-15 * max(1.0, abs(x)) for x, b in zip(curve["x"], curve["backprop"]) if b is not None)

@@ -24,7 +24,7 @@ from .vjp import PORTABLE, ArrayCompiled
 
 
 class PerElement:
-    """The interface of `Compiled` (value_and_grad, in_precision, every_node) for a case
+    """The interface of `Compiled` (value_and_grad, raw, in_precision, every_node) for a case
     whose inputs or steps are arrays."""
 
     def __init__(self, function: Function):
@@ -49,6 +49,10 @@ class PerElement:
         if not all(map(np.isfinite, gradient.values())):
             return self.scalar.value_and_grad(at)
         return value, {name: gradient[name] for name in self.names}
+
+    def raw(self, inputs) -> tuple[float, tuple[float, ...]]:
+        """One point in the engine's input order (the function plot of a one-element case)."""
+        return self.scalar.raw(inputs)
 
     def in_precision(self, at: Mapping[str, float], dtype) -> tuple[float, dict[str, float]]:
         return self.scalar.in_precision(at, dtype)
