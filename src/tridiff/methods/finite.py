@@ -145,5 +145,14 @@ def directional_sweep(graph: Graph, values: list, directions: list[list[float]],
     return _estimates(graph, values, h, schemes, len(directions), seeds_at)
 
 
+def outputs_at(graph: Graph, values: list, name: str, moved: list, dtype=np.float64) -> np.ndarray:
+    """The output where named node `name` takes each value of `moved` in turn, all else as in
+    `values` (float64: Python's arithmetic; a lower dtype: as forward_in's)."""
+    shape = (len(moved), 1)
+    seeds = {graph.named[name]: (slice(None), np.array(moved, dtype=dtype).reshape(shape))}
+    rules = REAL_RULES if dtype is np.float64 else LOW_RULES
+    return _outputs(graph, values, seeds, shape, rules, dtype)[:, 0]
+
+
 def complex_grid(h: tuple[float, ...]) -> tuple[float, ...]:
     return tuple(sorted(set(h) | set(COMPLEX_EXTRA_H), reverse=True))

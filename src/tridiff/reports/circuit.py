@@ -6,6 +6,8 @@ right by depth. Written directly as SVG: no Graphviz, no system packages.
 """
 from __future__ import annotations
 
+import textwrap
+
 import re
 from html import escape
 
@@ -42,7 +44,13 @@ def svg(circuit: dict, fmt) -> str:
         for r, i in enumerate(ids):
             place[i] = (70 + d * COLUMN, 60 + r * ROW)
     width = 140 + max(columns) * COLUMN + 60
-    height = 60 + max(len(ids) for ids in columns.values()) * ROW + 20
+    legend = ("array operations, each result's shape above it" if any("shape" in n for n in nodes.values())
+              else "value above (green), gradient ∂output/∂node below (red), to 4 digits (the tables have "
+                   "every one); circles are operations, a named one carries its name")
+    if circuit.get("note"):
+        legend += " — " + circuit["note"]
+    legend = textwrap.wrap(legend, max(40, (width - 20) // 6))  # (about 6 px a character): never cut off
+    height = 60 + max(len(ids) for ids in columns.values()) * ROW + 6 + 14 * len(legend)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
            f'<rect width="{width}" height="{height}" fill="white"/>']
@@ -80,11 +88,7 @@ def svg(circuit: dict, fmt) -> str:
                    f'data-role="value" data-full="{escape(fmt(n["value"]))}">{escape(_short(n["value"]))}</text>')
         out.append(f'<text x="{x}" y="{y + RADIUS + 14}" text-anchor="middle" fill="{RED}" data-node="{label}" '
                    f'data-role="gradient" data-full="{escape(fmt(n["gradient"]))}">{escape(_short(n["gradient"]))}</text>')
-    legend = ("array operations, each result's shape above it" if any("shape" in n for n in nodes.values())
-              else "value above (green), gradient ∂output/∂node below (red), to 4 digits (the tables have "
-                   "every one); circles are operations, a named one carries its name")
-    if circuit.get("note"):
-        legend += " — " + circuit["note"]
-    out.append(f'<text x="10" y="{height - 6}" fill="#555">{escape(legend)}</text>')
+    for k, line in enumerate(legend):
+        out.append(f'<text x="10" y="{height - 6 - 14 * (len(legend) - 1 - k)}" fill="#555">{escape(line)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"

@@ -35,3 +35,7 @@ def heatmap_name(case: dict, k: int, array: str) -> str:
 
 def function_plot_name(case: dict) -> str:
     return f"{case['name']}-function.svg"
+
+
+def taylor_name(case: dict, k: int) -> str:
+    return f"{case['name']}-p{k}-taylor.svg"

@@ -113,6 +113,6 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
             kind = "plot circuit" if name.endswith(("-circuit.svg", "-arrays.svg")) else "plot"
             return [f'<div class="{kind}">{_inline(svgs[name])}</div>']
         case layout.Details(summary, items):
-            return [f"<details><summary>{e(summary)}</summary><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
+            return [f"<details open><summary>{e(summary)}</summary><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
                     + "</ul></details>"]
     raise TypeError(f"no HTML for {block!r}")

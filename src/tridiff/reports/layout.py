@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 
 from . import matrices, tables, worked
-from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
+from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
+                      taylor_name)
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         taylor = worked.taylor_table(point)
         if taylor:
             blocks.append(Table(taylor[1], taylor[2], f"{taylor[0]} (point {k})"))
+            if taylor_name(case, k) in plots:
+                blocks.append(Picture(taylor_name(case, k), f"the Taylor remainder against h, point {k}"))
+        checks = worked.checker_table(point)
+        if checks:
+            blocks.append(Table(checks[1], checks[2], f"{checks[0]} (point {k})"))
         if point.get("chain_rule"):
             blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point), f"The chain rule at point {k}, node by node"))
             blocks.append(Table(worked.LOCAL_HEADERS, worked.local_rows(point),

@@ -74,5 +74,5 @@ def _lines(block: layout.Block, back: str) -> list[str]:
         case layout.Picture(name, alt, title):
             return ([f"## {title}", ""] if title else []) + [f"![{alt}](plots/{name})", ""]
         case layout.Details(summary, items):
-            return [f"<details><summary>{summary}</summary>", "", *(f"- {item}" for item in items), "", "</details>", ""]
+            return [f"<details open><summary>{summary}</summary>", "", *(f"- {item}" for item in items), "", "</details>", ""]
     raise TypeError(f"no markdown for {block!r}")

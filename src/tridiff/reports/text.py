@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
-from . import layout, tables
+from . import layout, tables, worked
 from .figures import Figures
 
 
@@ -14,8 +14,10 @@ def _table(headers: list[str], rows: list[list[str]]) -> str:
 def summary_table(document: dict, wide: bool = False) -> str:
     """Every column (`wide`), or what fits in 100 columns."""
     if wide:
-        return _table(tables.summary_headers(document), tables.summary_rows(document))
-    return _table(tables.COMPACT_HEADERS, tables.compact_rows(document))
+        table = _table(tables.summary_headers(document), tables.summary_rows(document))
+    else:
+        table = _table(tables.COMPACT_HEADERS, tables.compact_rows(document))
+    return "\n".join([table, *worked.checker_summary(document)])
 
 
 def case_tables(case: dict) -> str:

@@ -9,6 +9,11 @@ and sweep tables keep every digit.
 """
 from __future__ import annotations
 
+import textwrap
+
+from ..checkers import CHECKERS
+from ..methods.registry import BUILT_IN
+
 CHAIN_HEADERS = ["node", "by the chain rule: along each path, multiplied; the paths, added"]
 LOCAL_HEADERS = ["local derivative", "symbolic", "value here"]
 
@@ -70,7 +75,8 @@ def sweep_tables(point: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     from .tables import sweeps
     stated = {(d["node"], d["scheme"], d["h"]) for d in ((point.get("expect") or {}).get("finite_differences") or [])}
     out = []
-    for name, node in sweeps(point)[:MAX_SWEEP_TABLES]:
+    output = any(point["gradient"].get(d[0], {}).get("kind") == "output" for d in stated)  # ∂L/∂L, as a source prints it
+    for name, node in sweeps(point, output)[:MAX_SWEEP_TABLES]:
         schemes = list(node["sweep"])
         by_h: dict[float, dict[str, float]] = {}
         for scheme in schemes:
@@ -100,3 +106,63 @@ def taylor_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
     title = ("The Taylor-remainder test along a random direction v: r(h) = |f(x + h·v) − f(x) − h·g·v|, "
              "f exact; a right gradient g leaves h², a wrong one h")
     return title, headers, rows
+
+
+# each verdict in a few words, so that a table of many rows repeats no sentence
+_SAID = {"pass": "passes", "spurious failure": "fails (spurious)", "caught": "fails: caught",
+         "missed": "passes: missed"}
+
+
+def _verdict(row: dict, label: str) -> str:
+    said = row["verdicts"].get(label)
+    if said is None:
+        return "—"
+    if said == "reported":
+        d = row["differences"][label]
+        return "no number" if d is None else f"|g − n| = {d:.1e}"
+    if said == "doubt":
+        return f"doubt ({row['bands'][label]})"
+    return _SAID[said]
+
+
+def checker_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
+    """Would your gradient checker pass here? Each tool's default step and test on this
+    point's right gradient (backprop's, in each precision) and on each plug-in's."""
+    rows = point.get("gradient_checks")
+    if not rows:
+        return None
+    plugins = list(dict.fromkeys(label for row in rows for label in row["verdicts"] if label not in BUILT_IN))
+    headers = ["checker", "precision", "node", "its step h", "its estimate off by (relative)",
+               "on a right gradient (backprop's)", "passes a gradient off by up to (relative)",
+               *(f"on {label}'s" for label in plugins)]
+    out = []
+    for row in rows:
+        off = row["abs_error"] if row["rel_error"] is None else row["rel_error"]
+        out.append([CHECKERS[row["checker"]].called, row["precision"], row["node"], f"{row['h']:.3g}",
+                    "not finite" if off is None else f"{off:.1e}",
+                    _verdict(row, "backprop"), "—" if row["misses"] is None else f"{row['misses']:.1e}",
+                    *(_verdict(row, label) for label in plugins)])
+    title = ("Would your gradient checker pass here? Each tool at its default step and tolerance, as "
+             "docs/checkers.md cites them; CS231n's doubt: 1e-7 … 1e-4 \"okay for objectives with kinks\", "
+             "1e-4 … 1e-2 \"should make you feel uncomfortable\"")
+    return title, headers, out
+
+
+def checker_summary(document: dict, width: int = 100) -> list[str]:
+    """The summary's line on the checkers: where one fails (or doubts) a right gradient at
+    its defaults, case by case; wrapped to `width`."""
+    found: dict[str, dict[str, set[str]]] = {}
+    for case in document["cases"]:
+        for point in case["points"]:
+            for row in point.get("gradient_checks") or []:
+                said = row["verdicts"].get("backprop")
+                if said in ("spurious failure", "doubt"):
+                    short = CHECKERS[row["checker"]].short
+                    found.setdefault(case["name"], {}).setdefault(row["precision"], set()).add(
+                        f"{short} {'fails' if said == 'spurious failure' else 'doubts'}")
+    if not found:
+        return ["Gradient checkers at their defaults pass every right gradient here (docs/checkers.md)."]
+    parts = [f"{name} ({precision}: {', '.join(sorted(said))})" for name, by in found.items()
+             for precision, said in by.items()]
+    text = "Gradient checkers at their defaults, on a right gradient (see each page): " + "; ".join(parts)
+    return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)

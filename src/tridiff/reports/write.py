@@ -5,7 +5,7 @@ from typing import Iterator
 
 from . import circuit, csv_file, heatmap, html, json_file, markdown, tables
 from ..runner.execute import Rendered
-from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name
+from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name, taylor_name
 from .folder import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
@@ -19,7 +19,7 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     """Every picture of one case (SVG by file name), and what was left out and why.
 
     Imports matplotlib; runs in the case's worker process, within its time limit."""
-    from .plots import MAX_PANELS, error_plot, function_plot
+    from .plots import MAX_PANELS, error_plot, function_plot, taylor_plot
 
     svgs: dict[str, str] = {}
     notes: list[str] = []
@@ -45,13 +45,14 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         for array, shape in case.get("shapes", {}).items():  # arrays whose tables are cut
             if "gradient" in point and heatmap.wanted(tuple(shape)):
                 svgs[heatmap_name(case, k, array)] = heatmap.svg(case, point, array, tuple(shape))
-        try:
-            svg = error_plot(case, k - 1)
-        except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
-            failures.append(f"point {k}'s error plot ({type(err).__name__}: {err})")
-        else:
-            if svg:
-                svgs[plot_name(case, k)] = svg
+        for draw, name, what in ((error_plot, plot_name, "error plot"), (taylor_plot, taylor_name, "Taylor plot")):
+            try:
+                svg = draw(case, k - 1)
+            except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
+                failures.append(f"point {k}'s {what} ({type(err).__name__}: {err})")
+            else:
+                if svg:
+                    svgs[name(case, k)] = svg
     most = max(nodes[:count], default=0)
     if most > MAX_PANELS:
         notes.append(f"error plots show the first {MAX_PANELS} of {most} sweeps (random directions first); the "

@@ -17,13 +17,14 @@ import numpy as np
 from ..cases.files import Case, Point
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, describe, forward
-from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, forward_in, sweep
+from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
 from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
-from . import circuit, measures, plan
+from . import circuit, measures, plan, precision
 from .chain import chain_rule
+from .gradcheck import gradient_checks
 from .remainder import taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
@@ -133,7 +134,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
     estimates = sweep(graph, values, swept, case.h, case.schemes)
-    lower = {p: _lower_precision(case, engines, point, swept, p) for p in engines.lower_precisions}
+    lower = {p: precision.lower(case, engines["backprop"], point, swept, p) for p in engines.lower_precisions}
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
     model, along = _model_derivatives(case, engines["symbolic"], values, exact, swept, engines.directions)
 
@@ -169,8 +170,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
                          abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
             if lower:
-                node["precisions"] = {p: _precision_entry(case, name, ref, node["derivatives"], p, exact.value.scale,
-                                                          *found) for p, found in lower.items()}
+                node["precisions"] = {p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale,
+                                                         *found[1:]) for p, found in lower.items()}
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     if engines.directions:
@@ -184,6 +185,12 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         if tested:
             entry["taylor"] = tested
     if not exact.kinks:  # (at a kink a local derivative does not exist)
+        finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}
+        entry["gradient_checks"] = gradient_checks(
+            graph, {"float64": values} | {p: found[0] for p, found in lower.items()}, swept, finite,
+            {"float64": methods} | {p: {"backprop": found[2]} for p, found in lower.items()},
+            {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
+             if e["judged_error"] is not None and e["judged_error"] > case.tolerance})
         written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},
                              graph.names_of(), graph.output)
         if written:
@@ -344,30 +351,6 @@ def _ask_methods(engines: Engines, point: Point,
             value_of[label] = answer.value
         failed += answer.problems
     return methods, value_of, failed
-
-
-def _precision_entry(case: Case, name: str, ref: mpmath.mpf, derivatives, precision: str, value_scale: float,
-                     estimates: dict, grads: dict) -> dict:
-    """One node's sweeps, analysis and backprop in a lower precision (reported, not judged)."""
-    precision_eps = float(np.finfo(PRECISIONS[precision]).eps)
-    sub_ref = to_float(ref)
-    sub = {"reference": sub_ref, "derivatives": derivatives,
-           "sweep": {s: measures.sweep_rows(case.h, e, ref) for s, e in estimates[name].items()}}
-    analyse_node(sub, case.graph.output_name, name, value_scale=value_scale, eps=precision_eps)
-    del sub["reference"], sub["derivatives"]
-    error = measures.absolute(grads[name], ref)
-    sub["backprop"] = grads[name]
-    sub["backprop_error"] = {"abs_error": error, "rel_error": measures.relative(error, sub_ref)}
-    return sub
-
-
-def _lower_precision(case: Case, engines: Engines, point: Point, names: list[str], precision: str):
-    """Finite differences and backprop in float32 or float16 (reported, never judged)."""
-    dtype = PRECISIONS[precision]
-    values = forward_in(case.graph, point.at, dtype)
-    schemes = tuple(s for s in case.schemes if not SCHEMES[s].complex_step)
-    estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
-    return estimates, engines["backprop"].in_precision(point.at, dtype)[1]
 
 
 def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:

@@ -1,0 +1,83 @@
+"""Would your gradient checker pass here? Each checker of tridiff.checkers at its default
+step, on each swept input, in each precision the case runs: its estimate, how far that is
+from the exact derivative, and its verdict on the gradients at hand — a right one
+(backprop's, in that precision) passing or failing spuriously, a plug-in's wrong one
+caught or missed — and the largest relative error a gradient may have and still pass.
+"""
+from __future__ import annotations
+
+import math
+
+import mpmath
+import numpy as np
+
+from ..cases.ir import Graph
+from ..checkers import CHECKERS, cs231n_band, cs231n_relative
+from ..methods.finite import PRECISIONS, outputs_at
+from . import measures
+
+# (what the checker says, whether the gradient is wrong) -> its verdict on that gradient
+_VERDICT = {("pass", False): "pass", ("fail", False): "spurious failure", ("doubt", False): "doubt",
+            ("pass", True): "missed", ("fail", True): "caught", ("doubt", True): "doubt"}
+MAX_INPUTS = 3   # inputs placed per point (the first swept ones); more make a table no one reads
+
+
+def gradient_checks(graph: Graph, values: dict[str, list], swept: list[str], exact: dict[str, mpmath.mpf],
+                    gradients: dict[str, dict[str, dict[str, float]]], wrong: set[tuple[str, str]]) -> list[dict]:
+    """One row per (input, checker, precision). `values`: every node's value in each
+    precision; `gradients`: precision -> method -> node -> g (float64: every method's; a
+    lower precision: backprop's in it); `exact`: each input's exact derivative, finite;
+    `wrong`: the (method, node) whose float64 gradient tridiff judged wrong.
+
+    A verdict on a gradient: pass, or "spurious failure" where it is right; "caught" or
+    "missed" where it is wrong; CS231n's advice may also leave a doubt; "reported" for a
+    tool with no threshold of its own."""
+    named = graph.named
+    inputs = [n for n in swept if n in graph.inputs and n in exact][:MAX_INPUTS]
+    rows = []
+    for precision, by_method in gradients.items():
+        dtype = PRECISIONS[precision]
+        vals = values[precision]
+        for name in inputs:
+            x = vals[named[name]]
+            if not math.isfinite(x):  # the point itself is beyond this precision (1e300 in float32)
+                continue
+            ref = exact[name]
+            ref_float = float(ref)
+
+            def f(moved: list, name=name, vals=vals, dtype=dtype) -> list:
+                return list(outputs_at(graph, vals, name, moved, dtype))
+
+            for checker in CHECKERS.values():
+                if precision not in checker.precisions:
+                    continue
+                with np.errstate(all="ignore"):
+                    n, step, per = checker.estimate(f, x, dtype)
+                estimate = n / per
+                # a step that leaves f's domain or overflows gives no number: every test then fails
+                finite = math.isfinite(estimate)
+                error = measures.absolute(estimate, ref) if finite else None
+                row = {"checker": checker.name, "precision": precision, "node": name, "h": step,
+                       "estimate": estimate if finite else None, "abs_error": error,
+                       "rel_error": measures.relative(error, ref_float) if finite else None,
+                       "tolerance": None, "verdicts": {}, "differences": {}, "misses": None}
+                for label, grads in by_method.items():
+                    g = grads.get(name)
+                    if g is None or not math.isfinite(g):
+                        continue
+                    row["differences"][label] = abs(g - estimate) if finite else None
+                    with np.errstate(all="ignore"):
+                        found = checker.test(g, n, dtype)
+                    if found is None:
+                        row["verdicts"][label] = "reported"
+                        continue
+                    passed, row["tolerance"] = found
+                    said = "pass" if passed else "fail"
+                    if checker.three_way:
+                        said, row.setdefault("bands", {})[label] = cs231n_band(cs231n_relative(g, estimate))
+                    row["verdicts"][label] = _VERDICT[said, precision == "float64" and (label, name) in wrong]
+                if row["tolerance"] is not None and ref_float and finite:
+                    # every g within the tolerance of n passes: the farthest is this far from exact
+                    row["misses"] = (error + row["tolerance"]) / abs(ref_float)
+                rows.append(row)
+    return rows
