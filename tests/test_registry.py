@@ -34,7 +34,9 @@ def test_a_method_added_to_the_registry_is_run_judged_tabled_and_plotted(monkeyp
     assert point["gradient"]["x"]["errors"]["doubled"]["abs_error"] == 6.0
     page = markdown.case_page(result, Figures())
     header = next(line for line in page.splitlines() if line.startswith("| node "))
-    assert "| backprop   | forward mode   | doubled   |" in header and "forward mode / doubled" in header
+    assert "| backprop   | forward mode   | doubled   | their errors, in order" in header
+    row = next(line for line in page.splitlines() if line.startswith("| x "))
+    assert row.rstrip(" |").endswith("0 / 0 / 0 / 1.0e+00")  # the errors, in the methods' order: doubled's is 1 (relative)
     svgs, _ = draw_case(result)
     assert any("#12ab34" in svg for svg in svgs.values())  # drawn in its own style
     assert reserved("doubled")

@@ -39,11 +39,16 @@ class Checker:
     three_way: bool = False   # CS231n's advice: pass, doubt or fail
 
 
+# torch computes a float16 tensor's arithmetic in float32 ("opmath") and rounds each result
+OPMATH = {np.float16: np.float32}
+
+
 def _torch(f: Outputs, x: float, dtype) -> tuple[float, float, float]:
-    # gradcheck's _compute_numerical_gradient: entry - eps, entry + eps, (b - a) / (2 * eps)
-    h = dtype(1e-6)
-    a, b = f([dtype(x) - h, dtype(x) + h])
-    return float((b - a) / (dtype(2) * h)), float(h), 1.0
+    # gradcheck's _compute_numerical_gradient: entry - eps, entry + eps, (b - a) / (2 * eps),
+    # eps = 1e-6 a Python float, so 2 * eps = 2e-6 is rounded to the arithmetic's own type
+    op = OPMATH.get(dtype, dtype)
+    a, b = f([dtype(op(x) - op(1e-6)), dtype(op(x) + op(1e-6))])
+    return float(dtype(op(dtype(op(b) - op(a))) / op(2e-6))), float(op(1e-6)), 1.0
 
 
 def _allclose(atol: float, rtol: float) -> Test:
@@ -147,7 +152,8 @@ def _reported(g: float, n: float, dtype) -> None:
 
 _CHECKERS = (
     Checker("torch.autograd.gradcheck", "torch gradcheck", "torch", ("float64", "float32", "float16"),
-            "(f(x+eps) - f(x-eps)) / (2*eps), eps = 1e-6", "|g - n| <= atol + rtol*|n|, atol = 1e-5, rtol = 1e-3",
+            "(f(x+eps) - f(x-eps)) / (2*eps), eps = 1e-6 (float16: computed in float32, each result rounded)",
+            "|g - n| <= atol + rtol*|n|, atol = 1e-5, rtol = 1e-3",
             _torch, _allclose(1e-5, 1e-3)),
     Checker("jax.test_util.check_grads", "jax check_grads", "jax", ("float64", "float32", "float16"),
             "(f(x+t*eps) - f(x-t*eps)) * (0.5/eps) along a random t, eps = 1e-4",

@@ -137,7 +137,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point),
                                 "The worst nodes and the nodes swept one by one"))
         else:
-            blocks.append(Table(tables.node_headers(point), tables.node_rows(point), "Gradients: every node of the circuit"))
+            blocks.append(Table(tables.node_headers(point), tables.node_rows(point), f"Gradients at point {k}: every node of the circuit"))
         blocks.append(Bullets(tables.node_notes(point)))
         taylor = worked.taylor_table(point)
         if taylor:
@@ -146,9 +146,10 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                 blocks.append(Picture(taylor_name(case, k), f"the Taylor remainder against h, point {k}"))
         checks = worked.checker_table(point)
         if checks:
-            blocks.append(Table(checks[1], checks[2], f"{checks[0]} (point {k})"))
+            blocks.append(Table(checks[1], checks[2], checks[0].format(k=k)))
         if point.get("chain_rule"):
-            blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point), f"The chain rule at point {k}, node by node"))
+            blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point),
+                                f"The chain rule at point {k}, node by node: along each path, multiplied; the paths, added"))
             blocks.append(Table(worked.LOCAL_HEADERS, worked.local_rows(point),
                                 f"Its factors at point {k}, each step's derivative in the named values it reads (sympy's form):",
                                 title_is_heading=False))

@@ -81,7 +81,7 @@ def _keys(checkers: bool) -> list[Line2D]:
             Line2D([], [], ls="-.", lw=0.6, color="#aaaaaa", label="h, h², h⁴: slopes 1, 2, 4 to compare")]
     if checkers:
         keys.append(Line2D([], [], marker="*", ms=9, ls="none", color="black",
-                           label="★ a gradient checker at its default step\n   (grey: in float32)"))
+                           label="★ a gradient checker at its default step\n   (grey: float32, light grey: float16)"))
     return keys
 
 

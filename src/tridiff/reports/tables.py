@@ -181,9 +181,9 @@ def _cancels(point: dict) -> bool:
 def node_headers(point: dict) -> list[str]:
     methods = exact_methods([point])
     stated = (point.get("expect") or {}).get("gradient")
-    return (["node", "kind", "value", "exact gradient (30 digits)", *(["rounding scale"] if _cancels(point) else []),
+    return (["node", "kind", "value", "exact (30 digits)", *(["rounding scale"] if _cancels(point) else []),
              *(m.replace("_", " ") for m in methods),
-             "errors: " + " / ".join(m.replace("_", " ") for m in methods)] + (["source states"] if stated else []))
+             "their errors, in order"] + (["source states"] if stated else []))
 
 
 # Past this many nodes a point's page shows how the errors spread over them, and the rows
@@ -296,7 +296,7 @@ def exact_rows(point: dict) -> list[list[str]]:
     return [[name, digits] for name, digits in point.get("reference_digits", {}).items()]
 
 
-EXACT_HEADERS = ["node", "exact gradient (30 digits)"]
+EXACT_HEADERS = ["node", "exact (30 digits)"]
 
 
 def case_notes(case: dict) -> list[str]:

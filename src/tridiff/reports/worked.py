@@ -14,7 +14,7 @@ import textwrap
 from ..checkers import CHECKERS
 from ..methods.registry import BUILT_IN
 
-CHAIN_HEADERS = ["node", "by the chain rule: along each path, multiplied; the paths, added"]
+CHAIN_HEADERS = ["node", "by the chain rule"]
 LOCAL_HEADERS = ["local derivative", "symbolic", "value here"]
 
 
@@ -132,9 +132,8 @@ def checker_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
     if not rows:
         return None
     plugins = list(dict.fromkeys(label for row in rows for label in row["verdicts"] if label not in BUILT_IN))
-    headers = ["checker", "precision", "node", "its step h", "its estimate off by (relative)",
-               "on a right gradient (backprop's)", "passes a gradient off by up to (relative)",
-               *(f"on {label}'s" for label in plugins)]
+    headers = ["checker", "precision", "node", "its step h", "its error", "on a right gradient",
+               "passes g off by up to", *(f"on {label} (plug-in)" for label in plugins)]
     out = []
     for row in rows:
         off = row["abs_error"] if row["rel_error"] is None else row["rel_error"]
@@ -142,9 +141,11 @@ def checker_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
                     "not finite" if off is None else f"{off:.1e}",
                     _verdict(row, "backprop"), "—" if row["misses"] is None else f"{row['misses']:.1e}",
                     *(_verdict(row, label) for label in plugins)])
-    title = ("Would your gradient checker pass here? Each tool at its default step and tolerance, as "
-             "docs/checkers.md cites them; CS231n's doubt: 1e-7 … 1e-4 \"okay for objectives with kinks\", "
-             "1e-4 … 1e-2 \"should make you feel uncomfortable\"")
+    # one sentence, naming the point: the page repeats it once per point
+    title = ("Would your gradient checker pass at point {k}: each tool at its default step and tolerance "
+             "(docs/checkers.md); its error, its estimate's relative error (absolute where the exact is 0); "
+             "passes g off by up to, the widest relative error of a gradient it still passes; CS231n's doubt, "
+             "1e-7 … 1e-4 \"okay for objectives with kinks\", 1e-4 … 1e-2 \"should make you feel uncomfortable\"")
     return title, headers, out
 
 
@@ -161,7 +162,7 @@ def checker_summary(document: dict, width: int = 100) -> list[str]:
                     found.setdefault(case["name"], {}).setdefault(row["precision"], set()).add(
                         f"{short} {'fails' if said == 'spurious failure' else 'doubts'}")
     if not found:
-        return ["Gradient checkers at their defaults pass every right gradient here (docs/checkers.md)."]
+        return ["Gradient checkers at their defaults pass every right gradient checked here (docs/checkers.md)."]
     parts = [f"{name} ({precision}: {', '.join(sorted(said))})" for name, by in found.items()
              for precision, said in by.items()]
     text = "Gradient checkers at their defaults, on a right gradient (see each page): " + "; ".join(parts)
