@@ -52,7 +52,11 @@ def error_plot(case: dict, point_index: int) -> str | None:
     checks = point.get("gradient_checks") or []
     for ax, (name, node) in zip(axes.flat, nodes):
         _panel(ax, name, node, [r for r in checks if r["node"] == name and "kind" in node], case["output"])
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    found: dict[str, object] = {}  # every panel's series, once (a direction's panel has no method lines)
+    for ax in axes.flat[:len(nodes)]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            found.setdefault(label, handle)
+    handles, labels = list(found.values()), list(found)
     keys = _keys(bool(checks))
     handles, labels = handles + keys, labels + [k.get_label() for k in keys]
     fig.suptitle(f"{case['name']}, point {point_index + 1}: error of ∂{case['output']}/∂node against h")
