@@ -45,6 +45,8 @@ CASES = [  # a point of every kind: ok, kink, undefined, float64 overflow, state
                 {"at": {"x": 0, "y": 1}, "expect": {"status": "nondifferentiable"}}]},
     {"name": "overflow", "function": "exp(x) - exp(x - 1)", "points": [{"at": {"x": 800}}, {"at": {"x": 1}}]},
     {"name": "swollen", "function": "x**20000 + x", "points": [{"at": {"x": 1}}]},
+    # scipy's step overflows at the largest float (√ε·x, then x + h is inf): h is null
+    {"name": "largest", "function": "x/2", "points": [{"at": {"x": 1.7976931348623157e308}}]},
 ]
 
 

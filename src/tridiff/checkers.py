@@ -51,9 +51,20 @@ def _torch(f: Outputs, x: float, dtype) -> tuple[float, float, float]:
     return float(dtype(op(dtype(op(b) - op(a))) / op(2e-6))), float(op(1e-6)), 1.0
 
 
+def _infinities(test: Test, nan_equal: bool) -> Test:
+    """A tool's test where g or n is not finite: equal infinities pass (torch.allclose,
+    numpy's assert_allclose, Stan's expect_near_rel); NaN against NaN passes where NaNs
+    count as equal (numpy's and Stan's, not torch's); anything else fails."""
+    def tested(g: float, n: float, dtype) -> tuple[bool, float] | None:
+        if math.isfinite(g) and math.isfinite(n):
+            return test(g, n, dtype)
+        return g == n or (nan_equal and math.isnan(g) and math.isnan(n)), math.nan
+    return tested
+
+
 def _allclose(atol: float, rtol: float) -> Test:
     """torch.allclose(a, n, rtol, atol): |a − n| ≤ atol + rtol·|n| (n: the numerical one)."""
-    return lambda g, n, dtype: (abs(g - n) <= atol + rtol * abs(n), atol + rtol * abs(n))
+    return _infinities(lambda g, n, dtype: (abs(g - n) <= atol + rtol * abs(n), atol + rtol * abs(n)), False)
 
 
 # jax's check_grads draws its tangent t and cotangent c from np.random.RandomState(0):
@@ -67,7 +78,8 @@ def _jax(f: Outputs, x: float, dtype) -> tuple[float, float, float]:
     t = dtype(JAX_TANGENT)
     delta = t * dtype(1e-4)
     pos, neg = f([dtype(x) + delta, dtype(x) - delta])
-    return float((pos - neg) * dtype(0.5 / 1e-4)), float(delta), float(t)
+    difference = dtype(0) if pos == neg else pos - neg  # its _safe_subtract: inf - inf is 0
+    return float(difference * dtype(0.5 / 1e-4)), float(delta), float(t)
 
 
 def _jax_test(g: float, n: float, dtype) -> tuple[bool, float]:
@@ -158,13 +170,13 @@ _CHECKERS = (
     Checker("jax.test_util.check_grads", "jax check_grads", "jax", ("float64", "float32", "float16"),
             "(f(x+t*eps) - f(x-t*eps)) * (0.5/eps) along a random t, eps = 1e-4",
             "assert_allclose(g*t, n) and (t*(c*g), n*c), atol = rtol = 1e-5 (float64), 2e-3 (float32), 1e-2 (float16)",
-            _jax, _jax_test),
+            _jax, _infinities(_jax_test, True)),
     Checker("CS231n notes", "CS231n notes", "CS231n", ("float64", "float32", "float16"), "(f(x+h) - f(x-h)) / (2*h), h = 1e-5",
             "|g - n| / max(|g|, |n|): < 1e-7 happy, < 1e-4 okay only with kinks, > 1e-2 wrong",
             _cs231n, _cs231n_test, three_way=True),
     Checker("Stan's expect_ad", "Stan expect_ad", "Stan", ("float64",),
             "six points x ± h, 2h, 3h: (f3 - 9 f2 + 45 f1 - f-3 + 9 f-2 - 45 f-1) / (60 h), h = ε^(1/7)·max(1, |x|)",
-            "|n - g| <= max(1e-4 * (|n| + |g|)/2, 1e-8)", _stan, _stan_test),
+            "|n - g| <= max(1e-4 * (|n| + |g|)/2, 1e-8)", _stan, _infinities(_stan_test, True)),
     Checker("scipy.optimize.check_grad", "scipy check_grad", "scipy", ("float64",),
             "(f(x+dx) - f(x)) / dx, dx = (x + √ε) - x (where that is 0: √ε·max(1, |x|))",
             "none: it returns |g - n| and leaves the threshold to you",

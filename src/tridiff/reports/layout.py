@@ -119,6 +119,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     blocks.append(Text(f"Inputs: {listed}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
     if array_circuit_name(case) in plots:
         blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
+    legend_said = False
     for k, point in enumerate(case["points"][:detailed], 1):
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
         if point["message"]:
@@ -146,7 +147,10 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                 blocks.append(Picture(taylor_name(case, k), f"the Taylor remainder against h, point {k}"))
         checks = worked.checker_table(point)
         if checks:
-            blocks.append(Table(checks[1], checks[2], checks[0].format(k=k)))
+            blocks.append(Table(*checks, f"Would your gradient checker pass at point {k}?"))
+            if not legend_said:
+                blocks.append(Text(worked.CHECKER_LEGEND, "legend"))
+                legend_said = True
         if point.get("chain_rule"):
             blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point),
                                 f"The chain rule at point {k}, node by node: along each path, multiplied; the paths, added"))

@@ -9,6 +9,7 @@ and sweep tables keep every digit.
 """
 from __future__ import annotations
 
+import math
 import textwrap
 
 from ..checkers import CHECKERS
@@ -125,7 +126,16 @@ def _verdict(row: dict, label: str) -> str:
     return _SAID[said]
 
 
-def checker_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
+def _passes(off_by: list[float] | None) -> str:
+    """The relative errors of the gradients a tool passes: "up to X" where the exact one
+    passes too, "X … Y" where even the exact gradient fails."""
+    if off_by is None:
+        return "—"
+    near, far = off_by
+    return f"up to {far:.1e}" if near == 0 else f"{near:.1e} … {far:.1e}"
+
+
+def checker_table(point: dict) -> tuple[list[str], list[list[str]]] | None:
     """Would your gradient checker pass here? Each tool's default step and test on this
     point's right gradient (backprop's, in each precision) and on each plug-in's."""
     rows = point.get("gradient_checks")
@@ -133,37 +143,42 @@ def checker_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
         return None
     plugins = list(dict.fromkeys(label for row in rows for label in row["verdicts"] if label not in BUILT_IN))
     headers = ["checker", "precision", "node", "its step h", "its error", "on a right gradient",
-               "passes g off by up to", *(f"on {label} (plug-in)" for label in plugins)]
+               "passes g off by", *(f"on {label} (plug-in)" for label in plugins)]
     out = []
     for row in rows:
         off = row["abs_error"] if row["rel_error"] is None else row["rel_error"]
-        out.append([CHECKERS[row["checker"]].called, row["precision"], row["node"], f"{row['h']:.3g}",
+        out.append([CHECKERS[row["checker"]].called, row["precision"], row["node"],
+                    "—" if row["h"] is None or not math.isfinite(row["h"]) else f"{row['h']:.3g}",
                     "not finite" if off is None else f"{off:.1e}",
-                    _verdict(row, "backprop"), "—" if row["misses"] is None else f"{row['misses']:.1e}",
+                    _verdict(row, "backprop"), _passes(row["passes_off_by"]),
                     *(_verdict(row, label) for label in plugins)])
-    # one sentence, naming the point: the page repeats it once per point
-    title = ("Would your gradient checker pass at point {k}: each tool at its default step and tolerance "
-             "(docs/checkers.md); its error, its estimate's relative error (absolute where the exact is 0); "
-             "passes g off by up to, the widest relative error of a gradient it still passes; CS231n's doubt, "
-             "1e-7 … 1e-4 \"okay for objectives with kinks\", 1e-4 … 1e-2 \"should make you feel uncomfortable\"")
-    return title, headers, out
+    return headers, out
+
+
+# said once a page, under the first checker table
+CHECKER_LEGEND = ("Each tool at its default step and tolerance (docs/checkers.md). Its error: the relative "
+                  "error of its estimate (absolute where the exact derivative is 0). Passes g off by: the "
+                  "relative errors of the gradients it passes — up to X where the exact gradient passes too, "
+                  "X … Y where even the exact one fails. scipy and TensorFlow return |g − n| (absolute) and "
+                  "leave the threshold to you. CS231n's doubt: 1e-7 … 1e-4 \"okay for objectives with kinks\", "
+                  "1e-4 … 1e-2 \"should make you feel uncomfortable\".")
 
 
 def checker_summary(document: dict, width: int = 100) -> list[str]:
-    """The summary's line on the checkers: where one fails (or doubts) a right gradient at
-    its defaults, case by case; wrapped to `width`."""
-    found: dict[str, dict[str, set[str]]] = {}
+    """The summary's line on the checkers: where one fails (or else doubts) a right
+    gradient at its defaults, by case and precision; wrapped to `width`."""
+    worst: dict[tuple[str, str], dict[str, str]] = {}  # (case, precision) -> checker -> fails / doubts
     for case in document["cases"]:
         for point in case["points"]:
             for row in point.get("gradient_checks") or []:
-                said = row["verdicts"].get("backprop")
-                if said in ("spurious failure", "doubt"):
+                said = {"spurious failure": "fails", "doubt": "doubts"}.get(row["verdicts"].get("backprop"))
+                if said:
+                    found = worst.setdefault((case["name"], row["precision"]), {})
                     short = CHECKERS[row["checker"]].short
-                    found.setdefault(case["name"], {}).setdefault(row["precision"], set()).add(
-                        f"{short} {'fails' if said == 'spurious failure' else 'doubts'}")
-    if not found:
+                    found[short] = "fails" if "fails" in (said, found.get(short)) else said
+    if not worst:
         return ["Gradient checkers at their defaults pass every right gradient checked here (docs/checkers.md)."]
-    parts = [f"{name} ({precision}: {', '.join(sorted(said))})" for name, by in found.items()
-             for precision, said in by.items()]
+    parts = [f"{name} ({precision}: {', '.join(f'{c} {v}' for c, v in sorted(said.items()))})"
+             for (name, precision), said in worst.items()]
     text = "Gradient checkers at their defaults, on a right gradient (see each page): " + "; ".join(parts)
     return textwrap.wrap(text, width, subsequent_indent="  ", break_on_hyphens=False)

@@ -2,7 +2,7 @@
 step, on each swept input, in each precision the case runs: its estimate, how far that is
 from the exact derivative, and its verdict on the gradients at hand — a right one
 (backprop's, in that precision) passing or failing spuriously, a plug-in's wrong one
-caught or missed — and the largest relative error a gradient may have and still pass.
+caught or missed — and the relative errors of the gradients that pass.
 """
 from __future__ import annotations
 
@@ -58,18 +58,22 @@ def gradient_checks(graph: Graph, values: dict[str, list], swept: list[str], exa
                 row = {"checker": checker.name, "precision": precision, "node": name, "h": step,
                        "estimate": estimate if finite else None, "abs_error": error,
                        "rel_error": measures.relative(error, ref_float) if finite else None,
-                       "tolerance": None, "verdicts": {}, "differences": {}, "misses": None}
+                       "tolerance": None, "verdicts": {}, "differences": {}, "passes_off_by": None}
                 with np.errstate(all="ignore"):
                     around = checker.test(ref_float, n, dtype)  # its tolerance about a right gradient
                 if around is not None and finite:
-                    row["tolerance"] = around[1]
-                    if ref_float:  # every g within the tolerance of n passes: the farthest is this far off
-                        row["misses"] = (error + around[1]) / abs(ref_float)
+                    row["tolerance"] = tol = around[1]
+                    if ref_float:  # every g within the tolerance of n passes: this near to that far off
+                        row["passes_off_by"] = [max(0.0, error - tol) / abs(ref_float), (error + tol) / abs(ref_float)]
                 for label, grads in by_method.items():
                     g = grads.get(name)
                     if g is None:
                         continue
                     g = float(g)
+                    if not math.isfinite(g) and precision != "float64":
+                        # backprop's right gradient overflowed in this precision: the tools' own checks
+                        # then hang on their backward's arithmetic (torch's inf·0 test of grad_output)
+                        continue
                     usable = finite and math.isfinite(g)  # (NaN or inf on either side fails every test)
                     row["differences"][label] = abs(g - estimate) if usable else None
                     with np.errstate(all="ignore"):
@@ -77,7 +81,7 @@ def gradient_checks(graph: Graph, values: dict[str, list], swept: list[str], exa
                     if found is None:
                         row["verdicts"][label] = "reported"
                         continue
-                    said = "pass" if found[0] and math.isfinite(g) else "fail"
+                    said = "pass" if found[0] else "fail"
                     if checker.three_way:
                         said, row.setdefault("bands", {})[label] = cs231n_band(cs231n_relative(g, estimate))
                     wrong_here = (label, name) in wrong or not math.isfinite(g)
