@@ -17,13 +17,14 @@ class Node:
     text: str | None = None      # for "const": the literal as written, or the constant's name
 
 
+@dataclass
 class Named:
     """What a graph and an array program (tridiff.cases.program) share: their `inputs`,
     `steps`, `output` and `output_name`, and from them every name a gradient is reported for."""
-    inputs: dict[str, int]
-    steps: dict[str, int]
-    output: int
-    output_name: str
+    inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
+    steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
+    output: int = -1
+    output_name: str = "f"
 
     @property
     def named(self) -> dict[str, int]:
@@ -37,10 +38,6 @@ class Named:
 @dataclass
 class Graph(Named):
     nodes: list[Node] = field(default_factory=list)
-    inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
-    steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
-    output: int = -1
-    output_name: str = "f"
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # inputs and steps that are arrays
 
     def add(self, node: Node) -> int:

@@ -35,10 +35,6 @@ class Equation:
 @dataclass
 class Program(Named):
     equations: list[Equation] = field(default_factory=list)
-    inputs: dict[str, int] = field(default_factory=dict)   # in order of first use
-    steps: dict[str, int] = field(default_factory=dict)    # in evaluation order
-    output: int = -1
-    output_name: str = "f"
 
     def add(self, equation: Equation) -> int:
         self.equations.append(equation)

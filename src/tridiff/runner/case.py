@@ -171,7 +171,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                          abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
             if lower:
                 node["precisions"] = {p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale,
-                                                         *found[1:]) for p, found in lower.items()}
+                                                         found.estimates, found.gradients)
+                                      for p, found in lower.items()}
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     if engines.directions:
@@ -187,8 +188,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     if not exact.kinks:  # (at a kink a local derivative does not exist)
         finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}
         entry["gradient_checks"] = gradient_checks(
-            graph, {"float64": values} | {p: found[0] for p, found in lower.items()}, swept, finite,
-            {"float64": methods} | {p: {"backprop": found[2]} for p, found in lower.items()},
+            graph, {"float64": values} | {p: found.values for p, found in lower.items()}, swept, finite,
+            {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
              if e["judged_error"] is not None and e["judged_error"] > case.tolerance})
         written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},

@@ -2,6 +2,8 @@
 beside float64's and never judged — the V moves up and to the right."""
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import mpmath
 import numpy as np
 
@@ -28,11 +30,17 @@ def entry(case: Case, name: str, ref: mpmath.mpf, derivatives, precision: str, v
     return sub
 
 
-def lower(case: Case, backprop, point: Point, names: list[str], precision: str) -> tuple[list, dict, dict]:
+class Lower(NamedTuple):
+    values: list        # every node's value in that precision
+    estimates: dict     # node -> scheme -> estimates over h
+    gradients: dict     # backprop's, node -> gradient
+
+
+def lower(case: Case, backprop, point: Point, names: list[str], precision: str) -> Lower:
     """Every node's value, finite differences and backprop in float32 or float16 (reported,
     never judged)."""
     dtype = PRECISIONS[precision]
     values = forward_in(case.graph, point.at, dtype)
     schemes = tuple(s for s in case.schemes if not SCHEMES[s].complex_step)
     estimates = sweep(case.graph, values, names, case.h, schemes, dtype)
-    return values, estimates, backprop.in_precision(point.at, dtype)[1]
+    return Lower(values, estimates, backprop.in_precision(point.at, dtype)[1])
