@@ -10,6 +10,7 @@ from pathlib import Path
 from . import __version__
 from .cases.files import MAX_NAME, MISSING_PATH, NAME, load_library
 from .errors import CaseError, did_you_mean, one_line
+from .reports.folder import OTHER_OUTPUT, ReportFolder, write_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
@@ -93,16 +94,13 @@ def cmd_check(args) -> int:
     return EXIT_INVALID if library.errors else EXIT_OK
 
 
+MAX_TIMEOUT = 7 * 24 * 3600.0
+
+
 def cmd_run(args) -> int:
     from . import api
     from .cases.files import PRECISIONS
-    from .runner.execute import run_cases
-    from .reports.figures import Figures
-    from .methods.plugins import load_all
-    from .reports.folder import ReportFolder
-    from .reports.text import summary_table
-    from .reports.write import render_case, write_all
-    from .runner.results import results_document
+    from .runner.workers import Contained
 
     where = dict(file="<command line>")
     precisions = tuple(p.strip() for p in args.precision.split(",") if p.strip())
@@ -112,6 +110,9 @@ def cmd_run(args) -> int:
                             field="--precision")
     if args.jobs < 1:
         raise CaseError(f"--jobs {args.jobs} is not a number of processes", "give 1 or more", **where, field="--jobs")
+    if not 0 < args.timeout <= MAX_TIMEOUT:  # also nan; inf would be no limit at all
+        raise CaseError(f"--timeout {args.timeout:g} is not a time limit", f"give a number of seconds above 0 "
+                        f"(at most {MAX_TIMEOUT:g})", **where, field="--timeout")
     port = re.fullmatch(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", args.executor)
     if not (args.executor in ("local", "dask") or port and 0 < int(port[2]) < 65536):
         raise CaseError(f"unknown executor {args.executor!r}", "give local, dask or dask://HOST:PORT", **where,
@@ -129,11 +130,22 @@ def cmd_run(args) -> int:
     if not cases:
         raise CaseError("no case to run" + (f": none matches {', '.join(args.case)}" if args.case else ""),
                         "see `tridiff list` for the names", **where, field="--case" if args.case else "PATH")
-    plugins = load_all(args.method)
+    with Contained():  # whatever a plug-in starts, here or in a worker, ends with the run
+        return _run(args, library, cases, precisions)
+
+
+def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
+    from .reports.figures import Figures
+    from .reports.text import summary_table
+    from .reports.write import render_case, write_all
+    from .runner.execute import load_plugins, run_cases
+    from .runner.results import results_document
+
+    timeout = args.timeout
+    plugins = load_plugins(args.method, timeout)  # in a worker first, under the time limit
     folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
     try:
         from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
-        timeout = args.timeout if args.timeout > 0 else None
         jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         if args.executor == "local":
             runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
@@ -199,18 +211,36 @@ def cmd_bench(args) -> int:
     except ValueError:
         raise CaseError(f"--sizes {args.sizes!r} is not a list of whole numbers", "write e.g. 10,100,1000",
                         file="<command line>", field="--sizes") from None
-    document = bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
-                         sizes=sizes)
-    bench.write(document, Path(args.out))
+    bad = [n for n in sizes or () if not 1 <= n <= bench.MAX_SIZE]
+    if bad:
+        raise CaseError(f"--sizes {bad[0]} is out of range", f"give sizes from 1 to {bench.MAX_SIZE:,}",
+                        file="<command line>", field="--sizes")
+    for name, value in (("--budget", args.budget), ("--repeats", args.repeats)):
+        if value is not None and not 0 < value < float("inf"):
+            raise CaseError(f"{name} {value:g} is not a positive number", "give e.g. 10", file="<command line>",
+                            field=name)
+    folder = ReportFolder(Path(args.out), header=OTHER_OUTPUT)  # before the benchmark: refuses a user's folder
+    try:
+        document = bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
+                             sizes=sizes)
+        bench.write(document, folder)
+        folder.commit()
+    except OSError as err:
+        folder.discard()
+        raise CaseError(f"could not write the results: {err.strerror or err}", "free some space or choose "
+                        "another --out", file=args.out, field="--out") from None
+    except BaseException:
+        folder.discard()
+        raise
     print(f"wrote {args.out}/bench.md, bench.json, bench.svg")
     return EXIT_OK
 
 
 def cmd_schema(args) -> int:
-    from .cases.schema import dumps
+    from .cases.schema import dumps, is_schema
 
     if args.out:
-        Path(args.out).write_text(dumps(), encoding="utf-8")
+        write_file(Path(args.out), dumps(), ours=is_schema)
         print(f"wrote {args.out}")
     else:
         sys.stdout.write(dumps())
@@ -246,19 +276,19 @@ def cmd_new(args) -> int:
         raise CaseError(f"name {args.name[:40]!r} is not valid", f"use at most {MAX_NAME} lowercase letters, digits "
                         "and '-'", file="<command line>")
     out = Path(args.out) if args.out else (Path("cases") if Path("cases").is_dir() else Path(".")) / f"{args.name}.yaml"
-    if out.exists():
-        raise CaseError("file exists already", "choose another NAME or --out", file=str(out))
     try:
         text = render(args.name, args.function)
     except CaseError as err:
         raise err.located(file="<command line>", field="--function")
-    from .cases.schema import FILE_NAME, dumps
+    from .cases.schema import FILE_NAME, dumps, is_schema
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_file(out, text, ours=lambda old: False, field="--out" if args.out else "NAME")  # a case file is the user's
     schema_file = out.parent / FILE_NAME
-    if not schema_file.exists():  # the template points editors at it
-        schema_file.write_text(dumps(), encoding="utf-8")
+    if not os.path.lexists(schema_file):  # the template points editors at it; one already there is left alone
+        try:
+            write_file(schema_file, dumps(), ours=is_schema)
+        except CaseError as err:
+            print(f"warning: {err}", file=sys.stderr)
     print(f"wrote {out}; edit it, then: tridiff check {out}")
     return EXIT_OK
 

@@ -20,8 +20,10 @@ from .timing import PEERS, available, run_child
 # Families timed at one size, in one process, against numpy (not against a plain loop over n).
 ARRAY_FAMILIES = {"network": network.run}
 NAMES = (*FAMILIES, *ARRAY_FAMILIES)
+# The largest n: a graph of a few million nodes, built in the parent before any child's limit.
+MAX_SIZE = 1_000_000
 
-__all__ = ["ARRAY_FAMILIES", "FAMILIES", "NAMES", "Problem", "arrays", "chain", "markdown", "mlp", "plot", "run", "steps", "tanh_sum", "write"]
+__all__ = ["ARRAY_FAMILIES", "FAMILIES", "MAX_SIZE", "NAMES", "Problem", "arrays", "chain", "markdown", "mlp", "plot", "run", "steps", "tanh_sum", "write"]
 
 
 # Methods timed on some families only: the peers are written for the tanh sum; sympy's

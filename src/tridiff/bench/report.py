@@ -5,6 +5,7 @@ import json
 import platform
 from pathlib import Path
 
+from ..reports.folder import ReportFolder
 from .problems import FAMILIES
 
 
@@ -21,11 +22,11 @@ def machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
-def write(document: dict, folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "bench.json").write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
-    (folder / "bench.md").write_text(markdown(document), encoding="utf-8")
-    (folder / "bench.svg").write_text(plot(document), encoding="utf-8")
+def write(document: dict, folder: ReportFolder) -> None:
+    """Into a folder made before the benchmark ran (refused then if it is not tridiff's)."""
+    folder.write("bench.json", json.dumps(document, indent=1) + "\n")
+    folder.write("bench.md", markdown(document))
+    folder.write("bench.svg", plot(document))
 
 
 def markdown(document: dict) -> str:

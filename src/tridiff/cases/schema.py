@@ -76,3 +76,13 @@ def schema() -> dict:
 
 def dumps() -> str:
     return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+def is_schema(text: str) -> bool:
+    """Whether text is a schema tridiff wrote (this version's or an earlier one): what
+    `schema --out` and `new` may replace."""
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return False
+    return isinstance(document, dict) and document.get("title") == "tridiff case file" and "$schema" in document

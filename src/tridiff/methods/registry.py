@@ -103,7 +103,9 @@ def plugin(label: str, method: Method) -> Kind:
         gradient, problems = checked(label, gives, method(function, dict(at)), function)
         return Answer(None, gradient, problems)
 
-    return Kind(label, lambda function: function, ask, (Exception, SystemExit),  # someone else's code: any error is its answer
+    # Someone else's code: anything it raises — KeyboardInterrupt, SystemExit, GeneratorExit
+    # too (a worker ignores the terminal's Ctrl-C, so only the plug-in raises them) — is its answer.
+    return Kind(label, lambda function: function, ask, (BaseException,),
                 lambda label, err: f"method {label} failed: {type(err).__name__}: {err}", gives)
 
 

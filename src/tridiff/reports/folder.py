@@ -1,4 +1,7 @@
-"""The report folder: written only where tridiff may write, swapped in whole, never lost.
+"""The one output rule: tridiff writes only where it may, swaps its output in whole, and
+never loses a file it did not write. Every command that writes goes through here: a
+folder (`run`'s reports, `bench`'s results) through ReportFolder, a single file
+(`schema --out`, `new`) through write_file.
 
 tridiff replaces a folder only when it wrote that folder itself, or when the folder is
 empty or does not exist. A folder tridiff wrote holds MANIFEST, the list of every file
@@ -21,10 +24,12 @@ from __future__ import annotations
 import ctypes
 import errno
 import glob
+import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from ..errors import CaseError
 
@@ -33,6 +38,11 @@ PARTIAL = ".tridiff-partial"   # in a folder being written: the writing run's pr
 DISCARD = ".tridiff-discard"   # in an old folder swapped out, while it is being removed
 _HEADER = "tridiff reports: every file below was written by `tridiff run`, which replaces this folder only " \
           "while it holds nothing else\n"
+# What tridiff marks its other folders with (bench's).
+OTHER_OUTPUT = "tridiff output: every file below was written by tridiff, which replaces this folder only " \
+               "while it holds nothing else\n"
+_HEADERS = (_HEADER, OTHER_OUTPUT)
+MAX_OWN = 4 * 2 ** 20  # characters read of an existing file to see whether it is tridiff's
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -85,9 +95,10 @@ def _written_by_tridiff(folder: Path) -> bool:
         text = manifest.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         return False
-    if not text.startswith(_HEADER):
+    header = next((h for h in _HEADERS if text.startswith(h)), None)
+    if header is None:
         return False
-    listed = set(text[len(_HEADER):].splitlines()) | {MANIFEST, PARTIAL, DISCARD}
+    listed = set(text[len(header):].splitlines()) | {MANIFEST, PARTIAL, DISCARD}
     # The folders that hold listed files are tridiff's too; any other folder, even empty, is not.
     listed |= {str(Path(f).parent) + "/" for f in listed if "/" in f}
     try:
@@ -138,8 +149,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _stem(target: Path) -> str:
+    """The target's name in the names of what tridiff puts beside it: short enough that
+    `.NAME.tridiff-previous` is still a valid name when NAME is near the system's limit."""
+    if len(target.name) <= 100:
+        return target.name
+    return target.name[:80] + "~" + hashlib.sha256(os.fsencode(target.name)).hexdigest()[:12]
+
+
 def _backup(target: Path) -> Path:
-    return target.parent / f".{target.name}.tridiff-previous"
+    return target.parent / f".{_stem(target)}.tridiff-previous"
 
 
 def _remove(folder: Path) -> None:
@@ -176,7 +195,7 @@ def remove_leftovers(target: Path) -> None:
             _remove(backup)
     if not target.parent.is_dir():
         return
-    for tmp in target.parent.glob(f".{glob.escape(target.name)}.tridiff-new-*"):
+    for tmp in target.parent.glob(f".{glob.escape(_stem(target))}.tridiff-new-*"):
         if tmp.is_symlink() or not tmp.is_dir():
             continue
         partial, discard = tmp / PARTIAL, tmp / DISCARD
@@ -198,19 +217,18 @@ class ReportFolder:
         folder.commit()                          # or folder.discard() on failure
     """
 
-    def __init__(self, target: Path):
+    def __init__(self, target: Path, header: str = _HEADER):
         # `foo/..` is the folder above, whether or not foo exists: judged as such.
         target = Path(os.path.abspath(target))
         check_target(target)
-        self.target = target
+        self.target, self.header = target, header
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_leftovers(target)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{target.name}.tridiff-new-", dir=target.parent))
+            self.path = Path(tempfile.mkdtemp(prefix=f".{_stem(target)}.tridiff-new-", dir=target.parent))
             (self.path / PARTIAL).write_text(f"{os.getpid()}\n", encoding="utf-8")
         except OSError as err:
-            raise CaseError(f"cannot write here: {err.strerror}", "give --out a folder you can write to",
-                            file=str(target), field="--out") from None
+            raise _cannot_write(target, err) from None
         self.written: list[str] = []
 
     def write(self, relative: str, text: str) -> None:
@@ -225,7 +243,7 @@ class ReportFolder:
         The new folder keeps its PARTIAL mark until it is in place, so that no other run
         takes it for a dead run's leftover; the old one is marked DISCARD before removal."""
         check_target(self.target)  # again: the target may have changed while computing
-        (self.path / MANIFEST).write_text(_HEADER + "".join(f"{f}\n" for f in sorted(self.written)),
+        (self.path / MANIFEST).write_text(self.header + "".join(f"{f}\n" for f in sorted(self.written)),
                                           encoding="utf-8")
         os.chmod(self.path, 0o755)
         target = self.target
@@ -246,3 +264,53 @@ class ReportFolder:
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def _cannot_write(target: Path, err: OSError) -> CaseError:
+    reason = "the name is too long" if err.errno == errno.ENAMETOOLONG else err.strerror or str(err)
+    return CaseError(f"cannot write here: {reason}", "give --out a place you can write to",
+                     file=str(target)[:200], field="--out")
+
+
+def write_file(target: Path, text: str, ours: Callable[[str], bool], field: str = "--out") -> None:
+    """Write one file, or replace one that `ours` recognises as tridiff's own output by its
+    content; anything else already there — a user's file, a folder, a link — is refused in
+    one line, as is a missing parent folder (a mistyped path writes nothing). The file is
+    written beside the target and moved in whole, and a new one is linked in without
+    replacing whatever another process may have put there meanwhile."""
+    where = dict(file=str(target)[:200], field=field)
+    try:
+        if target.is_symlink():
+            raise CaseError("is a symbolic link; tridiff writes only real files", "give a new file name", **where)
+        if target.is_dir():
+            raise CaseError("is a folder", "give a file name (e.g. " + str(target / "out")[:100] + ")", **where)
+        if not target.parent.is_dir():
+            raise CaseError(f"no folder {str(target.parent)[:100]!r} to write into" if not target.parent.exists()
+                            else f"{str(target.parent)[:100]!r} is not a folder", "create the folder first, "
+                            "or give another path", **where)
+        replace = target.exists()
+        if replace:
+            try:
+                with open(target, encoding="utf-8") as handle:
+                    mine = ours(handle.read(MAX_OWN))
+            except (OSError, UnicodeDecodeError, ValueError):
+                mine = False
+            if not mine or not target.is_file():
+                raise CaseError("exists already and is not tridiff's own output; tridiff would not overwrite it",
+                                "give a new file name, or remove the file yourself", **where)
+        fd, temporary = tempfile.mkstemp(prefix=f".{_stem(target)}.tridiff-new-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(temporary, 0o644)
+            if replace:
+                os.replace(temporary, target)
+            else:
+                os.link(temporary, target)  # fails if anything appeared there meanwhile
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+    except FileExistsError:
+        raise CaseError("appeared while tridiff was writing it; left as it is", "run again", **where) from None
+    except OSError as err:
+        raise _cannot_write(target, err) from None

@@ -16,16 +16,21 @@ running when it stops for any reason.
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing.connection
+import os
+import pickle
 import time
 import traceback
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from ..cases.files import Case
+from ..errors import CaseError
+from ..methods.plugins import load_all
 from .case import run_case
 from .results import case_result
-from .workers import CAN_FORK, MEMORY_LIMIT, spawn
+from .workers import CAN_FORK, MEMORY_LIMIT, Contained, Worker, only_the_worker, spawn
 
 DEFAULT_TIMEOUT = 60.0
 # Of a case's time limit, the part that computing its points may use: the rest is for its
@@ -77,6 +82,9 @@ def _guarded(case: Case, plugins: dict, precisions: tuple = (), stop_at: float |
     except Exception as err:  # a bug of tridiff's: keep the run going, say what happened
         where = traceback.extract_tb(err.__traceback__)[-1]
         return failed(case, f"internal error {type(err).__name__}: {err} (at {where.filename}:{where.lineno})")
+    except BaseException as err:  # KeyboardInterrupt, SystemExit…: only a plug-in raises these in a worker
+        return failed(case, f"stopped by {type(err).__name__}{': ' + str(err) if str(err) else ''} (raised by a "
+                            "plug-in)")
 
 
 def _rendered(render: Render, result: dict) -> Iterator[Rendered]:
@@ -88,7 +96,9 @@ def _rendered(render: Render, result: dict) -> Iterator[Rendered]:
 
 
 def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, stop_at: float, conn) -> None:
+    me = os.getpid()
     result = _guarded(case, plugins, precisions, stop_at if render is not None else None)
+    only_the_worker(me)
     conn.send(result)
     if render is not None:
         for step in _rendered(render, result):
@@ -101,67 +111,143 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
               render: Render | None = None, fork: bool = True) -> list[CaseRun]:
     """Run every case (and render its pictures and pages, with `render`, in its worker and
     within its time limit); in the order of `cases`, whatever the order they finish in.
-    `fork` False: in this process, without time limits (tridiff.runner.cluster's workers)."""
+    Each case runs in a worker process (None: without a time limit); only where this
+    system cannot fork (or `fork` is False) in this process, without one."""
     plugins = plugins or {}
-    if not (CAN_FORK and fork) or timeout is None and jobs <= 1:
+    if not (CAN_FORK and fork):
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
         if render is not None:
             for run in runs:
                 for step in _rendered(render, run.result):
                     run.add(step)
         return runs
+    with Contained() as contained:
+        return _in_workers(cases, timeout, jobs, plugins, precisions, render, contained)
+
+
+def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: dict, precisions: tuple[str, ...],
+                render: Render | None, contained: Contained) -> list[CaseRun]:
     runs: list[CaseRun | None] = [None] * len(cases)
     waiting = list(range(len(cases)))
-    running: dict = {}  # connection -> (index, process, deadline)
+    running: dict[int, tuple[int, Worker, float]] = {}  # worker pid -> (index, worker, deadline)
+    limit = timeout or float("inf")
+
+    def finish(worker: Worker, i: int, how: str = "done") -> None:
+        """The worker is done, "died" or "timed out": end it and everything it started."""
+        worker.end()
+        del running[worker.pid]
+        contained.sweep(set(running))
+        if how == "done":
+            return
+        if how == "died":
+            said = (f"the worker process died (exit code {worker.exitcode})",
+                    f"the worker process died while drawing them (exit code {worker.exitcode})")
+        else:
+            said = (f"timed out after {timeout:g} s (raise it with --timeout)",
+                    f"the case's time limit ({timeout:g} s) ran out while drawing them (raise it with --timeout)")
+        if runs[i] is None:
+            runs[i] = CaseRun(failed(cases[i], said[0]))
+        else:
+            runs[i].notes = [f"pictures left out: {said[1]}"]
+
+    def take(worker: Worker, i: int) -> bool:
+        """Read one message; True when the case has nothing more to send."""
+        try:
+            message = worker.conn.recv()
+        except (EOFError, OSError, pickle.UnpicklingError, AttributeError, TypeError, ValueError):
+            message = None
+        if runs[i] is None and isinstance(message, dict):
+            runs[i] = CaseRun(message)
+            return render is None
+        if runs[i] is not None and isinstance(message, Rendered):
+            runs[i].add(message)
+            return message.last
+        return None  # the pipe closed or said nonsense: the worker is gone
+
     try:
         while waiting or running:
             while waiting and len(running) < max(1, jobs):
                 i = waiting.pop(0)
-                start = time.monotonic()
-                limit = timeout or float("inf")
-                process, receive = spawn(_child, (cases[i], plugins, precisions, render, start + COMPUTE_SHARE * limit))
-                running[receive] = (i, process, start + limit)
-            next_deadline = min(deadline for _, _, deadline in running.values())
-            wait = max(0.0, next_deadline - time.monotonic())
-            for conn in multiprocessing.connection.wait(list(running), timeout=min(wait, 3600.0)):
-                i, process, _ = running[conn]
-                try:
-                    message = conn.recv()
-                except (EOFError, OSError):
-                    message = None
-                if runs[i] is None and isinstance(message, dict):
-                    runs[i] = CaseRun(message)
-                    if render is not None:
-                        continue  # its pictures and pages come next
-                elif runs[i] is not None and isinstance(message, Rendered):
-                    runs[i].add(message)
-                    if not message.last:
-                        continue
-                else:
-                    process.join()
-                    if runs[i] is None:
-                        runs[i] = CaseRun(failed(cases[i], f"the worker process died (exit code {process.exitcode})"))
-                    else:
-                        runs[i].notes = [f"pictures left out: the worker process died while drawing them "
-                                         f"(exit code {process.exitcode})"]
-                del running[conn]
-                process.join()
-                conn.close()
+                worker = spawn(_child, (cases[i], plugins, precisions, render,
+                                        time.monotonic() + COMPUTE_SHARE * limit))
+                running[worker.pid] = (i, worker, time.monotonic() + limit)
+            watched = {}
+            for i, worker, _ in running.values():
+                watched[worker.conn] = worker
+                if worker.gone is not None:
+                    watched[worker.gone] = worker
+            wait = max(0.0, min(deadline for _, _, deadline in running.values()) - time.monotonic())
+            for ready in multiprocessing.connection.wait(list(watched), timeout=min(wait, 3600.0)):
+                worker = watched[ready]
+                if worker.pid not in running:
+                    continue  # both its pipe and its exit were ready: done already
+                i = running[worker.pid][0]
+                if ready is worker.conn:
+                    done = take(worker, i)
+                    while done is False and worker.conn.poll(0):
+                        done = take(worker, i)
+                    if done:
+                        finish(worker, i)
+                    elif done is None:
+                        finish(worker, i, "died")
+                    continue
+                done = False  # it exited: what it sent before is still in the pipe
+                while done is False and worker.conn.poll(0):
+                    done = take(worker, i)
+                finish(worker, i, "done" if done else "died")
             now = time.monotonic()
-            for conn, (i, process, deadline) in list(running.items()):
+            for i, worker, deadline in list(running.values()):
                 if now >= deadline:
-                    process.kill()
-                    process.join()
-                    conn.close()
-                    del running[conn]
-                    if runs[i] is None:
-                        runs[i] = CaseRun(failed(cases[i], f"timed out after {timeout:g} s (raise it with --timeout)"))
-                    else:
-                        runs[i].notes = [f"pictures left out: the case's time limit ({timeout:g} s) ran out while "
-                                         "drawing them (raise it with --timeout)"]
+                    finish(worker, i, "timed out")
     finally:  # however this run stops (Ctrl-C, SIGTERM, an error), its workers stop with it
-        for conn, (_, process, _) in running.items():
-            process.kill()
-            process.join()
-            conn.close()
+        for _, worker, _ in list(running.values()):
+            worker.end()
     return runs  # type: ignore[return-value]
+
+
+IMPORT_LIMIT = 60.0  # seconds plug-ins may take to import, when the run has no time limit
+
+
+def load_plugins(specs: list[str], timeout: float | None) -> dict:
+    """The plug-ins named on the command line (tridiff.methods.plugins.load_all), imported
+    first in a worker under the run's time limit: an import that hangs, crashes, forks or
+    raises anything is one line (a CaseError) instead of the end of tridiff. Only then are
+    they imported here, for the case workers to inherit."""
+    if not specs:
+        return {}
+    if CAN_FORK:
+        limit = min(timeout or IMPORT_LIMIT, IMPORT_LIMIT)
+        worker = spawn(_load_child, (specs,))
+        try:
+            said = worker.conn.recv() if worker.conn.poll(limit) else "timed out"
+        except (EOFError, OSError, pickle.UnpicklingError):
+            said = "died"
+        finally:
+            worker.end()
+        where = dict(file="<command line>", field="--method")
+        if said == "timed out":
+            raise CaseError(f"importing {', '.join(specs)} took over {limit:g} s", "fix the plug-in's import, or "
+                            "raise --timeout", **where)
+        if isinstance(said, dict):
+            raise CaseError(**said)
+        if said != "loaded":
+            raise CaseError(f"importing {', '.join(specs)} ended its process (exit code {worker.exitcode})",
+                            "fix the plug-in", **where)
+    me = os.getpid()
+    plugins = load_all(specs)
+    only_the_worker(me)  # a plug-in that forked while imported: its copy of tridiff ends here
+    return plugins
+
+
+def _load_child(specs: list[str], conn) -> None:
+    me = os.getpid()
+    try:
+        load_all(specs)
+        said: object = "loaded"
+    except CaseError as err:
+        said = dataclasses.asdict(err)
+    except BaseException as err:  # noqa: B036  someone else's code, being imported
+        said = dict(problem=f"importing {', '.join(specs)} failed: {type(err).__name__}: {err}",
+                    fix="fix the plug-in", file="<command line>", field="--method")
+    only_the_worker(me)
+    conn.send(said)

@@ -1,12 +1,27 @@
-"""Worker processes, the one way tridiff forks: for cases (tridiff.runner.execute) and for
-the benchmark's timings (tridiff.bench).
+"""Worker processes, the one way tridiff forks: for cases (tridiff.runner.execute), for
+loading plug-ins, and for the benchmark's timings (tridiff.bench).
 
 A worker is forked (so that what the parent imported, sympy above all, is there at once),
-runs `target(*args, conn)` and sends its results through `conn`. It never outlives the
-run: it asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG, so even a
-SIGKILL of the run takes it along), ignores the terminal's Ctrl-C (the parent decides),
-and has an address-space limit, so that a runaway expression raises MemoryError instead
-of taking the machine.
+runs `target(*args, conn)` and sends its results through `conn`. Whatever runs in it — a
+plug-in that ignores SIGTERM, calls abort(), raises KeyboardInterrupt, forks and returns
+in both processes, or starts processes of its own — the parent can always end it and
+everything it started:
+
+- the worker leads a process group of its own, and is ended with SIGKILL to that group
+  (no grace is needed: nothing in a worker has anything to save);
+- it asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG), so even a
+  SIGKILL of the run takes it along;
+- `Contained` makes the running tridiff a child subreaper (Linux): a process that leaves
+  its group (setsid, a daemon's double fork) and loses its parent is handed to tridiff
+  instead of to init, and tridiff kills every such process once its worker is done;
+- only the worker itself sends: a copy made by a fork inside a plug-in exits instead of
+  sending a second answer into the same pipe;
+- a BaseException escaping the target (KeyboardInterrupt, SystemExit, GeneratorExit) is
+  the worker's exit status, never a traceback on the terminal.
+
+The worker also ignores the terminal's Ctrl-C (the parent decides) and has an
+address-space limit, so that a runaway expression raises MemoryError instead of taking
+the machine.
 """
 from __future__ import annotations
 
@@ -16,35 +31,94 @@ import multiprocessing.connection
 import os
 import resource
 import signal
+import time
+from pathlib import Path
 from typing import Callable
 
-CAN_FORK = "fork" in multiprocessing.get_all_start_methods()
+CAN_FORK = hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 MEMORY_LIMIT = 8 * 2 ** 30
 _PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
 _STOPS = {signal.SIGINT, signal.SIGTERM}
+_PROC = Path("/proc")
 
 
-def spawn(target: Callable, args: tuple, memory_limit: int | None = MEMORY_LIMIT
-          ) -> tuple[multiprocessing.Process, multiprocessing.connection.Connection]:
-    """A started worker running target(*args, conn), and the end of the pipe it sends on.
-    `memory_limit`: its address space in bytes (None: as the parent's)."""
-    ctx = multiprocessing.get_context("fork")
-    receive, send = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_worker, args=(os.getpid(), target, args, memory_limit, send), daemon=True)
+class Worker:
+    """A forked worker: `conn` receives what it sends; `gone` waits for its exit (a pidfd:
+    exact even when a process it forked keeps the pipe open)."""
+
+    def __init__(self, pid: int, conn: multiprocessing.connection.Connection):
+        self.pid, self.conn, self.exitcode = pid, conn, None
+        try:
+            self.gone: int | None = os.pidfd_open(pid)
+        except (AttributeError, OSError):
+            self.gone = None
+
+    def poll(self) -> bool:
+        """True once the worker has exited (reaped; `exitcode` as multiprocessing gives it)."""
+        if self.exitcode is None:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid, status = self.pid, 0
+            if pid:
+                self.exitcode = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        return self.exitcode is not None
+
+    def end(self) -> None:
+        """Kill the worker and its process group, reap it, close its ends. Idempotent."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + 10.0  # a process killed in uninterruptible sleep is left a zombie
+        while not self.poll() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        self.conn.close()
+        if self.gone is not None:
+            os.close(self.gone)
+            self.gone = None
+
+
+def spawn(target: Callable, args: tuple, memory_limit: int | None = MEMORY_LIMIT) -> Worker:
+    """A started worker running target(*args, conn). `memory_limit`: its address space in
+    bytes (None: as the parent's)."""
+    receive, send = multiprocessing.Pipe(duplex=False)
+    parent = os.getpid()
     # A Ctrl-C or SIGTERM during the fork would be raised inside Python's at-fork hooks,
     # which swallow it: held back until the child exists, then delivered.
     signal.pthread_sigmask(signal.SIG_BLOCK, _STOPS)
     try:
-        process.start()
+        pid = os.fork()
+        if pid == 0:  # the worker: never returns
+            status = 1
+            try:
+                receive.close()
+                _settle(parent, memory_limit)
+                target(*args, send)
+                status = 0
+            except BaseException:  # noqa: B036  its exit status says it failed; the parent tells what
+                status = 1
+            finally:
+                os._exit(status)
+        try:
+            os.setpgid(pid, pid)  # also here, so that the group exists before the parent may kill it
+        except OSError:  # it has exec'd or exited already, or set it itself
+            pass
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)
     send.close()
-    return process, receive
+    return Worker(pid, receive)
 
 
-def _worker(parent: int, target: Callable, args: tuple, memory_limit: int | None, conn) -> None:
+def _settle(parent: int, memory_limit: int | None) -> None:
+    try:
+        os.setpgid(0, 0)
+    except OSError:
+        pass
     _die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the whole process group
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the terminal's process group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent around the fork
     try:
@@ -53,16 +127,93 @@ def _worker(parent: int, target: Callable, args: tuple, memory_limit: int | None
             resource.setrlimit(resource.RLIMIT_AS, (memory_limit, hard))
     except (ValueError, OSError):
         pass
-    target(*args, conn)
+
+
+def only_the_worker(pid: int) -> None:
+    """Called before a worker sends: a copy forked by a plug-in (which returned in both
+    processes) ends here instead of answering a second time."""
+    if os.getpid() != pid:
+        os._exit(0)
+
+
+def _prctl(option: int, value: int) -> bool:
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
 
 
 def _die_with_parent(parent: int) -> None:
     """Ask the kernel to kill this process when its parent dies (Linux); the parent may already be gone."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         os._exit(1)
 
 
+def _children() -> set[int]:
+    """This process's children (Linux /proc; empty elsewhere)."""
+    me, found = str(os.getpid()), set()
+    try:
+        entries = list(_PROC.iterdir())
+    except OSError:
+        return found
+    for entry in entries:
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if fields[1] == me:
+                found.add(int(entry.name))
+    return found
+
+
+class Contained:
+    """While open, this process is a child subreaper: whatever a worker started and left
+    behind becomes this process's child when the worker ends, and `sweep` kills it.
+    Children this process had before are never touched.
+
+        with Contained() as contained:
+            ...                      # workers start and end
+            contained.sweep(live)    # kill what they left behind (live: workers still running)
+    """
+
+    _depth = 0  # open ones in this process: the innermost does not end what the outer set
+
+    def __init__(self) -> None:
+        self.before: set[int] = set()
+
+    def __enter__(self) -> "Contained":
+        self.before = _children()
+        if Contained._depth == 0:
+            _prctl(_PR_SET_CHILD_SUBREAPER, 1)
+        Contained._depth += 1
+        return self
+
+    def sweep(self, live: set[int] = frozenset(), seconds: float = 2.0) -> None:
+        """Kill and reap every child that is neither one of `live` nor older than this;
+        again as their own orphans arrive, for at most `seconds`."""
+        deadline = time.monotonic() + seconds
+        while True:
+            strays = _children() - self.before - set(live)
+            if not strays:
+                return
+            for pid in strays:
+                for kill in (os.killpg, os.kill):
+                    try:
+                        kill(pid, signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+            for pid in strays:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+            if time.monotonic() > deadline:
+                return
+
+    def __exit__(self, *exc) -> None:
+        self.sweep()
+        Contained._depth -= 1
+        if Contained._depth == 0:
+            _prctl(_PR_SET_CHILD_SUBREAPER, 0)
