@@ -88,23 +88,32 @@ def _entries(folder: Path) -> set[str]:
 
 def _written_by_tridiff(folder: Path) -> bool:
     """True when folder holds a manifest and nothing that the manifest does not list."""
+    return _listed(folder) is not None and not _foreign(folder)
+
+
+def _listed(folder: Path) -> set[str] | None:
+    """What folder's manifest lists as tridiff's (None: it has no valid manifest)."""
     manifest = folder / MANIFEST
     if manifest.is_symlink() or not manifest.is_file():
-        return False
+        return None
     try:
         text = manifest.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):
-        return False
+        return None
     header = next((h for h in _HEADERS if text.startswith(h)), None)
     if header is None:
-        return False
+        return None
     listed = set(text[len(header):].splitlines()) | {MANIFEST, PARTIAL, DISCARD}
     # The folders that hold listed files are tridiff's too; any other folder, even empty, is not.
-    listed |= {str(Path(f).parent) + "/" for f in listed if "/" in f}
+    return listed | {str(Path(f).parent) + "/" for f in listed if "/" in f}
+
+
+def _foreign(folder: Path) -> list[str]:
+    """What is in folder that tridiff did not write (all of it, without a manifest)."""
     try:
-        return _entries(folder) <= listed
+        return sorted(_entries(folder) - (_listed(folder) or set()) - {MANIFEST, PARTIAL, DISCARD})
     except _Unreadable:
-        return False
+        return ["(a folder that cannot be read)"]
 
 
 def check_target(target: Path) -> None:
@@ -130,10 +139,7 @@ def check_target(target: Path) -> None:
         raise CaseError("looks like reports of an earlier tridiff, which kept no list of the files it wrote; "
                         "tridiff will not guess", "delete the folder yourself once (or give --out a new folder); "
                         "from then on tridiff replaces it", **where)
-    try:
-        others = sorted(_entries(target) - {MANIFEST, PARTIAL, DISCARD})
-    except _Unreadable:
-        others = ["(a folder that cannot be read)"]
+    others = _foreign(target)
     shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
     raise CaseError(f"holds files tridiff did not write ({shown or 'empty folders'}); tridiff replaces only "
                     "folders it wrote itself, or empty ones", "give --out a new or empty folder", **where)
@@ -220,9 +226,9 @@ class ReportFolder:
     def __init__(self, target: Path, header: str = _HEADER):
         # `foo/..` is the folder above, whether or not foo exists: judged as such.
         target = Path(os.path.abspath(target))
-        check_target(target)
         self.target, self.header = target, header
         try:
+            check_target(target)
             target.parent.mkdir(parents=True, exist_ok=True)
             remove_leftovers(target)
             self.path = Path(tempfile.mkdtemp(prefix=f".{_stem(target)}.tridiff-new-", dir=target.parent))
