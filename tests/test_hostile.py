@@ -109,7 +109,7 @@ def run(*args, cwd: Path, timeout: float = 120) -> tuple[int, str, str, float, f
     process = subprocess.Popen([sys.executable, "-m", "tridiff", *map(str, args)], cwd=cwd,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     streams = {}
-    readers = [threading.Thread(target=lambda k=k, s=s: streams.__setitem__(k, s.read()))
+    readers = [threading.Thread(target=lambda k=k, s=s: streams.__setitem__(k, s.read()), daemon=True)
                for k, s in (("out", process.stdout), ("err", process.stderr))]
     for reader in readers:
         reader.start()
@@ -125,10 +125,8 @@ def run(*args, cwd: Path, timeout: float = 120) -> tuple[int, str, str, float, f
         time.sleep(0.02)
     seconds = time.monotonic() - start
     process.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join(timeout=10)
-    process.stdout.close()
-    process.stderr.close()
+    for reader in readers:  # a process left behind may hold the pipes open: then what was read so far
+        reader.join(timeout=5)
     decode = lambda b: (b or b"").decode("utf-8", "replace")  # noqa: E731
     return process.returncode, decode(streams.get("out")), decode(streams.get("err")), seconds, usage.ru_maxrss / 1024
 
