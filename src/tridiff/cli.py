@@ -142,6 +142,7 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
     from .runner.results import results_document
 
     timeout = args.timeout
+    stopped: KeyboardInterrupt | None = None
     plugins = load_plugins(args.method, timeout)  # in a worker first, under the time limit
     folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
     try:
@@ -151,9 +152,12 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
             runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
                              render=render_case)
         else:
-            from .cluster import run_cases_on
-            runs = run_cases_on(None if args.executor == "dask" else args.executor, cases, timeout, plugins,
-                                precisions, render_case, jobs)
+            from .cluster import Stopped, run_cases_on
+            try:
+                runs = run_cases_on(None if args.executor == "dask" else args.executor, cases, timeout, plugins,
+                                    precisions, render_case, jobs)
+            except Stopped as stop:  # the finished cases are reported; the others say they were not run
+                runs, stopped = stop.runs, stop.cause
         document = results_document([r.result for r in runs])
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})
@@ -166,11 +170,23 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
     except BaseException:
         folder.discard()
         raise
+    if stopped is not None:
+        finished = sum(not (c["message"] or "").startswith("not run") for c in document["cases"])
+        print(f"{'terminated' if isinstance(stopped, _Terminated) else 'interrupted'}: {finished} of {len(cases)} "
+              f"cases finished, reported in {args.out}/ (the others: not run)", file=sys.stderr)
+        return 143 if isinstance(stopped, _Terminated) else 130
     print(summary_table(document, args.wide))
+    not_run: dict[str, list[str]] = {}  # cases a cluster never ran, one line per reason
     for case in document["cases"]:
-        if case["status"] != "ok":
+        if (case["message"] or "").startswith("not run: "):
+            not_run.setdefault(case["message"], []).append(case["name"])
+        elif case["status"] != "ok":
             print(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"),
                   file=sys.stderr)
+    for message, names in not_run.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        print(one_line(f"error: {len(names)} case{'s' if len(names) > 1 else ''} {message} ({shown})"),
+              file=sys.stderr)
     print(f"{len(cases)} cases; reports in {args.out}/")
     if library.errors:
         return EXIT_INVALID
