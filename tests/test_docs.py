@@ -6,6 +6,8 @@ import json
 
 import jsonschema
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import ROOT
 from tridiff import cli
@@ -108,3 +110,47 @@ def test_the_readme_leads_to_every_page_of_the_contract(page):
     assert (DOCS / page).is_file()
     readme = (ROOT / "README.md").read_text()
     assert f"docs/{page}" in readme or page == "results.schema.json" and "docs/results.schema.json" in readme
+
+
+# -- tridiff show's own check of results.json agrees with jsonschema ----------------------
+
+_LEAVES = [None, True, 0, -1, 1.5, "", "ok", "x", [], {}, [1], {"a": 1}]
+
+
+def _places(value, path=()):
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _places(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _places(item, (*path, i))
+
+
+@pytest.fixture(scope="module")
+def small_results():
+    document = json.loads((ROOT / "reports" / "results.json").read_text())
+    document["cases"] = [c for c in document["cases"] if c["name"] in ("quadratic", "svm-hinge-loss")]
+    return document, list(_places(document))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_shows_check_agrees_with_jsonschema_on_damaged_documents(small_results, data):
+    """Anywhere in a real results.json, a value replaced, a key removed or added: tridiff's
+    validator and the jsonschema library give the same verdict."""
+    from tridiff.reports.validate import first_problem
+    original, places = small_results
+    document = copy.deepcopy(original)
+    path = data.draw(st.sampled_from(places[1:]))
+    parent = document
+    for part in path[:-1]:
+        parent = parent[part]
+    how = data.draw(st.sampled_from(["replace", "remove", "add"]))
+    if how == "replace" or isinstance(parent, list):
+        parent[path[-1]] = data.draw(st.sampled_from(_LEAVES))
+    elif how == "remove":
+        del parent[path[-1]]
+    else:
+        parent["not_a_field"] = data.draw(st.sampled_from(_LEAVES))
+    assert (first_problem(document) is None) == VALIDATOR.is_valid(document), (path, how, first_problem(document))

@@ -66,8 +66,8 @@ def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int
         methods: dict | None = None, precisions: tuple[str, ...] = ()) -> dict:
     """Run cases and return the results.json document (plain data).
 
-    Each case runs in a worker process, killed after `timeout` seconds (None: no limit,
-    in this process); `jobs` cases run at once. The document does not depend on `jobs`.
+    Each case runs in a worker process, killed after `timeout` seconds (None: no limit);
+    `jobs` cases run at once. The document does not depend on `jobs`.
     `methods`: more differentiators by name (see tridiff.methods), judged like the built-ins.
     `precisions`: also run finite differences and backprop in "float32" / "float16".
     """

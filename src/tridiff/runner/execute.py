@@ -9,7 +9,7 @@ the case's time limit covers all of it: computing may use COMPUTE_SHARE of the l
 runs out of time keeps its results and says which pictures are missing. A case that
 runs past its time limit is killed and reported as `error: timed out`; a crash is
 reported likewise; the others go on. Results do not depend on how many run at once.
-Without fork (Windows, or when asked), cases run in this process, without a time limit.
+Without fork (Windows), cases run in this process, without a time limit.
 
 Workers never outlive the run (tridiff.runner.workers), and the parent kills those still
 running when it stops for any reason.
@@ -108,13 +108,13 @@ def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, 
 
 def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
               plugins: dict | None = None, precisions: tuple[str, ...] = (),
-              render: Render | None = None, fork: bool = True) -> list[CaseRun]:
+              render: Render | None = None) -> list[CaseRun]:
     """Run every case (and render its pictures and pages, with `render`, in its worker and
     within its time limit); in the order of `cases`, whatever the order they finish in.
-    Each case runs in a worker process (None: without a time limit); only where this
-    system cannot fork (or `fork` is False) in this process, without one."""
+    Each case runs in a worker process (timeout None: without a time limit); only where
+    this system cannot fork, in this process, without one."""
     plugins = plugins or {}
-    if not (CAN_FORK and fork):
+    if not CAN_FORK:
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
         if render is not None:
             for run in runs:
