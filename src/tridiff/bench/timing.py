@@ -198,7 +198,7 @@ IMPORT_LIMIT = 120.0  # seconds a peer library may take to import, before the bu
 def run_child(family: str, n: int, method: str, repeats: int, budget: float, chunk: float) -> dict:
     """One method at one n in its own process; the budget starts once its library is imported."""
     # No memory limit: the peers' libraries (torch) reserve address space at import.
-    worker = spawn(_measure, (family, n, method, repeats, chunk), memory_limit=None)
+    worker = spawn(_measure, (family, n, method, repeats, chunk), memory=None)
     result = {"status": f"failed: importing {PEERS.get(method, method)} took over {IMPORT_LIMIT:g} s"}
     try:
         if worker.conn.poll(IMPORT_LIMIT) and worker.conn.recv() == "imported":

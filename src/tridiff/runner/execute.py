@@ -20,6 +20,7 @@ import dataclasses
 import multiprocessing.connection
 import os
 import pickle
+import resource
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from ..errors import CaseError
 from ..methods.plugins import load_all
 from .case import run_case
 from .results import case_result
-from .workers import CAN_FORK, MEMORY_LIMIT, Contained, Worker, only_the_worker, spawn
+from .workers import CAN_FORK, Contained, Worker, memory_limit, only_the_worker, spawn
 
 DEFAULT_TIMEOUT = 60.0
 # Of a case's time limit, the part that computing its points may use: the rest is for its
@@ -72,11 +73,17 @@ def failed(case: Case, message: str) -> dict:
     return result
 
 
+def _limit_text() -> str:
+    """This process's address-space limit, for messages."""
+    soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+    return "" if soft == resource.RLIM_INFINITY else f" (limit {soft / 2 ** 30:.3g} GiB)"
+
+
 def _guarded(case: Case, plugins: dict, precisions: tuple = (), stop_at: float | None = None) -> dict:
     try:
         return run_case(case, plugins, precisions, stop_at)
     except MemoryError:
-        return failed(case, f"ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} GiB)")
+        return failed(case, f"ran out of memory{_limit_text()}")
     except RecursionError:
         return failed(case, "the expression is too deeply nested for sympy")
     except Exception as err:  # a bug of tridiff's: keep the run going, say what happened
@@ -91,8 +98,7 @@ def _rendered(render: Render, result: dict) -> Iterator[Rendered]:
     try:
         yield from render(result)
     except MemoryError:
-        yield Rendered({}, {}, [f"pictures left out: drawing them ran out of memory (limit {MEMORY_LIMIT // 2 ** 30} "
-                                "GiB)"], last=True)
+        yield Rendered({}, {}, [f"pictures left out: drawing them ran out of memory{_limit_text()}"], last=True)
 
 
 def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, stop_at: float, conn) -> None:
@@ -169,7 +175,7 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
             while waiting and len(running) < max(1, jobs):
                 i = waiting.pop(0)
                 worker = spawn(_child, (cases[i], plugins, precisions, render,
-                                        time.monotonic() + COMPUTE_SHARE * limit))
+                                        time.monotonic() + COMPUTE_SHARE * limit), memory_limit(jobs))
                 running[worker.pid] = (i, worker, time.monotonic() + limit)
             watched = {}
             for i, worker, _ in running.values():

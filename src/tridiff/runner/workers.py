@@ -36,7 +36,19 @@ from pathlib import Path
 from typing import Callable
 
 CAN_FORK = hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
-MEMORY_LIMIT = 8 * 2 ** 30
+MEMORY_LIMIT = 8 * 2 ** 30  # a worker's address space, at most
+
+
+def memory_limit(jobs: int) -> int:
+    """Each of `jobs` workers' address-space limit: MEMORY_LIMIT, less where the machine
+    could not give every worker that much at once (three quarters of its memory, shared),
+    but never under 2 GiB (what the libraries reserve at start)."""
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return MEMORY_LIMIT
+    return max(2 * 2 ** 30, min(MEMORY_LIMIT, physical * 3 // 4 // max(1, jobs)))
+
 _PR_SET_PDEATHSIG = 1
 _PR_SET_CHILD_SUBREAPER = 36
 _STOPS = {signal.SIGINT, signal.SIGTERM}
@@ -81,8 +93,8 @@ class Worker:
             self.gone = None
 
 
-def spawn(target: Callable, args: tuple, memory_limit: int | None = MEMORY_LIMIT) -> Worker:
-    """A started worker running target(*args, conn). `memory_limit`: its address space in
+def spawn(target: Callable, args: tuple, memory: int | None = MEMORY_LIMIT) -> Worker:
+    """A started worker running target(*args, conn). `memory`: its address space in
     bytes (None: as the parent's)."""
     receive, send = multiprocessing.Pipe(duplex=False)
     parent = os.getpid()
@@ -95,7 +107,7 @@ def spawn(target: Callable, args: tuple, memory_limit: int | None = MEMORY_LIMIT
             status = 1
             try:
                 receive.close()
-                _settle(parent, memory_limit)
+                _settle(parent, memory)
                 target(*args, send)
                 status = 0
             except BaseException:  # noqa: B036  its exit status says it failed; the parent tells what
@@ -112,7 +124,7 @@ def spawn(target: Callable, args: tuple, memory_limit: int | None = MEMORY_LIMIT
     return Worker(pid, receive)
 
 
-def _settle(parent: int, memory_limit: int | None) -> None:
+def _settle(parent: int, memory: int | None) -> None:
     try:
         os.setpgid(0, 0)
     except OSError:
@@ -123,8 +135,8 @@ def _settle(parent: int, memory_limit: int | None) -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent around the fork
     try:
         _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if memory_limit is not None and (hard == resource.RLIM_INFINITY or hard > memory_limit):
-            resource.setrlimit(resource.RLIMIT_AS, (memory_limit, hard))
+        if memory is not None and (hard == resource.RLIM_INFINITY or hard > memory):
+            resource.setrlimit(resource.RLIMIT_AS, (memory, hard))
     except (ValueError, OSError):
         pass
 
