@@ -254,7 +254,7 @@ def test_a_hostile_plugin_is_one_cases_problem_and_leaves_nothing_behind(project
     document = json.loads((project / "reports" / "results.json").read_text())
     assert [c["name"] for c in document["cases"]] == ["good", "other"]
     limit = 5 * (2 if jobs == "1" else 1)
-    assert seconds < limit + 8, seconds
+    assert seconds < limit + 20, seconds  # the limit, plus starting Python and the cases on a busy machine
     assert peak < 2048, peak
     _no_process_left()
     assert tree(project / "mine") == before
@@ -272,7 +272,7 @@ def test_a_plugin_whose_import_misbehaves_is_one_line(project, module):
     else:
         assert code == 2 and len(lines) == 1 and fragment in lines[0] and "--method" in lines[0], lines
         assert not (project / "reports").exists()
-    assert seconds < 3 + 8, seconds
+    assert seconds < 3 + 20, seconds
     _no_process_left()
 
 
