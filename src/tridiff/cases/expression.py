@@ -253,7 +253,11 @@ def _subscripts(tokens: list[Token], i: int) -> tuple[tuple[int, ...], int]:
         if i >= len(tokens) or tokens[i].kind != "num" or not tokens[i].text.isdigit():
             raise CaseError(f"subscripts are whole numbers: p[2], W[0, 1] (column {opened.col})",
                             "write the element's position; slices and names are not allowed")
-        found.append(sign * int(tokens[i].text))
+        text = tokens[i].text
+        if len(text) > MAX_NUMBER:  # before int(): Python refuses to convert over 4,300 digits
+            raise CaseError(f"subscript {text[:20]}… is written with {len(text):,} digits, over the limit of "
+                            f"{MAX_NUMBER} (column {tokens[i].col})", "write the element's position")
+        found.append(sign * int(text))
         i += 1
         if i < len(tokens) and tokens[i].text == "]":
             return tuple(found), i
@@ -349,7 +353,7 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
             graph.steps[name] = root
         if name == output:
             graph.output = root
-    if output in graph.inputs:
+    if output in graph.inputs or output in emitter.arrays:  # (an array input is known by its elements)
         raise output_is_input(output)
     return graph
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from .reader import Reader as _Reader, clip as _clip, kind as _kind
 from . import arrays
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
+from .program import Signature, signature, trace
 from ..ops import CONSTANTS, FUNCTIONS
 from ..schemes import SCHEMES as SCHEME_TABLE
 # The exact decimal literals, not a computed logspace (10.0**-k is not always the literal).
@@ -56,7 +58,10 @@ class Case:
     steps: dict[str, str]
     output: str
     points: tuple[Point, ...]
-    graph: Graph = field(repr=False, compare=False)
+    # Its names and size, known without building its graph (which a near-limit array case
+    # makes of 2,000,000 nodes): the graph is built where the case runs, in its worker.
+    signature: Signature = field(repr=False, compare=False)
+    input_shapes: dict[str, tuple[int, ...]] = field(repr=False, compare=False)
     title: str | None = None
     source: str | None = None
     description: str | None = None
@@ -68,6 +73,16 @@ class Case:
     # how many random directions are swept (None: tridiff chooses).
     swept: tuple[str, ...] | None = None
     directions: int | None = None
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The case as one flat graph of scalar nodes (built on first use, then kept)."""
+        return build_graph(self.steps, self.output, function=self.function is not None, shapes=self.input_shapes)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The inputs, element by element, in the graph's order."""
+        return list(self.signature.inputs)
 
     @property
     def expression(self) -> str:
@@ -111,15 +126,16 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
         if output not in steps:
             raise r.error(("output",), f"output '{output}' is not a step",
                           did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
+    shapes = _shapes(r, data)
     try:
-        graph = build_graph(steps, output, function=function is not None, shapes=_shapes(r, data))
+        names = _signature(steps, output, function is not None, shapes)
     except CaseError as err:
         path = tuple(err.field.split(".", 1)) if err.field else ()
         raise r.error(path, err.problem, err.fix) from None
 
-    points = _read_points(r, data, graph)
+    points = _read_points(r, data, names)
     tolerance = _tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
-    h, schemes, swept, directions = _read_sweep(r, data.get("sweep"), graph)
+    h, schemes, swept, directions = _read_sweep(r, data.get("sweep"), names)
     precisions = ("float64",)
     if "precision" in data:
         listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
@@ -128,11 +144,20 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
-                output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes,
+                output=output, points=points, signature=names, input_shapes=shapes, tolerance=tolerance, h=h, schemes=schemes,
                 precisions=precisions, swept=swept, directions=directions, **meta)
 
 
-def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
+def _signature(steps: dict[str, str], output: str, function: bool, shapes: dict[str, tuple[int, ...]]) -> Signature:
+    """The case traced as array operations (one equation each, whatever the shapes), its
+    shapes checked, and its size known before any element is built."""
+    try:
+        return signature(trace(steps, output, function=function, shapes=shapes), function)
+    except CaseError as err:
+        raise err.located(field="function" if function else "steps")
+
+
+def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
     raw = data.get("points")
     if not isinstance(raw, list) or not raw:
         raise r.error(("points",), "a case needs a non-empty list of points",
@@ -228,7 +253,7 @@ def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:
         raise r.error(("points", 0, "at", err.key), err.problem, err.fix) from None
 
 
-def _elements(r: _Reader, path: tuple, given: dict, graph: Graph, names) -> list[tuple[str, Any]]:
+def _elements(r: _Reader, path: tuple, given: dict, graph: Signature, names) -> list[tuple[str, Any]]:
     try:
         return arrays.elements_of(given, graph.shapes, names)
     except arrays.ArrayError as err:
@@ -242,7 +267,7 @@ def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:
     return tolerance
 
 
-def _read_sweep(r: _Reader, raw: Any, graph: Graph) -> tuple[tuple[float, ...], tuple[str, ...],
+def _read_sweep(r: _Reader, raw: Any, graph: Signature) -> tuple[tuple[float, ...], tuple[str, ...],
                                                              tuple[str, ...] | None, int | None]:
     if raw is None:
         return DEFAULT_H, tuple(SCHEME_TABLE), None, None  # read now: a scheme added to the table is swept

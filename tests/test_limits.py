@@ -1,0 +1,150 @@
+"""Limits before work (issue 27): a case's size is known from its shapes before any array
+or node is built, literals are bounded before they are converted, and one bad case is one
+line (exit 2) while the others beside it still run.
+
+HOSTILE is a catalogue in the form of tests/test_safety.py's INVALID — file name →
+(content, a fragment of its one-line error) — so that it can be folded into it.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tridiff.cases.files import load_library, read_file
+
+from helpers import tridiff
+
+GOOD = "name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n"
+
+
+def _column(n: int) -> str:
+    """An n×1 matrix as a case file writes it."""
+    return "[" + ", ".join(["[1]"] * n) + "]"
+
+
+def _row(n: int) -> str:
+    return "[" + ", ".join(["1"] * n) + "]"
+
+
+def _ones(shape: tuple[int, ...]) -> str:
+    """A nested list of ones of this shape."""
+    return "1" if not shape else "[" + ", ".join([_ones(shape[1:])] * shape[0]) + "]"
+
+
+def _broadcast(name: str, n: int) -> str:
+    """sum(x * y) with x n×1 and y of n elements: n² elements from 4n numbers of text."""
+    return f"name: {name}\nfunction: sum(x * y)\npoints: [{{at: {{x: {_column(n)}, y: {_row(n)}}}}}]\n"
+
+
+HOSTILE = {  # file -> (content, fragment of its one-line error): `check` and `run` exit 2, the others still run
+    # 10¹⁰ elements: numpy once tried to allocate 74.5 GiB (MemoryError, exit 3)
+    "broadcast-1e10.yaml": (_broadcast("broadcast-1e10", 100_000), "x * y alone 10,000,000,000"),
+    # 10⁸: refused only after 13 s and 1.2 GB, once the graph was built
+    "broadcast-1e8.yaml": (_broadcast("broadcast-1e8", 10_000), "x * y alone 100,000,000"),
+    "matmul-300.yaml": ("name: matmul-300\nfunction: sum(W @ W)\npoints: [{at: {W: "
+                        + "[" + ", ".join([_row(300)] * 300) + "]}}]\n", "W @ W alone 53,910,000"),
+    # four dimensions, each input 10,000 elements: 10⁸ from a 60 KB file
+    # four dimensions, each input 10,000 elements: 10⁸ from a 60 KB file
+    "broadcast-4d.yaml": ("name: broadcast-4d\nfunction: sum(exp(a + b))\npoints: [{at: {a: " + _ones((100, 1, 100, 1))
+                          + ", b: " + _ones((1, 100, 1, 100)) + "}}]\n", "a + b alone 100,000,000"),
+    # int() of more than 4,300 digits is refused by Python itself (ValueError, exit 3)
+    "subscript-5000-digits.yaml": ("name: subscript-5000-digits\nfunction: x[" + "9" * 5000 + "]\n"
+                                   "points: [{at: {x: [1, 2]}}]\n", "5,000 digits"),
+    "subscript-negative-5000-digits.yaml": ("name: subscript-negative-5000-digits\nfunction: x[0, -" + "9" * 5000
+                                            + "]\npoints: [{at: {x: [[1, 2]]}}]\n", "5,000 digits"),
+    "subscript-101-digits.yaml": ("name: subscript-101-digits\nfunction: x[" + "0" * 100 + "1]\n"
+                                  "points: [{at: {x: [1, 2]}}]\n", "over the limit of 100"),
+    "subscript-out-of-range.yaml": ("name: subscript-out-of-range\nfunction: x[" + "9" * 100 + "]\n"
+                                    "points: [{at: {x: [1, 2]}}]\n", "out of range"),
+    # the default output name f is also an array input's name: an internal error at run time once
+    "output-is-array-input.yaml": ("name: output-is-array-input\nfunction: sum(f)\npoints: [{at: {f: [1, 2]}}]\n",
+                                   "the output name 'f' is also an input"),
+    "output-is-array-input-named.yaml": ("name: output-is-array-input-named\nfunction: sum(w * w)\noutput: w\n"
+                                         "points: [{at: {w: [[1, 2], [3, 4]]}}]\n", "the output name 'w' is also an input"),
+}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hostile")
+    for name, (content, _) in HOSTILE.items():
+        (folder / name).write_text(content, encoding="utf-8")
+    (folder / "good.yaml").write_text(GOOD)
+    return folder
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_check_gives_one_line_per_hostile_file(hostile, name):
+    result = tridiff("check", hostile / name)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {hostile / name}:"), lines
+    assert HOSTILE[name][1] in lines[0], lines
+    assert result.seconds < 5, f"{name}: {result.seconds:.1f} s"
+
+
+def test_run_reports_the_good_case_beside_every_hostile_one(hostile, tmp_path):
+    result = tridiff("run", hostile, "--out", tmp_path / "out")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    for name, (_, fragment) in HOSTILE.items():
+        assert sum(name in line and fragment in line for line in result.stderr.splitlines()) == 1, name
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert [c["name"] for c in doc["cases"]] == ["good"] and doc["cases"][0]["status"] == "ok"
+
+
+def test_list_and_pytest_collection_survive_a_huge_subscript(hostile):
+    result = tridiff("list", hostile / "subscript-5000-digits.yaml", hostile / "good.yaml")
+    assert result.returncode == 2 and "good" in result.stdout and "5,000 digits" in result.stderr
+
+
+# -- the size known before building ---------------------------------------------------------
+
+SIZES = {  # function -> the inputs at the first point
+    "sum(W @ x + b)": {"W": [[1, 2, 3], [4, 5, 6]], "x": [1, 2, 3], "b": [1, 2]},
+    "sum(softmax(Z)) + logsumexp(Z) + mean(Z) + max(Z) + min(Z)": {"Z": [[1, 2, 3], [4, 5, 6]]},
+    "sum(transpose(A) @ A) + A[0, 1] + sum(A[1])": {"A": [[1, 2], [3, 4], [5, 6]]},
+    "sum(x * y) + sum(x @ y) + sum(exp(-x)) * 2": {"x": [1, 2, 3], "y": [[1], [2], [3]]},
+    "sum(a + b)": {"a": [[[[1]], [[2]]]], "b": [[1, 2, 3]]},
+    "x @ x + e * pi": {"x": [1, 2]},
+    "softmax(s) + sum(softmax(v))": {"s": 1.5, "v": [1, 2]},
+}
+
+
+@pytest.mark.parametrize("function", SIZES)
+def test_the_node_count_from_shapes_bounds_the_graph_built(write_case, function):
+    at = json.dumps(SIZES[function])
+    case, = read_file(write_case(f"name: size\nfunction: {function}\npoints: [{{at: {at}}}]\n"))[0]
+    built = len(case.graph.nodes)
+    assert built <= case.signature.nodes <= built + 1
+    for name in ("inputs", "steps", "named", "shapes"):
+        assert list(getattr(case.signature, name)) == list(getattr(case.graph, name))
+
+
+def test_named_steps_have_the_graphs_names_in_its_order(write_case):
+    text = ("name: steps\nsteps:\n  h: W @ x\n  r: relu(h)\n  c: x\n  t: transpose(W)\n  L: sum(r) + sum(t @ r) + c[0]\n"
+            "points: [{at: {W: [[1, 2], [3, 4], [5, 6]], x: [1, -2]}}]\n")
+    case, = read_file(write_case(text))[0]
+    for name in ("inputs", "steps", "named", "shapes"):
+        assert list(getattr(case.signature, name)) == list(getattr(case.graph, name)), name
+    slack = sum(int(np.prod(shape)) for name, shape in case.signature.shapes.items() if name in ("h", "r", "c", "t"))
+    assert len(case.graph.nodes) <= case.signature.nodes <= len(case.graph.nodes) + slack + 1
+
+
+def test_the_shipped_cases_have_their_graphs_names():
+    library = load_library(["cases"])
+    assert not library.errors
+    for case in library.cases:
+        assert list(case.signature.named) == list(case.graph.named), case.name
+        assert case.signature.shapes == case.graph.shapes, case.name
+        assert case.signature.nodes >= len(case.graph.nodes), case.name
+
+
+def test_reading_a_case_builds_no_graph(write_case):
+    n = 990  # x * y: 980,100 elements, summed: 1,962,180 nodes, near the limit
+    case, = read_file(write_case(_broadcast("near", n)))[0]
+    assert "graph" not in vars(case)
+    assert case.signature.nodes == n + n + n * n + (n * n - 1) + 1
