@@ -63,6 +63,20 @@ HOSTILE = {  # file -> (content, fragment of its one-line error): `check` and `r
                                    "the output name 'f' is also an input"),
     "output-is-array-input-named.yaml": ("name: output-is-array-input-named\nfunction: sum(w * w)\noutput: w\n"
                                          "points: [{at: {w: [[1, 2], [3, 4]]}}]\n", "the output name 'w' is also an input"),
+    # a number float64 reads as 0 was silently 0 (a point moved, a tolerance of 0)
+    "tiny-in-array.yaml": ("name: tiny-in-array\nfunction: sum(x * 2)\npoints: [{at: {x: [1, 1e-400]}}]\n",
+                           "points[0].at.x[1]': 1e-400 is too small for float64"),
+    "tiny-scalar.yaml": ("name: tiny-scalar\nfunction: x * 2\npoints: [{at: {x: -2.5e-999}}]\n", "too small for float64"),
+    "tiny-quoted.yaml": ("name: tiny-quoted\nfunction: x * 2\npoints: [{at: {x: '1e-400'}}]\n", "too small for float64"),
+    "tiny-literal.yaml": ("name: tiny-literal\nfunction: x * 1e-400 + x\npoints: [{at: {x: 1}}]\n", "too small for float64"),
+    "tiny-tolerance.yaml": ("name: tiny-tolerance\nfunction: x\ntolerance: 1.0e-400\npoints: [{at: {x: 1}}]\n",
+                            "too small for float64"),
+    # every node swept one by one: 4 GB for 2,000 elements once (n² numbers held at once)
+    "sweep-all-4000.yaml": ("name: sweep-all-4000\nfunction: sum(x * x)\nsweep: {nodes: all}\npoints: [{at: {x: "
+                            + _row(4000) + "}}]\n", "4,001 nodes swept at 16 steps h is 64,016 sweeps"),
+    "sweep-200-h.yaml": ("name: sweep-200-h\nfunction: sum(x * x)\nsweep: {nodes: all, h: "
+                         + "[" + ", ".join(f"{k}.0e-3" for k in range(1, 201)) + "]}\npoints: [{at: {x: "
+                         + _row(300) + "}}]\n", "list at most 200 nodes"),
 }
 
 
@@ -148,3 +162,24 @@ def test_reading_a_case_builds_no_graph(write_case):
     case, = read_file(write_case(_broadcast("near", n)))[0]
     assert "graph" not in vars(case)
     assert case.signature.nodes == n + n + n * n + (n * n - 1) + 1
+
+
+def test_zero_and_the_smallest_subnormal_are_still_numbers(write_case):
+    case, = read_file(write_case("name: small\nfunction: sum(x) * 1e-320\npoints: [{at: {x: [0.0, 5e-324, -0e5, 0]}}]\n"))[0]
+    assert list(case.points[0].at.values()) == [0.0, 5e-324, 0.0, 0.0]
+
+
+def test_sweeping_in_batches_changes_no_bit(write_case, monkeypatch):
+    """The sweep and Taylor mode carry a batch of nodes at a time (memory linear, not n²);
+    every estimate is what one batch of all of them gives."""
+    from tridiff.methods import finite, taylor
+    from tridiff.runner.case import run_case
+    text = ("name: batches\nsteps: {h: tanh(W @ x), L: sum(h * h) + logsumexp(x)}\nsweep: {nodes: all}\n"
+            "points: [{at: {W: [[0.5, -1.5, 2], [1, 0.25, -3]], x: [0.3, -0.7, 1.1]}}]\n")
+    case, = read_file(write_case(text))[0]
+    assert len(case.swept) > 3
+    one_pass = run_case(case)["points"][0]
+    monkeypatch.setattr(finite, "SWEEP_BATCH", 2)
+    monkeypatch.setattr(taylor, "SEED_BATCH", 3)
+    case, = read_file(write_case(text))[0]
+    assert run_case(case)["points"][0] == one_pass

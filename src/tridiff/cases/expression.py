@@ -21,6 +21,7 @@ from ..ops import FUNCTIONS, OPS
 from . import arrays
 from .arrays import ARRAY_FUNCTIONS
 from .builder import Emitter, GraphBuilder, own_nodes
+from .yamlsafe import NumberError, checked_float
 from .ir import Graph, Node
 
 MAX_LENGTH = 2_000_000
@@ -117,7 +118,10 @@ def parse_number(text: str) -> float:
     if len(text) > MAX_NUMBER:
         raise CaseError(f"number {text[:20]}… is written with {len(text):,} characters, over the limit of "
                         f"{MAX_NUMBER}", "write it with fewer digits")
-    value = float(text)
+    try:
+        value = checked_float(text)
+    except NumberError as err:
+        raise CaseError(str(err), err.fix) from None
     if not math.isfinite(value):
         raise CaseError(f"number {text} is too large for float64", "use a number below 1.8e308")
     return value

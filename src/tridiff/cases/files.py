@@ -34,6 +34,9 @@ DIFFERENCE_KEYS = ("node", "scheme", "h", "value")
 EXPECTED_STATUSES = ("nondifferentiable", "error")
 SWEEP_KEYS = ("h", "extra_h", "schemes", "nodes", "directions")
 MAX_DIRECTIONS = 10
+# Nodes swept one by one × steps h: 2,500 nodes at the default 16 steps (a 2,000-element case: 10 s
+# and 0.5 GB, benchmarks/limits.md), fewer at more steps.
+MAX_SWEEPS = 40_000
 
 
 @dataclass(frozen=True)
@@ -299,6 +302,10 @@ def _read_sweep(r: _Reader, raw: Any, graph: Signature) -> tuple[tuple[float, ..
                     raise r.error(("sweep", "nodes", i), f"{_clip(str(name))!r} is not an input, step or output "
                                   "of this case", did_you_mean(str(name), graph.named, "name a node of the case"))
             swept = tuple(n for n in graph.named if n in listed)
+    if swept is not None and len(swept) * len(h) > MAX_SWEEPS:
+        raise r.error(("sweep", "nodes"), f"{len(swept):,} nodes swept at {len(h)} steps h is {len(swept) * len(h):,} "
+                      f"sweeps, over the limit of {MAX_SWEEPS:,} (each re-evaluates the graph and is reported)",
+                      f"list at most {MAX_SWEEPS // len(h):,} nodes, or leave `nodes` out (tridiff chooses)")
     directions = None
     if "directions" in sweep:
         directions = sweep["directions"]

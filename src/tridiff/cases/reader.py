@@ -47,7 +47,7 @@ class Reader:
             try:
                 converted = yamlsafe.to_number(value)
             except ValueError as err:
-                raise self.error(path, str(err), "write a number such as 2.5 or 1.0e-4") from None
+                raise self.error(path, str(err), getattr(err, "fix", "write a number such as 2.5 or 1.0e-4")) from None
             if converted is None:
                 raise self.error(path, f"expected a number, got the text {clip(value)!r}",
                                  "write a number such as 2.5 or 1.0e-4")

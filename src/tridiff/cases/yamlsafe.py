@@ -76,6 +76,24 @@ def _check_depth(text: str) -> None:
                         line=mark.line + 1 if mark else None) from None
 
 
+class NumberError(ValueError):
+    """A number that float64 cannot hold as written, and what to write instead."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(problem)
+        self.fix = fix
+
+
+def checked_float(text: str) -> float:
+    """float(text), refusing a number that is not 0 but that float64 would read as 0
+    (1e-400): silently another point, or a tolerance of 0."""
+    value = float(text)
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise NumberError(f"{text[:40]} is too small for float64, which would read it as 0",
+                          "write 0, or a number of at least 5e-324 in size")
+    return value
+
+
 def to_number(text: str) -> int | float | None:
     """A number written as YAML 1.2 writes one (`2`, `-1.5e-3`, `0x1F`, `.inf`), else None."""
     if len(text) > MAX_NUMBER:
@@ -84,7 +102,7 @@ def to_number(text: str) -> int | float | None:
         return int(text, 8 if text.startswith("0o") else 16) if text[:2] in ("0o", "0x") else int(text)
     if FLOAT.match(text):
         lower = text.lower()
-        return math.nan if lower == ".nan" else float(lower.replace(".inf", "inf"))
+        return math.nan if lower == ".nan" else checked_float(lower.replace(".inf", "inf"))
     return None
 
 
@@ -159,7 +177,7 @@ def _construct(root: yaml.Node, file: str) -> tuple[Any, dict[Path, int]]:
                 try:
                     into[key] = _scalar(node)
                 except ValueError as err:
-                    raise CaseError(str(err), "write a plain number or text", **where) from None
+                    raise CaseError(str(err), getattr(err, "fix", "write a plain number or text"), **where) from None
             elif node.tag in _AS_TEXT:
                 into[key] = node.value
             else:
