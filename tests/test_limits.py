@@ -38,6 +38,12 @@ def _broadcast(name: str, n: int) -> str:
     return f"name: {name}\nfunction: sum(x * y)\npoints: [{{at: {{x: {_column(n)}, y: {_row(n)}}}}}]\n"
 
 
+def _three(prefix: str) -> str:
+    """A file of three cases, {prefix}-a, -b and -c; -b's point is {x: 2}."""
+    return "cases:\n" + "".join(f"  - name: {prefix}-{n}\n    function: x*{k}\n    points: [{{at: {{x: {k}}}}}]\n"
+                                 for k, n in enumerate("abc", 1))
+
+
 HOSTILE = {  # file -> (content, fragment of its one-line error): `check` and `run` exit 2, the others still run
     # 10¹⁰ elements: numpy once tried to allocate 74.5 GiB (MemoryError, exit 3)
     "broadcast-1e10.yaml": (_broadcast("broadcast-1e10", 100_000), "x * y alone 10,000,000,000"),
@@ -77,6 +83,17 @@ HOSTILE = {  # file -> (content, fragment of its one-line error): `check` and `r
     "sweep-200-h.yaml": ("name: sweep-200-h\nfunction: sum(x * x)\nsweep: {nodes: all, h: "
                          + "[" + ", ".join(f"{k}.0e-3" for k in range(1, 201)) + "]}\npoints: [{at: {x: "
                          + _row(300) + "}}]\n", "list at most 200 nodes"),
+    # one value YAML refuses in a file of several cases dropped every case, none named
+    "cases-duplicate-key.yaml": (_three("dup").replace("function: x*2", "function: x*2\n    function: x"),
+                                 "case 'dup-b': field 'cases[1].function': key 'function' appears twice"),
+    "cases-tag.yaml": (_three("tag").replace("{x: 2}", "{x: !!python/object/apply:os.system [ls]}"),
+                       "case 'tag-b': field 'cases[1].points[0].at.x': YAML tag"),
+    "cases-tiny.yaml": (_three("tiny").replace("{x: 2}", "{x: 1e-400}"), "case 'tiny-b': field 'cases[1].points[0].at.x'"),
+    "cases-syntax.yaml": (_three("syntax").replace("{x: 2}", "{x: 2]"),
+                          "cases 'syntax-a', 'syntax-b', 'syntax-c' not read: not valid YAML"),
+    "cases-extra-key.yaml": ("title: mine\n" + _three("extra"), "cases 'extra-a', 'extra-b', 'extra-c' not read: a file"),
+    "cases-deep.yaml": (_three("deep").replace("{x: 2}", "{x: " + "[" * 40 + "]" * 40 + "}"),
+                        "cases 'deep-a', 'deep-b', 'deep-c' not read: YAML nested more than 32"),
 }
 
 
@@ -106,8 +123,9 @@ def test_run_reports_the_good_case_beside_every_hostile_one(hostile, tmp_path):
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     for name, (_, fragment) in HOSTILE.items():
         assert sum(name in line and fragment in line for line in result.stderr.splitlines()) == 1, name
-    doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert [c["name"] for c in doc["cases"]] == ["good"] and doc["cases"][0]["status"] == "ok"
+    doc = {c["name"]: c["status"] for c in json.loads((tmp_path / "out" / "results.json").read_text())["cases"]}
+    beside = {f"{p}-{n}": "ok" for p in ("dup", "tag", "tiny") for n in "ac"}  # read beside their file's bad case
+    assert doc == {"good": "ok", **beside}
 
 
 def test_list_and_pytest_collection_survive_a_huge_subscript(hostile):
@@ -183,3 +201,49 @@ def test_sweeping_in_batches_changes_no_bit(write_case, monkeypatch):
     monkeypatch.setattr(taylor, "SEED_BATCH", 3)
     case, = read_file(write_case(text))[0]
     assert run_case(case)["points"][0] == one_pass
+
+
+def test_one_refused_value_drops_only_its_case(write_case):
+    for name, prefix in (("cases-duplicate-key.yaml", "dup"), ("cases-tag.yaml", "tag"), ("cases-tiny.yaml", "tiny")):
+        cases, errors = read_file(write_case(HOSTILE[name][0], name))
+        assert [c.name for c in cases] == [f"{prefix}-a", f"{prefix}-c"] and [e.case for e in errors] == [f"{prefix}-b"]
+
+
+def test_an_error_inside_an_array_names_the_element(write_case):
+    from tridiff.runner.case import run_case
+    text = ("name: elements\nsteps: {s: log(z), L: sum(s) + sum(sqrt(x - y))}\n"
+            "points: [{at: {z: [1.0, 2.0, -1.0], x: [1.0, 2.0], y: [[0.0], [0.5]]}},"
+            " {at: {z: [1.0, 2.0, 3.0], x: [1.0, 2.0], y: [[0.0], [1.5]]}}]\n")
+    case, = read_file(write_case(text))[0]
+    first, second = run_case(case)["points"]
+    assert "log(-1.0) at s[2]: outside the function's domain" in first["message"]
+    assert "sqrt(-0.5) at x[0], y[1,0]" in second["message"]
+
+
+PROJECT_DATA = {  # a project's own YAML, which pytest must never fail on
+    "scores.yaml": "name: scores\npoints: [1, 2, 3]\n",
+    "track.yml": "name: track\npoints:\n  - {x: 1, y: 2}\n  - {x: 3, y: 4}\nunits: m\n",
+    "plot.yaml": "name: plot\nfunctions: [sin, cos]\npoints: [{at: 1}]\nversion: 2\n",
+    "many.yaml": "cases:\n  - name: a\n    points: [1, 2]\n",
+}
+
+
+def test_pytest_runs_a_project_with_data_files_that_look_like_cases(tmp_path):
+    import subprocess
+    import sys
+    for name, text in PROJECT_DATA.items():
+        (tmp_path / name).write_text(text)
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\npoints: [{at: {x: 1}}]\n")
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--rootdir", tmp_path,
+                           "--continue-on-collection-errors", str(tmp_path)],
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert "PASSED good.yaml::good[point 1]" in done.stdout, done.stdout
+    assert "unknown key 'functon'" in done.stdout  # a case file with a typo is still one
+    assert not any(name in done.stdout for name in PROJECT_DATA), done.stdout
+
+
+def test_the_plugin_knows_the_case_keys():
+    from tridiff.cases.files import CASE_KEYS
+    from tridiff.pytest_plugin import CASE_KEYS as PLUGIN_KEYS
+    assert PLUGIN_KEYS == CASE_KEYS
