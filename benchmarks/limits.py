@@ -2,7 +2,7 @@
 before work"), measured from the outside with GNU time, and the table written to
 benchmarks/limits.md.
 
-    python benchmarks/limits.py [--src PATH]   # --src: another checkout's src/, for "before" numbers
+    python benchmarks/limits.py [--before PATH]   # PATH: another checkout's src/, measured beside this one
 
 Targets: a 10⁸-element broadcast refused in < 1 s and < 200 MB; `check` of ten near-limit
 cases in one file within 2 GB; `sweep: nodes: all` on 2,000 elements bounded.
@@ -45,12 +45,20 @@ INPUTS = {  # label -> (command, file text)
     "broadcast of 4·10⁸ elements (120 KB)": ("check", "cases:\n" + broadcast("b48", 20_000)),
     "ten near-limit cases (1.96 M nodes each) in one file": (
         "check", "cases:\n" + "".join(broadcast(f"near-{k}", 990) for k in range(10))),
+    "ten cases of 490,000-element named steps in one file": (
+        "check", "cases:\n" + "".join(f"- name: s{k}\n  steps: {{s: x * y, L: sum(s)}}\n  points: [{{at: {{x: "
+                                       f"{column(700)}, y: {row(700)}}}}}]\n" for k in range(10))),
     "`sweep: nodes: all`, 2,000 elements": ("run", sweep_all(2000)),
     "`sweep: nodes: all`, 4,000 elements": ("run", sweep_all(4000)),
 }
 
 
+TOO_LARGE_BEFORE = {"`sweep: nodes: all`, 4,000 elements"}  # n² memory before batching: 2,000 took 4 GB
+BEFORE_NOTE = "SRC_OF_08dfd1b"  # the commit before issue 27's limits
+
+
 def measure(command: str, text: str, folder: Path, src: str | None) -> tuple[float, float, str, int]:
+    """Wall time, peak memory (MiB), the first error line and the exit code of one command."""
     case = folder / "case.yaml"
     case.write_text(text)
     env = dict(os.environ, **({"PYTHONPATH": src} if src else {}))
@@ -67,20 +75,31 @@ def measure(command: str, text: str, folder: Path, src: str | None) -> tuple[flo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--src", help="PYTHONPATH for tridiff (another checkout's src/)")
+    parser.add_argument("--before", help="another checkout's src/ (e.g. `git archive` of an older commit), measured "
+                                         "beside this one")
     parser.add_argument("--out", default=str(HERE / "limits.md"))
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, (command, text) in INPUTS.items():
-            seconds, mib, said, code = measure(command, text, Path(tmp), args.src)
-            rows.append(f"| {label} | `{command}` | {seconds:.2f} s | {mib:,.0f} MiB | {code} | {said} |")
+            cells = []
+            if args.before:
+                if label in TOO_LARGE_BEFORE:
+                    cells.append("not measured (over 8 GB)")
+                else:
+                    seconds, mib, _, code = measure(command, text, Path(tmp), args.before)
+                    cells.append(f"{seconds:.2f} s, {mib:,.0f} MiB, exit {code}")
+            seconds, mib, said, code = measure(command, text, Path(tmp), None)
+            cells.append(f"{seconds:.2f} s, {mib:,.0f} MiB, exit {code}")
+            rows.append(f"| {label} | `{command}` | " + " | ".join(cells) + f" | {said.split(': ', 3)[-1][:110]} |")
             print(rows[-1], flush=True)
+    columns = ("before", "now") if args.before else ("now",)
     Path(args.out).write_text(
-        f"# Hostile case files: time and peak memory\n\nMeasured by `python benchmarks/limits.py` on "
-        f"{platform.machine()}, {platform.python_version()}, {os.cpu_count()} cores (GNU time -v: wall "
-        "time, maximum resident set).\n\n| input | command | time | peak memory | exit | first error line |\n"
-        "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+        f"# Hostile case files: time and peak memory\n\nMeasured by `python benchmarks/limits.py"
+        f"{' --before ' + BEFORE_NOTE if args.before else ''}` on {platform.machine()}, "
+        f"{platform.python_version()}, {os.cpu_count()} cores (GNU time -v: wall time, maximum resident set of "
+        f"tridiff and its workers).\n\n| input | command | {' | '.join(columns)} | what tridiff says |\n"
+        f"|---|---|{'---|' * len(columns)}---|\n" + "\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":

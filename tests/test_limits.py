@@ -83,6 +83,12 @@ HOSTILE = {  # file -> (content, fragment of its one-line error): `check` and `r
     "sweep-200-h.yaml": ("name: sweep-200-h\nfunction: sum(x * x)\nsweep: {nodes: all, h: "
                          + "[" + ", ".join(f"{k}.0e-3" for k in range(1, 201)) + "]}\npoints: [{at: {x: "
                          + _row(300) + "}}]\n", "list at most 200 nodes"),
+    # element names are parsed, never converted unbounded
+    "gradient-key-5000-digits.yaml": ("name: gradient-key-5000-digits\nfunction: sum(x)\npoints:\n  - at: {x: [1, 2]}\n"
+                                      "    expect:\n      gradient:\n        ? x[" + "9" * 5000 + "]\n        : 1\n",
+                                      "is not a node of the function"),
+    "sweep-node-leading-zero.yaml": ("name: sweep-node-leading-zero\nfunction: sum(x)\nsweep: {nodes: ['x[01]']}\n"
+                                     "points: [{at: {x: [1, 2]}}]\n", "'x[01]' is not an input, step or output"),
     # one value YAML refuses in a file of several cases dropped every case, none named
     "cases-duplicate-key.yaml": (_three("dup").replace("function: x*2", "function: x*2\n    function: x"),
                                  "case 'dup-b': field 'cases[1].function': key 'function' appears twice"),
@@ -113,8 +119,7 @@ def test_check_gives_one_line_per_hostile_file(hostile, name):
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {hostile / name}:"), lines
-    assert HOSTILE[name][1] in lines[0], lines
-    assert result.seconds < 5, f"{name}: {result.seconds:.1f} s"
+    assert HOSTILE[name][1] in lines[0], lines  # (its time and memory: benchmarks/limits.py)
 
 
 def test_run_reports_the_good_case_beside_every_hostile_one(hostile, tmp_path):
@@ -247,3 +252,22 @@ def test_the_plugin_knows_the_case_keys():
     from tridiff.cases.files import CASE_KEYS
     from tridiff.pytest_plugin import CASE_KEYS as PLUGIN_KEYS
     assert PLUGIN_KEYS == CASE_KEYS
+
+
+def test_element_names_are_known_without_being_written_out():
+    from tridiff.cases.program import Names
+    names = Names({"W": (2, 3), "b": (), "s": (1000, 1000)})
+    assert len(names) == 1_000_007 and list(names)[:3] == ["W[0,0]", "W[0,1]", "W[0,2]"]
+    assert all(n in names for n in ("W[1,2]", "b", "s[999,999]", "s[0,0]"))
+    assert not any(n in names for n in ("W", "W[2,0]", "W[0]", "W[0, 1]", "W[01,1]", "W[-1,0]", "s[1000,0]",
+                                        "b[0]", "c", "s[" + "9" * 5000 + ",0]", "W[0,1,2]", "W[٠,1]", 3, None))
+    assert list(Names({"x": (2,), "f": ()})) == ["x[0]", "x[1]", "f"]
+
+
+def test_ten_cases_with_million_element_steps_keep_no_million_names(write_case):
+    n = 700  # s: 490,000 elements in each case
+    text = "cases:\n" + "".join(f"  - name: s{k}\n    steps: {{s: x * y, L: sum(s)}}\n    points: [{{at: {{x: "
+                                 f"{_column(n)}, y: {_row(n)}}}}}]\n" for k in range(10))
+    cases, errors = read_file(write_case(text))
+    assert not errors and len(cases) == 10
+    assert len(cases[0].signature.named) == 2 * n + n * n + 1 and cases[0].signature.steps.shapes == {"s": (n, n), "L": ()}

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -160,19 +162,19 @@ def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
     if len(raw) > MAX_POINTS:
         raise r.error(("points",), f"{len(raw):,} points is over the limit of {MAX_POINTS:,}",
                       "split the case, or sample fewer points")
-    inputs, named = list(graph.inputs), graph.named
+    inputs, named = list(graph.inputs), graph.named  # (inputs are written at every point: as long as the text)
     points = []
     for i, item in enumerate(raw):
         item = r.mapping(("points", i), item, POINT_KEYS)
         if "at" not in item:
-            raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs) + "}`")
+            raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs[:10]) + "}`")
         at = r.mapping(("points", i, "at"), item["at"] if item["at"] is not None else {}, None)
         values = {}
         for key, v in _elements(r, ("points", i, "at"), at, graph, graph.inputs):
             if key not in graph.inputs:
                 what = "a step, not an input" if key in graph.steps else "not an input of the function"
-                raise r.error(("points", i, "at", key), f"'{key}' is {what}",
-                              "inputs are: " + (", ".join(inputs) or "none"))
+                raise r.error(("points", i, "at", key), f"'{_clip(key)}' is {what}",
+                              "inputs are: " + (_listed(inputs) or "none"))
             values[key] = r.number(("points", i, "at", key), v)
         missing = [n for n in inputs if n not in values]
         if missing:
@@ -203,14 +205,20 @@ def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
                 stated = r.mapping(("points", i, "expect", "gradient"), expect["gradient"], None)
                 for key, v in _elements(r, ("points", i, "expect", "gradient"), stated, graph, named):
                     if key not in named:
-                        raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
-                                      "gradients exist for: " + ", ".join(named))
+                        raise r.error(("points", i, "expect", "gradient", key), f"'{_clip(key)}' is not a node of the function",
+                                      "gradients exist for: " + _listed(named))
                     gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
             if expect.get("finite_differences") is not None:
                 differences = read_differences(r, ("points", i, "expect", "finite_differences"),
                                            expect["finite_differences"], named)
         points.append(Point(values, value, gradient, tolerance, absolute, status, differences))
     return tuple(points)
+
+
+def _listed(names: Iterable[str], most: int = 10) -> str:
+    """The first names of a list for a message, '…' after them if there are more."""
+    first = list(islice(names, most + 1))
+    return ", ".join(first[:most]) + (", …" if len(first) > most else "")
 
 
 def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:

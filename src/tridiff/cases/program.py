@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 import operator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -135,21 +137,61 @@ def trace(steps: dict[str, str], output: str, *, function: bool = False,
     return program
 
 
+class Names(Mapping[str, None]):
+    """The names of values element by element (W[0,1]) in order, kept as the values' shapes:
+    a named step of a million elements costs one entry, not a million names (which ten
+    such cases in one file would make 0.6 GB of). Membership parses the name."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]]):  # () for a number
+        self.shapes = shapes
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if key in self.shapes:
+            return self.shapes[key] == ()
+        found = _ELEMENT.match(key)
+        shape = self.shapes.get(found.group(1)) if found else None
+        if not shape:
+            return False
+        index = found.group(2).split(",")
+        # as arrays.element writes them: no sign, no leading 0, no space; digits bounded before int()
+        return len(index) == len(shape) and all(
+            (i == "0" or i[0] != "0") and len(i) <= len(str(n)) and int(i) < n for i, n in zip(index, shape))
+
+    def __getitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        for name, shape in self.shapes.items():
+            if shape:
+                yield from (arrays.element(name, index) for index in np.ndindex(*shape))
+            else:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(_size(shape) for shape in self.shapes.values())
+
+
+_ELEMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9]+(?:,[0-9]+)*)\]\Z")
+
+
 @dataclass(frozen=True)
 class Signature:
     """A case's names and size, known from its program before any element or node is
     built: what reading its points and sweep needs, and what a run's parent process
     reports, so that a case's graph is built only where it runs (in its worker)."""
-    inputs: dict[str, None]              # element by element (W[0,1]), in order of first use
-    steps: dict[str, None]               # likewise, in evaluation order
+    inputs: Names                        # element by element (W[0,1]), in order of first use
+    steps: Names                         # likewise, in evaluation order
     output_name: str
     shapes: dict[str, tuple[int, ...]]   # the inputs and steps that are arrays, in the graph's order
     nodes: int                           # the graph's nodes, at most (see graph_nodes)
 
     @cached_property
-    def named(self) -> dict[str, None]:
+    def named(self) -> Names:
         """Every name a gradient is reported for: inputs, steps, and the output (as Named.named)."""
-        return {**self.inputs, **self.steps, self.output_name: None}
+        return Names({**self.inputs.shapes, **self.steps.shapes, self.output_name: ()})  # (a step keeps its place)
 
 
 def _size(shape: tuple[int, ...]) -> int:
@@ -204,25 +246,21 @@ def written(program: Program, var: int) -> str:
     return f"{OPS[eq.op].symbol if eq.op in OPS else eq.op}({', '.join(map(arg, eq.args))})"
 
 
-def _names(name: str, shape: tuple[int, ...]) -> list[str]:
-    return [arrays.element(name, index) for index in np.ndindex(*shape)] if shape else [name]
-
-
 def signature(program: Program, function: bool) -> Signature:
     """The names a graph built from this program has (as tridiff.cases.builder names them),
     and its size; a CaseError where its arrays expand past arrays.MAX_NODES."""
     eqs = program.equations
     steps_at = {var: name for name, var in program.steps.items()}
-    inputs: dict[str, None] = {}
-    steps: dict[str, None] = {}
+    inputs: dict[str, tuple[int, ...]] = {}
+    steps: dict[str, tuple[int, ...]] = {}
     shapes: dict[str, tuple[int, ...]] = {}
     for var, eq in enumerate(eqs):  # in order: an array is recorded where the graph records it
         if eq.op == "input":
-            inputs.update(dict.fromkeys(_names(eq.param, eq.shape)))
+            inputs[eq.param] = eq.shape
             if eq.shape:
                 shapes[eq.param] = eq.shape
         if var in steps_at:
-            steps.update(dict.fromkeys(_names(steps_at[var], eq.shape)))
+            steps[steps_at[var]] = eq.shape
             if eq.shape:
                 shapes[steps_at[var]] = eq.shape
     nodes, biggest = graph_nodes(program, function)
@@ -231,4 +269,4 @@ def signature(program: Program, function: bool) -> Signature:
         raise CaseError(f"the arrays expand to {nodes:,} operations, each a node of the graph ({written(program, biggest)} "
                         f"alone {alone:,}): over the limit of {arrays.MAX_NODES:,}",
                         "use smaller arrays (tridiff judges every element)")
-    return Signature(inputs, steps, program.output_name, shapes, nodes)
+    return Signature(Names(inputs), Names(steps), program.output_name, shapes, nodes)

@@ -3,6 +3,7 @@ at file, line, case and field (what tridiff.cases.files builds cases from)."""
 from __future__ import annotations
 
 import math
+from itertools import islice
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,7 +112,7 @@ def read_differences(r: Reader, path: tuple, raw: Any, named: Mapping[str, objec
         node, scheme = r.text(where + ("node",), entry["node"]), r.text(where + ("scheme",), entry["scheme"])
         if node not in named:
             raise r.error(where + ("node",), f"'{clip(node)}' is not a node of the function",
-                          "finite differences exist for: " + ", ".join(list(named)[:10]))
+                          "finite differences exist for: " + ", ".join(islice(named, 10)))
         if scheme not in SCHEME_TABLE:
             raise r.error(where + ("scheme",), f"unknown scheme {clip(scheme)!r}", "one of " + ", ".join(SCHEME_TABLE))
         h = r.number(where + ("h",), entry["h"])
@@ -154,6 +155,7 @@ def read_sweep(r: Reader, raw: Any, named: Mapping[str, object]) -> tuple[tuple[
     if "nodes" in sweep:
         listed = sweep["nodes"]
         if listed == "all":
+            _check_sweeps(r, len(named), h)  # before writing out every name
             swept = tuple(named)
         elif not isinstance(listed, list) or not listed:
             raise r.error(("sweep", "nodes"), "expected a non-empty list of node names, or `all`",
@@ -162,13 +164,10 @@ def read_sweep(r: Reader, raw: Any, named: Mapping[str, object]) -> tuple[tuple[
             for i, name in enumerate(listed):
                 if not isinstance(name, str) or name not in named:
                     raise r.error(("sweep", "nodes", i), f"{clip(str(name))!r} is not an input, step or output "
-                                  "of this case", did_you_mean(str(name), named, "name a node of the case"))
-            swept = tuple(n for n in named if n in listed)
-    steps = len(set(h))
-    if swept is not None and len(swept) * steps > MAX_SWEEPS:
-        raise r.error(("sweep", "nodes"), f"{len(swept):,} nodes swept at {steps} steps h is {len(swept) * steps:,} "
-                      f"sweeps, over the limit of {MAX_SWEEPS:,} (each re-evaluates the graph and is reported)",
-                      f"list at most {MAX_SWEEPS // steps:,} nodes, or leave `nodes` out (tridiff chooses)")
+                                  "of this case", did_you_mean(str(name), islice(named, 10_000), "name a node of the case"))
+            chosen = set(listed)
+            _check_sweeps(r, len(chosen), h)
+            swept = tuple(n for n in named if n in chosen)
     directions = None
     if "directions" in sweep:
         directions = sweep["directions"]
@@ -176,3 +175,11 @@ def read_sweep(r: Reader, raw: Any, named: Mapping[str, object]) -> tuple[tuple[
             raise r.error(("sweep", "directions"), f"expected a whole number from 0 to {MAX_DIRECTIONS}, got "
                           f"{kind(directions)}", "write e.g. `directions: 3`")
     return tuple(sorted(set(h), reverse=True)), schemes, swept, directions
+
+
+def _check_sweeps(r: Reader, nodes: int, h: tuple[float, ...]) -> None:
+    steps = len(set(h))
+    if nodes * steps > MAX_SWEEPS:
+        raise r.error(("sweep", "nodes"), f"{nodes:,} nodes swept at {steps} steps h is {nodes * steps:,} sweeps, "
+                      f"over the limit of {MAX_SWEEPS:,} (each re-evaluates the graph and is reported)",
+                      f"list at most {MAX_SWEEPS // steps:,} nodes, or leave `nodes` out (tridiff chooses)")
