@@ -54,7 +54,7 @@ INPUTS = {  # label -> (command, file text)
 
 
 TOO_LARGE_BEFORE = {"`sweep: nodes: all`, 4,000 elements"}  # n² memory before batching: 2,000 took 4 GB
-BEFORE_NOTE = "SRC_OF_08dfd1b"  # the commit before issue 27's limits
+BEFORE_NOTE = "SRC` (before: `git archive 08dfd1b src`, the commit before issue 27's limits)"
 
 
 def measure(command: str, text: str, folder: Path, src: str | None) -> tuple[float, float, str, int]:
