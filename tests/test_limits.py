@@ -240,11 +240,13 @@ def test_pytest_runs_a_project_with_data_files_that_look_like_cases(tmp_path):
         (tmp_path / name).write_text(text)
     (tmp_path / "good.yaml").write_text(GOOD)
     (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\npoints: [{at: {x: 1}}]\n")
+    (tmp_path / "author.yaml").write_text("name: author\nauthor: me\nfunction: x\npoints: [{at: {x: 1}}]\n")
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--rootdir", tmp_path,
                            "--continue-on-collection-errors", str(tmp_path)],
                           capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert "PASSED good.yaml::good[point 1]" in done.stdout, done.stdout
     assert "unknown key 'functon'" in done.stdout  # a case file with a typo is still one
+    assert "unknown key 'author'" in done.stdout
     assert not any(name in done.stdout for name in PROJECT_DATA), done.stdout
 
 

@@ -2,8 +2,8 @@
 
 Which files are case files: a `.yaml` or `.yml` file whose top level has a `name:` key,
 a `points:` key holding a list and a `function:` or `steps:` key — or a near miss of
-these two, such as `funtion:`, so that a typo fails as a case file should (every case has
-all three) —, or a top-level `cases:` key with `points:` and `function:` or `steps:`
+these two, such as `funtion:`, where every other top-level key is a case's (or a near
+miss of one), so that a typo fails as a case file should (every case has all three) —, or a top-level `cases:` key with `points:` and `function:` or `steps:`
 inside it (a file of several cases). Other YAML (CI pipelines with `steps:`, a project's
 data with `name:` and `points: [...]`, configuration with `points: 10`) is never opened
 as a case, so it cannot break a test run.
@@ -36,9 +36,12 @@ _PEEK = 1_000_000  # characters read to recognise a case file; the loader enforc
 
 
 def _has_function(text: str) -> bool:
-    """A top-level `function:` or `steps:` (or a near miss, `funtion:`), and no top-level key
-    that a case could not have but by a typo."""
+    """A top-level `function:` or `steps:`; or a near miss of them (`funtion:`) where every
+    top-level key is a case's or a near miss of one (not a project's `functions:` beside its
+    `version:`)."""
     keys = set(_TOP_LEVEL_KEY.findall(text))
+    if keys & {"function", "steps"}:
+        return True
     near = {key: difflib.get_close_matches(key, CASE_KEYS, n=1, cutoff=0.8) for key in keys}
     return all(near.values()) and any(found[0] in ("function", "steps") for found in near.values())
 
