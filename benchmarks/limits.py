@@ -45,6 +45,8 @@ INPUTS = {  # label -> (command, file text)
     "broadcast of 4·10⁸ elements (120 KB)": ("check", "cases:\n" + broadcast("b48", 20_000)),
     "ten near-limit cases (1.96 M nodes each) in one file": (
         "check", "cases:\n" + "".join(broadcast(f"near-{k}", 990) for k in range(10))),
+    "300 near-limit cases in one file (2.4 MB)": (
+        "check", "cases:\n" + "".join(broadcast(f"many-{k}", 990) for k in range(300))),
     "ten cases of 490,000-element named steps in one file": (
         "check", "cases:\n" + "".join(f"- name: s{k}\n  steps: {{s: x * y, L: sum(s)}}\n  points: [{{at: {{x: "
                                        f"{column(700)}, y: {row(700)}}}}}]\n" for k in range(10))),
@@ -53,7 +55,8 @@ INPUTS = {  # label -> (command, file text)
 }
 
 
-TOO_LARGE_BEFORE = {"`sweep: nodes: all`, 4,000 elements"}  # n² memory before batching: 2,000 took 4 GB
+TOO_LARGE_BEFORE = {"`sweep: nodes: all`, 4,000 elements",  # n² memory before batching: 2,000 took 4 GB
+                    "300 near-limit cases in one file (2.4 MB)"}  # 0.4 GB a case before: 120 GB
 BEFORE_NOTE = "SRC` (before: `git archive 08dfd1b src`, the commit before issue 27's limits)"
 
 

@@ -185,7 +185,7 @@ def _construct(root: yaml.Node, file: str, problems: dict[Path, CaseError] | Non
 
 def _value(node: yaml.Node, path: Path, into: Any, key: Any, file: str, seen: set[int]) -> list[Work]:
     """Fill into[key] with node's value; return the work its children need (in reverse order)."""
-    where = dict(file=file, line=node.start_mark.line + 1, field=dotted(path) or None)
+    where = _Where(file, node.start_mark.line + 1, path)
     if id(node) in seen:
         raise CaseError("YAML aliases (*name) are not allowed in case files", "write the value out", **where)
     seen.add(id(node))
@@ -229,7 +229,22 @@ def _value(node: yaml.Node, path: Path, into: Any, key: Any, file: str, seen: se
     return pending[::-1]
 
 
-def _plain_tag(node: yaml.Node, kind: str, where: dict) -> None:
+class _Where:
+    """file, line and field of a node, for a CaseError(**where): the field's text is made
+    only when an error needs it (for every node of a large file, it once took a tenth of
+    the reading)."""
+
+    def __init__(self, file: str, line: int, path: Path):
+        self.file, self.line, self.path = file, line, path
+
+    def keys(self) -> tuple[str, ...]:
+        return ("file", "line", "field")
+
+    def __getitem__(self, key: str) -> Any:
+        return dotted(self.path) or None if key == "field" else getattr(self, key)
+
+
+def _plain_tag(node: yaml.Node, kind: str, where: _Where) -> None:
     if node.tag != _PLAIN + kind:
         raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain mappings and lists", **where)
 
