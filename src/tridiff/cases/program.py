@@ -201,7 +201,7 @@ def _size(shape: tuple[int, ...]) -> int:
 def _equation_nodes(eq: Equation, shapes: list[tuple[int, ...]]) -> int:
     """How many scalar nodes tridiff.cases.arrays makes for one equation (from shapes alone)."""
     n = _size(shapes[0]) if shapes else 1
-    if eq.op in ("input",):
+    if eq.op == "input":
         return _size(eq.shape)
     if eq.op in ("index", "transpose", "id"):  # views of existing nodes; ids are counted per step
         return 0
@@ -217,7 +217,7 @@ def _equation_nodes(eq: Equation, shapes: list[tuple[int, ...]]) -> int:
     if eq.op == "logsumexp":
         return 4 * n          # max, n subtractions and exps, the sum, log, add
     if eq.op == "softmax":
-        return 5 * n - 2 * (n // shapes[0][-1])  # per row of m: max and sum (m − 1 each), m subtractions, exps, divisions
+        return 5 * n - 2 * (n // shapes[0][-1])  # a row of m: max, sum (m − 1 each), m subtractions, exps, divisions
     return _size(eq.shape)    # a constant, or an elementwise operation: one node per element
 
 
@@ -229,7 +229,8 @@ def graph_nodes(program: Program, function: bool) -> tuple[int, int]:
     eqs = program.equations
     costs = [_equation_nodes(eq, [eqs[a].shape for a in eq.args]) for eq in eqs]
     total = sum(costs) + sum(_size(eqs[var].shape) for var in program.steps.values())
-    return total + (1 if function else 0), max(range(len(costs)), key=lambda v: (costs[v], eqs[v].op != "input"), default=0)
+    biggest = max(range(len(costs)), key=lambda v: (costs[v], eqs[v].op != "input"), default=0)  # an operation, on ties
+    return total + (1 if function else 0), biggest
 
 
 def written(program: Program, var: int) -> str:
