@@ -268,7 +268,7 @@ def cmd_list(args) -> int:
         import json
         print(json.dumps([{"name": c.name, "file": c.file, "title": c.title, "function": c.function,
                            "steps": None if c.function is not None else c.steps, "output": c.output,
-                           "inputs": list(c.graph.inputs), "points": [p.at for p in c.points]}
+                           "inputs": c.inputs, "points": [p.at for p in c.points]}
                           for c in library.cases], indent=1, ensure_ascii=False))
         return EXIT_INVALID if library.errors else EXIT_OK
     rows = []

@@ -16,6 +16,9 @@ def did_you_mean(word: str, choices, otherwise: str = "") -> str:
     return f"did you mean '{close[0]}'?" if close else otherwise
 
 
+MAX_FIELD = 120  # characters of a field's path shown
+
+
 @dataclass
 class CaseError(Exception):
     """A problem with a case file: where it is, what is wrong, what to write instead."""
@@ -34,8 +37,8 @@ class CaseError(Exception):
         parts = [where]
         if self.case:
             parts.append(f"case '{self.case}'")
-        if self.field:
-            parts.append(f"field '{self.field}'")
+        if self.field:  # (a key a file writes may be long: the line stays one line of reasonable length)
+            parts.append(f"field '{self.field if len(self.field) <= MAX_FIELD else self.field[:MAX_FIELD] + '…'}'")
         text = ": ".join(parts) + ": " + self.problem
         if self.fix:
             text += f"; {self.fix}"

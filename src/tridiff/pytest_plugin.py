@@ -1,10 +1,12 @@
 """pytest plugin (entry point `pytest11`): `pytest cases/` runs case files as tests.
 
-Which files are case files: a `.yaml` or `.yml` file whose top level has a `name:` key
-and a `points:` key holding a list (every case has both), or a top-level `cases:` key
-with `points:` inside it (a file of several cases). Other YAML (CI pipelines with
-`steps:`, configuration with `points: 10`) is never opened as a case, so it cannot break
-a test run.
+Which files are case files: a `.yaml` or `.yml` file whose top level has a `name:` key,
+a `points:` key holding a list and a `function:` or `steps:` key — or a near miss of
+these two, such as `funtion:`, where every other top-level key is a case's (or a near
+miss of one), so that a typo fails as a case file should (every case has all three) —, or a top-level `cases:` key with `points:` and `function:` or `steps:`
+inside it (a file of several cases). Other YAML (CI pipelines with `steps:`, a project's
+data with `name:` and `points: [...]`, configuration with `points: 10`) is never opened
+as a case, so it cannot break a test run.
 
 Each case file is a test file and each case and point a test item, named
 `case-name[point k]`. An item fails when its point's status is not `ok`, with the same
@@ -15,22 +17,39 @@ Cases run in a worker process with tridiff's default time limit, as in `tridiff 
 """
 from __future__ import annotations
 
+import difflib
 import re
 from pathlib import Path
 
 import pytest
 
+# The keys of a case (tridiff.cases.files.CASE_KEYS, not imported: collecting must not import tridiff's cases).
+CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "points", "tolerance",
+             "sweep", "precision")
 _TOP_LEVEL_NAME = re.compile(r"^name\s*:", re.M)
 _TOP_LEVEL_POINTS = re.compile(r"^points\s*:[ \t]*(\[.*|#.*)?$", re.M)  # a flow list, or a block list below
 _TOP_LEVEL_CASES = re.compile(r"^cases\s*:", re.M)
 _ANY_POINTS = re.compile(r"^[ \t-]*points\s*:", re.M)
+_ANY_FUNCTION = re.compile(r"^[ \t-]*(?:function|steps)\s*:", re.M)
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_]+)\s*:", re.M)
 _PEEK = 1_000_000  # characters read to recognise a case file; the loader enforces its own limits
+
+
+def _has_function(text: str) -> bool:
+    """A top-level `function:` or `steps:`; or a near miss of them (`funtion:`) where every
+    top-level key is a case's or a near miss of one (not a project's `functions:` beside its
+    `version:`)."""
+    keys = set(_TOP_LEVEL_KEY.findall(text))
+    if keys & {"function", "steps"}:
+        return True
+    near = {key: difflib.get_close_matches(key, CASE_KEYS, n=1, cutoff=0.8) for key in keys}
+    return all(near.values()) and any(found[0] in ("function", "steps") for found in near.values())
 
 
 def is_case_file(text: str) -> bool:
     """Whether a YAML file's text is meant as tridiff cases (see the module docstring)."""
-    return bool(_TOP_LEVEL_NAME.search(text) and _TOP_LEVEL_POINTS.search(text)
-                or _TOP_LEVEL_CASES.search(text) and _ANY_POINTS.search(text))
+    return bool(_TOP_LEVEL_NAME.search(text) and _TOP_LEVEL_POINTS.search(text) and _has_function(text)
+                or _TOP_LEVEL_CASES.search(text) and _ANY_POINTS.search(text) and _ANY_FUNCTION.search(text))
 
 
 def pytest_collect_file(file_path: Path, parent):

@@ -28,6 +28,13 @@ Apply = Callable[[str, tuple], int]          # (op, scalar args) -> node
 Constant = Callable[[float], int]            # value -> constant node
 
 
+def too_many() -> CaseError:
+    """The refusal of a graph built past MAX_NODES (GraphBuilder's own check; a case file's
+    size is known before, from its shapes: tridiff.cases.program.signature)."""
+    return CaseError(f"the arrays expand to over {MAX_NODES:,} operations, each a node of the graph",
+                     "use smaller arrays (tridiff judges every element)")
+
+
 def element(name: str, index: tuple[int, ...]) -> str:
     """The name of one element: W[0,1], x[2]."""
     return f"{name}[{','.join(map(str, index))}]"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import CaseError
 from ..ops import CONSTANTS
 from . import arrays
 from .ir import Graph, Node
@@ -72,8 +71,7 @@ class GraphBuilder(Emitter):
 
     def _scalar(self, op: str, args: tuple[int, ...]) -> int:
         if len(self.graph.nodes) >= arrays.MAX_NODES and self.shapes:  # arrays can multiply a short text
-            raise CaseError(f"the arrays expand to over {arrays.MAX_NODES:,} operations, each a node of the "
-                            "graph", "use smaller arrays (tridiff judges every element)")
+            raise arrays.too_many()
         return self.graph.add(Node(op, args))
 
 

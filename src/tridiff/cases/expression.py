@@ -21,6 +21,7 @@ from ..ops import FUNCTIONS, OPS
 from . import arrays
 from .arrays import ARRAY_FUNCTIONS
 from .builder import Emitter, GraphBuilder, own_nodes
+from .yamlsafe import NumberError, checked_float
 from .ir import Graph, Node
 
 MAX_LENGTH = 2_000_000
@@ -117,7 +118,10 @@ def parse_number(text: str) -> float:
     if len(text) > MAX_NUMBER:
         raise CaseError(f"number {text[:20]}… is written with {len(text):,} characters, over the limit of "
                         f"{MAX_NUMBER}", "write it with fewer digits")
-    value = float(text)
+    try:
+        value = checked_float(text)
+    except NumberError as err:
+        raise CaseError(str(err), err.fix) from None
     if not math.isfinite(value):
         raise CaseError(f"number {text} is too large for float64", "use a number below 1.8e308")
     return value
@@ -253,7 +257,11 @@ def _subscripts(tokens: list[Token], i: int) -> tuple[tuple[int, ...], int]:
         if i >= len(tokens) or tokens[i].kind != "num" or not tokens[i].text.isdigit():
             raise CaseError(f"subscripts are whole numbers: p[2], W[0, 1] (column {opened.col})",
                             "write the element's position; slices and names are not allowed")
-        found.append(sign * int(tokens[i].text))
+        text = tokens[i].text
+        if len(text) > MAX_NUMBER:  # before int(): Python refuses to convert over 4,300 digits
+            raise CaseError(f"subscript {text[:20]}… is written with {len(text):,} digits, over the limit of "
+                            f"{MAX_NUMBER} (column {tokens[i].col})", "write the element's position")
+        found.append(sign * int(text))
         i += 1
         if i < len(tokens) and tokens[i].text == "]":
             return tuple(found), i
@@ -349,7 +357,7 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
             graph.steps[name] = root
         if name == output:
             graph.output = root
-    if output in graph.inputs:
+    if output in graph.inputs or output in emitter.arrays:  # (an array input is known by its elements)
         raise output_is_input(output)
     return graph
 

@@ -2,21 +2,23 @@
 from __future__ import annotations
 
 import re
+from itertools import islice
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from . import yamlsafe
 from ..errors import CaseError, did_you_mean
-from .reader import Reader as _Reader, clip as _clip, kind as _kind
+from .reader import DEFAULT_H, Reader as _Reader, clip as _clip, kind as _kind, read_differences, read_sweep, read_tolerance
+from .reader import DIFFERENCE_KEYS, MAX_DIRECTIONS, SWEEP_KEYS  # noqa: F401 (the case format's, read there)
 from . import arrays
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
+from .program import Signature, signature, trace
 from ..ops import CONSTANTS, FUNCTIONS
 from ..schemes import SCHEMES as SCHEME_TABLE
-# The exact decimal literals, not a computed logspace (10.0**-k is not always the literal).
-DEFAULT_H = (1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8,
-             1e-9, 1e-10, 1e-11, 1e-12, 1e-13, 1e-14, 1e-15, 1e-16)
 DEFAULT_TOLERANCE = 1e-12
 NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most systems)
@@ -27,11 +29,8 @@ CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "out
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
 EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status", "finite_differences")
-DIFFERENCE_KEYS = ("node", "scheme", "h", "value")
 # What a point may be meant to be, besides ok: a kink, or a point where f is not defined.
 EXPECTED_STATUSES = ("nondifferentiable", "error")
-SWEEP_KEYS = ("h", "extra_h", "schemes", "nodes", "directions")
-MAX_DIRECTIONS = 10
 
 
 @dataclass(frozen=True)
@@ -56,7 +55,10 @@ class Case:
     steps: dict[str, str]
     output: str
     points: tuple[Point, ...]
-    graph: Graph = field(repr=False, compare=False)
+    # Its names and size, known without building its graph (which a near-limit array case
+    # makes of 2,000,000 nodes): the graph is built where the case runs, in its worker.
+    signature: Signature = field(repr=False, compare=False)
+    input_shapes: dict[str, tuple[int, ...]] = field(repr=False, compare=False)
     title: str | None = None
     source: str | None = None
     description: str | None = None
@@ -68,6 +70,16 @@ class Case:
     # how many random directions are swept (None: tridiff chooses).
     swept: tuple[str, ...] | None = None
     directions: int | None = None
+
+    @cached_property
+    def graph(self) -> Graph:
+        """The case as one flat graph of scalar nodes (built on first use, then kept)."""
+        return build_graph(self.steps, self.output, function=self.function is not None, shapes=self.input_shapes)
+
+    @property
+    def inputs(self) -> list[str]:
+        """The inputs, element by element, in the graph's order."""
+        return list(self.signature.inputs)
 
     @property
     def expression(self) -> str:
@@ -111,15 +123,16 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
         if output not in steps:
             raise r.error(("output",), f"output '{output}' is not a step",
                           did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
+    shapes = _shapes(r, data)
     try:
-        graph = build_graph(steps, output, function=function is not None, shapes=_shapes(r, data))
+        names = _signature(steps, output, function is not None, shapes)
     except CaseError as err:
         path = tuple(err.field.split(".", 1)) if err.field else ()
         raise r.error(path, err.problem, err.fix) from None
 
-    points = _read_points(r, data, graph)
-    tolerance = _tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
-    h, schemes, swept, directions = _read_sweep(r, data.get("sweep"), graph)
+    points = _read_points(r, data, names)
+    tolerance = read_tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
+    h, schemes, swept, directions = read_sweep(r, data.get("sweep"), names.named)
     precisions = ("float64",)
     if "precision" in data:
         listed = data["precision"] if isinstance(data["precision"], list) else [data["precision"]]
@@ -128,11 +141,20 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
-                output=output, points=points, graph=graph, tolerance=tolerance, h=h, schemes=schemes,
+                output=output, points=points, signature=names, input_shapes=shapes, tolerance=tolerance, h=h, schemes=schemes,
                 precisions=precisions, swept=swept, directions=directions, **meta)
 
 
-def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
+def _signature(steps: dict[str, str], output: str, function: bool, shapes: dict[str, tuple[int, ...]]) -> Signature:
+    """The case traced as array operations (one equation each, whatever the shapes), its
+    shapes checked, and its size known before any element is built."""
+    try:
+        return signature(trace(steps, output, function=function, shapes=shapes), function)
+    except CaseError as err:
+        raise err.located(field="function" if function else "steps")
+
+
+def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
     raw = data.get("points")
     if not isinstance(raw, list) or not raw:
         raise r.error(("points",), "a case needs a non-empty list of points",
@@ -140,19 +162,19 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
     if len(raw) > MAX_POINTS:
         raise r.error(("points",), f"{len(raw):,} points is over the limit of {MAX_POINTS:,}",
                       "split the case, or sample fewer points")
-    inputs, named = list(graph.inputs), graph.named
+    inputs, named = list(graph.inputs), graph.named  # (inputs are written at every point: as long as the text)
     points = []
     for i, item in enumerate(raw):
         item = r.mapping(("points", i), item, POINT_KEYS)
         if "at" not in item:
-            raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs) + "}`")
+            raise r.error(("points", i), "point has no 'at'", "write `at: {" + ", ".join(f"{n}: 1.0" for n in inputs[:10]) + "}`")
         at = r.mapping(("points", i, "at"), item["at"] if item["at"] is not None else {}, None)
         values = {}
         for key, v in _elements(r, ("points", i, "at"), at, graph, graph.inputs):
             if key not in graph.inputs:
                 what = "a step, not an input" if key in graph.steps else "not an input of the function"
-                raise r.error(("points", i, "at", key), f"'{key}' is {what}",
-                              "inputs are: " + (", ".join(inputs) or "none"))
+                raise r.error(("points", i, "at", key), f"'{_clip(key)}' is {what}",
+                              "inputs are: " + (_listed(inputs) or "none"))
             values[key] = r.number(("points", i, "at", key), v)
         missing = [n for n in inputs if n not in values]
         if missing:
@@ -163,7 +185,7 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
         if item.get("expect") is not None:
             expect = r.mapping(("points", i, "expect"), item["expect"], EXPECT_KEYS)
             if "tolerance" in expect:
-                tolerance = _tolerance(r, ("points", i, "expect", "tolerance"), expect["tolerance"])
+                tolerance = read_tolerance(r, ("points", i, "expect", "tolerance"), expect["tolerance"])
             if "abs_tolerance" in expect:
                 absolute = r.number(("points", i, "expect", "abs_tolerance"), expect["abs_tolerance"])
                 if not absolute > 0:
@@ -183,39 +205,20 @@ def _read_points(r: _Reader, data: dict, graph: Graph) -> tuple[Point, ...]:
                 stated = r.mapping(("points", i, "expect", "gradient"), expect["gradient"], None)
                 for key, v in _elements(r, ("points", i, "expect", "gradient"), stated, graph, named):
                     if key not in named:
-                        raise r.error(("points", i, "expect", "gradient", key), f"'{key}' is not a node of the function",
-                                      "gradients exist for: " + ", ".join(named))
+                        raise r.error(("points", i, "expect", "gradient", key), f"'{_clip(key)}' is not a node of the function",
+                                      "gradients exist for: " + _listed(named))
                     gradient[key] = r.number(("points", i, "expect", "gradient", key), v)
             if expect.get("finite_differences") is not None:
-                differences = _differences(r, ("points", i, "expect", "finite_differences"),
+                differences = read_differences(r, ("points", i, "expect", "finite_differences"),
                                            expect["finite_differences"], named)
         points.append(Point(values, value, gradient, tolerance, absolute, status, differences))
     return tuple(points)
 
 
-def _differences(r: _Reader, path: tuple, raw: Any, named) -> tuple[tuple[str, str, float, float], ...]:
-    """`finite_differences:` — a list of {node, scheme, h, value}: what a source printed."""
-    if not isinstance(raw, list) or not raw:
-        raise r.error(path, f"expected a list, got {_kind(raw)}",
-                      "write `- {node: x, scheme: forward, h: 1.0e-6, value: 5.000002000876691}` lines")
-    out = []
-    for k, item in enumerate(raw):
-        where = path + (k,)
-        entry = r.mapping(where, item, DIFFERENCE_KEYS)
-        missing = [key for key in DIFFERENCE_KEYS if key not in entry]
-        if missing:
-            raise r.error(where, f"no {missing[0]}", "give node, scheme, h and value")
-        node, scheme = r.text(where + ("node",), entry["node"]), r.text(where + ("scheme",), entry["scheme"])
-        if node not in named:
-            raise r.error(where + ("node",), f"'{_clip(node)}' is not a node of the function",
-                          "finite differences exist for: " + ", ".join(list(named)[:10]))
-        if scheme not in SCHEME_TABLE:
-            raise r.error(where + ("scheme",), f"unknown scheme {_clip(scheme)!r}", "one of " + ", ".join(SCHEME_TABLE))
-        h = r.number(where + ("h",), entry["h"])
-        if not 0 < h < 1:
-            raise r.error(where + ("h",), f"h {h!r} is outside (0, 1)", "write e.g. 1.0e-6")
-        out.append((node, scheme, h, r.number(where + ("value",), entry["value"])))
-    return tuple(out)
+def _listed(names: Iterable[str], most: int = 10) -> str:
+    """The first names of a list for a message, '…' after them if there are more."""
+    first = list(islice(names, most + 1))
+    return ", ".join(first[:most]) + (", …" if len(first) > most else "")
 
 
 def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:
@@ -228,85 +231,79 @@ def _shapes(r: _Reader, data: dict) -> dict[str, tuple[int, ...]]:
         raise r.error(("points", 0, "at", err.key), err.problem, err.fix) from None
 
 
-def _elements(r: _Reader, path: tuple, given: dict, graph: Graph, names) -> list[tuple[str, Any]]:
+def _elements(r: _Reader, path: tuple, given: dict, graph: Signature, names) -> list[tuple[str, Any]]:
     try:
         return arrays.elements_of(given, graph.shapes, names)
     except arrays.ArrayError as err:
         raise r.error(path + (err.key,), err.problem, err.fix) from None
 
 
-def _tolerance(r: _Reader, path: tuple, raw: Any) -> float:
-    tolerance = r.number(path, raw)
-    if not 0 < tolerance < 1:
-        raise r.error(path, f"tolerance {tolerance!r} is outside (0, 1)", "write e.g. 1.0e-9")
-    return tolerance
-
-
-def _read_sweep(r: _Reader, raw: Any, graph: Graph) -> tuple[tuple[float, ...], tuple[str, ...],
-                                                             tuple[str, ...] | None, int | None]:
-    if raw is None:
-        return DEFAULT_H, tuple(SCHEME_TABLE), None, None  # read now: a scheme added to the table is swept
-    sweep = r.mapping(("sweep",), raw, SWEEP_KEYS)
-    h = r.numbers(("sweep", "h"), sweep["h"], positive=True) if "h" in sweep else DEFAULT_H
-    if "extra_h" in sweep:
-        h += r.numbers(("sweep", "extra_h"), sweep["extra_h"], positive=True)
-    schemes = tuple(SCHEME_TABLE)
-    if "schemes" in sweep:
-        listed = sweep["schemes"]
-        if not isinstance(listed, list) or not listed:
-            raise r.error(("sweep", "schemes"), "expected a non-empty list of schemes", "write e.g. [forward, central]")
-        for i, s in enumerate(listed):
-            if s not in schemes:
-                raise r.error(("sweep", "schemes", i), f"unknown scheme {s!r}",
-                              did_you_mean(s, schemes, "schemes are: " + ", ".join(schemes)))
-        schemes = tuple(s for s in schemes if s in listed)
-    swept = None
-    if "nodes" in sweep:
-        listed = sweep["nodes"]
-        if listed == "all":
-            swept = tuple(graph.named)
-        elif not isinstance(listed, list) or not listed:
-            raise r.error(("sweep", "nodes"), "expected a non-empty list of node names, or `all`",
-                          "write e.g. [w0, b0, h1]")
-        else:
-            for i, name in enumerate(listed):
-                if not isinstance(name, str) or name not in graph.named:
-                    raise r.error(("sweep", "nodes", i), f"{_clip(str(name))!r} is not an input, step or output "
-                                  "of this case", did_you_mean(str(name), graph.named, "name a node of the case"))
-            swept = tuple(n for n in graph.named if n in listed)
-    directions = None
-    if "directions" in sweep:
-        directions = sweep["directions"]
-        if isinstance(directions, bool) or not isinstance(directions, int) or not 0 <= directions <= MAX_DIRECTIONS:
-            raise r.error(("sweep", "directions"), f"expected a whole number from 0 to {MAX_DIRECTIONS}, got "
-                          f"{_kind(directions)}", "write e.g. `directions: 3`")
-    return tuple(sorted(set(h), reverse=True)), schemes, swept, directions
-
-
 def read_file(path: Path) -> tuple[list[Case], list[CaseError]]:
-    """Load every case of one file (one case, or several under `cases:`); bad cases become errors."""
+    """Load every case of one file (one case, or several under `cases:`); bad cases become
+    errors, each naming its case; an error of the whole file names every case it holds."""
     file = str(path)
     try:
         with path.open("rb") as handle:  # never more than the limit in memory, whatever the file's size
             data_bytes = handle.read(yamlsafe.MAX_BYTES + 1)
     except OSError as err:
         raise CaseError(f"cannot read the file: {err.strerror}", "check the path", file=file) from None
-    data, lines = yamlsafe.load(yamlsafe.decode(data_bytes, file), file)
-    if isinstance(data, dict) and "cases" in data:
-        if set(data) != {"cases"} or not isinstance(data["cases"], list) or not data["cases"]:
-            raise CaseError("a file with `cases:` holds only a non-empty list of cases under it",
-                            "move the other keys into the cases", file=file, line=1, field="cases")
-        cases, errors = [], []
-        for i, item in enumerate(data["cases"]):
-            try:
-                cases.append(read_case(item, lines, file, ("cases", i)))
-            except CaseError as err:
-                errors.append(err)
-        return cases, errors
-    if not isinstance(data, dict):
-        raise CaseError(f"a case file holds a mapping, not {_kind(data)}", "start with `name: my-case`",
-                        file=file, line=1)
-    return [read_case(data, lines, file)], []
+    problems: dict[tuple, CaseError] = {}  # values refused where they stand, by path
+    try:
+        data, lines = yamlsafe.load(yamlsafe.decode(data_bytes, file), file, problems)
+        if isinstance(data, dict) and "cases" in data:
+            if set(data) != {"cases"} or not isinstance(data["cases"], list) or not data["cases"]:
+                raise CaseError("a file with `cases:` holds only a non-empty list of cases under it",
+                                "move the other keys into the cases", file=file, line=1, field="cases")
+            outside = [err for where, err in problems.items() if where[:1] != ("cases",) or len(where) < 2]
+            if outside:
+                raise outside[0]
+        elif not isinstance(data, dict):
+            raise CaseError(f"a case file holds a mapping, not {_kind(data)}", "start with `name: my-case`",
+                            file=file, line=1)
+    except CaseError as err:
+        raise _of_cases(err, data_bytes[:yamlsafe.MAX_BYTES]) from None
+    if "cases" not in data:
+        return [_read_one(data, lines, file, (), problems, data_bytes)], []
+    cases, errors = [], []
+    for i, item in enumerate(data["cases"]):
+        try:
+            cases.append(_read_one(item, lines, file, ("cases", i), problems, data_bytes))
+        except CaseError as err:
+            errors.append(err)
+    return cases, errors
+
+
+def _read_one(data: Any, lines: dict, file: str, base: tuple, problems: dict[tuple, CaseError], text: bytes) -> Case:
+    """One case, refused with the first value YAML refused inside it, named (from its text
+    where the refused value is the mapping itself: a duplicate key)."""
+    inside = [err for where, err in problems.items() if where[:len(base)] == base]
+    if inside:
+        name = data.get("name") if isinstance(data, dict) else None
+        if not (isinstance(name, str) and NAME.match(name)) and base:
+            first, after = lines[base], lines.get(base[:-1] + (base[-1] + 1,))
+            found = _case_names(b"\n".join(text.split(b"\n")[first - 1:after and after - 1]))
+            name = found[0] if found else None
+        raise inside[0].located(case=name if isinstance(name, str) and NAME.match(name) else None)
+    return read_case(data, lines, file, base)
+
+
+_NAME_LINE = re.compile(r"^[ \t]*(?:-[ \t]+)?name[ \t]*:[ \t]*[\"']?([a-z0-9][a-z0-9-]{0,63})[\"']?[ \t]*(?:#.*)?$", re.M)
+
+
+def _case_names(data: bytes) -> list[str]:
+    return list(dict.fromkeys(_NAME_LINE.findall(data.decode("utf-8", errors="replace"))))
+
+
+def _of_cases(err: CaseError, data: bytes) -> CaseError:
+    """An error of the whole file, naming the cases it holds (found in its text, which
+    may not be YAML), so that no case is dropped without its name."""
+    names = _case_names(data)
+    if len(names) == 1:
+        return err.located(case=names[0])
+    if names:
+        shown = ", ".join(f"'{n}'" for n in names[:10]) + (f" and {len(names) - 10:,} more" if len(names) > 10 else "")
+        err.problem = f"cases {shown} not read: {err.problem}"
+    return err
 
 
 @dataclass

@@ -44,8 +44,38 @@ class Graph(Named):
         self.nodes.append(node)
         return len(self.nodes) - 1
 
+    _names: dict[int, str] | None = field(default=None, repr=False, compare=False)
+
     def names_of(self) -> dict[int, str]:
         return {index: name for name, index in self.named.items()}
+
+    def name_of(self, i: int) -> str | None:
+        """Node i's name, if it has one (for messages, once the graph is complete)."""
+        if self._names is None:
+            self._names = self.names_of()
+        return self._names.get(i)
+
+    def elements_at(self, i: int, most: int = 3, visits: int = 1_000) -> list[str]:
+        """The array elements nearest upstream of node i (itself first), at most `most` of
+        them plus '…' where there are more: which element of an array a message is about."""
+        found: list[str] = []
+        seen, frontier = {i}, [i]
+        while frontier and visits > 0:
+            after = []
+            for n in frontier:
+                visits -= 1
+                name = self.name_of(n)
+                if name is not None and "[" in name:
+                    if len(found) == most:
+                        return found + ["…"]
+                    found.append(name)
+                    continue  # the element, not what it was computed from
+                for a in self.nodes[n].args:
+                    if a not in seen:
+                        seen.add(a)
+                        after.append(a)
+            frontier = after
+        return found
 
     def walk(self, leaf, constant, rules, at) -> list:
         """Every node's value built by other rules: `leaf(name, value)` for inputs,

@@ -9,11 +9,17 @@ backwards with one vector–Jacobian product per equation.
 """
 from __future__ import annotations
 
+import math
 import operator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
 
 from ..errors import CaseError
-from ..ops import CONSTANTS
+from ..ops import CONSTANTS, OPS
 from . import arrays
 from .builder import Emitter
 from .expression import not_a_number, output_is_input, parse, parsed_steps
@@ -129,3 +135,139 @@ def trace(steps: dict[str, str], output: str, *, function: bool = False,
     if output in program.inputs:
         raise output_is_input(output)
     return program
+
+
+class Names(Mapping[str, None]):
+    """The names of values element by element (W[0,1]) in order, kept as the values' shapes:
+    a named step of a million elements costs one entry, not a million names (which ten
+    such cases in one file would make 0.6 GB of). Membership parses the name."""
+
+    def __init__(self, shapes: dict[str, tuple[int, ...]]):  # () for a number
+        self.shapes = shapes
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if key in self.shapes:
+            return self.shapes[key] == ()
+        found = _ELEMENT.match(key)
+        shape = self.shapes.get(found.group(1)) if found else None
+        if not shape:
+            return False
+        index = found.group(2).split(",")
+        # as arrays.element writes them: no sign, no leading 0, no space; digits bounded before int()
+        return len(index) == len(shape) and all(
+            (i == "0" or i[0] != "0") and len(i) <= len(str(n)) and int(i) < n for i, n in zip(index, shape))
+
+    def __getitem__(self, key: str) -> None:
+        if key not in self:
+            raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        for name, shape in self.shapes.items():
+            if shape:
+                yield from (arrays.element(name, index) for index in np.ndindex(*shape))
+            else:
+                yield name
+
+    def __len__(self) -> int:
+        return sum(_size(shape) for shape in self.shapes.values())
+
+
+_ELEMENT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\[([0-9]+(?:,[0-9]+)*)\]\Z")
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A case's names and size, known from its program before any element or node is
+    built: what reading its points and sweep needs, and what a run's parent process
+    reports, so that a case's graph is built only where it runs (in its worker)."""
+    inputs: Names                        # element by element (W[0,1]), in order of first use
+    steps: Names                         # likewise, in evaluation order
+    output_name: str
+    shapes: dict[str, tuple[int, ...]]   # the inputs and steps that are arrays, in the graph's order
+    nodes: int                           # the graph's nodes, at most (see graph_nodes)
+
+    @cached_property
+    def named(self) -> Names:
+        """Every name a gradient is reported for: inputs, steps, and the output (as Named.named)."""
+        return Names({**self.inputs.shapes, **self.steps.shapes, self.output_name: ()})  # (a step keeps its place)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    return math.prod(shape)  # Python's integers: a 10¹⁰-element shape is a number, not an allocation
+
+
+def _equation_nodes(eq: Equation, shapes: list[tuple[int, ...]]) -> int:
+    """How many scalar nodes tridiff.cases.arrays makes for one equation (from shapes alone)."""
+    n = _size(shapes[0]) if shapes else 1
+    if eq.op == "input":
+        return _size(eq.shape)
+    if eq.op in ("index", "transpose", "id"):  # views of existing nodes; ids are counted per step
+        return 0
+    if eq.op == "matmul":
+        (sa, sb) = shapes
+        rows, inner = (sa if len(sa) == 2 else (1,) + sa)
+        cols = sb[1] if len(sb) == 2 else 1
+        return rows * cols * (2 * inner - 1)
+    if eq.op in ("sum", "amax", "amin"):
+        return n - 1
+    if eq.op == "mean":
+        return n + 1          # the sum, the count, the division
+    if eq.op == "logsumexp":
+        return 4 * n          # max, n subtractions and exps, the sum, log, add
+    if eq.op == "softmax":
+        return 5 * n - 2 * (n // shapes[0][-1])  # a row of m: max, sum (m − 1 each), m subtractions, exps, divisions
+    return _size(eq.shape)    # a constant, or an elementwise operation: one node per element
+
+
+def graph_nodes(program: Program, function: bool) -> tuple[int, int]:
+    """The number of nodes tridiff.cases.builder will make for this program, at most (each
+    equation's, plus one identity node per element of each named step (own_nodes), plus
+    one for the output), and the equation that makes the most — from shapes alone, so that
+    a case's size is known before any array is allocated."""
+    eqs = program.equations
+    costs = [_equation_nodes(eq, [eqs[a].shape for a in eq.args]) for eq in eqs]
+    total = sum(costs) + sum(_size(eqs[var].shape) for var in program.steps.values())
+    biggest = max(range(len(costs)), key=lambda v: (costs[v], eqs[v].op != "input"), default=0)  # an operation, on ties
+    return total + (1 if function else 0), biggest
+
+
+def written(program: Program, var: int) -> str:
+    """An equation as an expression, for messages: `W @ x`, `x * (a 3×4 matrix)`."""
+    names = {v: n for n, v in program.named.items()}
+    eq = program.equations[var]
+
+    def arg(a: int) -> str:
+        shape = program.equations[a].shape
+        return names.get(a) or (f"({arrays.described(shape)})" if shape else "(a number)")
+
+    if eq.op == "matmul" or eq.op in OPS and not OPS[eq.op].called and len(eq.args) == 2:
+        return f"{arg(eq.args[0])} {'@' if eq.op == 'matmul' else OPS[eq.op].symbol} {arg(eq.args[1])}"
+    return f"{OPS[eq.op].symbol if eq.op in OPS else eq.op}({', '.join(map(arg, eq.args))})"
+
+
+def signature(program: Program, function: bool) -> Signature:
+    """The names a graph built from this program has (as tridiff.cases.builder names them),
+    and its size; a CaseError where its arrays expand past arrays.MAX_NODES."""
+    eqs = program.equations
+    steps_at = {var: name for name, var in program.steps.items()}
+    inputs: dict[str, tuple[int, ...]] = {}
+    steps: dict[str, tuple[int, ...]] = {}
+    shapes: dict[str, tuple[int, ...]] = {}
+    for var, eq in enumerate(eqs):  # in order: an array is recorded where the graph records it
+        if eq.op == "input":
+            inputs[eq.param] = eq.shape
+            if eq.shape:
+                shapes[eq.param] = eq.shape
+        if var in steps_at:
+            steps[steps_at[var]] = eq.shape
+            if eq.shape:
+                shapes[steps_at[var]] = eq.shape
+    nodes, biggest = graph_nodes(program, function)
+    if shapes and nodes > arrays.MAX_NODES:  # arrays can multiply a short text; text alone cannot
+        alone = _equation_nodes(eqs[biggest], [eqs[a].shape for a in eqs[biggest].args])
+        raise CaseError(f"the arrays expand to {nodes:,} operations, each a node of the graph ({written(program, biggest)} "
+                        f"alone {alone:,}): over the limit of {arrays.MAX_NODES:,}",
+                        "use smaller arrays (tridiff judges every element)")
+    return Signature(Names(inputs), Names(steps), program.output_name, shapes, nodes)

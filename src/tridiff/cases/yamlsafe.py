@@ -76,6 +76,24 @@ def _check_depth(text: str) -> None:
                         line=mark.line + 1 if mark else None) from None
 
 
+class NumberError(ValueError):
+    """A number that float64 cannot hold as written, and what to write instead."""
+
+    def __init__(self, problem: str, fix: str):
+        super().__init__(problem)
+        self.fix = fix
+
+
+def checked_float(text: str) -> float:
+    """float(text), refusing a number that is not 0 but that float64 would read as 0
+    (1e-400): silently another point, or a tolerance of 0."""
+    value = float(text)
+    if value == 0 and any(c in "123456789" for c in text.lower().split("e")[0]):
+        raise NumberError(f"{text[:40]} is too small for float64, which would read it as 0",
+                          "write 0, or a number of at least 5e-324 in size")
+    return value
+
+
 def to_number(text: str) -> int | float | None:
     """A number written as YAML 1.2 writes one (`2`, `-1.5e-3`, `0x1F`, `.inf`), else None."""
     if len(text) > MAX_NUMBER:
@@ -84,7 +102,7 @@ def to_number(text: str) -> int | float | None:
         return int(text, 8 if text.startswith("0o") else 16) if text[:2] in ("0o", "0x") else int(text)
     if FLOAT.match(text):
         lower = text.lower()
-        return math.nan if lower == ".nan" else float(lower.replace(".inf", "inf"))
+        return math.nan if lower == ".nan" else checked_float(lower.replace(".inf", "inf"))
     return None
 
 
@@ -121,8 +139,12 @@ def decode(data: bytes, file: str) -> str:
                         "save it as UTF-8", file=file) from None
 
 
-def load(text: str, file: str) -> tuple[Any, dict[Path, int]]:
-    """Parse one YAML document; return the data and the 1-based line of every path in it."""
+def load(text: str, file: str, problems: dict[Path, CaseError] | None = None) -> tuple[Any, dict[Path, int]]:
+    """Parse one YAML document; return the data and the 1-based line of every path in it.
+
+    With `problems`, a value refused where it stands (a tag, an alias, a duplicate key, a
+    number float64 cannot hold) is recorded there by its path and read as nothing, so that
+    the caller can refuse only the case that holds it; otherwise it is raised."""
     try:
         _check_depth(text)
         root = yaml.compose(text, Loader=_Loader)
@@ -137,66 +159,92 @@ def load(text: str, file: str) -> tuple[Any, dict[Path, int]]:
         raise CaseError(f"not valid YAML: {' '.join(str(err).split())}", "check the file's syntax", file=file) from None
     if root is None:
         raise CaseError("file is empty", "write a case (tridiff new NAME writes a template)", file=file)
-    return _construct(root, file)
+    return _construct(root, file, problems)
 
 
-def _construct(root: yaml.Node, file: str) -> tuple[Any, dict[Path, int]]:
+Work = tuple[yaml.Node, Path, Any, Any]  # (node, path, container to fill, key in that container)
+
+
+def _construct(root: yaml.Node, file: str, problems: dict[Path, CaseError] | None) -> tuple[Any, dict[Path, int]]:
     lines: dict[Path, int] = {}
     seen: set[int] = set()
     result: dict[str, Any] = {}
-    # Work items: (node, path, container to fill, key in that container).
-    work: list[tuple[yaml.Node, Path, Any, Any]] = [(root, (), result, "root")]
+    work: list[Work] = [(root, (), result, "root")]
     while work:
         node, path, into, key = work.pop()
-        line = node.start_mark.line + 1
-        lines[path] = line
-        where = dict(file=file, line=line, field=dotted(path) or None)
-        if id(node) in seen:
-            raise CaseError("YAML aliases (*name) are not allowed in case files", "write the value out", **where)
-        seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            if node.tag in _SCALARS:
-                try:
-                    into[key] = _scalar(node)
-                except ValueError as err:
-                    raise CaseError(str(err), "write a plain number or text", **where) from None
-            elif node.tag in _AS_TEXT:
-                into[key] = node.value
-            else:
-                raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain numbers and text", **where)
-        elif isinstance(node, yaml.SequenceNode):
-            _plain_tag(node, "seq", where)
-            into[key] = items = [None] * len(node.value)
-            for i in reversed(range(len(node.value))):
-                work.append((node.value[i], path + (i,), items, i))
-        elif isinstance(node, yaml.MappingNode):
-            _plain_tag(node, "map", where)
-            into[key] = mapping = {}
-            pending = []
-            for knode, vnode in node.value:
-                if knode.tag == _PLAIN + "merge":
-                    raise CaseError("YAML merge keys (<<) are not allowed", "write the keys out", **where)
-                if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _SCALARS:
-                    raise CaseError("a mapping key must be plain text", "write `name: value`",
-                                    file=file, line=knode.start_mark.line + 1, field=where["field"])
-                try:
-                    k = _scalar(knode)
-                except ValueError as err:
-                    raise CaseError(str(err), "write the key as plain text",
-                                    file=file, line=knode.start_mark.line + 1, field=where["field"]) from None
-                k = k if isinstance(k, str) else str(k)
-                if k in mapping:
-                    raise CaseError(f"key '{k}' appears twice", "keep one of them",
-                                    file=file, line=knode.start_mark.line + 1, field=dotted(path + (k,)))
-                mapping[k] = None
-                pending.append((vnode, path + (k,), mapping, k))
-            work.extend(reversed(pending))
-        else:  # pragma: no cover - compose yields only the three node kinds
-            raise CaseError("unexpected YAML node", "", **where)
+        lines[path] = node.start_mark.line + 1
+        try:
+            work.extend(_value(node, path, into, key, file, seen))
+        except CaseError as err:
+            if problems is None or not path:
+                raise
+            problems.setdefault(path, err)
+            into[key] = None  # (its children were never queued: an alias is never followed)
     return result["root"], lines
 
 
-def _plain_tag(node: yaml.Node, kind: str, where: dict) -> None:
+def _value(node: yaml.Node, path: Path, into: Any, key: Any, file: str, seen: set[int]) -> list[Work]:
+    """Fill into[key] with node's value; return the work its children need (in reverse order)."""
+    where = _Where(file, node.start_mark.line + 1, path)
+    if id(node) in seen:
+        raise CaseError("YAML aliases (*name) are not allowed in case files", "write the value out", **where)
+    seen.add(id(node))
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag in _SCALARS:
+            try:
+                into[key] = _scalar(node)
+            except ValueError as err:
+                raise CaseError(str(err), getattr(err, "fix", "write a plain number or text"), **where) from None
+        elif node.tag in _AS_TEXT:
+            into[key] = node.value
+        else:
+            raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain numbers and text", **where)
+        return []
+    if isinstance(node, yaml.SequenceNode):
+        _plain_tag(node, "seq", where)
+        into[key] = items = [None] * len(node.value)
+        return [(node.value[i], path + (i,), items, i) for i in reversed(range(len(node.value)))]
+    if not isinstance(node, yaml.MappingNode):  # pragma: no cover - compose yields only the three node kinds
+        raise CaseError("unexpected YAML node", "", **where)
+    _plain_tag(node, "map", where)
+    into[key] = mapping = {}
+    pending = []
+    for knode, vnode in node.value:
+        if knode.tag == _PLAIN + "merge":
+            raise CaseError("YAML merge keys (<<) are not allowed", "write the keys out", **where)
+        if not isinstance(knode, yaml.ScalarNode) or knode.tag not in _SCALARS:
+            raise CaseError("a mapping key must be plain text", "write `name: value`",
+                            file=file, line=knode.start_mark.line + 1, field=where["field"])
+        try:
+            k = _scalar(knode)
+        except ValueError as err:
+            raise CaseError(str(err), "write the key as plain text",
+                            file=file, line=knode.start_mark.line + 1, field=where["field"]) from None
+        k = k if isinstance(k, str) else str(k)
+        if k in mapping:
+            raise CaseError(f"key '{k}' appears twice", "keep one of them",
+                            file=file, line=knode.start_mark.line + 1, field=dotted(path + (k,)))
+        mapping[k] = None
+        pending.append((vnode, path + (k,), mapping, k))
+    return pending[::-1]
+
+
+class _Where:
+    """file, line and field of a node, for a CaseError(**where): the field's text is made
+    only when an error needs it (for every node of a large file, it once took a tenth of
+    the reading)."""
+
+    def __init__(self, file: str, line: int, path: Path):
+        self.file, self.line, self.path = file, line, path
+
+    def keys(self) -> tuple[str, ...]:
+        return ("file", "line", "field")
+
+    def __getitem__(self, key: str) -> Any:
+        return dotted(self.path) or None if key == "field" else getattr(self, key)
+
+
+def _plain_tag(node: yaml.Node, kind: str, where: _Where) -> None:
     if node.tag != _PLAIN + kind:
         raise CaseError(f"YAML tag {_short(node.tag)} is not allowed", "write plain mappings and lists", **where)
 

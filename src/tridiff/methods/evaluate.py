@@ -51,13 +51,17 @@ def _reason(err: Exception) -> str:
 
 
 def describe(graph: Graph, i: int, args: list[float]) -> str:
-    """A node's operation with its argument values, for messages: 'log(-2.0)'."""
+    """A node's operation with its argument values, for messages: 'log(-2.0)', and in a case
+    with arrays the elements it is computed from: 'log(-1.0) at z[2]'."""
     node = graph.nodes[i]
     op = OPS[node.op]
     shown = ", ".join(repr(a) for a in args)
     if op.called:
-        return f"{op.symbol}({shown})"
-    if op.arity == 2:
+        text = f"{op.symbol}({shown})"
+    elif op.arity == 2:
         left, right = (f"({a!r})" if a < 0 else repr(a) for a in args)  # (-2.0) ** 1.0, as Python reads it
-        return f"{left} {op.symbol} {right}"
-    return f"{op.symbol}{shown}"
+        text = f"{left} {op.symbol} {right}"
+    else:
+        text = f"{op.symbol}{shown}"
+    elements = graph.elements_at(i) if graph.shapes else []
+    return f"{text} at {', '.join(elements)}" if elements else text

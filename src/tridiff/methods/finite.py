@@ -115,6 +115,9 @@ def _estimates(graph: Graph, values: list, h: tuple[float, ...], schemes: tuple[
     return result
 
 
+SWEEP_BATCH = 32  # named nodes perturbed in one pass over the graph (a default sweep has at most 24: one pass)
+
+
 def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
           schemes: tuple[str, ...], dtype=np.float64) -> dict[str, dict[str, np.ndarray]]:
     """Estimates of ∂output/∂name for every scheme at every h: {name: {scheme: array over h}}.
@@ -123,12 +126,16 @@ def sweep(graph: Graph, values: list, names: list[str], h: tuple[float, ...],
     float64 the arithmetic is Python's; in a lower `dtype` (values from forward_in) it is
     numpy's in that dtype throughout, h included, and there is no complex step."""
     named = graph.named
-    targets = [named[n] for n in names]
+    found: list[dict[str, np.ndarray]] = []
+    # A batch at a time: every seeded node holds rows for every perturbation of its batch, so
+    # one batch of n nodes (`sweep: nodes: all`) would hold n² numbers (4 GB for 2,000).
+    for start in range(0, len(names), SWEEP_BATCH):
+        targets = [named[n] for n in names[start:start + SWEEP_BATCH]]
 
-    def seeds_at(shift: np.ndarray, per: int) -> Seeds:
-        return {i: (slice(j * per, (j + 1) * per), values[i] + shift) for j, i in enumerate(targets)}
+        def seeds_at(shift: np.ndarray, per: int, targets=targets) -> Seeds:
+            return {i: (slice(j * per, (j + 1) * per), values[i] + shift) for j, i in enumerate(targets)}
 
-    found = _estimates(graph, values, h, schemes, len(names), seeds_at, dtype)
+        found += _estimates(graph, values, h, schemes, len(targets), seeds_at, dtype)
     return dict(zip(names, found))
 
 

@@ -185,12 +185,24 @@ RULES: dict[str, Callable] = {
 }
 
 
+SEED_BATCH = 32  # seeds carried through the graph in one pass
+
+
 def derivatives(graph: Graph, values: list[float], seeds: list[dict[int, float]], order: int
                 ) -> list[list[float] | None]:
     """For each seed {node: v_node}: d^k output/dt^k, k = 0 … order, where each seeded node
     moves as value + t·v_node (holding what is upstream of it fixed) — a named node alone
     ({node: 1.0}) or every input along a direction. None where a derivative is not finite
-    (a kink on the way, a pole)."""
+    (a kink on the way, a pole). A batch of seeds at a time: each moving node holds a row
+    for every seed of its batch, so one batch of every node would hold n² numbers."""
+    found: list[list[float] | None] = []
+    for start in range(0, len(seeds), SEED_BATCH):
+        found += _derivatives(graph, values, seeds[start:start + SEED_BATCH], order)
+    return found
+
+
+def _derivatives(graph: Graph, values: list[float], seeds: list[dict[int, float]], order: int
+                 ) -> list[list[float] | None]:
     count = len(seeds)
     moving: dict[int, np.ndarray] = {}
     for p, seed in enumerate(seeds):

@@ -188,9 +188,10 @@ def case_result(case: Case, status: str = "ok", message: str | None = None) -> C
     return {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
             "description": case.description, "function": case.function,
             "steps": None if case.function is not None else case.steps,
-            "output": case.output, "inputs": list(case.graph.inputs), "tolerance": case.tolerance,
+            "output": case.output, "inputs": case.inputs, "tolerance": case.tolerance,
             "status": status, "message": message, "points": []} | (
-        {"shapes": {name: list(shape) for name, shape in case.graph.shapes.items()}} if case.graph.shapes else {})
+        {"shapes": {name: list(shape) for name, shape in case.signature.shapes.items()}}
+        if case.signature.shapes else {})  # from the signature: the parent never builds a graph
 
 
 def results_document(cases: list[CaseResult]) -> Document:
