@@ -112,14 +112,7 @@ def hostile(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("name", HOSTILE)
-def test_check_gives_one_line_per_hostile_file(hostile, name):
-    result = tridiff("check", hostile / name)
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"error: {hostile / name}:"), lines
-    assert HOSTILE[name][1] in lines[0], lines  # (its time and memory: benchmarks/limits.py)
+# `check` of each, one line: tests/test_safety.py's catalogue, into which HOSTILE is folded.
 
 
 def test_run_reports_the_good_case_beside_every_hostile_one(hostile, tmp_path):

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import ROOT
 from helpers import tridiff
+from test_limits import HOSTILE
 
 GOOD = "name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n"
 PT = "points: [{at: {x: 1}}]\n"
@@ -340,6 +341,7 @@ INVALID = {  # file -> fragment of its one-line error; `check` and `run` exit 2,
     "long-input-name.yaml": ("name: long-input-name\nfunction: " + "x" * 200 + " * 2\n" + PT, "over the limit of 100"),
     "long-literal.yaml": ("name: long-literal\nfunction: x * 0." + "3" * 200 + "\n" + PT, "over the limit of 100"),
     "arabic-digit.yaml": ("name: arabic-digit\nfunction: x*\u0661\n" + PT, "not part of the expression language"),
+    **HOSTILE,  # the third round (issue 27): bombs, huge literals, names that collide, files of several cases
 }
 VALID = {  # file -> (status of each point, fragment of the message or None)
     "identity.yaml": ("name: identity\nfunction: x\npoints: [{at: {x: 2}}]\n", ["ok"], None),
@@ -432,7 +434,7 @@ def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(cata
     assert result.returncode == 1, out
     assert "Traceback" not in out and "cloudbuild" not in out and "azure-pipelines" not in out
     for name, (_, fragment) in INVALID.items():
-        errors = [line for line in out.splitlines() if line.startswith("error: ") and name in line]
+        errors = [line for line in out.splitlines() if line.startswith(f"error: {name}:")]
         assert len(errors) == 1 and fragment in errors[0], (name, errors)
     assert "PASSED good.yaml::good[point 1]" in out
 
