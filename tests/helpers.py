@@ -10,6 +10,7 @@ import sys
 import time
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 from tridiff import cli
 from tridiff.cases.files import read_file
@@ -61,3 +62,18 @@ def tridiff_process(*args, cwd=None, timeout=120, env=None) -> Done:
     done = subprocess.run([sys.executable, "-m", "tridiff", *map(str, args)], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env=env)
     return Done(done.returncode, done.stdout, done.stderr, time.monotonic() - start)
+
+
+def processes_where(field: int, value: int) -> list[int]:
+    """Live processes (not zombies) whose /proc stat field `field` (counted after the
+    command name: 2 is the process group, 3 the session) is `value`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[field]) == value and fields[0] != "Z":
+                found.append(int(entry.name))
+    return found

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import tridiff
+from helpers import processes_where, tridiff
 
 pytest.importorskip("distributed", reason="the Dask tests need tridiff[dask]")
 
@@ -155,16 +155,7 @@ def test_ctrl_c_reports_the_finished_cases_and_leaves_no_process(tmp_path):
 
 
 def _alive_in(session: int) -> list[int]:
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[4]) == session and fields[0] != "Z":
-                alive.append(int(entry.name))
-    return alive
+    return processes_where(3, session)
 
 
 @pytest.mark.parametrize("listener", ["silent", "http"])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from helpers import tridiff
+from helpers import processes_where, tridiff
 from test_limits import HOSTILE
 
 GOOD = "name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n"
@@ -182,16 +182,7 @@ def test_case_names_cannot_collide_with_tridiffs_own_files(tmp_path):
 # -- processes ----------------------------------------------------------------------------
 
 def _group_alive(pgid: int) -> list[int]:
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                pids.append(int(entry.name))
-    return pids
+    return processes_where(2, pgid)
 
 
 def _children(pid: int) -> list[int]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__
 from .cases.files import MAX_NAME, MISSING_PATH, NAME, load_library
 from .errors import CaseError, did_you_mean, one_line
-from .reports.folder import OTHER_OUTPUT, ReportFolder, write_file
+from .reports.folder import OTHER_OUTPUT, replacing, write_file
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID = 0, 1, 2
 
@@ -144,8 +144,7 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
     timeout = args.timeout
     stopped: KeyboardInterrupt | None = None
     plugins = load_plugins(args.method, timeout)  # in a worker first, under the time limit
-    folder = ReportFolder(Path(args.out))  # before computing: refuses a folder tridiff did not write
-    try:
+    with replacing(Path(args.out), "the reports") as folder:  # refused before computing if not tridiff's
         from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
         jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         if args.executor == "local":
@@ -162,14 +161,6 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
         figures = Figures({name: svg for r in runs for name, svg in r.figures.items()},
                           {r.result["name"]: r.notes for r in runs if r.notes})
         write_all(document, folder, figures, [r.pages for r in runs])
-        folder.commit()
-    except OSError as err:
-        folder.discard()
-        raise CaseError(f"could not write the reports: {err.strerror or err}", "free some space or choose "
-                        "another --out; the previous reports are unchanged", file=args.out, field="--out") from None
-    except BaseException:
-        folder.discard()
-        raise
     if stopped is not None:
         finished = sum(not (c["message"] or "").startswith("not run") for c in document["cases"])
         print(f"{'terminated' if isinstance(stopped, _Terminated) else 'interrupted'}: {finished} of {len(cases)} "
@@ -231,19 +222,9 @@ def cmd_bench(args) -> int:
         if value is not None and not 0 < value < float("inf"):
             raise CaseError(f"{name} {value:g} is not a positive number", "give e.g. 10", file="<command line>",
                             field=name)
-    folder = ReportFolder(Path(args.out), header=OTHER_OUTPUT)  # before the benchmark: refuses a user's folder
-    try:
-        document = bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
-                             sizes=sizes)
-        bench.write(document, folder)
-        folder.commit()
-    except OSError as err:
-        folder.discard()
-        raise CaseError(f"could not write the results: {err.strerror or err}", "free some space or choose "
-                        "another --out", file=args.out, field="--out") from None
-    except BaseException:
-        folder.discard()
-        raise
+    with replacing(Path(args.out), "the results", OTHER_OUTPUT) as folder:  # refused before the benchmark runs
+        bench.write(bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
+                              sizes=sizes), folder)
     print(f"wrote {args.out}/bench.md, bench.json, bench.svg")
     return EXIT_OK
 

@@ -28,8 +28,9 @@ import hashlib
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..errors import CaseError
 
@@ -270,6 +271,29 @@ class ReportFolder:
 
     def discard(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+@contextmanager
+def replacing(target: Path, what: str, header: str = _HEADER) -> Iterator[ReportFolder]:
+    """A ReportFolder for `target` (refused at once if tridiff may not replace it), swapped
+    in when the block ends well; discarded if it does not — a full disk is one line, and
+    the previous `what` stay as they were.
+
+        with replacing(Path("reports"), "the reports") as folder:
+            ...                          # compute, then folder.write(...)
+    """
+    folder = ReportFolder(target, header)
+    try:
+        yield folder
+        folder.commit()
+    except OSError as err:
+        folder.discard()
+        raise CaseError(f"could not write {what}: {err.strerror or err}", "free some space or choose another "
+                        f"--out; the previous {what.removeprefix('the ')} are unchanged", file=str(target),
+                        field="--out") from None
+    except BaseException:
+        folder.discard()
+        raise
 
 
 def _cannot_write(target: Path, err: OSError) -> CaseError:
