@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..cases.ir import Graph, Node
 from ..ops import OPS
+from .swell import derivative_size
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
@@ -34,6 +35,7 @@ SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the
 # once per each of its 2,000 inputs walks the whole sum every time (n² work: 330 s). Known
 # before differentiating, so the method says at once that it is over budget.
 SYMBOLIC_MAX_WORK = 2_000_000
+PREDICTED_MAX_SIZE = 2 * SYMBOLIC_MAX_SIZE  # the same, as swell.py counts it before sympy starts
 SYMBOLIC_MAX_SHAPES = 500
 MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
 MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
@@ -86,6 +88,7 @@ class Shape:
     """
     expr: sp.Expr
     partials: list[sp.Expr]
+    size: int            # sympy nodes of the partials together
     compiled: object = None
 
     def compile(self):
@@ -153,6 +156,15 @@ class SymbolicCase:
         if sum(work) > SYMBOLIC_MAX_WORK:
             raise OverBudget(f"differentiating the {len(roots):,} steps once for each named node each uses would "
                              f"visit {sum(work):,} nodes, over the budget of {SYMBOLIC_MAX_WORK:,}")
+        # The trees sympy will write, counted from the graph (work as above): a softmax's max
+        # is written once per exponential, n³ nodes in its n derivatives. The count runs up
+        # to 1.8 times sympy's (swell.py): refused here only past twice the budget, which
+        # sympy's own count decides below.
+        for (name, root), cone, leaves in zip(roots, cones, reads):
+            if derivative_size(graph, cone, leaves, PREDICTED_MAX_SIZE) > PREDICTED_MAX_SIZE:
+                raise OverBudget(f"sympy's derivatives of {name} would have over {PREDICTED_MAX_SIZE:,} nodes "
+                                 f"(counted from the graph before differentiating; the budget is "
+                                 f"{SYMBOLIC_MAX_SIZE:,})")
         for (name, root), cone in zip(roots, cones):
             expr = self._expression(cone, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
@@ -164,7 +176,7 @@ class SymbolicCase:
                 size = sum(_size(p, SYMBOLIC_MAX_SIZE) for p in partials)
                 if size > SYMBOLIC_MAX_SIZE:
                     raise OverBudget(f"sympy's derivative of {name} reached over {SYMBOLIC_MAX_SIZE:,} nodes")
-                shapes[canonical] = Shape(canonical, partials)
+                shapes[canonical] = Shape(canonical, partials, size)
             self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
 
     def _cone(self, root: int) -> list[int]:
@@ -196,6 +208,11 @@ class SymbolicCase:
                                  f"(the limit is ±{MAX_EXPONENT:,})")
             memo[i] = SYMPY_OPS[node.op](*args)
         return memo[root]
+
+    def local_derivatives_size(self) -> int:
+        """sympy nodes of every unit's partial derivatives: what local_derivatives writes out
+        and evaluates (a shape repeated by several units, once for each)."""
+        return sum(unit.shape.size for unit in self.units)
 
     def local_derivatives(self, values: dict[int, object]) -> list[tuple[int, int, str, float]]:
         """Each unit's derivative in each named node it uses, everything else held fixed —
