@@ -281,7 +281,10 @@ class Reference:
         for name in hi.directional:
             (lo_plus, lo_minus), (hi_plus, hi_minus) = lo.directional[name], hi.directional[name]
             scale = hi.adjoint_scale[named[name]]
-            right, left = number(lo_plus, hi_plus, scale), number(-lo_minus, -hi_minus, scale)
+            # exact negations: `-x` rounds to mpmath's global precision (53 bits here), and a
+            # left derivative cut to float64 differed from the right one of logsumexp at a tie
+            left = number(mpmath.fneg(lo_minus, exact=True), mpmath.fneg(hi_minus, exact=True), scale)
+            right = number(lo_plus, hi_plus, scale)
             if abs(right.exact - left.exact) > right.uncertainty + left.uncertainty:
                 one_sided[name] = (left, right)
             else:
