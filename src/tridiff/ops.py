@@ -217,7 +217,10 @@ def _sympy_pick(name: str):
     derivative and each substitution — 402 s for the chain rule of a 10-class softmax, 55 s
     for sympy to differentiate one of 40. These compare numbers only. Like Max, they
     flatten (max(max(a, b), c) is max(a, b, c)), and the derivative in an argument is
-    Max's, Heaviside(a − max(the others)): ½ at a tie of two, as backprop takes max(a, b)."""
+    Max's, Heaviside(a − max(the others)): ½ at a tie of two, as backprop takes max(a, b).
+    At a tie of three or more each tied argument gets ½, where backprop's chain of
+    two-argument maxes gives ¼, ¼, ½: a kink either way, which the reference judges from
+    both sides; and in softmax and logsumexp the max's derivative cancels out."""
     return _sympy_picks()[name]
 
 
