@@ -183,11 +183,40 @@ def test_one_sided_derivatives_are_asked_only_of_what_moves_a_kink(write_case, m
     asked = set()
     tangent = Reference._tangent
 
-    def counted(self, start, direction, partials):
+    def counted(self, start, *rest):
         asked.add(start)
-        return tangent(self, start, direction, partials)
+        return tangent(self, start, *rest)
     monkeypatch.setattr(Reference, "_tangent", counted)
     exact = Reference(case.graph).at(case.points[0].at)
     named = case.graph.named
     assert asked == {named["z[17]"], named["z[150]"]}
     assert not exact.one_sided
+
+
+def test_logsumexp_of_equal_numbers_is_ok_each_getting_one_nth(write_case):
+    """Every max of the chain is a kink; the function has none: each ∂f/∂z_i is 1/n."""
+    n = 60
+    result = run_case(case_from(write_case, f"name: l\nfunction: logsumexp(z)\npoints: [{{at: {{z: {[0.7] * n}}}}}]\n"))
+    (point,) = result["points"]
+    assert point["status"] == "ok", point["message"]
+    assert all(point["gradient"][f"z[{i}]"]["reference"] == 1 / n for i in range(n))
+
+
+def test_one_sided_derivatives_past_the_last_kink_come_from_the_adjoints(write_case, monkeypatch):
+    """exp(max(a, b)) · c at a = b = 0.5, c = 2: moving a up moves the max, down does not:
+    ∂f/∂a is 0 from the left and c·e^0.5 from the right — the same with the forward passes
+    going all the way to the output (everything 'ahead')."""
+    case = case_from(write_case, "name: k\nsteps:\n  m: max(a, b)\n  f: exp(m) * c\n"
+                                 "points: [{at: {a: 0.5, b: 0.5, c: 2.0}}]\n")
+    found = Reference(case.graph).at(case.points[0].at)
+    right = float(2 * mpmath.exp(mpmath.mpf(0.5)))
+    assert (found.one_sided["a"][0].float, found.one_sided["a"][1].float) == (0.0, right)
+    assert (found.one_sided["b"][0].float, found.one_sided["b"][1].float) == (0.0, right)
+
+    def everything_ahead(self, kinks, partials, adjoint, infinite):
+        n = len(self.graph.nodes)
+        return [True] * n, [mpmath.mpf(0)] * n
+    monkeypatch.setattr(Reference, "_ahead", everything_ahead)
+    again = Reference(case.graph).at(case.points[0].at)
+    assert {k: (l.digits, r.digits) for k, (l, r) in again.one_sided.items()} == \
+           {k: (l.digits, r.digits) for k, (l, r) in found.one_sided.items()}

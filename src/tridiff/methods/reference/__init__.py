@@ -198,8 +198,10 @@ class Reference:
                                             f"({infinite[index]})", "the derivative does not exist here")
             directional = {}
             if kinks:
+                ahead = self._ahead(kinks, partials, adjoint, infinite)
                 for name, start in self._before(kinks, partials).items():
-                    directional[name] = (self._tangent(start, 1, partials), self._tangent(start, -1, partials))
+                    directional[name] = (self._tangent(start, 1, partials, ahead),
+                                         self._tangent(start, -1, partials, ahead))
                     if not all(mpmath.isfinite(d) for d in directional[name]):
                         return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
                                                 "(a kink under a square root, say)", "the derivative does not exist here")
@@ -233,14 +235,42 @@ class Reference:
                         reach[a] = True
         return {name: i for name, i in self.graph.named.items() if reach[i]}
 
-    def _tangent(self, start: int, direction: int, partials: list[tuple]) -> mpf:
+    def _ahead(self, kinks: list[int], partials: list[tuple], adjoint: list[mpf],
+               infinite: dict) -> tuple[list[bool], list[mpf]]:
+        """For the one-sided derivatives: which nodes have a kink at or after them, and what a
+        tangent at each adds to the output's through its users that have none — their
+        adjoints from the reverse pass, exact there (no kink interrupted them). A forward
+        pass then stops where no kink lies ahead: in logsumexp of 2,000 equal numbers at
+        the max, not at the 6,000 nodes after it. (Everything ahead, nothing added, where an
+        infinite local derivative is about: the pass goes all the way, as before.)"""
+        nodes, users = self.graph.nodes, self.users
+        n = len(nodes)
+        if infinite or any(isinstance(p, Infinite) for ps in partials for p in ps):
+            return [True] * n, [mpf(0)] * n
+        ahead = [False] * n
+        for k in kinks:
+            ahead[k] = True
+        for i in range(n - 1, -1, -1):
+            ahead[i] = ahead[i] or any(ahead[u] for u in users[i])
+        gain = [mpf(0)] * n  # (of the nodes ahead: the forward passes visit no others)
+        for i in (i for i in range(n) if ahead[i]):
+            for u in users[i]:
+                if not ahead[u]:
+                    gain[i] += sum(p * adjoint[u] for a, p in zip(nodes[u].args, partials[u]) if a == i)
+        return ahead, gain
+
+    def _tangent(self, start: int, direction: int, partials: list[tuple],
+                 ahead: tuple[list[bool], list[mpf]]) -> mpf:
         """The one-sided derivative of the output as node `start` moves in `direction`
         (everything upstream of it held fixed): forward mode, each kink taking the slope of
-        the side its argument moves to. Only nodes that move are visited (users of users,
-        in evaluation order), so a move that a max does not pick stops there."""
+        the side its argument moves to, as far as some kink lies ahead (`_ahead`); beyond,
+        the reverse pass's adjoints. Only nodes that move are visited (users of users, in
+        evaluation order), so a move that a max does not pick stops there."""
         nodes, users = self.graph.nodes, self.users
+        kink_ahead, gain = ahead  # (`start` has a kink ahead: see _before)
+        total = mpf(direction) * gain[start]
         tangent: dict[int, mpf] = {start: mpf(direction)}
-        waiting = list(users[start])
+        waiting = [u for u in users[start] if kink_ahead[u]]
         heapq.heapify(waiting)
         queued = set(waiting)
         while waiting:
@@ -258,11 +288,12 @@ class Reference:
                 t = sum(tangent[a] * p for a, p in moving)
             if t:  # a zero moves nothing further
                 tangent[i] = t
+                total += t * gain[i]
                 for u in users[i]:
-                    if u not in queued:
+                    if kink_ahead[u] and u not in queued:
                         queued.add(u)
                         heapq.heappush(waiting, u)
-        return tangent.get(self.graph.output, mpf(0))
+        return total + tangent.get(self.graph.output, mpf(0))
 
     # -- certification --------------------------------------------------------------------------
     def _certify(self, lo: _Pass | Undefined | None, hi: _Pass | Undefined | None, low: int, prec: int,
