@@ -18,6 +18,7 @@ change a number.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ import sympy as sp
 
 from ..cases.ir import Graph, Node
 from ..ops import OPS
+from .swell import derivative_size
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
@@ -33,9 +35,12 @@ SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the
 # once per each of its 2,000 inputs walks the whole sum every time (n² work: 330 s). Known
 # before differentiating, so the method says at once that it is over budget.
 SYMBOLIC_MAX_WORK = 2_000_000
+PREDICTED_MAX_SIZE = 2 * SYMBOLIC_MAX_SIZE  # the same, as swell.py counts it before sympy starts
 SYMBOLIC_MAX_SHAPES = 500
 MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
 MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
+# Digits at which the chain rule's factors are computed, until two agree (_value_at)
+CHAIN_DIGITS = (60, 120, 240, 480, 960, 1920)
 CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled with common subexpressions shared
 
 
@@ -45,7 +50,11 @@ _LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
                       # Heaviside(a - b, 1/2), half at a tie as backprop takes it
                       "Heaviside": lambda v, at_zero=0.0: 1.0 if v > 0 else 0.0 if v < 0 else float(at_zero),
                       # the second derivative of abs or relu: zero away from the kink
-                      "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf}, "math"]
+                      "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf,
+                      # max and min of any number of arguments (ops._sympy_pick), left to right
+                      # as the graph computes them
+                      "max": lambda *v: functools.reduce(OPS["max"].real, v),
+                      "min": lambda *v: functools.reduce(OPS["min"].real, v)}, "math"]
 
 
 class NotDefined(ArithmeticError):
@@ -79,6 +88,7 @@ class Shape:
     """
     expr: sp.Expr
     partials: list[sp.Expr]
+    size: int            # sympy nodes of the partials together
     compiled: object = None
 
     def compile(self):
@@ -134,9 +144,11 @@ class SymbolicCase:
         # times the named nodes it uses, for one step and for all of them.
         cones = [self._cone(root) for _, root in roots]
         work = []
+        reads = []
         for (name, root), cone in zip(roots, cones):
             size = len(cone)
-            inputs = len({a for i in cone for a in graph.nodes[i].args if a in self.symbol and a != root})
+            reads.append({a for i in cone for a in graph.nodes[i].args if a in self.symbol and a != root})
+            inputs = len(reads[-1])
             if size * inputs > SYMBOLIC_MAX_WORK:
                 raise OverBudget(f"differentiating {name} ({size:,} nodes) once for each of the {inputs:,} "
                                  f"named nodes it uses is over the budget of {SYMBOLIC_MAX_WORK:,} node visits")
@@ -144,6 +156,15 @@ class SymbolicCase:
         if sum(work) > SYMBOLIC_MAX_WORK:
             raise OverBudget(f"differentiating the {len(roots):,} steps once for each named node each uses would "
                              f"visit {sum(work):,} nodes, over the budget of {SYMBOLIC_MAX_WORK:,}")
+        # The trees sympy will write, counted from the graph (work as above): a softmax's max
+        # is written once per exponential, n³ nodes in its n derivatives. The count runs up
+        # to 1.8 times sympy's (swell.py): refused here only past twice the budget, which
+        # sympy's own count decides below.
+        for (name, root), cone, leaves in zip(roots, cones, reads):
+            if derivative_size(graph, cone, leaves, PREDICTED_MAX_SIZE) > PREDICTED_MAX_SIZE:
+                raise OverBudget(f"sympy's derivatives of {name} would have over {PREDICTED_MAX_SIZE:,} nodes "
+                                 f"(counted from the graph before differentiating; the budget is "
+                                 f"{SYMBOLIC_MAX_SIZE:,})")
         for (name, root), cone in zip(roots, cones):
             expr = self._expression(cone, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
@@ -155,7 +176,7 @@ class SymbolicCase:
                 size = sum(_size(p, SYMBOLIC_MAX_SIZE) for p in partials)
                 if size > SYMBOLIC_MAX_SIZE:
                     raise OverBudget(f"sympy's derivative of {name} reached over {SYMBOLIC_MAX_SIZE:,} nodes")
-                shapes[canonical] = Shape(canonical, partials)
+                shapes[canonical] = Shape(canonical, partials, size)
             self.units.append(Unit(name, root, expr, uses, shapes[canonical]))
 
     def _cone(self, root: int) -> list[int]:
@@ -188,10 +209,15 @@ class SymbolicCase:
             memo[i] = SYMPY_OPS[node.op](*args)
         return memo[root]
 
+    def local_derivatives_size(self) -> int:
+        """sympy nodes of every unit's partial derivatives: what local_derivatives writes out
+        and evaluates (a shape repeated by several units, once for each)."""
+        return sum(unit.shape.size for unit in self.units)
+
     def local_derivatives(self, values: dict[int, object]) -> list[tuple[int, int, str, float]]:
         """Each unit's derivative in each named node it uses, everything else held fixed —
         the factors of the chain rule: (unit's node, used node, sympy's form in the case's
-        names, its value at `values` (exact, mpmath), to 30 digits then a float)."""
+        names, its value at `values` (exact, mpmath; 40 digits of each), then a float)."""
         out = []
         # 40 digits of each value whatever mpmath's global precision (which the reference's
         # last case left behind: str(mpf) would follow it, and the floats with it)
@@ -201,7 +227,7 @@ class SymbolicCase:
                 at = {_slot(j): sp.Float(mpmath.nstr(values[u], 40), 40) for j, u in enumerate(unit.uses)}
                 for j, u in enumerate(unit.uses):
                     partial = unit.shape.partials[j]
-                    out.append((unit.node, u, sp.sstr(partial.xreplace(names)), float(partial.evalf(30, subs=at))))
+                    out.append((unit.node, u, sp.sstr(partial.xreplace(names)), _value_at(partial, at)))
         return out
 
     # -- symbolic (float64) ---------------------------------------------------------------
@@ -291,6 +317,25 @@ class SymbolicCase:
         fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
                          cse=any(_larger_than(e, CSE_ABOVE_SIZE) for e in exprs), dummify=True)
         return fn, args
+
+
+def _value_at(expr: sp.Expr, at: dict[sp.Symbol, sp.Float]) -> float:
+    """expr at `at`, as a float: the numbers put in at once and computed at 60 digits, then
+    at twice as many until two precisions give the same float (as the reference certifies),
+    and a 0 only from the last (1 − tanh(x)² at x = 800 is 4e-695: 0 at 120 digits).
+
+    sympy's evalf(subs=…) substitutes one subexpression at a time and asks the sign of each
+    Heaviside's symbolic argument on the way: 26 s for the ten factors of a 10-class
+    softmax, against 0.02 s here. The cost is the expression's size times the precisions
+    tried, known before it starts."""
+    found = None
+    for precision in CHAIN_DIGITS:
+        value = expr.xreplace({s: sp.Float(v, precision) for s, v in at.items()})
+        value = float(value if value.is_Number else value.evalf(precision))
+        if (value == found and value != 0) or (math.isnan(value) and found is not None and math.isnan(found)):
+            break
+        found = value
+    return found
 
 
 def _size(expr: sp.Expr, limit: int) -> int:

@@ -157,6 +157,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             blocks.append(Table(worked.LOCAL_HEADERS, worked.local_rows(point),
                                 f"Its factors at point {k}, each step's derivative in the named values it reads (sympy's form):",
                                 title_is_heading=False))
+        elif point.get("chain_rule_note"):
+            blocks.append(Text(point["chain_rule_note"], "chain_rule_note"))
         for array, title, headers, rows in matrices.array_tables(case, point):
             blocks.append(Table(headers, rows, title))
             if heatmap_name(case, k, array) in plots:

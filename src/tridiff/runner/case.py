@@ -194,7 +194,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
              if e["judged_error"] is not None and e["judged_error"] > case.tolerance})
         written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},
                              graph.names_of(), graph.output)
-        if written:
+        if isinstance(written, str):
+            entry["chain_rule_note"] = written
+        elif written:
             entry["chain_rule"] = written
     if exact.one_sided and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x

@@ -11,14 +11,26 @@ from __future__ import annotations
 
 MAX_NAMED = 24  # named nodes: a larger case's chain rule would fill pages, not teach
 MAX_PATHS = 4   # products written out for one node; beyond, one term per node that uses it
+# sympy nodes of the local derivatives together, each printed on the page and evaluated at
+# the point (at 60 digits and more: tridiff.methods.symbolic._value_at) — known before
+# starting, from the symbolic method's own count. A 10-class softmax cross-entropy's ten
+# are 8,933; written with `p: softmax(z)` a named step, its 101 are 71,435: pages of forms
+# no one reads, and seconds of sympy.
+MAX_SIZE = 20_000
 
 
-def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[int, str], output: int) -> dict | None:
+def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[int, str],
+               output: int) -> dict | str | None:
     """`symbolic`: the case's SymbolicCase; `values`: the reference's value of every node;
     `gradient`: each named node's exact gradient as a float. None where no chain rule is
-    written (too many named nodes, or sympy over budget)."""
+    written (too many named nodes, or sympy over budget: the page says so already); the
+    reason, for the page, where its local derivatives are too large to write out."""
     if symbolic.over_budget or len(names) > MAX_NAMED:
         return None
+    size = symbolic.local_derivatives_size()
+    if size > MAX_SIZE:
+        return (f"The chain rule is not written out here: sympy's local derivatives of its steps are {size:,} "
+                f"nodes together, over the {MAX_SIZE:,} a page writes out (the gradients above are every node's).")
     factors = symbolic.local_derivatives({i: values[i] for i in names})
     users: dict[int, list[int]] = {}
     for of, wrt, _, _ in factors:

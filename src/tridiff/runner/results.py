@@ -144,6 +144,7 @@ class PointResult(TypedDict, total=False):
     error_distribution: dict[str, Distribution]
     directions: Directions
     circuit: Circuit | None
+    chain_rule_note: str             # why the chain rule is not written out at this point
 
 
 class Curve(TypedDict):
