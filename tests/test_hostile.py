@@ -323,3 +323,15 @@ def test_show_refuses_a_fifo_at_once(project):
     os.mkfifo(folder / "results.json")
     code, _, err, seconds, _ = run("show", "--reports", folder, cwd=project, timeout=20)
     assert code == 2 and "not a regular file" in err and seconds < 10
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo.yaml"])
+def test_a_path_that_is_not_a_file_is_one_line_and_nothing_runs(project, path):
+    """A device that never ends or a FIFO nobody writes: never read (no hang), nothing written."""
+    os.mkfifo(project / "fifo.yaml")
+    before = tree(project)
+    for command in ("check", "run"):
+        code, out, err, seconds, _ = run(command, path, cwd=project, timeout=30)
+        lines = _clean(err)
+        assert code == 2 and len(lines) == 1 and "not a file or a folder" in lines[0], lines
+    assert tree(project) == before

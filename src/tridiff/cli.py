@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cases.files import MAX_NAME, MISSING_PATH, NAME, load_library
+from .cases.files import MAX_NAME, MISSING_PATH, NAME, NOT_A_FILE, load_library
 from .errors import CaseError, did_you_mean, one_line
 from .reports.folder import OTHER_OUTPUT, replacing, write_file
 
@@ -118,7 +118,7 @@ def cmd_run(args) -> int:
         raise CaseError(f"unknown executor {args.executor!r}", "give local, dask or dask://HOST:PORT", **where,
                         field="--executor")
     library = api.load(args.paths)
-    missing = [e for e in library.errors if e.problem == MISSING_PATH]
+    missing = [e for e in library.errors if e.problem in (MISSING_PATH, NOT_A_FILE)]
     for err in missing:  # a mistyped path: nothing is computed and no report folder is touched
         err.fix += "; nothing was run"
     _report_errors(library.errors)

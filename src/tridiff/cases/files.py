@@ -313,6 +313,7 @@ class Library:
 
 
 MISSING_PATH = "no such file or folder"
+NOT_A_FILE = "not a file or a folder (a device, a FIFO or a socket); tridiff reads case files"
 
 
 def case_files(paths: list[str | Path]) -> tuple[list[Path], list[CaseError]]:
@@ -325,7 +326,8 @@ def case_files(paths: list[str | Path]) -> tuple[list[Path], list[CaseError]]:
         elif p.is_file():
             files.append(p)
         else:
-            errors.append(CaseError(MISSING_PATH, "give a case file or a folder of them", file=str(raw)))
+            errors.append(CaseError(NOT_A_FILE if p.exists() else MISSING_PATH, "give a case file or a folder of them",
+                                    file=str(raw)))
     return files, errors
 
 
