@@ -50,8 +50,12 @@ def test_every_shipped_case_validates_against_the_schema():
 
 
 def test_tridiff_schema_prints_the_schema():
+    from tridiff.cases.schema import is_schema
     out = command("schema")
-    assert json.loads(out.stdout) == SCHEMA
+    printed = json.loads(out.stdout)
+    assert printed.pop("$comment").startswith("written by tridiff") and printed == SCHEMA
+    assert is_schema(out.stdout)  # what `schema --out` may later replace
+    assert not is_schema(json.dumps({"$comment": json.loads(out.stdout)["$comment"], **SCHEMA, "x-mine": 1}))
 
 
 GOOD = {"name": "ok-case", "function": "x**2", "points": [{"at": {"x": 1.5}, "expect": {"value": 2.25}}],

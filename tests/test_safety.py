@@ -35,6 +35,8 @@ def tree(path: Path) -> dict:
             out[rel] = ("link", os.readlink(p))
         elif p.is_dir():
             out[rel] = ("dir",)
+        elif not p.is_file():  # a FIFO or a device: reading it would block or never end
+            out[rel] = ("special", p.stat().st_mode)
         else:
             out[rel] = ("file", hashlib.sha256(p.read_bytes()).hexdigest())
     return out

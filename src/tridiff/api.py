@@ -72,5 +72,8 @@ def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int
     `precisions`: also run finite differences and backprop in "float32" / "float16".
     """
     check_labels(methods or {})
+    if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
+        raise CaseError(f"timeout={timeout!r} is not a time limit", "give a number of seconds above 0, or None for "
+                        "no limit", file="<python>", field="timeout")
     runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=methods, precisions=precisions)
     return results_document([r.result for r in runs])

@@ -22,8 +22,16 @@ Errors are one line each on stderr: file:line: case: field: what is wrong; what 
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, its usage errors in one line like every other error (exit 2)."""
+
+    def error(self, message: str):
+        print(one_line(f"error: <command line>: {message}; see `{self.prog} --help`"), file=sys.stderr)
+        raise SystemExit(EXIT_INVALID)
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tridiff", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    p = _Parser(prog="tridiff", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
                                 description="Differentiate example functions symbolically, numerically and by "
                                             "backprop, and report how far each lands from the exact derivative.")
     p.add_argument("--version", action="version", version=f"tridiff {__version__}")
@@ -218,10 +226,10 @@ def cmd_bench(args) -> int:
     if bad:
         raise CaseError(f"--sizes {bad[0]} is out of range", f"give sizes from 1 to {bench.MAX_SIZE:,}",
                         file="<command line>", field="--sizes")
-    for name, value in (("--budget", args.budget), ("--repeats", args.repeats)):
-        if value is not None and not 0 < value < float("inf"):
-            raise CaseError(f"{name} {value:g} is not a positive number", "give e.g. 10", file="<command line>",
-                            field=name)
+    for name, value, most in (("--budget", args.budget, 24 * 3600.0), ("--repeats", args.repeats, 1000)):
+        if value is not None and not 0 < value <= most:
+            raise CaseError(f"{name} {value:g} is out of range", f"give a number above 0, at most {most:g}",
+                            file="<command line>", field=name)
     with replacing(Path(args.out), "the results", OTHER_OUTPUT) as folder:  # refused before the benchmark runs
         bench.write(bench.run(quick=args.quick, budget=args.budget, repeats=args.repeats, families=args.family,
                               sizes=sizes), folder)
@@ -309,6 +317,21 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line; `argv` None: this process's own, and this process is tridiff's
+    alone — after a run with plug-ins it ends at once, so that a thread or an exit handler
+    a plug-in left behind cannot keep it alive."""
+    code = _main(argv)
+    if argv is None and "tridiff.runner.execute" in sys.modules and sys.modules["tridiff.runner.execute"].plugged_in():
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except OSError:  # the reader went away
+                pass
+        os._exit(code)
+    return code
+
+
+def _main(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     import signal
     import warnings

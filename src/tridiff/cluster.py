@@ -155,6 +155,10 @@ def _gather(client, address: str, cases: list[Case], timeout: float | None, plug
             elif time.monotonic() - without_workers > WAIT_FOR_WORKERS:
                 return unfinished(f"no Dask worker for {WAIT_FOR_WORKERS:g} s")
     except KeyboardInterrupt as stop:
+        try:  # so that a remote worker does not start the cases left (one it is running ends at its limit)
+            client.cancel(list(futures.values()), force=True)
+        except Exception:  # noqa: BLE001  a scheduler already gone
+            pass
         raise Stopped(unfinished("the run was stopped"), stop) from None
     return runs  # type: ignore[return-value]
 

@@ -7,6 +7,7 @@ schema rejects, the loader rejects too.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 
 from .files import MAX_DIRECTIONS, CASE_KEYS, DIFFERENCE_KEYS, EXPECT_KEYS, EXPECTED_STATUSES, MAX_POINTS, POINT_KEYS, PRECISIONS, SCHEME_TABLE, SWEEP_KEYS
@@ -74,15 +75,28 @@ def schema() -> dict:
     }
 
 
+_MARK = "written by tridiff, which replaces this file only while it is as written; sha256 of the rest: "
+
+
+def _digest(document: dict) -> str:
+    return hashlib.sha256(json.dumps(document, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
 def dumps() -> str:
-    return json.dumps(schema(), indent=2, ensure_ascii=False) + "\n"
+    """The schema as `schema --out` and `new` write it: marked with a digest of its content,
+    so that a later run can tell its own unchanged file from one a person edited."""
+    document = schema()
+    return json.dumps({"$comment": _MARK + _digest(document), **document}, indent=2, ensure_ascii=False) + "\n"
 
 
 def is_schema(text: str) -> bool:
-    """Whether text is a schema tridiff wrote (this version's or an earlier one): what
-    `schema --out` and `new` may replace."""
+    """Whether text is a schema tridiff wrote (this version's or another's) and nobody has
+    changed since: what `schema --out` and `new` may replace."""
     try:
         document = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
-    return isinstance(document, dict) and document.get("title") == "tridiff case file" and "$schema" in document
+    if not isinstance(document, dict) or not isinstance(document.get("$comment"), str):
+        return False
+    comment = document.pop("$comment")
+    return comment.startswith(_MARK) and comment[len(_MARK):] == _digest(document)

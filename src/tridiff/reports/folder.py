@@ -297,7 +297,9 @@ def replacing(target: Path, what: str, header: str = _HEADER) -> Iterator[Report
 
 
 def _cannot_write(target: Path, err: OSError) -> CaseError:
-    reason = "the name is too long" if err.errno == errno.ENAMETOOLONG else err.strerror or str(err)
+    reason = {errno.ENAMETOOLONG: "the name is too long",
+              errno.ENOTDIR: "a part of the path is a file, not a folder",
+              errno.EEXIST: "a part of the path is a file, not a folder"}.get(err.errno, err.strerror or str(err))
     return CaseError(f"cannot write here: {reason}", "give --out a place you can write to",
                      file=str(target)[:200], field="--out")
 
@@ -320,12 +322,16 @@ def write_file(target: Path, text: str, ours: Callable[[str], bool], field: str 
                             "or give another path", **where)
         replace = target.exists()
         if replace:
+            if not target.is_file():  # a FIFO would block the reading below; a device is nobody's output
+                raise CaseError("is not a regular file; tridiff would not write into it", "give a new file name",
+                                **where)
             try:
-                with open(target, encoding="utf-8") as handle:
+                fd = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # and what became a FIFO meanwhile
+                with os.fdopen(fd, encoding="utf-8") as handle:
                     mine = ours(handle.read(MAX_OWN))
             except (OSError, UnicodeDecodeError, ValueError):
                 mine = False
-            if not mine or not target.is_file():
+            if not mine:
                 raise CaseError("exists already and is not tridiff's own output; tridiff would not overwrite it",
                                 "give a new file name, or remove the file yourself", **where)
         fd, temporary = tempfile.mkstemp(prefix=f".{_stem(target)}.tridiff-new-", dir=target.parent)

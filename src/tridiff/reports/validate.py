@@ -125,12 +125,14 @@ def read_results(path: Path) -> dict:
         raise CaseError("no results.json here", again, file=str(path)) from None
     except OSError as err:
         raise CaseError(f"cannot read it: {err.strerror}", again, file=str(path)) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device
+        os.close(fd)
+        raise CaseError("is not a regular file", again, file=str(path))
+    if info.st_size > MAX_BYTES:
+        os.close(fd)
+        raise CaseError(f"is {info.st_size:,} bytes, more than tridiff writes", again, file=str(path))
     with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise CaseError("is not a regular file", again, file=str(path))
-        if info.st_size > MAX_BYTES:
-            raise CaseError(f"is {info.st_size:,} bytes, more than tridiff writes", again, file=str(path))
         try:
             document = json.loads(handle.read().decode("utf-8"))
         except (ValueError, RecursionError) as err:  # RecursionError: nested deeper than the parser goes

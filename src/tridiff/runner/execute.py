@@ -21,6 +21,9 @@ import multiprocessing.connection
 import os
 import pickle
 import resource
+import signal
+import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -31,7 +34,7 @@ from ..errors import CaseError
 from ..methods.plugins import load_all
 from .case import run_case
 from .results import case_result
-from .workers import CAN_FORK, Contained, Worker, memory_limit, only_the_worker, spawn
+from .workers import CAN_FORK, Contained, Worker, kill_children, memory_limit, only_the_worker, spawn
 
 DEFAULT_TIMEOUT = 60.0
 # Of a case's time limit, the part that computing its points may use: the rest is for its
@@ -212,6 +215,12 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
 
 
 IMPORT_LIMIT = 60.0  # seconds plug-ins may take to import, when the run has no time limit
+IMPORT_GRACE = 5.0   # seconds more for their second import, in tridiff itself
+_plugged_in = False  # whether this process has imported a plug-in: then it ends with os._exit
+
+
+def plugged_in() -> bool:
+    return _plugged_in
 
 
 def load_plugins(specs: list[str], timeout: float | None) -> dict:
@@ -239,9 +248,38 @@ def load_plugins(specs: list[str], timeout: float | None) -> dict:
         if said != "loaded":
             raise CaseError(f"importing {', '.join(specs)} ended its process (exit code {worker.exitcode})",
                             "fix the plug-in", **where)
-    me = os.getpid()
-    plugins = load_all(specs)
-    only_the_worker(me)  # a plug-in that forked while imported: its copy of tridiff ends here
+    return _import_here(specs, min(timeout or IMPORT_LIMIT, IMPORT_LIMIT))
+
+
+def _import_here(specs: list[str], limit: float) -> dict:
+    """load_all in this process, which a plug-in may not take over: an import that hangs
+    (after a quick first one) ends tridiff with one line once the limit and a grace have
+    passed; a copy forked by the import ends; the working folder and the stop signals'
+    handlers are put back as they were."""
+    global _plugged_in
+    _plugged_in = True
+    me, here = os.getpid(), os.getcwd()
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+    def give_up() -> None:
+        print("error:", CaseError(f"importing {', '.join(specs)} in tridiff took over {limit + IMPORT_GRACE:g} s (it was quick "
+                        "in its worker)", "fix the plug-in's import", file="<command line>", field="--method"),
+              file=sys.stderr, flush=True)
+        kill_children()
+        os._exit(2)
+
+    watchdog = threading.Timer(limit + IMPORT_GRACE, give_up)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        plugins = load_all(specs)
+    finally:
+        watchdog.cancel()
+        only_the_worker(me)  # a plug-in that forked while imported: its copy of tridiff ends here
+        os.chdir(here)
+        if threading.current_thread() is threading.main_thread():
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
     return plugins
 
 

@@ -31,6 +31,8 @@ import multiprocessing.connection
 import os
 import resource
 import signal
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Callable
@@ -130,6 +132,15 @@ def _settle(parent: int, memory: int | None) -> None:
     except OSError:
         pass
     _die_with_parent(parent)
+    # What runs here (a plug-in) does not print into the run's output: nothing of tridiff's
+    # goes to a worker's stdout, and errors Python would print as tracebacks (an exception
+    # in __del__ or in a thread) are one line on stderr.
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    except OSError:
+        pass
+    sys.unraisablehook = _one_line_unraisable
+    threading.excepthook = _one_line_thread_error
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C reaches the terminal's process group
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # the parent's handler is not ours
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOPS)  # blocked by the parent around the fork
@@ -139,6 +150,23 @@ def _settle(parent: int, memory: int | None) -> None:
             resource.setrlimit(resource.RLIMIT_AS, (memory, hard))
     except (ValueError, OSError):
         pass
+
+
+def _one_line(what: str, error: BaseException | None) -> None:
+    text = " ".join(f"warning: {what}: {type(error).__name__}: {error}".split())[:300] + "\n"
+    try:
+        os.write(2, text.encode("utf-8", "replace"))  # one write: lines from two threads never mix
+    except OSError:
+        pass
+
+
+def _one_line_unraisable(unraisable) -> None:
+    _one_line(f"ignored in {getattr(unraisable.object, '__qualname__', type(unraisable.object).__name__)}",
+              unraisable.exc_value)
+
+
+def _one_line_thread_error(args) -> None:
+    _one_line(f"in a thread ({args.thread.name if args.thread else '?'})", args.exc_value)
 
 
 def only_the_worker(pid: int) -> None:
@@ -178,6 +206,15 @@ def _children() -> set[int]:
             if fields[1] == me:
                 found.add(int(entry.name))
     return found
+
+
+def kill_children() -> None:
+    """Kill every child of this process (when tridiff must end at once)."""
+    for pid in _children():
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 class Contained:
