@@ -2,8 +2,10 @@
 computing, pictures, pages and the report folder — and no point ends in an internal error."""
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from helpers import case_from
 from tridiff.cases.files import read_case
 from tridiff.runner.execute import run_cases
 from tridiff.reports import plots  # noqa: F401  imported here once, not in every forked worker
@@ -79,3 +81,15 @@ def test_no_point_ends_in_an_internal_error_pictures_and_folder_included(tmp_pat
     write_all(results_document([result]), folder, Figures(run.figures, {result["name"]: run.notes}), [run.pages])
     folder.commit()
     assert (out / "extreme.md").exists() and (out / "results.json").exists()
+
+
+@pytest.mark.parametrize("function, x", [("asin(sin(x))", 1.5707963267948966), ("asin(sin(x))", 0.3),
+                                         ("acos(cos(x))", 1.0e-8)])
+def test_an_infinite_slope_inside_float64_loses_no_point(write_case, function, x):
+    """sin(x) rounds to 1 (or cos(x) to 1), so float64's arcsine slope is 1/0; the exact
+    derivative is sign(cos x) = 1 (or sign(sin x) = 1), by hand. Taylor mode's arcsine once
+    raised ZeroDivisionError and the point became an internal error."""
+    case = case_from(write_case, f"name: c\nfunction: {function}\npoints:\n  - at: {{x: {x!r}}}\n")
+    point = run_case(case)["points"][0]
+    assert "internal error" not in (point["message"] or "")
+    assert point["gradient"]["x"]["reference"] == 1.0

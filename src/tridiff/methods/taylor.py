@@ -133,7 +133,8 @@ def _reciprocal(w: Series) -> Series:
 def _arcsine(sign: float) -> Callable:
     def g(u: Series) -> Series:
         v = [(1.0 - u[0]) * (1.0 + u[0])] + _square(u, -1.0, 1.0)[1:]  # 1 − u², exact near ±1
-        return [sign * c for c in _power(v, -0.5, v[0] ** -0.5)]
+        # at u = ±1 (an argument that rounds there) the slope is infinite: inf, not an exception
+        return [sign * c for c in _power(v, -0.5, np.float64(v[0]) ** -0.5)]
     return _chain(g)
 
 
@@ -197,7 +198,11 @@ def derivatives(graph: Graph, values: list[float], seeds: list[dict[int, float]]
     for every seed of its batch, so one batch of every node would hold n² numbers."""
     found: list[list[float] | None] = []
     for start in range(0, len(seeds), SEED_BATCH):
-        found += _derivatives(graph, values, seeds[start:start + SEED_BATCH], order)
+        batch = seeds[start:start + SEED_BATCH]
+        try:
+            found += _derivatives(graph, values, batch, order)
+        except (ArithmeticError, ValueError):  # a rule's float arithmetic failed: not finite, as a pole is
+            found += [None] * len(batch)
     return found
 
 
