@@ -3,6 +3,7 @@ itself (and jax's check_grads where jax is installed), against estimates worked 
 hand, and against each tool's documented defaults for a gradient that is slightly wrong."""
 import importlib.util
 import json
+import math
 import subprocess
 import sys
 import warnings
@@ -216,3 +217,24 @@ def test_jax_takes_the_difference_of_two_equal_infinities_as_0():
     jax_row = rows["jax.test_util.check_grads", "float16"]
     assert jax_row["estimate"] == 0.0 and jax_row["verdicts"]["backprop"] == "pass"
     assert rows["torch.autograd.gradcheck", "float16"]["verdicts"]["backprop"] == "spurious failure"
+
+
+@pytest.mark.parametrize("g, n, said", [(1e-300, 0.0, 0.0), (2e-163, 0.0, 0.0), (1e-100, 0.0, 1e-100),
+                                        (3.0, 1.0, 2.0), (1e155, 0.0, math.inf), (-1e200, 1e200, math.inf)])
+def test_scipy_check_grad_reports_with_its_own_squaring(g, n, said):
+    """np.sqrt(np.sum(np.abs((g - n)**2))): (1e-300)² and (2e-163)² underflow to 0.0, (1e155)²
+    overflows — worked out by hand from IEEE float64's range (smallest subnormal 4.9e-324,
+    largest 1.8e308)."""
+    from tridiff.checkers import CHECKERS
+    assert CHECKERS["scipy.optimize.check_grad"].reports(g, n) == said
+
+
+@pytest.mark.skipif(importlib.util.find_spec("scipy") is None, reason="scipy is optional (pip install scipy)")
+@pytest.mark.parametrize("g", [1e-300, 2e-163, 1e-100, 3.0, 1e155])
+def test_scipy_check_grad_itself_agrees(g):
+    """f = 0 everywhere, so scipy's estimate is exactly 0 and check_grad returns its own
+    arithmetic on g alone."""
+    from scipy.optimize import check_grad
+    from tridiff.checkers import CHECKERS
+    said = check_grad(lambda x: 0.0, lambda x: np.array([g]), np.array([1.0]))
+    assert CHECKERS["scipy.optimize.check_grad"].reports(g, 0.0) == float(said)

@@ -80,7 +80,7 @@ def _row(checker: Checker, precision: str, name: str, f: Callable[[list], list],
             # backprop's right gradient overflowed in this precision: the tools' own checks
             # then hang on their backward's arithmetic (torch's inf·0 test of grad_output)
             continue
-        row["differences"][label] = abs(g - estimate) if finite and math.isfinite(g) else None
+        row["differences"][label] = checker.reports(g, estimate) if finite and math.isfinite(g) else None
         with np.errstate(all="ignore"):
             found = checker.test(g, n, dtype)
         if found is None:
