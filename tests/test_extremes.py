@@ -93,3 +93,19 @@ def test_an_infinite_slope_inside_float64_loses_no_point(write_case, function, x
     point = run_case(case)["points"][0]
     assert "internal error" not in (point["message"] or "")
     assert point["gradient"]["x"]["reference"] == 1.0
+
+
+@pytest.mark.parametrize("part", ["chain_rule", "taylor_test", "gradient_checks", "_circuit"])
+def test_a_part_that_fails_is_said_and_the_point_keeps_its_verdict(write_case, monkeypatch, part):
+    """Issue 28 (3): an exception in one part a page adds loses neither the point nor the case."""
+    from tridiff.runner import case as case_module
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("made to fail")
+
+    monkeypatch.setattr(case_module, part, broken)
+    case = case_from(write_case, "name: c\nfunction: x*x + sin(x)\npoints:\n  - at: {x: 0.5}\n")
+    point = run_case(case)["points"][0]
+    assert point["status"] == "ok" and point["gradient"]["x"]["reference"] == 1.8775825618903728
+    (key, said), = point["not_available"].items()
+    assert "ZeroDivisionError: made to fail" in said and key == part.strip("_").removesuffix("_test")

@@ -6,15 +6,18 @@ format them and never recompute.
 from __future__ import annotations
 
 import math
+import os
 import sys
 import time
+import traceback
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
+from ..errors import one_line
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, describe, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
@@ -175,29 +178,30 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                                       for p, found in lower.items()}
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
+    part = _parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     if engines.directions:
-        entry["directions"] = _directions(case, engines.directions, along, values, exact, entry["value_digits_right"])
+        part("directions", lambda: _directions(case, engines.directions, along, values, exact,
+                                               entry["value_digits_right"]))
     mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
     if "backprop" in methods:
-        entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
+        part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"]))
     if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
-        tested = taylor_test(graph, point.at, v, methods, case.tolerance)
-        if tested:
-            entry["taylor"] = tested
+        if not part("taylor", lambda: taylor_test(graph, point.at, v, methods, case.tolerance)):
+            entry.pop("taylor", None)
     if not exact.kinks:  # (at a kink a local derivative does not exist)
         finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}
-        entry["gradient_checks"] = gradient_checks(
+        part("gradient_checks", lambda: gradient_checks(
             graph, {"float64": values} | {p: found.values for p, found in lower.items()}, swept, finite,
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
-             if e["judged_error"] is not None and e["judged_error"] > case.tolerance})
-        written = chain_rule(engines["symbolic"], exact.values, {n: g.float for n, g in exact.gradient.items()},
-                             graph.names_of(), graph.output)
-        if isinstance(written, str):
-            entry["chain_rule_note"] = written
-        elif written:
-            entry["chain_rule"] = written
+             if e["judged_error"] is not None and e["judged_error"] > case.tolerance}))
+        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values,
+                                                        {n: g.float for n, g in exact.gradient.items()},
+                                                        graph.names_of(), graph.output))
+        if isinstance(written, str) or not written:  # a note instead, or nothing to write
+            entry.pop("chain_rule", None)
+            entry.update({"chain_rule_note": written} if written else {})
     if exact.one_sided and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.
@@ -321,6 +325,23 @@ def _float_failure(graph, err: FloatFailure, exact: Exact) -> str:
     value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
     return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
             "is in the results); no float64 method can be judged")
+
+
+def _parts(entry: PointResult) -> Callable:
+    """part(key, compute): entry[key] = compute(); where it raises, the point keeps
+    everything else and `not_available` says which part and why."""
+    def part(key: str, compute: Callable):
+        try:
+            entry[key] = found = compute()
+        except (MemoryError, RecursionError):  # the whole case's problem (tridiff.runner.execute)
+            raise
+        except Exception as err:  # a bug of tridiff's in one part: said in the point, the rest reported
+            at = traceback.extract_tb(err.__traceback__)[-1]
+            entry.setdefault("not_available", {})[key] = one_line(
+                f"n/a: {type(err).__name__}: {err} (at {os.path.basename(at.filename)}:{at.lineno})")[:300]
+            return None
+        return found
+    return part
 
 
 def _digits_right(got: float, exact: Number) -> float | None:
