@@ -261,8 +261,14 @@ def test_pytest_passes_a_case_whose_kink_is_meant(tmp_path):
      lambda: mpmath.log(1 + mpmath.exp(800))),
     ("log(exp(a) + exp(b))", {"a": -1000.0, "b": -1000.0}, "underflows to 0.0",
      lambda: -1000 + mpmath.log(2)),
-    ("-log(1 - sigmoid(z))", {"z": 40.0}, "which float64 rounds to 0.0",
+    # 1 − sigmoid(40) is 4.2e-18 exactly: the 0.0 comes from cancelling 1 − 1.0, not from rounding 4.2e-18
+    ("-log(1 - sigmoid(z))", {"z": 40.0}, "the exact argument is 4.24835e-18, but float64's steps before it give 0.0",
      lambda: mpmath.log(1 + mpmath.exp(40))),
+    # issue 28: the exact argument shown to the digits that differ from what float64 rounds it to
+    ("log1p(-exp(-x))", {"x": 1e-20}, "the exact argument is -0.99999999999999999999, which float64 rounds to -1.0",
+     lambda: mpmath.log(-mpmath.expm1(-mpmath.mpf(1e-20)))),
+    ("log(x + sqrt(x*x + 1))", {"x": -1e8}, "the exact argument is 5.0e-9, but float64's steps before it give 0.0",
+     lambda: mpmath.asinh(-mpmath.mpf(10) ** 8)),
 ])
 def test_float64_failure_is_not_called_a_domain_error(function, at, says, exact_value):
     point = run(case(function, at))["points"][0]

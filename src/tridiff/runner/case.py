@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -31,10 +30,8 @@ from .gradcheck import gradient_checks
 from .remainder import taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
-from .judge import as_expected, certain, check_differences, check_expect, judge
+from .judge import as_expected, certain, check_differences, check_expect, float_failure, judge
 from .results import CaseResult, PointResult, case_result
-
-TINY = sys.float_info.min
 
 
 def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = (),
@@ -123,7 +120,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     try:
         values = forward(graph, point.at)
     except FloatFailure as err:
-        entry.update(status="error", message=_float_failure(graph, err, exact))
+        entry.update(status="error", message=float_failure(graph, err, exact))
         entry["value_reference_digits"] = exact.value.digits
         entry["reference_digits"] = {name: number.digits for name, number in exact.gradient.items()}
         stated = check_expect(case, point, exact, {}, {})
@@ -307,24 +304,6 @@ def _side(left: Number, right: Number) -> tuple[str, str]:
     if left.float != right.float:
         return repr(left.float), repr(right.float)
     return left.digits, right.digits
-
-
-def _float_failure(graph, err: FloatFailure, exact: Exact) -> str:
-    """Why float64 fails where the exact function is defined: overflow, underflow or rounding."""
-    where = describe(graph, err.node, err.args)
-    lost = [(got, a) for got, a in zip(err.args, graph.nodes[err.node].args) if mpmath.mpf(got) != exact.values[a]]
-    if err.overflow:
-        what = (f"float64 overflows in {where}: its exact value {brief(exact.values[err.node])} is beyond "
-                "float64's largest number 1.8e308")
-    elif lost:
-        got, a = lost[0]
-        how = "underflows to" if got == 0 and abs(exact.values[a]) < TINY else "rounds to"
-        what = f"float64 cannot evaluate {where}: its argument is exactly {brief(exact.values[a])}, which float64 {how} {got!r}"
-    else:
-        what = f"float64 cannot evaluate {where}"
-    value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
-    return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
-            "is in the results); no float64 method can be judged")
 
 
 def _parts(entry: PointResult) -> Callable:

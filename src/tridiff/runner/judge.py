@@ -9,10 +9,12 @@ exp(-800)). See docs/error-model.md.
 from __future__ import annotations
 
 import math
+import sys
 
 import mpmath
 
 from ..cases.files import Case, Point
+from ..methods.evaluate import FloatFailure, describe
 from ..methods.finite import sweep
 from ..methods.reference import Exact, Number, brief
 from . import measures
@@ -115,3 +117,31 @@ def as_expected(entry: dict, point: Point) -> dict:
         entry.update(status="mismatch", message=f"expect status: the case expects {want}, but the point is "
                                                 f"{entry['status']}: {found}")
     return entry
+
+
+TINY = sys.float_info.min  # below it, a float64 number is subnormal
+
+
+def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
+    """Why float64 fails where the exact function is defined: overflow, underflow or rounding."""
+    where = describe(graph, err.node, err.args)
+    lost = [(got, a) for got, a in zip(err.args, graph.nodes[err.node].args) if mpmath.mpf(got) != exact.values[a]]
+    if err.overflow:
+        what = (f"float64 overflows in {where}: its exact value {brief(exact.values[err.node])} is beyond "
+                "float64's largest number 1.8e308")
+    elif lost:
+        got, a = lost[0]
+        value = exact.values[a]
+        shown = next(text for n in (6, 9, 12, 15, 18, 21, 24, 27, 30)  # enough digits to differ from got
+                     if float(mpmath.mpf(text := mpmath.nstr(value, n))) != got or n == 30)
+        if mpmath.mpf(got) == mpmath.mpf(float(value)):  # got is the exact argument, correctly rounded
+            how = "underflows to" if got == 0 and abs(value) < TINY else "rounds to"
+            what = f"float64 cannot evaluate {where}: the exact argument is {shown}, which float64 {how} {got!r}"
+        else:  # the steps before it, each rounded, lost its digits
+            what = (f"float64 cannot evaluate {where}: the exact argument is {shown}, but float64's steps before it "
+                    f"give {got!r} (rounding in them, amplified where they cancel)")
+    else:
+        what = f"float64 cannot evaluate {where}"
+    value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
+    return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
+            "is in the results); no float64 method can be judged")
