@@ -2,6 +2,7 @@
 computing, pictures, pages and the report folder — and no point ends in an internal error."""
 from pathlib import Path
 
+import mpmath
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
@@ -109,3 +110,26 @@ def test_a_part_that_fails_is_said_and_the_point_keeps_its_verdict(write_case, m
     assert point["status"] == "ok" and point["gradient"]["x"]["reference"] == 1.8775825618903728
     (key, said), = point["not_available"].items()
     assert "ZeroDivisionError: made to fail" in said and key == part.strip("_").removesuffix("_test")
+
+
+@pytest.mark.parametrize("function, at, node, truth", [
+    ("logsumexp(z)", "{z: [1, 1, 0]}", "z[0]", lambda: mpmath.e / (2 * mpmath.e + 1)),   # smooth at the tie
+    ("-log(softmax(z)[1])", "{z: [0, 0, 0, 0]}", "z[1]", lambda: mpmath.mpf(-3) / 4),  # zero initialisation
+])
+def test_a_tie_inside_softmax_or_logsumexp_is_judged_right_to_30_digits(write_case, function, at, node, truth):
+    """Issue 28 (2): smooth functions at a tie of their max are judged (they were called
+    nondifferentiable: a left derivative negated outside the working precision)."""
+    case = case_from(write_case, f"name: c\nfunction: {function}\npoints:\n  - at: {at}\n")
+    point = run_case(case)["points"][0]
+    assert point["status"] == "ok"
+    with mpmath.workdps(40):
+        shown = mpmath.mpf(point["gradient"][node]["reference_digits"])
+        assert abs(shown - truth()) <= mpmath.mpf(10) ** -29 * abs(truth())
+
+
+def test_a_kinks_one_sided_derivatives_are_certified_too(write_case):
+    """relu(x) + exp(x)/3 at 0: 1/3 from the left and 4/3 from the right, to 30 digits (the
+    left one once showed 0.3333333333333333148…, a float64 on the way)."""
+    case = case_from(write_case, "name: c\nfunction: relu(x) + exp(x)/3\npoints:\n  - at: {x: 0}\n")
+    sides = run_case(case)["points"][0]["gradient"]["x"]["one_sided"]
+    assert (sides["left_digits"], sides["right_digits"]) == ("0." + "3" * 30, "1." + "3" * 29)
