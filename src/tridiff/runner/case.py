@@ -182,7 +182,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         entry["circuit"] = _circuit(graph, engines, point, values, methods["backprop"])
     if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
-        tested = taylor_test(graph, point.at, v, methods, case.tolerance)
+        tested = taylor_test(graph, point.at, v, methods, {n: g.exact for n, g in exact.gradient.items()})
         if tested:
             entry["taylor"] = tested
     if not exact.kinks:  # (at a kink a local derivative does not exist)
