@@ -148,3 +148,13 @@ def test_right_gradients_on_the_shipped_cases_keep_slope_2():
             assert tested["h"][-1] < 1e-11 and tested["resolves"] < 1e-12, name
             for label, m in tested["methods"].items():
                 assert m["verdict"] == "right" and abs(m["slope"] - 2) < 0.05 and m["off"] < 1e-15, (name, label)
+
+
+def test_the_working_precision_grows_as_h_shrinks(write_case):
+    """f = x + 1e50 at x = 1 (linear: swept to 1e-30): f(x + h·v) − f(x) − h·v is exactly 0
+    only if 1e-30·v is kept beside 1e50 — 266 bits and v's 53 more, beyond a fixed 256."""
+    case = case_from(write_case, "name: far\nfunction: x + 1.0e50\npoints:\n  - at: {x: 1}\n")
+    tested = run_case(case)["points"][0]["taylor"]
+    assert tested["h"][-1] == 1e-30
+    for m in tested["methods"].values():
+        assert m["remainder"] == [0.0] * len(tested["h"]) and m["slope"] is None and m["verdict"] == "right"
