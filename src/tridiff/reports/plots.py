@@ -237,12 +237,14 @@ def taylor_plot(case: dict, point_index: int) -> str | None:
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     hs = tested["h"]
-    top, low = FLOOR, math.inf
+    # the sweep reaches r ≈ 1e-60 at h = 1e-30: a zero is drawn below the smallest remainder
+    floor = min([FLOOR] + [r / 100 for m in tested["methods"].values() for r in m["remainder"] if r > 0])
+    top, low = floor, math.inf
     others = iter(PLUGIN_COLORS * len(tested["methods"]))
     for label, m in tested["methods"].items():
         kind = BUILT_IN.get(label)
         color = kind.style.color if kind is not None and kind.style is not None else next(others)
-        rs = [r if r > 0 else FLOOR for r in m["remainder"]]
+        rs = [r if r > 0 else floor for r in m["remainder"]]
         top, low = max(top, max(rs)), min(low, min(rs))
         slope = "—" if m["slope"] is None else f"{m['slope']:.2f}"
         ax.plot(hs, rs, marker="o", ms=3.5, lw=1, color=color, label=f"{label}: slope {slope}, {m['verdict']}")
@@ -252,7 +254,7 @@ def taylor_plot(case: dict, point_index: int) -> str | None:
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(hs[-1] / 3, hs[0] * 2)
-    ax.set_ylim(max(min(low, top * (hs[-1] / hs[0]) ** 2) / 10, FLOOR / 5), top * 10)
+    ax.set_ylim(max(min(low, top * (hs[-1] / hs[0]) ** 2) / 10, floor / 5), top * 10)
     ax.set_xlabel("h")
     ax.set_ylabel("r(h)")
     ax.set_title(f"{case['name']}, point {point_index + 1}: |{case['output']}(x + h·v) − {case['output']}(x) − h·g·v|",

@@ -184,7 +184,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"]))
     if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
-        if not part("taylor", lambda: taylor_test(graph, point.at, v, methods, case.tolerance)):
+        if not part("taylor", lambda: taylor_test(graph, point.at, v, methods,
+                                                  {n: g.exact for n, g in exact.gradient.items()})):
             entry.pop("taylor", None)
     if not exact.kinks:  # (at a kink a local derivative does not exist)
         finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}

@@ -1,10 +1,17 @@
 """The Taylor-remainder test: a verdict on a gradient that needs no step h to be chosen.
 
 Along a direction v, r(h) = |f(x + h·v) − f(x) − h·g·v| falls like h² when g is the
-gradient (what is left is ½h²·vᵀHv) and like h when it is not (h·|(∇f − g)·v| stays).
-f is evaluated exactly (the reference's rules at 256 bits, no float64 round-off to hide
-the slope), so the slope over the smallest h says which: no h to tune, no tolerance to
-guess — the check of dolfin-adjoint and of "gradient checking" done right.
+gradient (what is left is c·h², c = ½vᵀHv) and like h when it is not (h·|(∇f − g)·v|
+stays). f is evaluated exactly (the reference's rules, with the working precision raised
+as h shrinks so that x + h·v and the cancellation f(x + h·v) − f(x) stay exact), so the
+sweep goes on below h = 1e-7 — as far as the gradient's own float64 rounding allows.
+
+What it can resolve: a gradient off by δ·S (S = Σ|∂f/∂xₙ·vₙ|, the size of g·v before its
+terms cancel; at a stationary point, |f(x + 0.1·v) − f(x)|/0.1) leaves δ·S·h, which outgrows c·h² below h = δ·S/c. A float64 gradient is off
+by ~1e-16·S even when correctly rounded, so the sweep stops at h_stop, where an error of
+ALLOWED·S would still be a tenth of c·h²: a right gradient keeps slope 2, and one off by
+more than `resolves` (the smallest δ whose slope over the three smallest h falls below 1.5,
+worked out from c, S and the h swept) gets slope 1.
 """
 from __future__ import annotations
 
@@ -16,64 +23,119 @@ from mpmath import mpf
 from ..cases.ir import Graph
 from ..methods.reference.rules import RULES, Decide, Domain
 
-STEPS = tuple(10.0 ** -k for k in range(1, 8))   # h = 1e-1 … 1e-7
-PRECISION = 256                                   # bits: f(x + h·v) − f(x) exact far below h² at 1e-7
-MAX_NODES = 20_000                                # a larger case is not tested (8 passes in mpmath)
+STEPS = tuple(10.0 ** -k for k in range(1, 8))   # h = 1e-1 … 1e-7, always swept (the pages' first columns)
+DEEPEST = 1e-30                                   # the sweep never goes below (a linear f would go on for ever)
+ALLOWED = 1e-14                                   # δ a right float64 gradient may carry: ~45 ulps of S, not judged
+PRECISION = 256                                   # bits at h = 1: f exact far below c·h² there
+MAX_NODES = 20_000                                # a larger case is not tested (up to 13 passes in mpmath)
 SLOPE_OVER = 3                                    # the smallest h whose slope decides
+MAX_STEPS = 12                                    # columns of the page's table
 
 
-def _value(graph: Graph, at: dict[str, mpf]) -> mpf:
-    decide = Decide(mpf(2) ** (32 - PRECISION), True, [])
-    values: list[mpf] = []
-    for node in graph.nodes:
-        if node.op == "input":
-            values.append(at[node.text])
-        elif node.op == "const":
-            values.append(mpf(node.value))
-        else:
-            args = [values[a] for a in node.args]
-            decide.scales = [mpf(0)] * len(args)
-            values.append(RULES[node.op](*args, (False,) * len(args), decide)[0])
-    return values[graph.output]
+def _bits(h: float, at: dict[str, mpf]) -> int:
+    """Working bits at h: log2(1/h) for x + h·v to be exact beside x (and the size of x
+    itself), twice more for f(x + h·v) − f(x) − h·g·v to keep PRECISION bits below c·h²."""
+    big = max((abs(a) for a in at.values()), default=mpf(1))
+    return PRECISION + 3 * math.ceil(math.log2(1 / h)) + max(0, int(mpmath.log(big, 2)) + 1 if big else 0)
+
+
+def _value(graph: Graph, at: dict[str, mpf], bits: int) -> mpf:
+    with mpmath.workprec(bits):
+        decide = Decide(mpf(2) ** (32 - bits), True, [])
+        values: list[mpf] = []
+        for node in graph.nodes:
+            if node.op == "input":
+                values.append(at[node.text])
+            elif node.op == "const":
+                values.append(mpf(node.value))
+            else:
+                args = [values[a] for a in node.args]
+                decide.scales = [mpf(0)] * len(args)
+                values.append(RULES[node.op](*args, (False,) * len(args), decide)[0])
+        return values[graph.output]
+
+
+def deep_steps(c: float, size: float) -> list[float]:
+    """The h below 1e-7: the last three at 10·h_stop, 3·h_stop and h_stop (close, so that the
+    slope over them turns from 2 to 1 within a decade of δ), up to two between."""
+    h_stop = 10 * ALLOWED * size / c if c > 0 else DEEPEST
+    h_stop = max(h_stop, DEEPEST)
+    if h_stop >= STEPS[-1] / 30:
+        return []
+    last = [float(f"{h_stop * k:.0e}") for k in (10, 3, 1)]
+    room = MAX_STEPS - len(STEPS) - len(last)
+    span = math.log10(STEPS[-1] / last[0])
+    between = [float(f"{STEPS[-1] * 10 ** (-span * i / (room + 1)):.0e}") for i in range(1, room + 1)] if span > 2 else []
+    return [h for h in between if h > last[0]] + last
+
+
+def slope(hs: list[float], r: list[float]) -> float | None:
+    """The least-squares slope of log r against log h over the SLOPE_OVER smallest h."""
+    tail = [(math.log10(h), math.log10(e)) for h, e in zip(hs[-SLOPE_OVER:], r[-SLOPE_OVER:]) if e > 0]
+    if len(tail) < 2:
+        return None
+    mx, my = sum(p[0] for p in tail) / len(tail), sum(p[1] for p in tail) / len(tail)
+    return sum((p[0] - mx) * (p[1] - my) for p in tail) / sum((p[0] - mx) ** 2 for p in tail)
+
+
+def resolves(hs: list[float], c: float, size: float) -> float:
+    """The smallest δ whose remainder c·h² + δ·S·h has slope below 1.5 over the smallest h
+    (by bisection on log δ), and never below ALLOWED: the error the sweep is sure to see."""
+    if c <= 0 or size <= 0:
+        return ALLOWED
+    low, high = -60.0, 1.0
+    for _ in range(60):
+        mid = (low + high) / 2
+        s = slope(hs, [c * h * h + 10 ** mid * size * h for h in hs])
+        low, high = (low, mid) if s is not None and s < 1.5 else (mid, high)
+    return max(ALLOWED, 10 ** high)
 
 
 def taylor_test(graph: Graph, at: dict[str, float], direction: list[float],
-                gradients: dict[str, dict[str, float]], tolerance: float) -> dict | None:
+                gradients: dict[str, dict[str, float]], exact: dict[str, mpf]) -> dict | None:
     """For each method's gradient (of the inputs): r(h) at each h, the slope over the
-    smallest h, and the verdict. None where f cannot be evaluated along v (a domain edge)
-    or the case is too large."""
+    smallest h, the relative error of g·v, and the verdict; and what the sweep resolves.
+    None where f cannot be evaluated along v (a domain edge) or the case is too large."""
     inputs = list(graph.inputs)
-    if not inputs or len(graph.nodes) > MAX_NODES:
+    if not inputs or len(graph.nodes) > MAX_NODES or any(n not in exact for n in inputs):
         return None
-    with mpmath.workprec(PRECISION):
-        x = {n: mpf(at[n]) for n in inputs}
-        v = [mpf(d) for d in direction]
-        try:
-            f0 = _value(graph, x)
-            moved = [_value(graph, {n: x[n] + mpf(h) * d for n, d in zip(inputs, v)}) for h in STEPS]
-        except (Domain, ArithmeticError, ValueError):
-            return None
-        exact_dv = [(f - f0) / mpf(h) for f, h in zip(moved, STEPS)]  # for the scale of g·v
-        scale = max(abs(d) for d in exact_dv) or mpf(1)
-        methods = {}
+    x = {n: mpf(at[n]) for n in inputs}
+    v = [mpf(d) for d in direction]
+
+    def along(h: float) -> mpf:
+        with mpmath.workprec(_bits(h, x)):  # (x + h·v itself at the working precision)
+            return _value(graph, {n: x[n] + mpf(h) * d for n, d in zip(inputs, v)}, _bits(h, x))
+
+    try:
+        f0 = _value(graph, x, _bits(DEEPEST, x))
+        moved = [along(h) for h in STEPS]
+        with mpmath.workprec(_bits(DEEPEST, x)):
+            # c from the two smallest fixed h, ∇f·v eliminated: (a/h₁ − b/h₂)/(h₁ − h₂), off by ~f‴·h
+            (h1, a), (h2, b) = zip(STEPS[-2:], moved[-2:])
+            c = float(abs(((a - f0) / h1 - (b - f0) / h2) / (mpf(h1) - mpf(h2))))
+            size = float(mpmath.fsum(abs(exact[n] * d) for n, d in zip(inputs, v)))
+            # at a stationary point there is no g·v to be relative to: f's change over h = 0.1 stands in
+            size = size or float(abs(moved[0] - f0) / STEPS[0])
+            hs = list(STEPS) + deep_steps(c, size)
+            moved += [along(h) for h in hs[len(STEPS):]]
+    except (Domain, ArithmeticError, ValueError):
+        return None
+    methods = {}
+    with mpmath.workprec(_bits(hs[-1], x)):
         for label, g in gradients.items():
             if any(n not in g or not math.isfinite(g[n]) for n in inputs):
                 continue
             gv = mpmath.fsum(mpf(g[n]) * d for n, d in zip(inputs, v))
-            r = [abs(f - f0 - mpf(h) * gv) for f, h in zip(moved, STEPS)]
-            methods[label] = _verdict([float(e) for e in r], float(abs(gv)), float(scale), tolerance)
-    return {"direction": list(direction), "h": list(STEPS), "methods": methods}
+            r = [float(abs(f - f0 - mpf(h) * gv)) for f, h in zip(moved, hs)]
+            off = float(abs(gv - mpmath.fsum(exact[n] * d for n, d in zip(inputs, v)))) / max(size, 1e-300)
+            methods[label] = _verdict(hs, r, float(gv), off)
+    return {"direction": list(direction), "h": hs, "curvature": c, "size": size,
+            "resolves": resolves(hs, c, size), "methods": methods}
 
 
-def _verdict(r: list[float], gv: float, scale: float, tolerance: float) -> dict:
-    tail = [(math.log10(h), math.log10(e)) for h, e in zip(STEPS[-SLOPE_OVER:], r[-SLOPE_OVER:]) if e > 0]
-    slope = None
-    if len(tail) >= 2:
-        mx, my = sum(p[0] for p in tail) / len(tail), sum(p[1] for p in tail) / len(tail)
-        slope = sum((p[0] - mx) * (p[1] - my) for p in tail) / sum((p[0] - mx) ** 2 for p in tail)
-    off = r[-1] / STEPS[-1] / max(scale, 1e-300)  # |(∇f − g)·v| / |∇f·v|, when the remainder is linear
-    if slope is None or off <= tolerance or slope > 1.5:
-        verdict = "right"  # h² (or exact, or nothing left beyond float64's rounding of g)
-    else:
-        verdict = "wrong"
-    return {"remainder": r, "slope": slope, "off": off, "verdict": verdict, "gv": gv}
+def _verdict(hs: list[float], r: list[float], gv: float, off: float) -> dict:
+    """`off` = |(g − ∇f)·v| / S, ∇f exact (the reference's): the δ the remainder carries."""
+    s = slope(hs, r)
+    # slope above 1.5: h² still dominates; off within ALLOWED: what is left is float64's rounding of g
+    verdict = "right" if s is None or off <= ALLOWED or s > 1.5 else "wrong"
+    return {"remainder": r, "slope": s, "off": off, "verdict": verdict, "gv": gv}
