@@ -18,10 +18,13 @@ def write_case(tmp_path):
 
 @pytest.fixture(scope="session")
 def shipped_run(tmp_path_factory):
-    """`tridiff run cases --out <fresh folder>`, once for the whole session (in this
-    process): what it printed, and the folder. Tests only read it."""
-    from helpers import tridiff
+    """`tridiff run cases --out <fresh folder>`, once for the whole session, in a process
+    of its own as a user runs it (its workers are forked from it: in this process they
+    would inherit what earlier tests left in sympy's and numpy's state, and a last bit of
+    the error model's derivatives could differ): what it printed, and the folder. Tests
+    only read it."""
+    from helpers import tridiff_process
     out = tmp_path_factory.mktemp("shipped") / "reports"
-    done = tridiff("run", "cases", "--out", out, cwd=ROOT)
+    done = tridiff_process("run", "cases", "--out", out, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
     return done, out

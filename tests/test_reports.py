@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from helpers import tridiff
+from helpers import tridiff, tridiff_process
 
 TEXT = (".md", ".json", ".csv")
 
 
 def run_into(out: Path, *extra):
-    return tridiff("run", "cases", "--out", out, *extra, cwd=ROOT)
+    """A run as a user starts it (see conftest.shipped_run for why not in this process)."""
+    return tridiff_process("run", "cases", "--out", out, *extra, cwd=ROOT, timeout=600)
 
 
 @pytest.fixture(scope="module")
