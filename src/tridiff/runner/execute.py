@@ -159,7 +159,7 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
         else:
             runs[i].notes = [f"pictures left out: {said[1]}"]
 
-    def take(worker: Worker, i: int) -> bool:
+    def take(worker: Worker, i: int) -> bool | None:
         """Read one message; True when the case has nothing more to send."""
         try:
             message = worker.conn.recv()
@@ -191,19 +191,13 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
                 if worker.pid not in running:
                     continue  # both its pipe and its exit were ready: done already
                 i = running[worker.pid][0]
-                if ready is worker.conn:
-                    done = take(worker, i)
-                    while done is False and worker.conn.poll(0):
-                        done = take(worker, i)
-                    if done:
-                        finish(worker, i)
-                    elif done is None:
-                        finish(worker, i, "died")
-                    continue
-                done = False  # it exited: what it sent before is still in the pipe
+                done: bool | None = False  # (if it exited, what it sent before is still in the pipe)
                 while done is False and worker.conn.poll(0):
                     done = take(worker, i)
-                finish(worker, i, "done" if done else "died")
+                if done:
+                    finish(worker, i)
+                elif done is None or ready is not worker.conn:  # its pipe broke, or it exited unfinished
+                    finish(worker, i, "died")
             now = time.monotonic()
             for i, worker, deadline in list(running.values()):
                 if now >= deadline:
@@ -230,8 +224,8 @@ def load_plugins(specs: list[str], timeout: float | None) -> dict:
     they imported here, for the case workers to inherit."""
     if not specs:
         return {}
+    limit = min(timeout or IMPORT_LIMIT, IMPORT_LIMIT)
     if CAN_FORK:
-        limit = min(timeout or IMPORT_LIMIT, IMPORT_LIMIT)
         worker = spawn(_load_child, (specs,))
         try:
             said = worker.conn.recv() if worker.conn.poll(limit) else "timed out"
@@ -248,7 +242,7 @@ def load_plugins(specs: list[str], timeout: float | None) -> dict:
         if said != "loaded":
             raise CaseError(f"importing {', '.join(specs)} ended its process (exit code {worker.exitcode})",
                             "fix the plug-in", **where)
-    return _import_here(specs, min(timeout or IMPORT_LIMIT, IMPORT_LIMIT))
+    return _import_here(specs, limit)
 
 
 def _import_here(specs: list[str], limit: float) -> dict:

@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
+from ..errors import one_line
+
 CAN_FORK = hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 MEMORY_LIMIT = 8 * 2 ** 30  # a worker's address space, at most
 
@@ -81,11 +83,7 @@ class Worker:
 
     def end(self) -> None:
         """Kill the worker and its process group, reap it, close its ends. Idempotent."""
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        _kill(self.pid)
         deadline = time.monotonic() + 10.0  # a process killed in uninterruptible sleep is left a zombie
         while not self.poll() and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -153,7 +151,7 @@ def _settle(parent: int, memory: int | None) -> None:
 
 
 def _one_line(what: str, error: BaseException | None) -> None:
-    text = " ".join(f"warning: {what}: {type(error).__name__}: {error}".split())[:300] + "\n"
+    text = one_line(f"warning: {what}: {type(error).__name__}: {error}")[:300] + "\n"
     try:
         os.write(2, text.encode("utf-8", "replace"))  # one write: lines from two threads never mix
     except OSError:
@@ -208,13 +206,19 @@ def _children() -> set[int]:
     return found
 
 
+def _kill(pid: int) -> None:
+    """SIGKILL to pid's process group, if it leads one, and to pid itself; gone already is fine."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 def kill_children() -> None:
     """Kill every child of this process (when tridiff must end at once)."""
     for pid in _children():
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        _kill(pid)
 
 
 class Contained:
@@ -248,11 +252,7 @@ class Contained:
             if not strays:
                 return
             for pid in strays:
-                for kill in (os.killpg, os.kill):
-                    try:
-                        kill(pid, signal.SIGKILL)
-                    except (ProcessLookupError, PermissionError):
-                        pass
+                _kill(pid)
             for pid in strays:
                 try:
                     os.waitpid(pid, 0)
