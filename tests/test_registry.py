@@ -30,13 +30,13 @@ def test_a_method_added_to_the_registry_is_run_judged_tabled_and_plotted(monkeyp
     point = result["points"][0]
     assert point["gradient"]["x"]["methods"]["doubled"] == 12.0  # d(x²)/dx at 3 is 6, by hand
     assert point["status"] == "mismatch"
-    assert point["message"].startswith("point 1 (x=3.0): node x: doubled gave 12.0, reference 6.0")
+    assert point["message"].startswith("point 1 (x=3.0): node x: doubled gave 12.0, exact 6.0 (relative error 1;")
     assert point["gradient"]["x"]["errors"]["doubled"]["abs_error"] == 6.0
     page = markdown.case_page(result, Figures())
     header = next(line for line in page.splitlines() if line.startswith("| node "))
-    assert "| backprop   | forward mode   | doubled   | their errors, in order" in header
+    assert "| backprop   | forward mode   | doubled   | errors (relative)" in header
     row = next(line for line in page.splitlines() if line.startswith("| x "))
-    assert row.rstrip(" |").endswith("0 / 0 / 0 / 1.0e+00")  # the errors, in the methods' order: doubled's is 1 (relative)
+    assert row.rstrip(" |").endswith("0 / 0 / 0 / 1.0e+00 | right / right / right / WRONG")  # in the methods' order: doubled's is 1 (relative)
     svgs, _ = draw_case(result)
     assert any("#12ab34" in svg for svg in svgs.values())  # drawn in its own style
     assert reserved("doubled")

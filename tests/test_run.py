@@ -40,7 +40,7 @@ def test_point_labels_are_the_values_as_written_never_rounded():
 
 def test_results_json_has_the_spec_shape(shipped):
     _, doc = shipped
-    assert doc["schema"] == 1 and doc["tool"] == "tridiff" and doc["version"]
+    assert doc["schema"] == 2 and doc["tool"] == "tridiff" and doc["version"]
     case = next(c for c in doc["cases"] if c["name"] == "quadratic")
     assert {"name", "file", "status", "message", "points"} <= set(case)
     assert case["file"].endswith("cases/quadratic.yaml")

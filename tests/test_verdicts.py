@@ -108,9 +108,11 @@ def test_cancelling_terms_are_judged_against_their_rounding_scale():
     a, b = math.exp(1.0 - 2.0), math.exp(0.0)
     terms = 1 + a / (a + b) + b / (a + b)  # = 2: the magnitudes of the terms that cancel
     assert terms <= node["scale"] <= 4 * terms  # plus how the rounding of exp(a-m), exp(b-m) moves them
-    assert result["status"] == "ok", result["message"]
+    # within a tiny part of that scale, yet no digit right against an exact 0: limited by float64
+    assert result["status"] == "limited", result["message"]
     for method, error in node["errors"].items():
         assert error["judged_error"] <= 1e-15, method
+        assert error["verdict"] == ("right" if node["methods"][method] == 0.0 else "limited"), method
 
 
 def test_a_wrong_method_is_still_caught_where_terms_cancel():
@@ -369,14 +371,14 @@ def test_a_pole_hidden_by_rounding_is_a_pole():
     assert "defined here: f" not in point["message"]
 
 
-@pytest.mark.parametrize("function, at", [
-    ("(1 + r)**n", {"r": 0.001, "n": 100000.0}),  # float64 gets n·(1+r)^(n-1) to about n·ε
-    ("sin(x + 0.1)", {"x": 30000.0}),             # x + 0.1 rounds, and cos of it moves by 30000·ε
-    ("3*exp(x)", {"x": -744.1}),                  # 2.08e-323: a subnormal holds one digit
+@pytest.mark.parametrize("function, at, status", [
+    ("(1 + r)**n", {"r": 0.001, "n": 100000.0}, "limited"),  # float64 gets n·(1+r)^(n-1) to about n·ε
+    ("sin(x + 0.1)", {"x": 30000.0}, "limited"),             # x + 0.1 rounds, and cos of it moves by 30000·ε
+    ("3*exp(x)", {"x": -744.1}, "ok"),                       # 2.08e-323: a subnormal holds one digit
 ])
-def test_float64s_honest_best_is_not_a_mismatch(function, at):
+def test_float64s_honest_best_is_not_a_mismatch(function, at, status):
     result = run(case(function, at))
-    assert result["status"] == "ok", result["message"]
+    assert result["status"] == status, result["message"]
 
 
 def test_an_overflowing_scale_does_not_excuse_any_answer():
@@ -444,7 +446,7 @@ def test_a_branch_that_is_constant_near_the_point_passes_no_infinity():
 def test_a_negative_base_to_a_large_power_is_judged_with_its_conditioning():
     # backprop's 1e5·fl(1.00001)^99999 is float64's honest best: the same number passes for +1.00001
     result = run(case("(0 - 1 - r)**100000", {"r": 1e-5}))
-    assert result["status"] == "ok", result["message"]
+    assert result["status"] == "limited", result["message"]  # float64's best, ~11 digits: passes, said
 
 
 @pytest.mark.parametrize("x", [1e10, 2.0 ** 52])

@@ -6,7 +6,7 @@ import re
 
 from tabulate import tabulate
 
-from . import layout, tables
+from . import layout, tables, verdicts
 from .figures import Figures
 from .reading import TITLE, how_to_read
 
@@ -62,11 +62,10 @@ def _paragraphs(text: str) -> str:
 def page(document: dict, figures: Figures, sections: list[str] | None = None) -> str:
     """The whole page; `sections`: each case's section, already written (by its worker)."""
     e = html.escape
-    ok = sum(c["status"] == "ok" for c in document["cases"])
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
              "<title>tridiff reports</title>", f"<style>{CSS}</style></head><body>",
              "<h1>tridiff reports</h1>",
-             f"<p>{ok} of {len(document['cases'])} cases ok (tridiff {e(document['version'])}).</p>",
+             f"<p>{e(verdicts.tally(document))} (tridiff {e(document['version'])}).</p>",
              _table(tables.index_headers(document), tables.index_rows(
                  document, link=lambda c: f'<a href="#{e(c["name"])}">{e(c["name"])}</a>'), raw_first=True),
              f"<details><summary>{TITLE}</summary>",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import matrices, tables, worked
+from . import matrices, tables, verdicts, worked
 from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
                       taylor_name)
 
@@ -116,7 +116,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     inputs = case["inputs"]
     listed = ", ".join(inputs) if len(inputs) <= MAX_LINES else \
         f"{len(inputs):,} ({', '.join(inputs[:4])}, …, {inputs[-1]})"
-    blocks.append(Text(f"Inputs: {listed}. Tolerance: {case['tolerance']:g} (relative).", "inputs"))
+    blocks.append(Text(f"Inputs: {listed}. {verdicts.rule_text(case)}", "inputs"))
     if array_circuit_name(case) in plots:
         blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
     legend_said = False

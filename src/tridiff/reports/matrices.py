@@ -13,13 +13,15 @@ import math
 import numpy as np
 
 from ..cases.arrays import element, size_text
+from .verdicts import headline
 
 MAX_SIDE = 12  # rows and columns shown; results.json has every element
 
 
 def worst(node: dict) -> tuple[float | None, str | None]:
-    """The largest judged error of the exact methods on one element, and whose it is."""
-    found = [(e["judged_error"], m) for m, e in node["errors"].items() if e.get("judged_error") is not None]
+    """The largest error (relative; absolute where the exact value is 0) of the exact methods
+    judged on one element, and whose it is."""
+    found = [(e, m) for m in node["errors"] if (e := headline(node, m)) is not None]
     return max(found) if found else (None, None)
 
 
@@ -34,7 +36,7 @@ def _cell(node: dict | None) -> str:
 
 def array_tables(case: dict, point: dict) -> list[tuple[str, str, list[str], list[list[str]]]]:
     """(name, title, headers, rows) for each array of the case: ∂output/∂array, backprop's
-    value to 6 digits and, in brackets, the worst judged error on that element."""
+    value to 6 digits and, in brackets, the worst error (relative) on that element."""
     gradient = point.get("gradient", {})
     out = []
     for name, shape in case.get("shapes", {}).items():

@@ -13,17 +13,22 @@ two working precisions. Its 30 digits are printed only when both precisions agre
 ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348).
 
 - **symbolic** is sympy's derivative compiled to float64; **backprop** is tridiff's own
-  reverse-mode engine; **forward mode** pushes dual numbers forward. Each is judged at
-  each node by |got − exact| ≤ tolerance · max(|exact|, scale), where the **rounding
-  scale** is the sum of the magnitudes of the chain-rule terms that make up that
-  gradient, and of what the rounding of the values they are computed from does to them:
-  what float64 may honestly lose there. Example: ∂/∂m of `m + log(exp(a-m) + exp(b-m))`
-  at a = 1, b = 2, m = 2 is exactly 0, made of the terms 1, −0.27 and −0.73; its scale
-  is 4.0, and backprop's −5.6e-17 is an error of 1.4e-17 against it, well within 1e-12.
-  A method that gives the correctly rounded float64 of the exact value is always right
-  (0.0 where the truth underflows). The table's errors column shows
-  |got − exact| / max(|exact|, scale); the scale column appears where terms cancel.
-  The status is `ok` when every method is within the case's tolerance (default 1e-12)
+  reverse-mode engine; **forward mode** pushes dual numbers forward. Each gets one of
+  three verdicts at each node. **right**: within the tolerance (default 1e-12) of the
+  exact value, relatively — or the correctly rounded float64 of it (0.0 where the truth
+  underflows): a number to use. **limited by float64**: further off than that, but no
+  further than float64 may lose evaluating the function *as written* — tolerance × the
+  **rounding scale**, the sum of the magnitudes of the chain-rule terms that make up
+  that gradient and of what the rounding of the values they are computed from does to
+  them. The page then says how many digits are right, where float64 loses the others
+  (the paths that cancel, the condition number) and the standard rewrite where one
+  exists (`sqrt(x + 1) - sqrt(x)` = `1/(sqrt(x + 1) + sqrt(x))`, log1p, expm1,
+  logsumexp, softplus). It is not the method's fault: the case passes, with the status
+  `limited`. Example: ∂/∂m of `m + log(exp(a-m) + exp(b-m))` at a = 1, b = 2, m = 2 is
+  exactly 0, made of the terms 1, −0.27 and −0.73; backprop's −5.6e-17 is limited by
+  float64. **wrong**: beyond that — a mismatch. The errors column shows the error
+  relative to the exact value (absolute where it is 0); the "float64 may lose" column
+  appears where terms cancel. A case is `ok` when every method is right at every node
   and every value the case's source states holds (`expect`, relative to the stated
   value, or within an `abs_tolerance` the case gives).
 - A point where relu or abs sits exactly at its kink, or max or min at a tie of its two

@@ -5,6 +5,7 @@ import math
 
 from ..runner.analysis import reading, richardson_reading
 from ..runner.measures import scaled
+from .verdicts import headline, may_lose, verdicts
 from ..methods.registry import BUILT_IN
 from ..schemes import SCHEMES
 
@@ -37,10 +38,10 @@ def sweeps(point: dict, output: bool = False) -> list[tuple[str, dict]]:
 
 
 def point_worst(point: dict) -> dict[str, float | None]:
-    """Worst over nodes of: each exact method's error, each scheme's best error over h
-    (over every sweep, directions included)."""
+    """Worst over nodes of: each exact method's error where it was judged, each scheme's
+    best error over h (over every sweep, directions included)."""
     worst: dict[str, float | None] = {}
-    found = [{m: e["judged_error"] for m, e in node["errors"].items()} for node in point.get("gradient", {}).values()]
+    found = [{m: headline(node, m) for m in node["errors"]} for node in point.get("gradient", {}).values()]
     for _, node in sweeps(point, output=True):
         ref = node["reference"]
         errors = {scheme: None if best is None else scaled(best["abs_error"], ref) for scheme, best in node["best"].items()}
@@ -173,7 +174,7 @@ def compact_rows(document: dict) -> list[list[str]]:
 
 def _cancels(point: dict) -> bool:
     """Whether some node's gradient is made of terms that cancel (its rounding scale is
-    well above its value): then the table shows the scale each method is judged against."""
+    well above its value): then the table shows how many digits float64 may lose there."""
     return any(node["scale"] is None or node["scale"] > 2 * abs(node["reference"])
                for node in point.get("gradient", {}).values())
 
@@ -181,9 +182,9 @@ def _cancels(point: dict) -> bool:
 def node_headers(point: dict) -> list[str]:
     methods = exact_methods([point])
     stated = (point.get("expect") or {}).get("gradient")
-    return (["node", "kind", "value", "exact (30 digits)", *(["rounding scale"] if _cancels(point) else []),
+    return (["node", "kind", "value", "exact (30 digits)", *(["float64 may lose"] if _cancels(point) else []),
              *(m.replace("_", " ") for m in methods),
-             "their errors, in order"] + (["source states"] if stated else []))
+             "errors (relative)", "verdicts"] + (["source states"] if stated else []))
 
 
 # Past this many nodes a point's page shows how the errors spread over them, and the rows
@@ -214,28 +215,31 @@ def _decades(point: dict) -> list[str]:
 
 
 def distribution_headers(point: dict) -> list[str]:
-    return ["method", "nodes", *(_decade_label(k) for k in _decades(point)), "worst nodes (error)"]
+    return ["method", "nodes", "right / limited by float64 / wrong", *(_decade_label(k) for k in _decades(point)),
+            "worst nodes (error)"]
 
 
 def distribution_rows(point: dict) -> list[list[str]]:
-    """How many nodes each method got within each decade of judged error, and its worst."""
+    """How many nodes each method got right, limited by float64 and wrong, within each decade
+    of error (relative; absolute at an exact 0), and its worst."""
     keys = _decades(point)
     rows = []
     for method, d in point.get("error_distribution", {}).items():
-        worst = ", ".join(f"{w['node']} ({err(w['judged_error'])})" for w in d["worst"][:3]) or "—"
-        rows.append([method.replace("_", " "), f"{d['nodes']:,}", *(f"{d['decades'].get(k, 0):,}" for k in keys),
+        worst = ", ".join(f"{w['node']} ({err(w['error'])})" for w in d["worst"][:3]) or "—"
+        said = " / ".join(f"{d['verdicts'][v]:,}" for v in ("right", "limited", "wrong"))
+        rows.append([method.replace("_", " "), f"{d['nodes']:,}", said, *(f"{d['decades'].get(k, 0):,}" for k in keys),
                      worst])
     return rows
 
 
 def distribution_title(point: dict) -> str:
-    return (f"Gradients: how each method's errors (as judged) spread over the {len(point['gradient']):,} nodes; "
+    return (f"Gradients: each method's verdicts and errors over the {len(point['gradient']):,} nodes; "
             "the table below shows the worst nodes and the nodes swept one by one")
 
 
 def node_rows(point: dict) -> list[list[str]]:
     """The circuit: every named node's value and gradient by each exact method, and each
-    method's error as judged: |got − exact| / max(|exact|, rounding scale). A summarised
+    method's error relative to the exact value, and its verdict. A summarised
     point (many nodes) shows the nodes of shown_nodes only."""
     stated = (point.get("expect") or {}).get("gradient")
     cancels = _cancels(point)
@@ -246,10 +250,11 @@ def node_rows(point: dict) -> list[list[str]]:
     for name, node in gradient.items() if only is None else ((n, gradient[n]) for n in only):
         kink = "one_sided" in node  # no derivative to judge against: see node_notes
         row = [name, node["kind"], num(node["value"]), "does not exist (kink)" if kink else node["reference_digits"],
-               *([err(node["scale"])] if cancels else []),
+               *([may_lose(node)] if cancels else []),
                *(num(node["methods"].get(m)) for m in methods),
-               "not judged" if kink else " / ".join(err(node["errors"][m]["judged_error"]) if m in node["errors"]
-                                                    else "—" for m in methods)]
+               "not judged" if kink else " / ".join(err(headline(node, m)) if m in node["errors"] else "—"
+                                                    for m in methods),
+               verdicts(node, methods)]
         if stated:
             row.append(num(stated.get(name)) if name in stated else "")
         rows.append(row)
@@ -276,7 +281,8 @@ def node_notes(point: dict) -> list[str]:
     out = [f"reference: {note}" for note in point.get("reference_notes", [])]
     nodes = point.get("gradient", {}).items()
     if summarised(point):
-        nodes = [(name, node) for name, node in nodes if "one_sided" in node or node.get("reference_note")]
+        nodes = [(name, node) for name, node in nodes
+                 if "one_sided" in node or node.get("reference_note") or node.get("float64")]
         if len(nodes) > MAX_NOTES:
             out.append(f"{len(nodes) - MAX_NOTES:,} more nodes than the {MAX_NOTES} below have notes "
                        "(results.json has them all)")
@@ -288,6 +294,11 @@ def node_notes(point: dict) -> list[str]:
                        f"{sides['right']!r} from the right; the methods' values are shown, not judged")
         if node.get("reference_note"):
             out.append(f"∂/∂{name}: {node['reference_note']}")
+        lost = node.get("float64")
+        if lost:
+            digits = "all its" if lost["digits_lost"] is None or lost["digits_lost"] >= 16 else lost["digits_lost"]
+            out.append(f"∂/∂{name}: limited by float64, which may lose up to {digits} digits here: {lost['why']}"
+                       + (f". Rewrite: {lost['rewrite']}" if lost["rewrite"] else ""))
     return out
 
 

@@ -101,6 +101,8 @@ def taylor_table(point: dict) -> tuple[str, list[str], list[list[str]]] | None:
         slope = "—" if m["slope"] is None else f"{m['slope']:.2f}"
         if m["verdict"] == "right":
             said = "right: r falls like h²" if m["slope"] and m["slope"] > 1.5 else "right: nothing left but rounding"
+        elif m["verdict"] == "limited":
+            said = f"limited by float64: r falls like h, g·v off by {m['off']:.1e} (relative), as the verdicts say"
         else:
             said = f"wrong: r falls like h, g·v off by {m['off']:.1e} (relative)"
         rows.append([label, *(f"{e:.1e}" for e in m["remainder"]), slope, said])

@@ -27,10 +27,10 @@ from ..schemes import SCHEMES
 from . import circuit, measures, plan, precision
 from .chain import chain_rule
 from .gradcheck import gradient_checks
-from .remainder import taylor_test
+from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
-from .judge import as_expected, certain, check_differences, check_expect, float_failure, judge
+from .judge import LIMITED, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
 from .results import CaseResult, PointResult, case_result
 
 
@@ -73,7 +73,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
         result["over_budget"] = over
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
-        rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2}
+        rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2, "limited": 3}
         worst = min(problems, key=lambda p: rank[p["status"]])
         result["status"] = worst["status"]
         more = f" (and {len(problems) - 1} more points)" if len(problems) > 1 else ""
@@ -176,6 +176,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     part = _parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
+    float64 = part("float64_note", lambda: limited(entry["gradient"], lambda n: engines.reference.lost(exact, n),
+                                                   graph.output_name))
+    entry.pop("float64_note", None)  # (the point's message, below)
     if engines.directions:
         part("directions", lambda: _directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
@@ -184,8 +187,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"]))
     if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
-        if not part("taylor", lambda: taylor_test(graph, point.at, v, methods,
-                                                  {n: g.exact for n, g in exact.gradient.items()})):
+        if not part("taylor", lambda: as_judged(taylor_test(graph, point.at, v, methods,
+                                                            {n: g.exact for n, g in exact.gradient.items()}),
+                                                entry["gradient"])):
             entry.pop("taylor", None)
     if not exact.kinks:  # (at a kink a local derivative does not exist)
         finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}
@@ -193,7 +197,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             graph, {"float64": values} | {p: found.values for p, found in lower.items()}, swept, finite,
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
-             if e["judged_error"] is not None and e["judged_error"] > case.tolerance}))
+             if e["verdict"] == WRONG}))
         written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values,
                                                         {n: g.float for n, g in exact.gradient.items()},
                                                         graph.names_of(), graph.output))
@@ -220,6 +224,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         problems = mismatches + failed
         entry["status"] = "mismatch" if mismatches else "error"
         entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
+    elif any(e["verdict"] == LIMITED for node in entry["gradient"].values() for e in node["errors"].values()):
+        entry.update(status="limited", message=float64 or "limited by float64 (where and why: n/a, see not_available)")
     return entry
 
 

@@ -1,22 +1,27 @@
-"""The verdicts: is a method's gradient right, is the reference certain enough to say, and
-does every value the case states hold.
+"""The verdicts: is a method's gradient right, limited by float64, or wrong; is the
+reference certain enough to say; and does every value the case states hold.
 
-A method is right at a node when |got − exact| ≤ tolerance · max(|exact|, scale), where
-scale is the rounding float64 honestly makes there (tridiff.methods.reference), or when
-it gave the correctly rounded float64 of the exact value (0.0 where the truth underflows:
-exp(-800)). See docs/error-model.md.
+A method's gradient at a node is
+- right when |got − exact| ≤ tolerance · |exact|, or it is the correctly rounded float64
+  of the exact value (0.0 where the truth underflows: exp(-800)): a number to use;
+- limited by float64 when it is further off, but |got − exact| ≤ tolerance · scale, where
+  scale is the rounding a float64 evaluation of the function as written honestly makes
+  there (tridiff.methods.reference): not the method's fault, and the case passes;
+- wrong beyond that: a mismatch.
+See docs/error-model.md.
 """
 from __future__ import annotations
 
 import math
 import sys
+from typing import Callable
 
 import mpmath
 
 from ..cases.files import Case, Point
 from ..methods.evaluate import FloatFailure, describe
 from ..methods.finite import sweep
-from ..methods.reference import Exact, Number, brief
+from ..methods.reference import Exact, Loss, Number, brief
 from . import measures
 
 SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
@@ -30,35 +35,63 @@ def certain(number: Number, tolerance: float) -> bool:
         number.uncertainty <= tolerance * max(abs(number.exact), mpmath.mpf(number.scale)) / CERTAIN)
 
 
+RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by float64"
+
+
+def verdict(got: float, exact: Number, abs_err: float, tolerance: float) -> str:
+    """right, limited (by float64) or wrong: the module's rule."""
+    ref = exact.float
+    if not math.isfinite(got):
+        return WRONG
+    # (plus a few units in the last place of a subnormal: float64's own resolution there)
+    if got == ref or abs_err <= tolerance * abs(ref) + SUBNORMAL_SLACK:
+        return RIGHT
+    # Where the terms themselves overflow float64 the scale is inf, which would excuse any
+    # answer: nothing is limited by float64 there.
+    if math.isfinite(exact.scale) and abs_err <= tolerance * exact.scale + SUBNORMAL_SLACK:
+        return LIMITED
+    return WRONG
+
+
+def digits_right(rel_error: float | None) -> int | None:
+    """Significant digits a relative error leaves right (floor of −log10, from the shortest
+    decimal of the float so that every machine says the same; 0 to 17; None where the
+    exact value is 0)."""
+    if rel_error is None:
+        return None
+    if rel_error == 0:
+        return 17
+    if not math.isfinite(rel_error) or rel_error >= 1:
+        return 0
+    return min(17, -measures.exponent(rel_error) - 1)
+
+
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
           judged: bool = True) -> list[str]:
-    """Record each method's gradient and errors at one node; return the mismatches (none
-    when not `judged`: at a kink, or where the reference is not certain enough)."""
+    """Record each method's gradient, errors and verdict at one node; return the wrong ones
+    as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
+    reference is not certain enough)."""
     mismatches = []
     ref = exact.float
-    # Where the terms themselves overflow float64 the scale is inf, which would excuse any
-    # answer: judge against |exact| alone there.
     bound = max(abs(ref), exact.scale) if math.isfinite(exact.scale) else abs(ref)
     for method, grads in methods.items():
         if name not in grads:  # forward mode gives inputs only
             continue
         got = grads[name]
         abs_err = measures.absolute(got, exact.exact)
+        rel_err = measures.relative(abs_err, ref)
+        said = verdict(got, exact, abs_err, tolerance) if judged else None
         node["methods"][method] = got
-        node["errors"][method] = {"abs_error": abs_err, "rel_error": measures.relative(abs_err, ref),
-                                  "judged_error": measures.judged(got, ref, abs_err, bound)}
+        node["errors"][method] = {"abs_error": abs_err, "rel_error": rel_err,
+                                  "judged_error": measures.judged(got, ref, abs_err, bound), "verdict": said,
+                                  "digits": digits_right(rel_err)}
         node["ulps"][method] = abs_err / math.ulp(ref) if ref else None
-        # (plus a few units in the last place of a subnormal: float64's own resolution there)
-        right = math.isfinite(got) and (abs_err <= tolerance * bound + SUBNORMAL_SLACK or got == ref)
-        if judged and not right:
-            if not bound:
-                shown = f"error {abs_err:.2g} where the exact value is 0"
-            elif bound == abs(ref):
-                shown = f"relative error {abs_err / bound:.2g}"
-            else:
-                shown = f"error {abs_err:.2g} against a rounding scale {bound:.2g}"
-            mismatches.append(f"node {name}: {method} gave {got!r}, reference {ref!r} "
-                              f"({shown} > tolerance {tolerance:g})")
+        if said == WRONG:
+            shown = (f"relative error {rel_err:.2g}" if rel_err is not None else
+                     f"error {abs_err:.2g} where the exact value is 0")
+            rule = "the rounding scale" if bound > abs(ref) else "|exact|"
+            mismatches.append(f"node {name}: {method} gave {got!r}, exact {ref!r} ({shown}; allowed: "
+                              f"{tolerance * bound:.2g}, the tolerance {tolerance:g} × {rule} {bound:.2g})")
     return mismatches
 
 
@@ -145,3 +178,48 @@ def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
     value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
     return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
             "is in the results); no float64 method can be judged")
+
+
+EXPLAINED = 5  # limited nodes whose loss is traced to its node (each walks the graph once)
+
+
+def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str) -> str | None:
+    """Where some method is limited by float64: each such node's `float64` entry (how many
+    digits float64 may lose there, where and why, the rewrite that avoids it) for the first
+    EXPLAINED of them; and the point's message, naming the first."""
+    found = [(name, node) for name, node in gradient.items()
+             if any(e.get("verdict") == LIMITED for e in node["errors"].values())]
+    if not found:
+        return None
+    for name, node in found[:EXPLAINED]:
+        loss = lost(name)
+        node["float64"] = {"condition": loss.condition, "digits_lost": _digits_lost(loss.condition),
+                           "why": loss.why, "rewrite": loss.rewrite}
+    name, node = found[0]
+    which = [m for m, e in node["errors"].items() if e.get("verdict") == LIMITED]
+    worst = max(which, key=lambda m: node["errors"][m]["abs_error"])
+    e = node["errors"][worst]
+    if e["rel_error"] is None:
+        got = f"the exact value is 0; {worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
+    else:
+        got = (f"{_listed(which)} right to {e['digits']} of ~16 digits (relative error "
+               f"{e['rel_error']:.2g}{' at worst' if len(which) > 1 else ''})")
+    loss = node["float64"]
+    more = f" (and {len(found) - 1} more nodes)" if len(found) > 1 else ""
+    rewrite = f"; rewrite: {loss['rewrite']}" if loss["rewrite"] else ""
+    return (f"limited by float64 at ∂{output}/∂{name}{more}: {got}; float64 may lose up to "
+            f"{_lost_text(loss['digits_lost'])} digits here: {loss['why']}{rewrite}")
+
+
+def _digits_lost(condition: float) -> float | None:
+    """log10 of the condition number, to a tenth (None where the exact value is 0: all of them)."""
+    return round(math.log10(condition), 1) if 0 < condition < math.inf else None
+
+
+def _lost_text(digits: float | None) -> str:
+    return "all its" if digits is None or digits >= 16 else f"{digits:.1f}"
+
+
+def _listed(methods: list[str]) -> str:
+    names = [m.replace("_", " ") for m in methods]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]

@@ -5,7 +5,8 @@
   or because it underflows: exp(-800)).
 - `scaled`: relative where the exact value is non-zero, absolute where it is 0: the one
   number a table cell or a plot's y axis shows; None where the exact value is beyond float64.
-- `judged`: absolute / max(|exact|, rounding scale): what the judge compares with the tolerance.
+- `judged`: absolute / max(|exact|, rounding scale): what the judge compares with the
+  tolerance to tell "limited by float64" from "wrong".
 - `sweep_rows`: absolute and relative errors of a whole finite-difference sweep at once.
 """
 from __future__ import annotations
@@ -80,24 +81,33 @@ def decade(error: float) -> str:
         return "exact"
     if not math.isfinite(error):
         return "inf"
-    return str(Decimal(repr(error)).adjusted())
+    return str(exponent(error))
+
+
+def exponent(x: float) -> int:
+    """The power of ten of a positive finite float's leading digit, from its shortest decimal."""
+    return Decimal(repr(x)).adjusted()
 
 
 def distribution(gradient: dict[str, dict]) -> dict[str, dict]:
-    """How each method's judged errors spread over the nodes: the number of nodes in each
-    decade of error, and the worst nodes by name (ties in the nodes' order)."""
+    """How each method's errors (`scaled`: relative, absolute at an exact 0) spread over the
+    nodes it was judged at: the number of nodes in each decade of error and with each
+    verdict, and the worst nodes by name (ties in the nodes' order)."""
     found: dict[str, list[tuple[float, int, str]]] = {}
+    said: dict[str, dict[str, int]] = {}
     for order, (name, node) in enumerate(gradient.items()):
         for method, errors in node["errors"].items():
-            e = errors["judged_error"]
-            if e is not None and "one_sided" not in node:
-                found.setdefault(method, []).append((e, order, name))
+            if errors.get("verdict") is None or (e := scaled(errors["abs_error"], node["reference"])) is None:
+                continue
+            found.setdefault(method, []).append((e, order, name))
+            counts = said.setdefault(method, {"right": 0, "limited": 0, "wrong": 0})
+            counts[errors["verdict"]] += 1
     out = {}
     for method, errors in found.items():
         counts: dict[str, int] = {}
         for key in (decade(e) for e, _, _ in errors):
             counts[key] = counts.get(key, 0) + 1
         worst = sorted(errors, key=lambda t: (-t[0], t[1]))[:WORST]
-        out[method] = {"nodes": len(errors), "decades": counts,
-                       "worst": [{"node": name, "judged_error": e} for e, _, name in worst if e > 0]}
+        out[method] = {"nodes": len(errors), "decades": counts, "verdicts": said[method],
+                       "worst": [{"node": name, "error": e} for e, _, name in worst if e > 0]}
     return out

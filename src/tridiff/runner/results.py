@@ -12,13 +12,25 @@ from typing import TypedDict
 from .. import __version__
 from ..cases.files import Case
 
-SCHEMA = 1
+SCHEMA = 2  # 2: "ok" means every method right; "limited" (by float64) is new; verdicts per method
+
+STATUSES = ("ok", "limited", "mismatch", "error", "nondifferentiable")
+PASSING = ("ok", "limited")  # a case with these passes: exit 0, pytest green
 
 
 class Errors(TypedDict):
     abs_error: float                 # |got − exact|
     rel_error: float | None          # / |exact|; None where exact is 0 in float64
     judged_error: float | None       # / max(|exact|, scale): compared with the tolerance
+    verdict: str | None              # right, limited (by float64) or wrong; None where not judged
+    digits: int | None               # significant digits right (0–17); None where exact is 0
+
+
+class Float64Loss(TypedDict):
+    condition: float                 # rounding scale / |exact| (inf where the exact value is 0)
+    digits_lost: float | None        # log10 of it, to a tenth; None: all of them
+    why: str                         # the node where float64 loses them, in words
+    rewrite: str | None              # a standard form that does not
 
 
 class SweepRow(TypedDict):
@@ -71,6 +83,7 @@ class NodeResult(TypedDict, total=False):
     reference_note: str              # where it is not certified to every digit
     scale: float                     # the rounding scale the judge allows for
     one_sided: dict[str, float | str]  # at a kink: left and right derivatives
+    float64: Float64Loss             # where a method is limited by float64: how and why
     methods: dict[str, float]        # each exact method's gradient
     errors: dict[str, Errors]
     ulps: dict[str, float | None]
@@ -110,8 +123,9 @@ class Directions(TypedDict):
 
 class Distribution(TypedDict):
     nodes: int                       # nodes the method was judged on
-    decades: dict[str, int]          # "-16": nodes with a judged error in [1e-16, 1e-15); "0", "inf"
-    worst: list[dict]                # its worst nodes: node, judged_error
+    verdicts: dict[str, int]         # nodes right, limited, wrong
+    decades: dict[str, int]          # "-16": nodes with an error (relative) in [1e-16, 1e-15); "exact", "inf"
+    worst: list[dict]                # its worst nodes: node, error
 
 
 class CircuitNode(TypedDict):
@@ -130,7 +144,7 @@ class Circuit(TypedDict):
 
 class PointResult(TypedDict, total=False):
     at: dict[str, float]
-    status: str                      # ok, mismatch, error or nondifferentiable
+    status: str                      # one of STATUSES
     message: str | None
     expect: dict
     reference_notes: list[str]

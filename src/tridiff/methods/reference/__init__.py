@@ -36,11 +36,12 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ..evaluate import describe
+from .conditioning import Loss, where_lost
 from .numbers import Number, agree, brief, digits, is_float64, small, to_float
 from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
                     Undefined, Unreachable, curvature_of)
 
-__all__ = ["Exact", "Number", "Reference", "Undefined", "brief", "digits", "to_float"]
+__all__ = ["Exact", "Loss", "Number", "Reference", "Undefined", "brief", "digits", "to_float"]
 
 FIRST_PRECISIONS = (192, 256)  # bits; then doubled while within the budget
 MAX_PRECISION = 8192  # about 2,466 digits: 1 - tanh(x)² at x = 800 is 4e-695 and needs ~2,400
@@ -55,6 +56,7 @@ class Exact:
     one_sided: dict[str, tuple[Number, Number]] = field(default_factory=dict)  # name: (left, right) where they differ
     values: list[mpf] = field(default_factory=list)     # every node's value at that precision
     notes: list[str] = field(default_factory=list)      # decisions settled at the last precision
+    trace: _Pass | None = field(default=None, repr=False)  # the pass it was certified from: where float64 loses
 
 
 @dataclass
@@ -68,6 +70,8 @@ class _Pass:
     kinks: list[int]
     directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
     settled: list[str]
+    partials: list[tuple] = field(default_factory=list)   # each node's local derivatives
+    curvature: list[tuple] = field(default_factory=list)  # and how its arguments' rounding moves them
 
 
 class Reference:
@@ -99,6 +103,11 @@ class Reference:
                 return done
             previous = current
         raise AssertionError("unreachable: the last precision always returns")
+
+    def lost(self, exact: Exact, name: str) -> Loss:
+        """Where float64 may lose digits of ∂output/∂name, and the rewrite that avoids it."""
+        return where_lost(self.graph, exact.trace, self.users, self.graph.named[name], exact.gradient[name].exact,
+                          self.graph.output_name)
 
     # -- one evaluation at one precision ---------------------------------------------------
     def _pass(self, at: dict[str, float], prec: int, settle: bool) -> _Pass | Undefined | None:
@@ -206,7 +215,7 @@ class Reference:
                         return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
                                                 "(a kink under a square root, say)", "the derivative does not exist here")
         return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
-                     settled)
+                     settled, partials, curvature)
 
     def _flat(self, i: int, a: int) -> bool:
         """Whether node i stays constant as its argument a moves a little: relu of a negative
@@ -328,7 +337,7 @@ class Reference:
             for number_ in gradient.values():
                 number_.uncertainty = mpf("inf")
                 number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
-            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled)
+            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled, hi)
         one_sided = {}
         named = graph.named
         for name in hi.directional:
@@ -344,4 +353,4 @@ class Reference:
                 gradient[name] = right  # the derivative exists: both sides agree
         if not certain and not last:
             return None
-        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled)
+        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled, hi)

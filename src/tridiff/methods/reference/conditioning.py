@@ -1,0 +1,192 @@
+"""Where float64 loses a derivative's digits: the node whose rounding the chain rule
+amplifies most, in words, and the standard rewrite that avoids it where one exists.
+
+The reference's pass carries, for every node, its exact adjoint and its rounding scale
+(what float64 may honestly lose there, tridiff.methods.reference). Their ratio is the
+adjoint's condition number. Walking from the output back, it grows in two ways only:
+where the chain rule's paths into a node add up to much less than their terms
+(`sqrt(x + 1) - sqrt(x)`: +5e-5 and -5e-5 meet at x), and where a local derivative is
+computed from rounded values it is sensitive to (cos at 30,000.1). The node where it
+grows most is named; the rest of the way only carries that loss along.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import mpmath
+from mpmath import mpf
+
+from ...cases.ir import Graph
+from ...ops import OPS
+from .numbers import brief
+from .rules import KINK, Infinite
+
+MAX_VISITS = 20_000  # nodes looked at for one explanation: a large graph's is about its first culprit
+MAX_TEXT = 40        # characters of an expression named in a message
+
+
+@dataclass
+class Loss:
+    condition: float       # the adjoint's rounding scale over |exact|: float64 may lose log10 of it in digits
+    why: str               # where it is lost, in words
+    rewrite: str | None    # a standard form that does not lose it
+
+
+def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: mpf, output_name: str) -> Loss:
+    """Why float64 may lose digits of ∂output/∂(node `target`), whose certified value is
+    `exact`; `trace` is the reference's _Pass it was certified from."""
+    adjoint, scale = trace.adjoint, trace.adjoint_scale
+    cone = _cone(users, target)
+    worst, at = mpf(-1), target
+    for a in cone:  # (in index order: ties go to the node nearest the inputs)
+        growth = _growth(graph, trace, users, a)
+        if growth > worst:
+            worst, at = growth, a
+    terms = _terms(graph, trace, users, at)
+    size = sum((abs(t) for _, t, _ in terms), mpf(0))
+    bend = sum((b for _, _, b in terms), mpf(0))
+    wrt = f"∂{output_name}/∂{_text(graph, at, inner=True)}"
+    if len(terms) >= 2 and size >= bend:
+        shown = sorted(terms, key=lambda t: -abs(t[1]))[:3]
+        paths = " and ".join(f"through {_text(graph, u, top=True)} ({brief(t)})" for u, t, _ in shown)
+        more = f" and {len(terms) - 3} more" if len(terms) > 3 else ""
+        total = exact if at == target else adjoint[at]
+        why = f"{wrt} adds the chain rule's paths {paths}{more}, which cancel to {brief(total) if total else 'exactly 0'}"
+    elif terms and bend:
+        u, t, b = max(terms, key=lambda t: t[2])
+        local = f"the local derivative ∂{_text(graph, u, top=True, inner=True)}/∂{_text(graph, at, inner=True)}"
+        source = max(graph.nodes[u].args, key=lambda j: _ratio(trace.value_scale[j], trace.values[j]))
+        cancels = _ratio(trace.value_scale[source], trace.values[source])
+        if cancels >= 10:
+            why = (f"{local} is computed from {_text(graph, source)} = {brief(trace.values[source])}, whose terms "
+                   f"cancel: float64's value of it may be off by {brief(cancels)} times its rounding")
+        else:
+            why = (f"{local} is computed from rounded float64 values and magnifies their rounding about "
+                   f"{brief(b / abs(t))}-fold")
+    else:
+        why = f"{wrt} is made of terms that cancel"
+    return Loss(_as_float(_ratio(scale[target], exact)), why, _rewrite(graph, cone))
+
+
+def _ratio(scale: mpf, value: mpf) -> mpf:
+    return scale / abs(value) if value else (mpf("inf") if scale else mpf(0))
+
+
+def _as_float(x: mpf) -> float:
+    return float(x) if mpmath.isfinite(x) else float("inf")
+
+
+def _cone(users: list[list[int]], target: int) -> list[int]:
+    """`target` and the nodes between it and the output: the chain rule's paths into it."""
+    seen, frontier = {target}, [target]
+    while frontier and len(seen) < MAX_VISITS:
+        after = []
+        for i in frontier:
+            for u in users[i]:
+                if u not in seen:
+                    seen.add(u)
+                    after.append(u)
+        frontier = after
+    return sorted(seen)
+
+
+def _terms(graph: Graph, trace, users: list[list[int]], a: int) -> list[tuple[int, mpf, mpf]]:
+    """Each user u's term adjoint[u]·∂u/∂a, and how much the rounding of u's arguments moves it."""
+    out = []
+    for u in users[a]:  # (once each: x*x uses x twice, one term)
+        bends = trace.curvature[u] or (mpf(0),) * len(graph.nodes[u].args)
+        found = [(p if isinstance(p, mpf) else 1, bend) for arg, p, bend in zip(graph.nodes[u].args, trace.partials[u], bends)
+                 if arg == a and p is not KINK and not isinstance(p, Infinite)]
+        if found and trace.adjoint[u]:
+            out.append((u, trace.adjoint[u] * sum(p for p, _ in found), abs(trace.adjoint[u]) * sum(b for _, b in found)))
+    return out
+
+
+def _growth(graph: Graph, trace, users: list[list[int]], a: int) -> mpf:
+    """How much node a's adjoint condition exceeds that of the adjoints it is made of."""
+    own = _ratio(trace.adjoint_scale[a], trace.adjoint[a])
+    incoming = [_ratio(trace.adjoint_scale[u], trace.adjoint[u]) for u, _, _ in _terms(graph, trace, users, a)]
+    return own / max([mpf(1)] + incoming)
+
+
+def _text(graph: Graph, i: int, limit: int = MAX_TEXT, top: bool = False, inner: bool = False) -> str:
+    """Node i as an expression — named nodes by name (but its own operation if `top`) — cut
+    to about `limit` characters; in brackets if `inner` and it has spaces (∂(x + 1))."""
+    text = _plain(graph, i, limit, top)
+    return f"({text})" if inner and " " in text else text
+
+
+def _plain(graph: Graph, i: int, limit: int, top: bool = False) -> str:
+    """The expression, or "…" where it is longer than `limit` (at the top: its arguments)."""
+    name = graph.name_of(i)
+    if name is not None and not (top and graph.nodes[i].op not in ("input", "const")):
+        return name
+    node = graph.nodes[i]
+    if node.op == "const":
+        return node.text or repr(node.value)
+    if limit <= 0:
+        return "…"
+    op = OPS[node.op]
+    args = [_plain(graph, a, limit // 2) for a in node.args]
+    if op.called:
+        text = f"{op.symbol}({', '.join(args)})"
+    elif op.arity == 2:
+        left, right = (f"({t})" if _binary(graph, a) else t for a, t in zip(node.args, args))
+        text = f"{left} {op.symbol} {right}"
+    else:
+        text = f"{op.symbol}{args[0]}"
+    return text if len(text) <= limit or top else "…"
+
+
+def _binary(graph: Graph, i: int) -> bool:
+    """Whether node i prints as `a op b` (and needs brackets inside another)."""
+    op = OPS.get(graph.nodes[i].op)
+    return op is not None and op.arity == 2 and not op.called and graph.name_of(i) is None
+
+
+def _rewrite(graph: Graph, cone: list[int]) -> str | None:
+    """The first standard rewrite that fits a node on the paths: each avoids a cancellation
+    float64 cannot undo."""
+    nodes = graph.nodes
+
+    def op(i: int) -> str:
+        return nodes[i].op
+
+    def one(i: int) -> bool:
+        return op(i) == "const" and nodes[i].value == 1.0
+
+    for i in cone:
+        node = nodes[i]
+        args = node.args
+        shown = _text(graph, i, 60)
+        if node.op == "sub" and all(op(a) == "sqrt" for a in args):
+            a, b = (_text(graph, nodes[k].args[0], inner=True) for k in args)
+            return f"{shown} = ({a} - {b})/(sqrt{a if a[0] == '(' else f'({a})'} + sqrt{b if b[0] == '(' else f'({b})'}), simplified"
+        if node.op == "log" and op(args[0]) == "add" and any(one(a) for a in nodes[args[0]].args):
+            u = next(a for a in nodes[args[0]].args if not one(a))
+            if op(u) == "exp":
+                return f"{shown} = softplus({_text(graph, nodes[u].args[0])}), or log1p({_text(graph, u)})"
+            return f"{shown} = log1p({_text(graph, u)})"
+        if node.op == "sub" and op(args[0]) == "exp" and one(args[1]):
+            return f"{shown} = expm1({_text(graph, nodes[args[0]].args[0])})"
+        if node.op == "sub" and one(args[0]) and op(args[1]) == "cos":
+            u = _text(graph, nodes[args[1]].args[0], inner=True)
+            return f"{shown} = 2*sin({u}/2)**2"
+        if node.op == "log" and _sum_of_exps(nodes, args[0]):
+            return f"{shown}: logsumexp, m + log(Σ exp(zᵢ - m)) with m = max(zᵢ)"
+    return None
+
+
+def _sum_of_exps(nodes, i: int) -> bool:
+    """Whether node i is a sum of at least two exp(…), none of them already shifted by a max."""
+    leaves, stack = [], [i]
+    while stack and len(leaves) < 10_000:
+        k = stack.pop()
+        if nodes[k].op == "add":
+            stack.extend(nodes[k].args)
+        else:
+            leaves.append(k)
+    if len(leaves) < 2 or any(nodes[k].op != "exp" for k in leaves):
+        return False
+    shifts = {nodes[nodes[k].args[0]].args[1] if nodes[nodes[k].args[0]].op == "sub" else None for k in leaves}
+    return shifts == {None} or len(shifts) > 1  # (one shift m for every term: already the stable form)

@@ -1,0 +1,61 @@
+"""The verdict words — right, limited by float64, wrong — as every page and summary says
+them, and the errors they headline (tridiff.runner.judge decides them)."""
+from __future__ import annotations
+
+import math
+
+from ..runner.measures import scaled
+
+
+def headline(node: dict, method: str) -> float | None:
+    """A judged method's error at a node as the tables show it: relative to the exact value
+    (absolute where that is 0); None where it was not judged (a kink, an uncertain reference)."""
+    e = node["errors"][method]
+    return None if e.get("verdict") is None else scaled(e["abs_error"], node["reference"])
+
+
+def tally(document: dict) -> str:
+    """"17 of 19 cases ok, 2 limited by float64": how many cases have each status."""
+    cases = document["cases"]
+    counts = {s: sum(c["status"] == s for c in cases) for s in dict.fromkeys(c["status"] for c in cases)}
+    ok = counts.pop("ok", 0)
+    words = {"limited": "limited by float64"}
+    return ", ".join([f"{ok} of {len(cases)} cases ok"] + [f"{n} {words.get(s, s)}" for s, n in counts.items()])
+
+
+def may_lose(node: dict) -> str:
+    """How many of its ~16 digits float64 may lose at a node: log10(rounding scale / |exact|)."""
+    scale, ref = node["scale"], abs(node["reference"])
+    if scale is None or not math.isfinite(scale):
+        return "—"
+    if not ref:
+        return "all (exact 0)" if scale else "none"
+    lost = math.log10(scale / ref) if scale > ref else 0.0
+    return "none" if lost < 0.5 else "all" if lost >= 16 else f"{lost:.1f} digits"
+
+
+VERDICT_WORDS = {"right": "right", "limited": "limited by float64", "wrong": "WRONG"}
+
+
+def verdicts(node: dict, methods: list[str]) -> str:
+    """Each method's verdict, in order, said once where they agree ("right"); a limited one
+    with the digits it has right."""
+    said = []
+    for m in methods:
+        e = node["errors"].get(m)
+        if e is None or e.get("verdict") is None:
+            said.append("—" if e is None else "not judged")
+        elif e["verdict"] == "limited" and e["digits"] is not None:
+            said.append(f"limited by float64 ({e['digits']} digits right)")
+        else:
+            said.append(VERDICT_WORDS[e["verdict"]])
+    shown = [w for w in said if w != "—"]
+    return shown[0] if shown and all(w == shown[0] for w in shown) else " / ".join(said)
+
+
+def rule_text(case: dict) -> str:
+    """The judge's rule as it is applied (tridiff.runner.judge)."""
+    tol = f"{case['tolerance']:g}"
+    return (f"Verdicts: right — within {tol} of the exact value (relative); limited by float64 — further off, "
+            f"but within {tol} × the rounding scale, what float64 may lose evaluating {case['output']} as written "
+            "(not the method's fault: the case passes); wrong — beyond that.")

@@ -1,0 +1,137 @@
+"""Three verdict words a reader can trust — right, limited by float64, wrong — and the
+relative error as the headline (issue 28, item 1). Every expected number is computed here
+by hand in mpmath at 100 digits or in plain Python, never taken from tridiff's output."""
+import math
+import subprocess
+import sys
+
+import mpmath
+import pytest
+
+from tridiff.cases.files import read_case
+from tridiff.reports import markdown
+from tridiff.reports.figures import Figures
+from tridiff.reports.tables import compact_rows
+from tridiff.runner.case import run_case
+
+from conftest import ROOT
+
+
+def run(function: str, at: dict, plugins=None) -> dict:
+    return run_case(read_case({"name": "t", "function": function, "points": [{"at": at}]}, {}, "<test>"), plugins)
+
+
+def digits_right(got: float, exact: mpmath.mpf) -> int:
+    """⌊−log10 |got − exact|/|exact|⌋, by hand at 100 digits."""
+    with mpmath.workdps(100):
+        rel = abs(mpmath.mpf(got) - exact) / abs(exact)
+        return 0 if rel >= 1 else int(mpmath.floor(-mpmath.log10(rel)))
+
+
+def sqrt_difference_slope(x: float) -> mpmath.mpf:
+    with mpmath.workdps(100):
+        x = mpmath.mpf(x)
+        return 1 / (2 * mpmath.sqrt(x + 1)) - 1 / (2 * mpmath.sqrt(x))
+
+
+def test_a_difference_of_roots_at_1e8_is_limited_by_float64_with_its_digits_and_its_rewrite():
+    result = run("sqrt(x + 1) - sqrt(x)", {"x": 1e8})
+    point = result["points"][0]
+    node = point["gradient"]["x"]
+    exact = sqrt_difference_slope(1e8)
+    assert point["status"] == result["status"] == "limited"  # passes, but is not "ok"
+    for method, got in node["methods"].items():
+        errors = node["errors"][method]
+        assert errors["verdict"] == "limited", method
+        assert errors["digits"] == digits_right(got, exact) < 16, method
+        assert errors["rel_error"] == pytest.approx(float(abs(mpmath.mpf(got) - exact) / abs(exact)), rel=1e-9)
+    # The loss is where the paths through sqrt(x) and x + 1 meet: terms of 1/(2·sqrt(x)) = 5e-5
+    # each, summing to 2.5e-13 — a condition of about 4e8, 8.6 digits.
+    loss = node["float64"]
+    assert loss["condition"] == pytest.approx(2 * 5e-5 / float(abs(exact)), rel=0.05)
+    assert loss["digits_lost"] == round(math.log10(loss["condition"]), 1)
+    assert "sqrt(x)" in loss["why"] and "x + 1" in loss["why"] and "cancel" in loss["why"]
+    assert "sqrt(x + 1) + sqrt(x)" in loss["rewrite"]
+    d = digits_right(node["methods"]["backprop"], exact)
+    assert f"right to {d} of ~16 digits" in point["message"] and "rewrite" in point["message"]
+    page = markdown.case_page(result, Figures())
+    assert f"limited by float64 ({d} digits right)" in page
+    assert "Tolerance: 1e-12 (relative)" not in page and "within 1e-12 × the rounding scale" in page
+
+
+def test_the_same_difference_at_1_is_right():
+    result = run("sqrt(x + 1) - sqrt(x)", {"x": 1.0})
+    node = result["points"][0]["gradient"]["x"]
+    assert result["status"] == "ok"
+    assert {e["verdict"] for e in node["errors"].values()} == {"right"}
+    assert "float64" not in node
+
+
+def test_sinh_x_over_x_at_1e_8_shows_its_relative_error_and_no_right_digit():
+    result = run("sinh(x)/x", {"x": 1e-8})
+    node = result["points"][0]["gradient"]["x"]
+    with mpmath.workdps(100):
+        x = mpmath.mpf(1e-8)
+        exact = (x * mpmath.cosh(x) - mpmath.sinh(x)) / x ** 2   # +3.33e-9
+    for method, got in node["methods"].items():
+        rel = float(abs(mpmath.mpf(got) - exact) / abs(exact))
+        assert got < 0 < exact and rel > 1  # the wrong sign, as float64 computes it
+        assert node["errors"][method]["rel_error"] == pytest.approx(rel, rel=1e-9)
+        assert node["errors"][method]["verdict"] == "limited" and node["errors"][method]["digits"] == 0
+    assert "right to 0 of ~16 digits" in result["message"]
+    worst = compact_rows({"cases": [result]})[0][2]
+    assert worst.startswith(f"{max(float(abs(mpmath.mpf(g) - exact) / abs(exact)) for g in node['methods'].values()):.1e}")
+
+
+LOGISTIC = "log(1 + exp(-y*(w0*a + w1*b))) + 0.1*(w0*w0 + w1*w1)"
+AT = {"w0": 0.5, "w1": -0.25, "a": 1.5, "b": 2.0, "y": 1.0}
+
+
+def logistic_gradient(at: dict) -> dict:
+    """By hand in plain Python: ∂L/∂w_i = -y·x_i·σ(-y·z) + 0.2·w_i, and so on."""
+    z = at["w0"] * at["a"] + at["w1"] * at["b"]
+    s = 1 / (1 + math.exp(at["y"] * z))  # σ(-y·z)
+    return {"w0": -at["y"] * at["a"] * s + 0.2 * at["w0"], "w1": -at["y"] * at["b"] * s + 0.2 * at["w1"],
+            "a": -at["y"] * at["w0"] * s, "b": -at["y"] * at["w1"] * s, "y": -z * s}
+
+
+def test_a_flipped_sign_has_the_headline_relative_error_2():
+    def flipped(function, at):
+        g = logistic_gradient(at)
+        return g | {"w1": -g["w1"]}
+    result = run(LOGISTIC, AT, {"flipped": flipped})
+    node = result["points"][0]["gradient"]["w1"]
+    assert node["errors"]["flipped"]["verdict"] == "wrong"
+    assert node["errors"]["flipped"]["rel_error"] == pytest.approx(2.0, rel=1e-12)
+    assert result["status"] == "mismatch" and "relative error 2" in result["message"]
+    row = next(r for r in markdown.case_page(result, Figures()).splitlines() if r.startswith("| w1 "))
+    assert "2.0e+00" in row and "WRONG" in row
+    assert compact_rows({"cases": [result]})[0][2] == "2.0e+00 flipped"
+    assert all(e["verdict"] == "right" for n in result["points"][0]["gradient"].values()
+               for m, e in n["errors"].items() if m != "flipped" or n is not node)
+
+
+@pytest.mark.parametrize("off, verdict", [(0.0, "right"), (1e-13, "right"), (1e-10, "limited"), (1e-3, "wrong")])
+def test_right_is_right_to_the_tolerance_of_the_exact_value_itself(off, verdict):
+    # At x = 1e8 float64 may lose 8.6 digits: an answer 1e-10 off is within that, but not right.
+    exact = sqrt_difference_slope(1e8)
+    with mpmath.workdps(100):
+        given = float(exact * (1 + mpmath.mpf(off)))
+
+    def mine(function, at):
+        return {"x": given}
+    node = run("sqrt(x + 1) - sqrt(x)", {"x": 1e8}, {"mine": mine})["points"][0]["gradient"]["x"]
+    assert node["errors"]["mine"]["verdict"] == verdict
+
+
+def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path):
+    (tmp_path / "roots.yaml").write_text("name: roots\nfunction: sqrt(x + 1) - sqrt(x)\npoints:\n"
+                                         "  - at: {x: 1.0e+8}\n")
+    done = subprocess.run([sys.executable, "-m", "tridiff", "run", "roots.yaml", "--out", "out"],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "limited" in done.stdout and "note: roots.yaml: case 'roots': point 1" in done.stdout
+    assert "0 of 1 cases ok, 1 limited by float64" in (tmp_path / "out" / "README.md").read_text()
+    tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "roots.yaml"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout[-500:]
