@@ -135,3 +135,15 @@ def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path)
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "roots.yaml"],
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout[-500:]
+
+
+def test_float64s_failure_tells_an_exact_value_rounded_from_computed_ones_cancelling():
+    # -1e8 + sqrt(1e16 + 1): 1e16 + 1 rounds to 1e16, and -1e8 + 1e8 cancels to 0.0 where the
+    # exact sum is 1/(1e8 + sqrt(1e16 + 1)) = 5.0e-9
+    cancelled = run("log(x + sqrt(x*x + 1))", {"x": -1e8})["message"]
+    assert "the exact argument is 5.0e-9, but float64's steps before it give 0.0" in cancelled
+    assert "(-100000000.0) + 100000000.0 = 0.0 cancels all its digits (exact: 5.0e-9)" in cancelled
+    # 1 - exp(-1e-20) is 1e-20 less 5e-41: exact, -0.99999999999999999999 rounds to -1.0
+    rounded = run("log1p(-exp(-x))", {"x": 1e-20})["message"]
+    assert "the exact argument is -0.99999999999999999999, which float64 rounds to -1.0" in rounded
+    assert "cancels" not in rounded

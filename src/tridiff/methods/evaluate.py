@@ -9,11 +9,13 @@ from ..ops import OPS
 
 
 class FloatFailure(CaseError):
-    """float64 cannot evaluate node `node` at its float arguments `args`."""
+    """float64 cannot evaluate node `node` at its float arguments `args`; `values`: every
+    node's float64 value before it (to tell where the digits went)."""
 
-    def __init__(self, problem: str, fix: str, node: int, args: list[float], overflow: bool):
+    def __init__(self, problem: str, fix: str, node: int, args: list[float], overflow: bool,
+                 values: list[float] | None = None):
         super().__init__(problem, fix)
-        self.node, self.args, self.overflow = node, args, overflow
+        self.node, self.args, self.overflow, self.values = node, args, overflow, values or []
 
 
 def forward(graph: Graph, at: dict[str, float]) -> list[float]:
@@ -35,10 +37,11 @@ def forward(graph: Graph, at: dict[str, float]) -> list[float]:
             except (ArithmeticError, ValueError) as err:
                 raise FloatFailure(f"{describe(graph, i, args)} fails in float64 ({_reason(err)})",
                                    "choose a point where the function is defined", i, args,
-                                   isinstance(err, OverflowError)) from None
+                                   isinstance(err, OverflowError), values[:i]) from None
             if not math.isfinite(values[i]):  # float arithmetic overflows silently to inf
                 raise FloatFailure(f"{describe(graph, i, args)} overflows float64 (gives {values[i]})",
-                                   "choose a point where the function stays below 1.8e308", i, args, True)
+                                   "choose a point where the function stays below 1.8e308", i, args, True,
+                                   values[:i])
     return values
 
 

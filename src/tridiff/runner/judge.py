@@ -155,6 +155,34 @@ def as_expected(entry: dict, point: Point) -> dict:
 TINY = sys.float_info.min  # below it, a float64 number is subnormal
 
 
+MAX_ANCESTORS = 10_000  # nodes looked at for the sum that cancelled
+
+
+def _cancelled(graph, values: list[float], exact: list, start: int) -> str | None:
+    """The sum or difference upstream of `start` (itself included) whose float64 terms cancel
+    most digits of its exact value, in words: "-100000000.0 + 100000000.0 = 0.0 cancels all
+    its digits (exact: 5.0e-9)"; None where none loses a digit."""
+    best, seen, frontier = None, {start}, [start]
+    while frontier and len(seen) < MAX_ANCESTORS:
+        k = frontier.pop()
+        node = graph.nodes[k]
+        if node.op in ("add", "sub") and k < len(values):
+            terms = max(abs(values[a]) for a in node.args)
+            lost = mpmath.inf if not exact[k] else mpmath.log10(terms / abs(exact[k])) if terms else 0
+            if lost >= 1 and (best is None or lost > best[0]):
+                best = (lost, k)
+        for a in node.args:
+            if a not in seen:
+                seen.add(a)
+                frontier.append(a)
+    if best is None:
+        return None
+    lost, k = best
+    digits = "all its digits" if lost >= 16 else f"{int(lost)} digits"
+    return (f"{describe(graph, k, [values[a] for a in graph.nodes[k].args])} = {values[k]!r} cancels {digits} "
+            f"(exact: {brief(exact[k])})")
+
+
 def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
     """Why float64 fails where the exact function is defined: overflow, underflow or rounding."""
     where = describe(graph, err.node, err.args)
@@ -171,8 +199,9 @@ def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
             how = "underflows to" if got == 0 and abs(value) < TINY else "rounds to"
             what = f"float64 cannot evaluate {where}: the exact argument is {shown}, which float64 {how} {got!r}"
         else:  # the steps before it, each rounded, lost its digits
+            how = _cancelled(graph, err.values, exact.values, a)
             what = (f"float64 cannot evaluate {where}: the exact argument is {shown}, but float64's steps before it "
-                    f"give {got!r} (rounding in them, amplified where they cancel)")
+                    f"give {got!r}" + (f": {how}" if how else " (rounding in them, amplified where they cancel)"))
     else:
         what = f"float64 cannot evaluate {where}"
     value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
