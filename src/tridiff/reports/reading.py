@@ -15,9 +15,9 @@ ran out). Values far below float64's range are still exact (exp(-800) = 3.7e-348
 - **symbolic** is sympy's derivative compiled to float64; **backprop** is tridiff's own
   reverse-mode engine; **forward mode** pushes dual numbers forward. Each gets one of
   three verdicts at each node. **right**: within the tolerance (default 1e-12) of the
-  exact value, relatively — or the correctly rounded float64 of it (0.0 where the truth
-  underflows): a number to use. **limited by float64**: further off than that, but no
-  further than float64 may lose evaluating the function *as written* — tolerance × the
+  exact value, relatively: a number to use. **limited by float64**: further off than
+  that, but no further than float64 may lose evaluating the function *as written*, or
+  the correctly rounded float64 of a value below its range (0.0 for exp(-800)) — tolerance × the
   **rounding scale**, the sum of the magnitudes of the chain-rule terms that make up
   that gradient and of what the rounding of the values they are computed from does to
   them. The page then says how many digits are right, where float64 loses the others

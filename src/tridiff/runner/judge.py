@@ -2,11 +2,12 @@
 reference certain enough to say; and does every value the case states hold.
 
 A method's gradient at a node is
-- right when |got − exact| ≤ tolerance · |exact|, or it is the correctly rounded float64
-  of the exact value (0.0 where the truth underflows: exp(-800)): a number to use;
+- right when |got − exact| ≤ tolerance · |exact|: a number to use;
 - limited by float64 when it is further off, but |got − exact| ≤ tolerance · scale, where
   scale is the rounding a float64 evaluation of the function as written honestly makes
-  there (tridiff.methods.reference): not the method's fault, and the case passes;
+  there (tridiff.methods.reference), or it is the correctly rounded float64 of an exact
+  value below float64's normal range (0.0 for exp(-800), one digit of 2.08e-323): not the
+  method's fault, and the case passes;
 - wrong beyond that: a mismatch.
 See docs/error-model.md.
 """
@@ -38,19 +39,22 @@ def certain(number: Number, tolerance: float) -> bool:
 RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by float64"
 
 
-def verdict(got: float, exact: Number, abs_err: float, tolerance: float) -> str:
-    """right, limited (by float64) or wrong: the module's rule."""
-    ref = exact.float
+def verdict(got: float, exact: Number, abs_err: float, tolerance: float) -> tuple[str, float | None]:
+    """right, limited (by float64) or wrong: the module's rule; and the relative error, from
+    exact arithmetic (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
     if not math.isfinite(got):
-        return WRONG
-    # (plus a few units in the last place of a subnormal: float64's own resolution there)
-    if got == ref or abs_err <= tolerance * abs(ref) + SUBNORMAL_SLACK:
-        return RIGHT
+        return WRONG, math.inf
+    with mpmath.workdps(measures.DIGITS):
+        off = abs(mpmath.mpf(got) - exact.exact)
+        rel = float(off / abs(exact.exact)) if exact.exact else None
+        if off <= tolerance * abs(exact.exact):
+            return RIGHT, rel
     # Where the terms themselves overflow float64 the scale is inf, which would excuse any
-    # answer: nothing is limited by float64 there.
-    if math.isfinite(exact.scale) and abs_err <= tolerance * exact.scale + SUBNORMAL_SLACK:
-        return LIMITED
-    return WRONG
+    # answer: nothing is limited by float64 there. (A few units in the last place of a
+    # subnormal are float64's own resolution there.)
+    if got == exact.float or (math.isfinite(exact.scale) and abs_err <= tolerance * exact.scale + SUBNORMAL_SLACK):
+        return LIMITED, rel
+    return WRONG, rel
 
 
 def digits_right(rel_error: float | None) -> int | None:
@@ -79,12 +83,13 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
             continue
         got = grads[name]
         abs_err = measures.absolute(got, exact.exact)
-        rel_err = measures.relative(abs_err, ref)
-        said = verdict(got, exact, abs_err, tolerance) if judged else None
+        said, exact_rel = verdict(got, exact, abs_err, tolerance)
+        rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
+        said = said if judged else None
         node["methods"][method] = got
         node["errors"][method] = {"abs_error": abs_err, "rel_error": rel_err,
                                   "judged_error": measures.judged(got, ref, abs_err, bound), "verdict": said,
-                                  "digits": digits_right(rel_err)}
+                                  "digits": digits_right(exact_rel) if said else None}
         node["ulps"][method] = abs_err / math.ulp(ref) if ref else None
         if said == WRONG:
             shown = (f"relative error {rel_err:.2g}" if rel_err is not None else
@@ -228,8 +233,10 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str)
     which = [m for m, e in node["errors"].items() if e.get("verdict") == LIMITED]
     worst = max(which, key=lambda m: node["errors"][m]["abs_error"])
     e = node["errors"][worst]
-    if e["rel_error"] is None:
+    if e["digits"] is None:
         got = f"the exact value is 0; {worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
+    elif e["rel_error"] is None:  # an exact value float64 rounds to 0.0
+        got = f"{_listed(which)} give 0.0, no digit right"
     else:
         got = (f"{_listed(which)} right to {e['digits']} of ~16 digits (relative error "
                f"{e['rel_error']:.2g}{' at worst' if len(which) > 1 else ''})")

@@ -18,11 +18,12 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ...ops import OPS
-from .numbers import brief
+from .numbers import brief, to_float
 from .rules import KINK, Infinite
 
 MAX_VISITS = 20_000  # nodes looked at for one explanation: a large graph's is about its first culprit
 MAX_TEXT = 40        # characters of an expression named in a message
+SMALLEST_NORMAL = mpf(2) ** -1022
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Loss:
 def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: mpf, output_name: str) -> Loss:
     """Why float64 may lose digits of ∂output/∂(node `target`), whose certified value is
     `exact`; `trace` is the reference's _Pass it was certified from."""
+    if exact and abs(exact) < SMALLEST_NORMAL:
+        return _below_range(exact)
     adjoint, scale = trace.adjoint, trace.adjoint_scale
     cone = _cone(users, target)
     worst, at = mpf(-1), target
@@ -66,6 +69,15 @@ def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: 
     else:
         why = f"{wrt} is made of terms that cancel"
     return Loss(_as_float(_ratio(scale[target], exact)), why, _rewrite(graph, cone))
+
+
+def _below_range(exact: mpf) -> Loss:
+    """An exact value below float64's normal numbers: its nearest float64 keeps fewer digits
+    (a subnormal's spacing is 2^-1074 whatever its size), or none (it rounds to 0.0)."""
+    spacing = mpf(2) ** -1074 / abs(exact)  # relative, against 2^-52 for a normal number
+    return Loss(_as_float(spacing / mpf(2) ** -52),
+                f"the exact value {brief(exact)} is below float64's smallest normal number 2.2e-308: the nearest "
+                f"float64 is {to_float(exact)!r}", None)
 
 
 def _ratio(scale: mpf, value: mpf) -> mpf:
