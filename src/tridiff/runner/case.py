@@ -18,13 +18,13 @@ import numpy as np
 from ..cases.files import Case, Point
 from ..errors import one_line
 from ..methods import Method, function_of, richardson, taylor
-from ..methods.evaluate import FloatFailure, describe, forward
+from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
 from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
-from . import circuit, measures, plan, precision
+from . import circuit, kinks, measures, plan, precision
 from .chain import chain_rule
 from .gradcheck import gradient_checks
 from .remainder import taylor_test
@@ -117,6 +117,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         return entry
     if exact.notes:
         entry["reference_notes"] = list(dict.fromkeys(exact.notes))
+    if exact.kinked is not None:
+        entry["kink_along"] = kinks.kink_along(exact)
     try:
         values = forward(graph, point.at)
     except FloatFailure as err:
@@ -165,7 +167,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             sure = certain(number, case.tolerance)
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
-            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and name not in exact.one_sided)
+            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name))
         if name in estimates:
             _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
                          abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
@@ -200,18 +202,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         if isinstance(written, str) or not written:  # a note instead, or nothing to write
             entry.pop("chain_rule", None)
             entry.update({"chain_rule_note": written} if written else {})
-    if exact.one_sided and not mismatches:
+    if not kinks.differentiable(exact) and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.
-        kinks = ", ".join(dict.fromkeys(describe(graph, i, [values[a] for a in graph.nodes[i].args])
-                                        for i in exact.kinks))
-        taken = ", ".join(dict.fromkeys(_AT_KINKS[graph.nodes[i].op] for i in exact.kinks))
-        sides = "; ".join(f"∂{graph.output_name}/∂{name} is {_side(left, right)[0]} from the left and "
-                          f"{_side(left, right)[1]} from the right" for name, (left, right) in exact.one_sided.items())
-        also = "".join(f"; {problem}" for problem in failed + broken)
         entry["status"] = "nondifferentiable"
-        entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
-                            f"one-sided or averaged values (backprop takes {taken}) and are not judged there{also}")
+        entry["message"] = kinks.message(graph, exact, values, failed + broken)
     elif mismatches or failed or broken:
         if failed:  # the reference cannot judge here, so neither can a method's failure
             failed += broken
@@ -268,7 +263,7 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
     graph = case.graph
     inputs = list(graph.inputs)
     numbers = [exact.gradient[n] for n in inputs]
-    if exact.one_sided or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty) for n in numbers):
+    if not kinks.differentiable(exact) or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty) for n in numbers):
         return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
                         "an overflow), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
@@ -293,18 +288,6 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
                      abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
         swept.append(node)
     return {"note": None, "swept": swept}
-
-
-# What backprop takes at a kink (as PyTorch and JAX do).
-_AT_KINKS = {"relu": "0", "abs": "0", "max": "half for each argument of max", "min": "half for each argument of min"}
-
-
-def _side(left: Number, right: Number) -> tuple[str, str]:
-    """The two one-sided derivatives as floats, or as digits where their floats are equal
-    (x + 1e-40·abs(x) at 0: 1 - 1e-40 and 1 + 1e-40)."""
-    if left.float != right.float:
-        return repr(left.float), repr(right.float)
-    return left.digits, right.digits
 
 
 def _parts(entry: PointResult) -> Callable:

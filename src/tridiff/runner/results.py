@@ -134,6 +134,7 @@ class PointResult(TypedDict, total=False):
     message: str | None
     expect: dict
     reference_notes: list[str]
+    kink_along: dict                 # every partial exists, yet f bends along this direction (runner.kinks)
     value: float
     value_reference: float
     value_reference_digits: str
