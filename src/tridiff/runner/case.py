@@ -6,17 +6,14 @@ format them and never recompute.
 from __future__ import annotations
 
 import math
-import os
 import time
-import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
-from ..errors import one_line
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
@@ -25,6 +22,7 @@ from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
 from . import circuit, kinks, measures, plan, precision
+from .parts import parts
 from .chain import chain_rule
 from .gradcheck import gradient_checks
 from .remainder import taylor_test
@@ -64,7 +62,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
     if len(case.graph.inputs) == 1 and done == len(case.points):
-        curve = function_curve(case, symbolic, engines["backprop"])
+        curve = parts(result)("curve", lambda: function_curve(case, symbolic, engines["backprop"]), store=False)
         if curve is not None:
             result["curve"] = curve
     over = {label: engine.over_budget for label, (_, engine) in engines.methods.items()
@@ -135,10 +133,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
+    part = parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     estimates = sweep(graph, values, swept, case.h, case.schemes)
-    lower = {p: precision.lower(case, engines["backprop"], point, swept, p) for p in engines.lower_precisions}
+    lower = part("precisions", lambda: {p: precision.lower(case, engines["backprop"], point, swept, p)
+                                        for p in engines.lower_precisions}, store=False, default={})
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    model, along = _model_derivatives(case, engines["symbolic"], values, exact, swept, engines.directions)
+    model, along = part("error_model", lambda: _model_derivatives(case, engines["symbolic"], values, exact, swept,
+                                                                  engines.directions), store=False,
+                        default=(dict.fromkeys(swept), [None] * len(engines.directions)))
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -169,15 +171,16 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name))
         if name in estimates:
-            _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
-                         abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
-            if lower:
-                node["precisions"] = {p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale,
-                                                         found.estimates, found.gradients)
-                                      for p, found in lower.items()}
+            node.update(part("finite_differences", lambda: _convergence(
+                case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,
+                abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name]),
+                store=False, default={}))
+            if lower and "derivatives" in node:
+                node.update(part("precisions", lambda: {"precisions": {
+                    p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
+                                       found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
-    part = _parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     if engines.directions:
         part("directions", lambda: _directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
@@ -220,9 +223,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
 
 def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np.ndarray, ref: mpmath.mpf,
                  ref_float: float, value: float, value_scale: float, value_digits: float | None,
-                 derivatives: list | None) -> None:
+                 derivatives: list | None) -> dict:
     """A sweep's rows, Richardson's extrapolation and the convergence analysis, into `node`
-    (a named node's or a direction's)."""
+    (a named node's or a direction's), which is returned."""
     node["sweep"] = {}
     for scheme, est in estimates.items():
         hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
@@ -233,6 +236,7 @@ def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np
         rich["rel_error"] = measures.relative(rich["abs_error"], ref_float)
     node["derivatives"] = derivatives
     analyse_node(node, case.graph.output_name, name, value_scale=value_scale, value_digits=value_digits)
+    return node
 
 
 def _model_order(case: Case) -> int:
@@ -288,23 +292,6 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
                      abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
         swept.append(node)
     return {"note": None, "swept": swept}
-
-
-def _parts(entry: PointResult) -> Callable:
-    """part(key, compute): entry[key] = compute(); where it raises, the point keeps
-    everything else and `not_available` says which part and why."""
-    def part(key: str, compute: Callable):
-        try:
-            entry[key] = found = compute()
-        except (MemoryError, RecursionError):  # the whole case's problem (tridiff.runner.execute)
-            raise
-        except Exception as err:  # a bug of tridiff's in one part: said in the point, the rest reported
-            at = traceback.extract_tb(err.__traceback__)[-1]
-            entry.setdefault("not_available", {})[key] = one_line(
-                f"n/a: {type(err).__name__}: {err} (at {os.path.basename(at.filename)}:{at.lineno})")[:300]
-            return None
-        return found
-    return part
 
 
 def _digits_right(got: float, exact: Number) -> float | None:

@@ -146,6 +146,7 @@ class PointResult(TypedDict, total=False):
     directions: Directions
     circuit: Circuit | None
     chain_rule_note: str             # why the chain rule is not written out at this point
+    not_available: dict[str, str]    # each part that failed, and why (runner.parts)
 
 
 class Curve(TypedDict):
@@ -173,6 +174,7 @@ class CaseResult(TypedDict, total=False):
     message: str | None
     points: list[PointResult]
     curve: Curve
+    not_available: dict[str, str]    # a part of the case that failed (its curve), and why (runner.parts)
     over_budget: dict[str, str]
     shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
     array_circuit: dict            # with shapes: the circuit of array operations (runner.circuit.program_data)
