@@ -199,8 +199,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
              if e["judged_error"] is not None and e["judged_error"] > case.tolerance}))
-        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values,
-                                                        {n: g.float for n, g in exact.gradient.items()},
+        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values, exact.gradient,
                                                         graph.names_of(), graph.output))
         if isinstance(written, str) or not written:  # a note instead, or nothing to write
             entry.pop("chain_rule", None)
