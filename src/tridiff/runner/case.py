@@ -266,7 +266,8 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
     graph = case.graph
     inputs = list(graph.inputs)
     numbers = [exact.gradient[n] for n in inputs]
-    if not kinks.differentiable(exact) or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty) for n in numbers):
+    if not kinks.differentiable(exact) or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty)
+                                              for n in numbers):
         return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
                         "an overflow), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
