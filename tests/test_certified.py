@@ -2,15 +2,17 @@
 from the reference's node values without a float64 on the way, and the pages' six digits
 rounded from the certified ones. Golden values: mpmath by hand."""
 import decimal
+import json
 import random
 import struct
 
 import mpmath
 import pytest
 
-from helpers import case_from
+from helpers import case_from, tridiff
 from tridiff.reports.figures import Figures
 from tridiff.reports.markdown import case_page
+from tridiff.reports.validate import first_problem
 from tridiff.reports.worked import short
 from tridiff.runner.case import run_case
 
@@ -85,3 +87,18 @@ def test_six_digits_rounded_from_the_exact_ones_are_written_as_floats_are():
                                           ("?", "0.1")])
 def test_six_digits_beyond_float64(exact, shown):
     assert short(0.1, exact) == shown
+
+
+def test_a_checker_that_passes_anything_is_written_so_show_reads_it(tmp_path):
+    """exp(y) at y = -745: ∂f/∂y = 2.8e-324 rounds to float64's 5e-324, and a tolerance of
+    1e-5 passes gradients off by 1e-5 / 5e-324 = inf, which results.json writes as null:
+    the schema refused it, so `tridiff show` refused the folder `tridiff run` had written."""
+    (tmp_path / "c.yaml").write_text("name: c\nfunction: exp(y)\npoints:\n  - at: {y: -745}\n")
+    ran = tridiff("run", str(tmp_path / "c.yaml"), "--out", str(tmp_path / "out"))
+    assert ran.returncode == 0, ran.stderr
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    far = [row["passes_off_by"][1] for row in document["cases"][0]["points"][0]["gradient_checks"]
+           if row["passes_off_by"]]
+    assert None in far and first_problem(document) is None
+    shown = tridiff("show", "--reports", str(tmp_path / "out"), "c")
+    assert shown.returncode == 0 and "up to inf" in shown.stdout, shown.stderr

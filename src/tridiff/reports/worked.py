@@ -158,7 +158,7 @@ def _passes(off_by: list[float] | None) -> str:
     passes too, "X … Y" where even the exact gradient fails."""
     if off_by is None:
         return "—"
-    near, far = off_by
+    near, far = (math.inf if x is None else x for x in off_by)  # (results.json writes inf as null)
     return f"up to {far:.1e}" if near == 0 else f"{near:.1e} … {far:.1e}"
 
 
