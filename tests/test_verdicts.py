@@ -374,7 +374,7 @@ def test_a_pole_hidden_by_rounding_is_a_pole():
 @pytest.mark.parametrize("function, at, status", [
     ("(1 + r)**n", {"r": 0.001, "n": 100000.0}, "limited"),  # float64 gets n·(1+r)^(n-1) to about n·ε
     ("sin(x + 0.1)", {"x": 30000.0}, "limited"),             # x + 0.1 rounds, and cos of it moves by 30000·ε
-    ("3*exp(x)", {"x": -744.1}, "ok"),                       # 2.08e-323: a subnormal holds one digit
+    ("3*exp(x)", {"x": -744.1}, "limited"),                  # 2.08e-323: a subnormal holds one digit
 ])
 def test_float64s_honest_best_is_not_a_mismatch(function, at, status):
     result = run(case(function, at))

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import difflib
+import os
+import traceback
 from dataclasses import dataclass
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
 
 
 def one_line(text: str) -> str:
@@ -14,6 +19,25 @@ def did_you_mean(word: str, choices, otherwise: str = "") -> str:
     """The fix for a misspelt name: the closest of `choices`, or `otherwise`."""
     close = difflib.get_close_matches(str(word), list(choices), n=1)
     return f"did you mean '{close[0]}'?" if close else otherwise
+
+
+MAX_SAID = 300  # characters of what a part that failed says in its place
+
+
+def attempt(compute: Callable[[], T]) -> tuple[T | None, str | None]:
+    """(compute(), None), or (None, "n/a: ZeroDivisionError: … (at file.py:12)") where it
+    raises: the one guard around every part of a report beyond the verdicts (a point's
+    Taylor test, error model, checkers, chain rule, …; a case's curve; each picture), so that
+    a bug of tridiff's in one part is said in its place and loses nothing else. Running out
+    of memory or recursion is the whole case's problem (tridiff.runner.execute): raised on."""
+    try:
+        return compute(), None
+    except (MemoryError, RecursionError):
+        raise
+    except Exception as err:  # a bug of tridiff's in this part: said, the rest reported
+        at = traceback.extract_tb(err.__traceback__)[-1]
+        return None, one_line(f"n/a: {type(err).__name__}: {err} "
+                              f"(at {os.path.basename(at.filename)}:{at.lineno})")[:MAX_SAID]
 
 
 MAX_FIELD = 120  # characters of a field's path shown

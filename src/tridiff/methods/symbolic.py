@@ -27,6 +27,7 @@ import sympy as sp
 
 from ..cases.ir import Graph, Node
 from ..ops import OPS
+from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
@@ -214,20 +215,19 @@ class SymbolicCase:
         and evaluates (a shape repeated by several units, once for each)."""
         return sum(unit.shape.size for unit in self.units)
 
-    def local_derivatives(self, values: dict[int, object]) -> list[tuple[int, int, str, float]]:
+    def local_derivatives(self, values: dict[int, mpmath.mpf]) -> list[tuple[int, int, str, float, str]]:
         """Each unit's derivative in each named node it uses, everything else held fixed —
         the factors of the chain rule: (unit's node, used node, sympy's form in the case's
-        names, its value at `values` (exact, mpmath; 40 digits of each), then a float)."""
+        names, its value at `values` (the reference's, mpmath) correctly rounded to float64,
+        and to 30 digits, certified as _value_at says)."""
         out = []
-        # 40 digits of each value whatever mpmath's global precision (which the reference's
-        # last case left behind: str(mpf) would follow it, and the floats with it)
-        with mpmath.workdps(50):
-            for unit in self.units:
-                names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
-                at = {_slot(j): sp.Float(mpmath.nstr(values[u], 40), 40) for j, u in enumerate(unit.uses)}
-                for j, u in enumerate(unit.uses):
-                    partial = unit.shape.partials[j]
-                    out.append((unit.node, u, sp.sstr(partial.xreplace(names)), _value_at(partial, at)))
+        for unit in self.units:
+            names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
+            at = {_slot(j): values[u] for j, u in enumerate(unit.uses)}
+            for j, u in enumerate(unit.uses):
+                partial = unit.shape.partials[j]
+                value = _value_at(partial, at)
+                out.append((unit.node, u, sp.sstr(partial.xreplace(names)), to_float(value), digits(value)))
         return out
 
     # -- symbolic (float64) ---------------------------------------------------------------
@@ -319,10 +319,12 @@ class SymbolicCase:
         return fn, args
 
 
-def _value_at(expr: sp.Expr, at: dict[sp.Symbol, sp.Float]) -> float:
-    """expr at `at`, as a float: the numbers put in at once and computed at 60 digits, then
-    at twice as many until two precisions give the same float (as the reference certifies),
-    and a 0 only from the last (1 − tanh(x)² at x = 800 is 4e-695: 0 at 120 digits).
+def _value_at(expr: sp.Expr, at: dict[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
+    """expr at `at` (exact numbers, mpmath): the numbers put in at once, each rounded to 60
+    digits, and computed at 60 digits, then at twice as many until two precisions agree to
+    AGREE digits (as the reference certifies: 30 of them are printed), and a 0 only from
+    the last (1 − tanh(x)² at x = 800 is 4e-695: 0 at 120 digits). Nothing passes through
+    float64 on the way (a factor exp(-745) is 2.8e-324, not float64's 4.9e-324).
 
     sympy's evalf(subs=…) substitutes one subexpression at a time and asks the sign of each
     Heaviside's symbolic argument on the way: 26 s for the ten factors of a 10-class
@@ -331,11 +333,22 @@ def _value_at(expr: sp.Expr, at: dict[sp.Symbol, sp.Float]) -> float:
     found = None
     for precision in CHAIN_DIGITS:
         value = expr.xreplace({s: sp.Float(v, precision) for s, v in at.items()})
-        value = float(value if value.is_Number else value.evalf(precision))
-        if (value == found and value != 0) or (math.isnan(value) and found is not None and math.isnan(found)):
-            break
+        value = _as_mpf(value if value.is_Number else value.evalf(precision), precision)
+        with mpmath.workdps(2 * precision):
+            if found is not None and (mpmath.isnan(value) and mpmath.isnan(found) or value != 0 and (
+                    abs(value - found) <= abs(value) * mpmath.mpf(10) ** -AGREE)):
+                break
         found = value
-    return found
+    return value
+
+
+def _as_mpf(value: sp.Expr, precision: int) -> mpmath.mpf:
+    """A number sympy computed, exactly as an mpmath number (NaN where it is not real)."""
+    with mpmath.workdps(2 * precision):
+        number = mpmath.mpmathify(value._to_mpmath(mpmath.mp.prec) if value.is_Number else complex(value))
+        if isinstance(number, mpmath.mpc):
+            return number.real if not number.imag else mpmath.mpf("nan")
+        return number
 
 
 def _size(expr: sp.Expr, limit: int) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..runner.parts import PARTS
 from . import matrices, tables, verdicts, worked
 from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
                       taylor_name)
@@ -124,6 +125,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
         if point["message"]:
             blocks.append(Text(point["message"], "message"))
+        if point.get("not_available"):
+            blocks.append(Bullets(not_available(point)))
         if "gradient" not in point:
             if "reference_digits" in point:
                 blocks.append(Text(f"Exact: {case['output']} = {point['value_reference_digits']}", "exact"))
@@ -179,7 +182,14 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     if function_plot_name(case) in plots:
         blocks.append(Picture(function_plot_name(case), "the function and its derivative",
                               "The function and its derivative"))
+    if case.get("not_available"):
+        blocks.append(Bullets(not_available(case)))
     return _said_thrice(blocks)
+
+
+def not_available(entry: dict) -> list[str]:
+    """Each part of a point (or case) that failed, named as the page names it, and why."""
+    return [f"{PARTS.get(key, key)}: {said}" for key, said in entry["not_available"].items()]
 
 
 SAID = 3  # times a long sentence may stand on one page; after, "as above"

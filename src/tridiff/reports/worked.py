@@ -9,6 +9,7 @@ and sweep tables keep every digit.
 """
 from __future__ import annotations
 
+import decimal
 import math
 import textwrap
 
@@ -19,9 +20,28 @@ CHAIN_HEADERS = ["node", "by the chain rule"]
 LOCAL_HEADERS = ["local derivative", "symbolic", "value here"]
 
 
-def short(x: float) -> str:
-    text = f"{x:.6g}"
-    return "0" if text == "-0" else text
+def short(x: float, exact: str | None = None) -> str:
+    """x to 6 significant digits, as `f"{x:.6g}"` writes them; rounded from `exact` (the
+    certified digits, where given), so that a number float64 cannot hold is still right to
+    every digit shown: 2.82235e-324 for exp(-745) (float64: 4.94066e-324), 5.38132e-695 for
+    1 − tanh(800)², not 0."""
+    try:
+        d = decimal.Decimal(exact) if exact else None
+    except decimal.InvalidOperation:  # ("?": not certified) the float it is
+        d = None
+    if d is None or not d.is_finite():
+        text = f"{x:.6g}"
+        return "0" if text == "-0" else text
+    if not d:
+        return "0"
+    r = decimal.Context(prec=6, rounding=decimal.ROUND_HALF_EVEN).plus(d)
+    if decimal.Decimal("1e-300") < abs(r) < decimal.Decimal("1e300"):
+        return f"{float(r):.6g}"  # (six digits come back from float64 as they went in)
+    sign, figures, _ = r.as_tuple()
+    figures = "".join(map(str, figures)).rstrip("0") or "0"
+    mantissa = figures[0] + (f".{figures[1:]}" if len(figures) > 1 else "")
+    e = r.adjusted()
+    return f"{'-' if sign else ''}{mantissa}e{'+' if e >= 0 else '-'}{abs(e):02d}"
 
 
 def _d(of: str, wrt: str) -> str:
@@ -32,9 +52,9 @@ def chain_rows(point: dict) -> list[list[str]]:
     written = point.get("chain_rule")
     if not written:
         return []
-    local = {(f["of"], f["wrt"]): f["value"] for f in written["locals"]}
+    local = {(f["of"], f["wrt"]): _shown(f) for f in written["locals"]}
     form = {(f["of"], f["wrt"]): f["symbolic"] for f in written["locals"]}
-    gradient = {n["node"]: n["value"] for n in written["nodes"]}
+    gradient = {n["node"]: _shown(n) for n in written["nodes"]}
     rows = []
     for node in written["nodes"]:
         symbols, numbers = [], []
@@ -45,7 +65,7 @@ def chain_rows(point: dict) -> list[list[str]]:
             else:
                 factors = [(_d(*pair), local[pair]) for pair in pairs]
             symbols.append(" · ".join(s for s, _ in factors))
-            product = " · ".join(short(v) for _, v in factors)
+            product = " · ".join(v for _, v in factors)
             numbers.append(f"({product})" if len(node["terms"]) > 1 and len(factors) > 1 else product)
         output = written["output"]
         if not node["terms"]:  # read only by steps the output does not use
@@ -53,10 +73,10 @@ def chain_rows(point: dict) -> list[list[str]]:
             continue
         if len(node["terms"]) == 1 and len(node["terms"][0]) == 2:  # read by the output alone: one factor
             pair = tuple(node["terms"][0])
-            rows.append([node["node"], f"{_d(*pair)} = {form[pair]} = {short(node['value'])}"])
+            rows.append([node["node"], f"{_d(*pair)} = {form[pair]} = {_shown(node)}"])
             continue
         rows.append([node["node"], f"{_d(output, node['node'])} = {' + '.join(symbols)} = {' + '.join(numbers)} = "
-                                   f"{short(node['value'])}"])
+                                   f"{_shown(node)}"])
     return rows
 
 
@@ -64,7 +84,12 @@ def local_rows(point: dict) -> list[list[str]]:
     written = point.get("chain_rule")
     if not written:
         return []
-    return [[_d(f["of"], f["wrt"]), f["symbolic"], short(f["value"])] for f in written["locals"]]
+    return [[_d(f["of"], f["wrt"]), f["symbolic"], _shown(f)] for f in written["locals"]]
+
+
+def _shown(number: dict) -> str:
+    """A chain-rule number as printed: from its certified digits (older results: the float)."""
+    return short(number["value"], number.get("value_digits"))
 
 
 MAX_SWEEP_TABLES = 12  # sweeps shown in numbers per point (as the plots' panels); sweeps.csv has every one
@@ -135,7 +160,7 @@ def _passes(off_by: list[float] | None) -> str:
     passes too, "X … Y" where even the exact gradient fails."""
     if off_by is None:
         return "—"
-    near, far = off_by
+    near, far = (math.inf if x is None else x for x in off_by)  # (results.json writes inf as null)
     return f"up to {far:.1e}" if near == 0 else f"{near:.1e} … {far:.1e}"
 
 

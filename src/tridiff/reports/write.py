@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from ..errors import attempt
 from . import circuit, csv_file, heatmap, html, json_file, markdown, tables
 from ..runner.execute import Rendered
 from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name, taylor_name
@@ -35,35 +36,32 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         notes.append(f"pictures are drawn for the first {len(drawn)} of {len(points)} points only; "
                      "the tables cover every point")
     failures = []
+
+    def draw(name: str, what: str, picture) -> None:  # each picture under the one guard: a failure is said
+        svg, said = attempt(picture)
+        if said is not None:
+            failures.append(f"{what} ({said})")
+        elif svg:
+            svgs[name] = svg
+
     if case.get("array_circuit"):
-        svgs[array_circuit_name(case)] = circuit.svg(case["array_circuit"], tables.num)
+        draw(array_circuit_name(case), "the circuit of arrays", lambda: circuit.svg(case["array_circuit"], tables.num))
     for k, point in enumerate(drawn, 1):
         if point.get("circuit") and point["circuit"]["nodes"]:
-            svgs[circuit_name(case, k)] = circuit.svg(point["circuit"], tables.num)
+            draw(circuit_name(case, k), f"point {k}'s circuit", lambda: circuit.svg(point["circuit"], tables.num))
         elif point.get("circuit"):
             notes.append(point["circuit"]["note"])
         for array, shape in case.get("shapes", {}).items():  # arrays whose tables are cut
             if "gradient" in point and heatmap.wanted(tuple(shape)):
-                svgs[heatmap_name(case, k, array)] = heatmap.svg(case, point, array, tuple(shape))
-        for draw, name, what in ((error_plot, plot_name, "error plot"), (taylor_plot, taylor_name, "Taylor plot")):
-            try:
-                svg = draw(case, k - 1)
-            except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
-                failures.append(f"point {k}'s {what} ({type(err).__name__}: {err})")
-            else:
-                if svg:
-                    svgs[name(case, k)] = svg
+                draw(heatmap_name(case, k, array), f"point {k}'s picture of {array}",
+                     lambda: heatmap.svg(case, point, array, tuple(shape)))
+        draw(plot_name(case, k), f"point {k}'s error plot", lambda: error_plot(case, k - 1))
+        draw(taylor_name(case, k), f"point {k}'s Taylor plot", lambda: taylor_plot(case, k - 1))
     most = max(nodes[:count], default=0)
     if most > MAX_PANELS:
         notes.append(f"error plots show the first {MAX_PANELS} of {most} sweeps (random directions first); the "
                      "tables have every one")
-    try:
-        svg = function_plot(case)
-    except (ValueError, OverflowError, ArithmeticError, RuntimeError) as err:
-        failures.append(f"the function plot ({type(err).__name__}: {err})")
-    else:
-        if svg:
-            svgs[function_plot_name(case)] = svg
+    draw(function_plot_name(case), "the function plot", lambda: function_plot(case))
     notes += [f"picture left out: {f}" for f in failures]
     return svgs, notes
 

@@ -6,25 +6,24 @@ format them and never recompute.
 from __future__ import annotations
 
 import math
-import os
 import time
-import traceback
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
-from ..errors import one_line
 from ..methods import Method, function_of, richardson, taylor
-from ..methods.evaluate import FloatFailure, describe, forward
+from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
+from ..methods.reference.conditioning import lost
 from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
-from . import circuit, measures, plan, precision
+from . import circuit, kinks, measures, plan, precision
+from .parts import parts
 from .chain import chain_rule
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
@@ -64,7 +63,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
     if len(case.graph.inputs) == 1 and done == len(case.points):
-        curve = function_curve(case, symbolic, engines["backprop"])
+        curve = parts(result)("curve", lambda: function_curve(case, symbolic, engines["backprop"]), store=False)
         if curve is not None:
             result["curve"] = curve
     over = {label: engine.over_budget for label, (_, engine) in engines.methods.items()
@@ -117,6 +116,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         return entry
     if exact.notes:
         entry["reference_notes"] = list(dict.fromkeys(exact.notes))
+    if exact.kinked is not None:
+        entry["kink_along"] = kinks.kink_along(exact)
     try:
         values = forward(graph, point.at)
     except FloatFailure as err:
@@ -133,10 +134,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
+    part = parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     estimates = sweep(graph, values, swept, case.h, case.schemes)
-    lower = {p: precision.lower(case, engines["backprop"], point, swept, p) for p in engines.lower_precisions}
+    lower = part("precisions", lambda: {p: precision.lower(case, engines["backprop"], point, swept, p)
+                                        for p in engines.lower_precisions}, store=False, default={})
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    model, along = _model_derivatives(case, engines["symbolic"], values, exact, swept, engines.directions)
+    model, along = part("error_model", lambda: _model_derivatives(case, engines["symbolic"], values, exact, swept,
+                                                                  engines.directions), store=False,
+                        default=(dict.fromkeys(swept), [None] * len(engines.directions)))
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -165,20 +170,20 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             sure = certain(number, case.tolerance)
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
-            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and name not in exact.one_sided)
+            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name))
         if name in estimates:
-            _convergence(case, node, name, estimates[name], extrapolated[name]["central"], ref, number.float,
-                         abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name])
-            if lower:
-                node["precisions"] = {p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale,
-                                                         found.estimates, found.gradients)
-                                      for p, found in lower.items()}
+            node.update(part("finite_differences", lambda: _convergence(
+                case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,
+                abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name]),
+                store=False, default={}))
+            if lower and "derivatives" in node:
+                node.update(part("precisions", lambda: {"precisions": {
+                    p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
+                                       found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
-    part = _parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
-    float64 = part("float64_note", lambda: limited(entry["gradient"], lambda n: engines.reference.lost(exact, n),
-                                                   graph.output_name))
-    entry.pop("float64_note", None)  # (the point's message, below)
+    float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
+                                              graph.output_name), store=False)
     if engines.directions:
         part("directions", lambda: _directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
@@ -198,24 +203,16 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
              if e["verdict"] == WRONG}))
-        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values,
-                                                        {n: g.float for n, g in exact.gradient.items()},
+        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values, exact.gradient,
                                                         graph.names_of(), graph.output))
         if isinstance(written, str) or not written:  # a note instead, or nothing to write
             entry.pop("chain_rule", None)
             entry.update({"chain_rule_note": written} if written else {})
-    if exact.one_sided and not mismatches:
+    if not kinks.differentiable(exact) and not mismatches:
         # No derivative exists here: a method that fails at the kink (sympy's sign(log x)/x
         # at x = 1) is part of that story, not a separate error.
-        kinks = ", ".join(dict.fromkeys(describe(graph, i, [values[a] for a in graph.nodes[i].args])
-                                        for i in exact.kinks))
-        taken = ", ".join(dict.fromkeys(_AT_KINKS[graph.nodes[i].op] for i in exact.kinks))
-        sides = "; ".join(f"∂{graph.output_name}/∂{name} is {_side(left, right)[0]} from the left and "
-                          f"{_side(left, right)[1]} from the right" for name, (left, right) in exact.one_sided.items())
-        also = "".join(f"; {problem}" for problem in failed + broken)
         entry["status"] = "nondifferentiable"
-        entry["message"] = (f"not differentiable here: {kinks} is at its kink, and {sides}; the methods report "
-                            f"one-sided or averaged values (backprop takes {taken}) and are not judged there{also}")
+        entry["message"] = kinks.message(graph, exact, values, failed + broken)
     elif mismatches or failed or broken:
         if failed:  # the reference cannot judge here, so neither can a method's failure
             failed += broken
@@ -231,9 +228,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
 
 def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np.ndarray, ref: mpmath.mpf,
                  ref_float: float, value: float, value_scale: float, value_digits: float | None,
-                 derivatives: list | None) -> None:
+                 derivatives: list | None) -> dict:
     """A sweep's rows, Richardson's extrapolation and the convergence analysis, into `node`
-    (a named node's or a direction's)."""
+    (a named node's or a direction's), which is returned."""
     node["sweep"] = {}
     for scheme, est in estimates.items():
         hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
@@ -244,6 +241,7 @@ def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np
         rich["rel_error"] = measures.relative(rich["abs_error"], ref_float)
     node["derivatives"] = derivatives
     analyse_node(node, case.graph.output_name, name, value_scale=value_scale, value_digits=value_digits)
+    return node
 
 
 def _model_order(case: Case) -> int:
@@ -274,7 +272,8 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
     graph = case.graph
     inputs = list(graph.inputs)
     numbers = [exact.gradient[n] for n in inputs]
-    if exact.one_sided or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty) for n in numbers):
+    if not kinks.differentiable(exact) or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty)
+                                              for n in numbers):
         return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
                         "an overflow), so ∇f·v has no reference to compare with"}
     estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
@@ -299,35 +298,6 @@ def _directions(case: Case, directions: list[list[float]], model: list, values: 
                      abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
         swept.append(node)
     return {"note": None, "swept": swept}
-
-
-# What backprop takes at a kink (as PyTorch and JAX do).
-_AT_KINKS = {"relu": "0", "abs": "0", "max": "half for each argument of max", "min": "half for each argument of min"}
-
-
-def _side(left: Number, right: Number) -> tuple[str, str]:
-    """The two one-sided derivatives as floats, or as digits where their floats are equal
-    (x + 1e-40·abs(x) at 0: 1 - 1e-40 and 1 + 1e-40)."""
-    if left.float != right.float:
-        return repr(left.float), repr(right.float)
-    return left.digits, right.digits
-
-
-def _parts(entry: PointResult) -> Callable:
-    """part(key, compute): entry[key] = compute(); where it raises, the point keeps
-    everything else and `not_available` says which part and why."""
-    def part(key: str, compute: Callable):
-        try:
-            entry[key] = found = compute()
-        except (MemoryError, RecursionError):  # the whole case's problem (tridiff.runner.execute)
-            raise
-        except Exception as err:  # a bug of tridiff's in one part: said in the point, the rest reported
-            at = traceback.extract_tb(err.__traceback__)[-1]
-            entry.setdefault("not_available", {})[key] = one_line(
-                f"n/a: {type(err).__name__}: {err} (at {os.path.basename(at.filename)}:{at.lineno})")[:300]
-            return None
-        return found
-    return part
 
 
 def _digits_right(got: float, exact: Number) -> float | None:

@@ -9,6 +9,8 @@ reports only write it out.
 """
 from __future__ import annotations
 
+from ..methods.reference import Number
+
 MAX_NAMED = 24  # named nodes: a larger case's chain rule would fill pages, not teach
 MAX_PATHS = 4   # products written out for one node; beyond, one term per node that uses it
 # sympy nodes of the local derivatives together, each printed on the page and evaluated at
@@ -19,10 +21,12 @@ MAX_PATHS = 4   # products written out for one node; beyond, one term per node t
 MAX_SIZE = 20_000
 
 
-def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[int, str],
+def chain_rule(symbolic, values: list, gradient: dict[str, Number], names: dict[int, str],
                output: int) -> dict | str | None:
     """`symbolic`: the case's SymbolicCase; `values`: the reference's value of every node;
-    `gradient`: each named node's exact gradient as a float. None where no chain rule is
+    `gradient`: each named node's certified gradient. Every number is kept as a float and
+    as its certified digits (`value_digits`), which the pages round from: nothing printed
+    passes through float64 (∂L/∂x = 1.5e-1018 is not 0). None where no chain rule is
     written (too many named nodes, or sympy over budget: the page says so already); the
     reason, for the page, where its local derivatives are too large to write out."""
     if symbolic.over_budget or len(names) > MAX_NAMED:
@@ -33,7 +37,7 @@ def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[i
                 f"nodes together, over the {MAX_SIZE:,} a page writes out (the gradients above are every node's).")
     factors = symbolic.local_derivatives({i: values[i] for i in names})
     users: dict[int, list[int]] = {}
-    for of, wrt, _, _ in factors:
+    for of, wrt, *_ in factors:
         users.setdefault(wrt, []).append(of)
     nodes = []
     for i in sorted(names, reverse=True):  # from the output back, as backprop goes
@@ -42,10 +46,11 @@ def chain_rule(symbolic, values: list, gradient: dict[str, float], names: dict[i
         paths = _paths(i, users, output)
         terms = paths if paths is not None else [[output, u, i] if u != output else [output, i] for u in users[i]]
         nodes.append({"node": names[i], "terms": [[names[k] for k in term] for term in terms],
-                      "through_users": paths is None, "value": gradient[names[i]]})
+                      "through_users": paths is None, "value": gradient[names[i]].float,
+                      "value_digits": gradient[names[i]].digits})
     return {"output": names[output],
-            "locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value}
-                       for of, wrt, text, value in factors],
+            "locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value, "value_digits": shown}
+                       for of, wrt, text, value, shown in factors],
             "nodes": nodes}
 
 

@@ -148,6 +148,7 @@ class PointResult(TypedDict, total=False):
     message: str | None
     expect: dict
     reference_notes: list[str]
+    kink_along: dict                 # every partial exists, yet f bends along this direction (runner.kinks)
     value: float
     value_reference: float
     value_reference_digits: str
@@ -159,6 +160,7 @@ class PointResult(TypedDict, total=False):
     directions: Directions
     circuit: Circuit | None
     chain_rule_note: str             # why the chain rule is not written out at this point
+    not_available: dict[str, str]    # each part that failed, and why (runner.parts)
 
 
 class Curve(TypedDict):
@@ -186,6 +188,7 @@ class CaseResult(TypedDict, total=False):
     message: str | None
     points: list[PointResult]
     curve: Curve
+    not_available: dict[str, str]    # a part of the case that failed (its curve), and why (runner.parts)
     over_budget: dict[str, str]
     shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
     array_circuit: dict            # with shapes: the circuit of array operations (runner.circuit.program_data)

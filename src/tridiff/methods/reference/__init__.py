@@ -24,7 +24,9 @@ evaluation to the next precision, and only at the last is it settled as 0 (and s
 relu and abs are not differentiable where their argument is 0, max and min where their
 arguments are equal; whether the function is, is decided from the exact one-sided
 derivatives (forward mode, the kink's slope chosen by the directions its arguments
-move): x·abs(x) is differentiable at 0.
+move): x·abs(x) is differentiable at 0. Where every partial agrees from both sides, a
+few directions over the inputs the kinks see are probed (`_probes`): max(z) + min(z) at
+z = (2, 2, 2) has every partial 1 and slope 2 along (1, 1, 1), so no gradient (`Kinked`).
 """
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ..evaluate import describe
-from .conditioning import Loss, where_lost
+from .conditioning import Loss
 from .numbers import Number, agree, brief, digits, is_float64, small, to_float
 from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
                     Undefined, Unreachable, curvature_of)
@@ -46,6 +48,7 @@ __all__ = ["Exact", "Loss", "Number", "Reference", "Undefined", "brief", "digits
 FIRST_PRECISIONS = (192, 256)  # bits; then doubled while within the budget
 MAX_PRECISION = 8192  # about 2,466 digits: 1 - tanh(x)² at x = 800 is 4e-695 and needs ~2,400
 WORK = 2_000_000      # nodes × bits: a 10,000-node graph stops at 256 bits, 200 nodes at 8,192
+PAIRS = 6             # inputs a kink sees up to which every pair of them is a direction probed (_probes)
 
 
 @dataclass
@@ -56,7 +59,18 @@ class Exact:
     one_sided: dict[str, tuple[Number, Number]] = field(default_factory=dict)  # name: (left, right) where they differ
     values: list[mpf] = field(default_factory=list)     # every node's value at that precision
     notes: list[str] = field(default_factory=list)      # decisions settled at the last precision
+    kinked: Kinked | None = None  # every partial two-sided, yet f not differentiable: the direction that shows it
     trace: _Pass | None = field(default=None, repr=False)  # the pass it was certified from: where float64 loses
+
+
+@dataclass
+class Kinked:
+    """Where every one-sided partial derivative agrees and still f bends: along `direction`
+    (input name: +1 or -1) f's slope is `slope`, not `partials` = Σ direction·∂f/∂input."""
+    direction: dict[str, int]
+    slope: mpf
+    partials: mpf
+    seen: list[str]  # the named nodes the kinks move with (_before): no method is judged on them
 
 
 @dataclass
@@ -70,6 +84,7 @@ class _Pass:
     kinks: list[int]
     directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
     settled: list[str]
+    along: list[tuple[dict[int, int], mpf]]  # at kinks: the slope along a few directions over the inputs (_probes)
     partials: list[tuple] = field(default_factory=list)   # each node's local derivatives
     curvature: list[tuple] = field(default_factory=list)  # and how its arguments' rounding moves them
 
@@ -103,11 +118,6 @@ class Reference:
                 return done
             previous = current
         raise AssertionError("unreachable: the last precision always returns")
-
-    def lost(self, exact: Exact, name: str) -> Loss:
-        """Where float64 may lose digits of ∂output/∂name, and the rewrite that avoids it."""
-        return where_lost(self.graph, exact.trace, self.users, self.graph.named[name], exact.gradient[name].exact,
-                          self.graph.output_name)
 
     # -- one evaluation at one precision ---------------------------------------------------
     def _pass(self, at: dict[str, float], prec: int, settle: bool) -> _Pass | Undefined | None:
@@ -205,17 +215,19 @@ class Reference:
                 if index in infinite:
                     return Undefined(index, f"∂{graph.output_name}/∂{name} is infinite or not real here "
                                             f"({infinite[index]})", "the derivative does not exist here")
-            directional = {}
+            directional, along = {}, []
             if kinks:
                 ahead = self._ahead(kinks, partials, adjoint, infinite)
-                for name, start in self._before(kinks, partials).items():
-                    directional[name] = (self._tangent(start, 1, partials, ahead),
-                                         self._tangent(start, -1, partials, ahead))
+                before = self._before(kinks, partials)
+                for name, start in before.items():
+                    directional[name] = (self._tangent({start: 1}, partials, ahead),
+                                         self._tangent({start: -1}, partials, ahead))
                     if not all(mpmath.isfinite(d) for d in directional[name]):
                         return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
                                                 "(a kink under a square root, say)", "the derivative does not exist here")
+                along = [(seeds, self._tangent(seeds, partials, ahead)) for seeds in self._probes(before)]
         return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
-                     settled, partials, curvature)
+                     settled, along, partials, curvature)
 
     def _flat(self, i: int, a: int) -> bool:
         """Whether node i stays constant as its argument a moves a little: relu of a negative
@@ -268,20 +280,37 @@ class Reference:
                     gain[i] += sum(p * adjoint[u] for a, p in zip(nodes[u].args, partials[u]) if a == i)
         return ahead, gain
 
-    def _tangent(self, start: int, direction: int, partials: list[tuple],
+    def _probes(self, before: dict[str, int]) -> list[dict[int, int]]:
+        """Directions over the inputs the kinks see (`_before`) along which f's slope is
+        compared with the sum of its partial derivatives: every one-sided partial may exist
+        and agree while f still bends (max(z) + min(z) at z = (2, 2, 2): each partial is 1,
+        yet along (1, 1, 1) the slope is 2, not 3). All of them together and alternately,
+        and each pair of them (±eᵢ ± eⱼ, up to PAIRS inputs), both ways: a test that
+        can show a kink, not prove there is none. Two inputs in logsumexp of 2,000 numbers
+        tied at the top (`_before`), so a few forward passes."""
+        seen = [i for name, i in before.items() if name in self.graph.inputs]
+        if len(seen) < 2:
+            return []
+        signs = [(1,) * len(seen), tuple((-1) ** k for k in range(len(seen)))]
+        if len(seen) <= PAIRS:
+            signs += [tuple(1 if k == a else s if k == b else 0 for k in range(len(seen)))
+                      for a in range(len(seen)) for b in range(a + 1, len(seen)) for s in (1, -1)]
+        signs += [tuple(-s for s in sign) for sign in signs]
+        return [{i: s for i, s in zip(seen, sign) if s} for sign in dict.fromkeys(signs)]
+
+    def _tangent(self, seeds: dict[int, int], partials: list[tuple],
                  ahead: tuple[list[bool], list[mpf]]) -> mpf:
-        """The one-sided derivative of the output as node `start` moves in `direction`
-        (everything upstream of it held fixed): forward mode, each kink taking the slope of
+        """The one-sided derivative of the output as the nodes `seeds` move, each in its
+        direction (everything upstream of them held fixed): forward mode, each kink taking the slope of
         the side its argument moves to, as far as some kink lies ahead (`_ahead`); beyond,
         the reverse pass's adjoints. Only nodes that move are visited (users of users, in
         evaluation order), so a move that a max does not pick stops there."""
         nodes, users = self.graph.nodes, self.users
-        kink_ahead, gain = ahead  # (`start` has a kink ahead: see _before)
-        total = mpf(direction) * gain[start]
-        tangent: dict[int, mpf] = {start: mpf(direction)}
-        waiting = [u for u in users[start] if kink_ahead[u]]
-        heapq.heapify(waiting)
-        queued = set(waiting)
+        kink_ahead, gain = ahead  # (each seed has a kink ahead: see _before)
+        total = sum(mpf(d) * gain[s] for s, d in seeds.items())
+        tangent: dict[int, mpf] = {s: mpf(d) for s, d in seeds.items()}
+        queued = {u for s in seeds for u in users[s] if kink_ahead[u]}
+        waiting = sorted(queued)  # (a sorted list is a heap)
         while waiting:
             i = heapq.heappop(waiting)
             node = nodes[i]
@@ -337,7 +366,7 @@ class Reference:
             for number_ in gradient.values():
                 number_.uncertainty = mpf("inf")
                 number_.note = "a kink's argument is 0 at one precision and not at the other: too close to call"
-            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled, hi)
+            return Exact(value, gradient, hi.kinks, {}, hi.values, hi.settled, trace=hi)
         one_sided = {}
         named = graph.named
         for name in hi.directional:
@@ -353,4 +382,18 @@ class Reference:
                 gradient[name] = right  # the derivative exists: both sides agree
         if not certain and not last:
             return None
-        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled, hi)
+        kinked = None if one_sided else self._kinked(lo, hi, gradient, low, prec)
+        return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled, kinked, hi)
+
+    def _kinked(self, lo: _Pass, hi: _Pass, gradient: dict[str, Number], low: int, prec: int) -> Kinked | None:
+        """The first probed direction (`_probes`) along which f's slope differs from the
+        sum of its partials, at both precisions beyond the noise of the lower one."""
+        names = self.graph.names_of()
+        with mpmath.workprec(prec):
+            for (seeds, lo_slope), (_, hi_slope) in zip(lo.along, hi.along):
+                noise = mpmath.fsum(hi.adjoint_scale[i] for i in seeds) * mpf(2) ** (32 - low)
+                partials = mpmath.fsum(d * gradient[names[i]].exact for i, d in seeds.items())
+                bound = noise + mpmath.fsum(gradient[names[i]].uncertainty for i in seeds)
+                if abs(hi_slope - partials) > bound and abs(lo_slope - partials) > bound:
+                    return Kinked({names[i]: d for i, d in seeds.items()}, hi_slope, partials, list(hi.directional))
+        return None

@@ -33,6 +33,14 @@ class Loss:
     rewrite: str | None    # a standard form that does not lose it
 
 
+def lost(reference, exact, name: str) -> Loss:
+    """Where float64 may lose digits of ∂output/∂name — `reference` a Reference, `exact` what
+    its .at() gave — and the rewrite that avoids it."""
+    graph = reference.graph
+    return where_lost(graph, exact.trace, reference.users, graph.named[name], exact.gradient[name].exact,
+                      graph.output_name)
+
+
 def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: mpf, output_name: str) -> Loss:
     """Why float64 may lose digits of ∂output/∂(node `target`), whose certified value is
     `exact`; `trace` is the reference's _Pass it was certified from."""
