@@ -11,7 +11,8 @@ from typing import Any
 
 from . import yamlsafe
 from ..errors import CaseError, did_you_mean
-from .reader import DEFAULT_H, Reader as _Reader, clip as _clip, kind as _kind, read_differences, read_sweep, read_tolerance
+from .reader import (DEFAULT_H, Reader as _Reader, clip as _clip, kind as _kind, read_abs_tolerance, read_differences,
+                     read_sweep, read_tolerance)
 from .reader import DIFFERENCE_KEYS, MAX_DIRECTIONS, SWEEP_KEYS  # noqa: F401 (the case format's, read there)
 from . import arrays
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
@@ -25,7 +26,7 @@ MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most sys
 MAX_POINTS = 1_000
 
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
-             "points", "tolerance", "sweep", "precision")
+             "points", "tolerance", "abs_tolerance", "sweep", "precision")
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
 EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status", "finite_differences")
@@ -63,6 +64,7 @@ class Case:
     source: str | None = None
     description: str | None = None
     tolerance: float = DEFAULT_TOLERANCE
+    abs_tolerance: float | None = None   # a method within it of the exact value is right too (a 0.0 for 1e-320)
     h: tuple[float, ...] = DEFAULT_H
     schemes: tuple[str, ...] = tuple(SCHEME_TABLE)
     precisions: tuple[str, ...] = ("float64",)   # float64 always; float32/float16 on request
@@ -132,6 +134,7 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
 
     points = _read_points(r, data, names)
     tolerance = read_tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
+    absolute = read_abs_tolerance(r, ("abs_tolerance",), data["abs_tolerance"]) if "abs_tolerance" in data else None
     h, schemes, swept, directions = read_sweep(r, data.get("sweep"), names.named)
     precisions = ("float64",)
     if "precision" in data:
@@ -141,7 +144,8 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
-                output=output, points=points, signature=names, input_shapes=shapes, tolerance=tolerance, h=h, schemes=schemes,
+                output=output, points=points, signature=names, input_shapes=shapes, tolerance=tolerance, abs_tolerance=absolute,
+                h=h, schemes=schemes,
                 precisions=precisions, swept=swept, directions=directions, **meta)
 
 
@@ -187,10 +191,7 @@ def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
             if "tolerance" in expect:
                 tolerance = read_tolerance(r, ("points", i, "expect", "tolerance"), expect["tolerance"])
             if "abs_tolerance" in expect:
-                absolute = r.number(("points", i, "expect", "abs_tolerance"), expect["abs_tolerance"])
-                if not absolute > 0:
-                    raise r.error(("points", i, "expect", "abs_tolerance"), f"abs_tolerance {absolute!r} is not positive",
-                                  "write e.g. 1.0e-15")
+                absolute = read_abs_tolerance(r, ("points", i, "expect", "abs_tolerance"), expect["abs_tolerance"])
             if expect.get("status") is not None:
                 status = expect["status"]
                 if status not in EXPECTED_STATUSES:

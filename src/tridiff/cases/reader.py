@@ -122,6 +122,14 @@ def read_differences(r: Reader, path: tuple, raw: Any, named: Mapping[str, objec
     return tuple(out)
 
 
+def read_abs_tolerance(r: Reader, path: tuple, raw: Any) -> float:
+    """An absolute tolerance: a positive number."""
+    absolute = r.number(path, raw)
+    if not absolute > 0:
+        raise r.error(path, f"abs_tolerance {absolute!r} is not positive", "write e.g. 1.0e-15")
+    return absolute
+
+
 def read_tolerance(r: Reader, path: tuple, raw: Any) -> float:
     """A tolerance: a number in (0, 1)."""
     tolerance = r.number(path, raw)

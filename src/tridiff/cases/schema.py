@@ -53,6 +53,7 @@ def schema() -> dict:
         "output": {"type": "string"},
         "points": {"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {"$ref": "#/$defs/point"}},
         "tolerance": {"$ref": "#/$defs/number"},
+        "abs_tolerance": {"$ref": "#/$defs/number"},
         "sweep": _closed({"h": steps_h, "extra_h": steps_h,
                           "schemes": {"type": "array", "minItems": 1, "items": {"enum": list(SCHEME_TABLE)}},
                           "nodes": {"anyOf": [{"const": "all"}, {"type": "array", "minItems": 1,

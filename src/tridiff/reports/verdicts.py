@@ -56,6 +56,7 @@ def verdicts(node: dict, methods: list[str]) -> str:
 def rule_text(case: dict) -> str:
     """The judge's rule as it is applied (tridiff.runner.judge)."""
     tol = f"{case['tolerance']:g}"
-    return (f"Verdicts: right — within {tol} of the exact value (relative); limited by float64 — further off, "
+    absolute = f" or {case['abs_tolerance']:g} (absolute)" if case.get("abs_tolerance") else ""
+    return (f"Verdicts: right — within {tol} of the exact value (relative){absolute}; limited by float64 — further off, "
             f"but within {tol} × the rounding scale, what float64 may lose evaluating {case['output']} as written "
             "(not the method's fault: the case passes); wrong — beyond that.")

@@ -170,7 +170,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             sure = certain(number, case.tolerance)
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
-            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name))
+            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name),
+                                absolute=case.abs_tolerance or 0.0)
         if name in estimates:
             node.update(part("finite_differences", lambda: _convergence(
                 case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,

@@ -2,7 +2,8 @@
 reference certain enough to say; and does every value the case states hold.
 
 A method's gradient at a node is
-- right when |got − exact| ≤ tolerance · |exact|: a number to use;
+- right when |got − exact| ≤ tolerance · |exact| (or the case's abs_tolerance): a number
+  to use;
 - limited by float64 when it is further off, but |got − exact| ≤ tolerance · scale, where
   scale is the rounding a float64 evaluation of the function as written honestly makes
   there (tridiff.methods.reference), or it is the correctly rounded float64 of an exact
@@ -39,15 +40,17 @@ def certain(number: Number, tolerance: float) -> bool:
 RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by float64"
 
 
-def verdict(got: float, exact: Number, abs_err: float, tolerance: float) -> tuple[str, float | None]:
-    """right, limited (by float64) or wrong: the module's rule; and the relative error, from
-    exact arithmetic (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
+def verdict(got: float, exact: Number, abs_err: float, tolerance: float,
+            absolute: float = 0.0) -> tuple[str, float | None]:
+    """right, limited (by float64) or wrong: the module's rule (`absolute`: the case's
+    abs_tolerance, also right within it); and the relative error, from exact arithmetic
+    (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
     if not math.isfinite(got):
         return WRONG, math.inf
     with mpmath.workdps(measures.DIGITS):
         off = abs(mpmath.mpf(got) - exact.exact)
         rel = float(off / abs(exact.exact)) if exact.exact else None
-        if off <= tolerance * abs(exact.exact):
+        if off <= max(tolerance * abs(exact.exact), absolute):
             return RIGHT, rel
     # Where the terms themselves overflow float64 the scale is inf, which would excuse any
     # answer: nothing is limited by float64 there. (A few units in the last place of a
@@ -71,7 +74,7 @@ def digits_right(rel_error: float | None) -> int | None:
 
 
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
-          judged: bool = True) -> list[str]:
+          judged: bool = True, absolute: float = 0.0) -> list[str]:
     """Record each method's gradient, errors and verdict at one node; return the wrong ones
     as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
     reference is not certain enough)."""
@@ -83,7 +86,7 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
             continue
         got = grads[name]
         abs_err = measures.absolute(got, exact.exact)
-        said, exact_rel = verdict(got, exact, abs_err, tolerance)
+        said, exact_rel = verdict(got, exact, abs_err, tolerance, absolute)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got
@@ -215,6 +218,8 @@ def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
 
 
 EXPLAINED = 5  # limited nodes whose loss is traced to its node (each walks the graph once)
+EPSILON = 2.0 ** -52
+OWN_FORMULA = 100  # roundings a method may make beyond the function's own before its formula is named
 
 
 def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str) -> str | None:
@@ -243,8 +248,14 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str)
     loss = node["float64"]
     more = f" (and {len(found) - 1} more nodes)" if len(found) > 1 else ""
     rewrite = f"; rewrite: {loss['rewrite']}" if loss["rewrite"] else ""
+    right = [m for m, e in node["errors"].items() if e.get("verdict") == RIGHT]
+    # Beyond what the function as written must lose (ε·condition, with room for a few roundings):
+    # the method's own formula cancels more (sympy's 1 - tanh² at saturation, where backprop's 1/cosh² does not).
+    own = (f"; {_listed(which)} {'loses' if len(which) == 1 else 'lose'} more than float64 must here, "
+           f"{'its' if len(which) == 1 else 'their'} own formula cancelling ({_listed(right)} right)"
+           if right and e["rel_error"] and e["rel_error"] > OWN_FORMULA * EPSILON * loss["condition"] else "")
     return (f"limited by float64 at ∂{output}/∂{name}{more}: {got}; float64 may lose up to "
-            f"{_lost_text(loss['digits_lost'])} digits here: {loss['why']}{rewrite}")
+            f"{_lost_text(loss['digits_lost'])} digits here: {loss['why']}{rewrite}{own}")
 
 
 def _digits_lost(condition: float) -> float | None:

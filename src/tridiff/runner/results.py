@@ -207,6 +207,7 @@ def case_result(case: Case, status: str = "ok", message: str | None = None) -> C
             "description": case.description, "function": case.function,
             "steps": None if case.function is not None else case.steps,
             "output": case.output, "inputs": case.inputs, "tolerance": case.tolerance,
+            "abs_tolerance": case.abs_tolerance,
             "status": status, "message": message, "points": []} | (
         {"shapes": {name: list(shape) for name, shape in case.signature.shapes.items()}}
         if case.signature.shapes else {})  # from the signature: the parent never builds a graph

@@ -181,7 +181,7 @@ def _rewrite(graph: Graph, cone: list[int]) -> str | None:
         shown = _text(graph, i, 60)
         if node.op == "sub" and all(op(a) == "sqrt" for a in args):
             a, b = (_text(graph, nodes[k].args[0], inner=True) for k in args)
-            return f"{shown} = ({a} - {b})/(sqrt{a if a[0] == '(' else f'({a})'} + sqrt{b if b[0] == '(' else f'({b})'}), simplified"
+            return f"{shown} = ({a} - {b})/(sqrt{a if a[0] == '(' else f'({a})'} + sqrt{b if b[0] == '(' else f'({b})'}), its numerator simplified by hand: no difference of nearly equal roots"
         if node.op == "log" and op(args[0]) == "add" and any(one(a) for a in nodes[args[0]].args):
             u = next(a for a in nodes[args[0]].args if not one(a))
             if op(u) == "exp":
