@@ -135,6 +135,7 @@ def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path)
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "roots.yaml"],
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout[-500:]
+    assert "LimitedByFloat64: roots.yaml: case 'roots': point 1 (x=100000000.0): limited by float64" in tested.stdout
 
 
 def test_float64s_failure_tells_an_exact_value_rounded_from_computed_ones_cancelling():
@@ -147,3 +148,19 @@ def test_float64s_failure_tells_an_exact_value_rounded_from_computed_ones_cancel
     rounded = run("log1p(-exp(-x))", {"x": 1e-20})["message"]
     assert "the exact argument is -0.99999999999999999999, which float64 rounds to -1.0" in rounded
     assert "cancels" not in rounded
+
+
+@pytest.mark.parametrize("function, x, rounded", [("asin(sin(x))", 1.5707963267948966, "sin(x)"),
+                                                  ("acos(cos(x))", 1e-8, "cos(x)")])
+def test_where_float64_rounds_an_argument_onto_an_infinite_derivative_the_exact_one_is_given(function, x, rounded):
+    # sin(1.5707963267948966) is 1 - 1.9e-33, cos(1e-8) is 1 - 5e-17: both round to 1.0, where
+    # asin' and acos' are infinite; f = x (or |x|) has the derivative 1 exactly
+    point = run(function, {"x": x})["points"][0]
+    assert point["gradient"]["x"]["reference_digits"] == "1.00000000000000000000000000000"
+    assert point["status"] == "limited" and "not_available" not in point
+    assert f"float64 rounds {rounded} (exactly 0.9999999999999999" in point["message"]
+    assert "to 1.0, where the derivative of" in point["message"]
+    with mpmath.workdps(60):
+        exact_arg = mpmath.sin(mpmath.mpf(x)) if rounded == "sin(x)" else mpmath.cos(mpmath.mpf(x))
+    assert float(exact_arg) == 1.0 and exact_arg < 1
+    assert run(function, {"x": 0.3})["status"] == "ok"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,10 @@ class CaseFailed(Exception):
     """A point whose status is not ok."""
 
 
+class LimitedByFloat64(UserWarning):
+    """A point that passes, its gradient limited by float64: pytest's warnings summary says so."""
+
+
 class CaseFile(pytest.File):
     def collect(self):
         from .cases.files import read_file
@@ -108,6 +113,8 @@ class CaseItem(pytest.Item):
         if point["status"] not in PASSING:
             raise CaseFailed(one_line(f"{point['status']}: {self.case.file}: case '{self.case.name}': "
                                       f"{point['message']}"))
+        if point["status"] == "limited":
+            warnings.warn(LimitedByFloat64(one_line(f"{self.case.file}: case '{self.case.name}': {point['message']}")))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailed):

@@ -90,8 +90,6 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
             return [_paragraphs(text)]
         case layout.Text(text, "source"):
             return [f"<p><em>Source:</em> {e(text)}</p>"]
-        case layout.Text(_, "inputs"):
-            return []
         case layout.Text(text, _):
             return [f"<p>{e(text)}</p>"]
         case layout.Notes(items):

@@ -18,7 +18,7 @@ from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
-from ..methods.reference.conditioning import lost
+from ..methods.reference.conditioning import blocked, lost
 from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
@@ -135,6 +135,12 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
     failed: list[str] = []
     part = parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
+    # Where float64's rounding puts a local derivative out of reach (asin at the 1.0 sin(x)
+    # rounds to), a method's failure is float64's limit, not its own: said, not a mismatch.
+    blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if broken or any(
+        not math.isfinite(g) for grads in methods.values() for g in grads.values()) else None
+    if blocked_by:
+        broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
     lower = part("precisions", lambda: {p: precision.lower(case, engines["backprop"], point, swept, p)
                                         for p in engines.lower_precisions}, store=False, default={})
@@ -171,7 +177,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name),
-                                absolute=case.abs_tolerance or 0.0)
+                                absolute=case.abs_tolerance or 0.0, blocked=bool(blocked_by))
         if name in estimates:
             node.update(part("finite_differences", lambda: _convergence(
                 case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,
@@ -184,7 +190,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         entry["gradient"][name] = node
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
-                                              graph.output_name), store=False)
+                                              graph.output_name, blocked_by, broken if blocked_by else []), store=False)
     if engines.directions:
         part("directions", lambda: _directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
@@ -214,7 +220,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         # at x = 1) is part of that story, not a separate error.
         entry["status"] = "nondifferentiable"
         entry["message"] = kinks.message(graph, exact, values, failed + broken)
-    elif mismatches or failed or broken:
+    elif mismatches or failed or (broken and not blocked_by):
         if failed:  # the reference cannot judge here, so neither can a method's failure
             failed += broken
         else:
@@ -222,7 +228,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         problems = mismatches + failed
         entry["status"] = "mismatch" if mismatches else "error"
         entry["message"] = problems[0] + (f"; and {len(problems) - 1} more" if len(problems) > 1 else "")
-    elif any(e["verdict"] == LIMITED for node in entry["gradient"].values() for e in node["errors"].values()):
+    elif blocked_by or any(e["verdict"] == LIMITED for node in entry["gradient"].values()
+                           for e in node["errors"].values()):
         entry.update(status="limited", message=float64 or "limited by float64 (where and why: n/a, see not_available)")
     return entry
 

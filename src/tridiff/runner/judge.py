@@ -41,12 +41,13 @@ RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by
 
 
 def verdict(got: float, exact: Number, abs_err: float, tolerance: float,
-            absolute: float = 0.0) -> tuple[str, float | None]:
+            absolute: float = 0.0, blocked: bool = False) -> tuple[str, float | None]:
     """right, limited (by float64) or wrong: the module's rule (`absolute`: the case's
-    abs_tolerance, also right within it); and the relative error, from exact arithmetic
-    (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
+    abs_tolerance, also right within it; `blocked`: float64's rounding put a local
+    derivative out of reach, so no number is its limit too); and the relative error, from
+    exact arithmetic (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
     if not math.isfinite(got):
-        return WRONG, math.inf
+        return (LIMITED if blocked else WRONG), math.inf
     with mpmath.workdps(measures.DIGITS):
         off = abs(mpmath.mpf(got) - exact.exact)
         rel = float(off / abs(exact.exact)) if exact.exact else None
@@ -74,7 +75,7 @@ def digits_right(rel_error: float | None) -> int | None:
 
 
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
-          judged: bool = True, absolute: float = 0.0) -> list[str]:
+          judged: bool = True, absolute: float = 0.0, blocked: bool = False) -> list[str]:
     """Record each method's gradient, errors and verdict at one node; return the wrong ones
     as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
     reference is not certain enough)."""
@@ -86,7 +87,7 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
             continue
         got = grads[name]
         abs_err = measures.absolute(got, exact.exact)
-        said, exact_rel = verdict(got, exact, abs_err, tolerance, absolute)
+        said, exact_rel = verdict(got, exact, abs_err, tolerance, absolute, blocked)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got
@@ -222,12 +223,20 @@ EPSILON = 2.0 ** -52
 OWN_FORMULA = 100  # roundings a method may make beyond the function's own before its formula is named
 
 
-def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str) -> str | None:
+def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str, blocked: str | None = None,
+            failures: list[str] = ()) -> str | None:
     """Where some method is limited by float64: each such node's `float64` entry (how many
     digits float64 may lose there, where and why, the rewrite that avoids it) for the first
-    EXPLAINED of them; and the point's message, naming the first."""
+    EXPLAINED of them; and the point's message, naming the first. `blocked`: why no float64
+    evaluation can give the gradient here (conditioning.blocked), `failures` the methods'."""
     found = [(name, node) for name, node in gradient.items()
              if any(e.get("verdict") == LIMITED for e in node["errors"].values())]
+    if blocked:
+        for _, node in found[:EXPLAINED]:
+            node["float64"] = {"condition": math.inf, "digits_lost": None, "why": blocked, "rewrite": None}
+        said = f"{failures[0]}; " if failures else ""
+        return (f"limited by float64: {said or blocked + '; '}no float64 evaluation of {output} as written can give "
+                f"its gradient here (the exact one is in the table)")
     if not found:
         return None
     for name, node in found[:EXPLAINED]:

@@ -11,6 +11,7 @@ grows most is named; the rest of the way only carries that loss along.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import mpmath
@@ -18,8 +19,8 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ...ops import OPS
-from .numbers import brief, to_float
-from .rules import KINK, Infinite
+from .numbers import brief, digits, to_float
+from .rules import KINK, RULES, Decide, Domain, Infinite
 
 MAX_VISITS = 20_000  # nodes looked at for one explanation: a large graph's is about its first culprit
 MAX_TEXT = 40        # characters of an expression named in a message
@@ -77,6 +78,37 @@ def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: 
     else:
         why = f"{wrt} is made of terms that cancel"
     return Loss(_as_float(_ratio(scale[target], exact)), why, _rewrite(graph, cone))
+
+
+def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
+    """Where float64's rounding of an argument puts a local derivative out of reach — asin
+    at the float 1.0 that sin(x) rounds to, whose derivative is infinite, where at the exact
+    argument it is finite — in words; None where nothing does. Then no float64 evaluation
+    of the function as written can give the gradient, whatever the method."""
+    movable = graph.movable()
+    with mpmath.workprec(128):
+        for i, node in enumerate(graph.nodes):
+            if node.op in ("input", "const") or not all(math.isfinite(values[a]) for a in node.args):
+                continue
+            rounded = [a for a in node.args if mpf(values[a]) != exact[a]]
+            if not rounded or not _out_of_reach(node.op, [mpf(values[a]) for a in node.args], movable, node.args):
+                continue
+            if _out_of_reach(node.op, [exact[a] for a in node.args], movable, node.args):
+                continue  # infinite at the exact argument too: the reference says so itself
+            a = rounded[0]
+            return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
+                    f"the derivative of {OPS[node.op].symbol} is infinite or undefined")
+    return None
+
+
+def _out_of_reach(op: str, args: list[mpf], movable: list[bool], on: tuple[int, ...]) -> bool:
+    try:
+        decide = Decide(mpf(0), True, [])
+        decide.scales = [mpf(0)] * len(args)
+        _, partials = RULES[op](*args, tuple(movable[a] for a in on), decide)
+    except Domain:
+        return True
+    return any(isinstance(p, Infinite) for p in partials)
 
 
 def _below_range(exact: mpf) -> Loss:
