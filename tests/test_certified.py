@@ -39,7 +39,7 @@ def test_factors_beyond_float64_are_printed_as_they_are(write_case):
     and ∂L/∂x = their product 1.5e-1018 as 0."""
     result = run_case(case_from(write_case, AWKWARD))
     point = result["points"][0]
-    assert point["status"] == "ok"
+    assert point["status"] == "limited"  # ∂L/∂x's 1.5e-1018 is 0.0 in float64: limited, not right
     with mpmath.workdps(60):
         truth = {("a", "x"): mpmath.sech(800) ** 2, ("b", "y"): mpmath.exp(-745), ("L", "a"): mpmath.exp(-745),
                  ("c", "z"): 1 / mpmath.mpf(1e-300), ("L", "b"): mpmath.tanh(800)}
