@@ -133,3 +133,14 @@ def test_a_limited_message_gives_each_method_its_own_digits():
 def truth_digits(got: float, exact) -> int:
     with mpmath.workdps(60):
         return int(mpmath.floor(-mpmath.log10(abs(mpmath.mpf(got) - exact) / abs(exact))))
+
+
+def test_a_point_of_a_large_array_names_a_few_of_its_inputs_not_all():
+    # 100 elements of sqrt(x + 1) - sqrt(x) at 1e8: every element limited by float64; the
+    # message named all 300 inputs (60 kB at 2,500), and explains at most a few nodes
+    xs = [1e8 + i for i in range(100)]
+    data = {"name": "t", "function": "sum(sqrt(x + 1) - sqrt(x))", "points": [{"at": {"x": xs}}]}
+    point = run_case(read_case(data, {}, "<test>"))["points"][0]
+    assert point["status"] == "limited"
+    assert len(point["message"]) < 2_000 and "x[23]=100000023.0, … (100 inputs)" in point["message"]
+    assert sum("float64" in node for node in point["gradient"].values()) <= 5
