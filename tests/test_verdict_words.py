@@ -135,6 +135,8 @@ def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path)
     tested = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "roots.yaml"],
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout[-500:]
+    # …and says so: pytest's warnings summary carries the limited point's message
+    assert "LimitedByFloat64" in tested.stdout and "right to 7 of ~16 digits" in tested.stdout
 
 
 def test_float64s_failure_tells_an_exact_value_rounded_from_computed_ones_cancelling():

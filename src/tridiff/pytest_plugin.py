@@ -9,7 +9,8 @@ data with `name:` and `points: [...]`, configuration with `points: 10`) is never
 as a case, so it cannot break a test run.
 
 Each case file is a test file and each case and point a test item, named
-`case-name[point k]`. An item fails when its point's status is not `ok`, with the same
+`case-name[point k]`. An item fails when its point's status is not `ok` (or `limited`, which
+passes with a LimitedByFloat64 warning in pytest's summary), with the same
 one-line message `tridiff run` prints. A case file that is recognised but invalid
 fails at collection with the one-line error `tridiff check` prints (as a Python test
 file with a syntax error does; `--continue-on-collection-errors` runs the others).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import warnings
 from pathlib import Path
 
 import pytest
@@ -89,6 +91,10 @@ class CaseFile(pytest.File):
                 yield CaseItem.from_parent(self, name=f"{case.name}[point {k + 1}]", case=case, index=k)
 
 
+class LimitedByFloat64(UserWarning):
+    """A point that passes limited by float64: no method is wrong, but some digits are lost."""
+
+
 class CaseItem(pytest.Item):
     _results: dict[int, dict] = {}  # a case runs once for all its points
 
@@ -108,6 +114,8 @@ class CaseItem(pytest.Item):
         if point["status"] not in PASSING:
             raise CaseFailed(one_line(f"{point['status']}: {self.case.file}: case '{self.case.name}': "
                                       f"{point['message']}"))
+        if point["status"] == "limited":  # passes, but says so: in pytest's warnings summary
+            warnings.warn(LimitedByFloat64(one_line(f"{self.case.file}: case '{self.case.name}': {point['message']}")))
 
     def repr_failure(self, excinfo):
         if isinstance(excinfo.value, CaseFailed):
