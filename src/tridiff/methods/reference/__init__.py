@@ -165,9 +165,7 @@ class Reference:
                         values[i] = mpf(0)
                 exact_partials[i] = node.op in EXACT_PARTIALS or (
                     node.op in EXACT_RULES and all(exact[a] for a in node.args))
-                # exact for the reference is not exact for float64: a product of inputs the
-                # reference multiplies exactly (0.1·0.3) is rounded by float64, and a local
-                # derivative computed from it moves with that rounding (its arguments' scales)
+                # (float64 rounds what the reference takes exactly, 0.1·0.3: scales, not `exact`)
                 curvature[i] = curvature_of(node.op, args, values[i], arg_scale) if any(arg_scale) else ()
                 # The rounding a float64 evaluation makes here and carries from its arguments
                 # (none here where the exact result is itself a float64: 2^52 + 1, 3·1e10).
