@@ -244,8 +244,10 @@ def test_a_plugin_may_take_and_give_whole_arrays(write_case):
     result = run_case(case, {"by_hand": by_hand})
     assert seen["W"].tolist() == W.tolist() and seen["x"].tolist() == x.tolist()
     (point,) = result["points"]
-    assert point["status"] == "ok", point["message"]
-    assert point["gradient"]["W[2,1]"]["errors"]["by_hand"]["judged_error"] <= 1e-15
+    # by_hand's 1 - tanh(s)² (as symbolic's) keeps about 11 digits where tanh(s) is near 1 (s =
+    # 5.7 in one of the module's draws): limited by float64, never wrong
+    assert point["status"] in ("ok", "limited"), point["message"]
+    assert point["gradient"]["W[2,1]"]["errors"]["by_hand"]["verdict"] in ("right", "limited")
     function = function_of(case)
     _, problems = checked("by_hand", "inputs", {"W": np.ones((4, 3)), "x": np.ones(4)}, function)
     assert problems[0] == "node W: method by_hand gave an array of shape (4, 3), but W has shape (3, 4)"
