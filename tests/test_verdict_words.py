@@ -136,6 +136,7 @@ def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path)
                             capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert tested.returncode == 0 and "1 passed" in tested.stdout, tested.stdout[-500:]
     assert "LimitedByFloat64: roots.yaml: case 'roots': point 1 (x=100000000.0): limited by float64" in tested.stdout
+    assert "LimitedByFloat64" in tested.stdout and "right to 7 of ~16 digits" in tested.stdout
 
 
 def test_float64s_failure_tells_an_exact_value_rounded_from_computed_ones_cancelling():

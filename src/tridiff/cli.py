@@ -178,11 +178,14 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
         return 143 if isinstance(stopped, _Terminated) else 130
     print(summary_table(document, args.wide))
     not_run: dict[str, list[str]] = {}  # cases a cluster never ran, one line per reason
+    limited = [c for c in document["cases"] if c["status"] == "limited"]
+    if limited:  # they pass: said below the table, one line each, not as failures
+        print("\n" + "\n".join(one_line(f"note: {c['file']}: case '{c['name']}': {c['message']}") for c in limited))
     for case in document["cases"]:
         if (case["message"] or "").startswith("not run: "):
             not_run.setdefault(case["message"], []).append(case["name"])
-        elif case["status"] == "limited":  # it passes: said beside the table, not as a failure
-            print(one_line(f"note: {case['file']}: case '{case['name']}': {case['message']}"))
+        elif case["status"] == "limited":
+            continue
         elif case["status"] != "ok":
             print(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"),
                   file=sys.stderr)

@@ -9,7 +9,8 @@ data with `name:` and `points: [...]`, configuration with `points: 10`) is never
 as a case, so it cannot break a test run.
 
 Each case file is a test file and each case and point a test item, named
-`case-name[point k]`. An item fails when its point's status is not `ok`, with the same
+`case-name[point k]`. An item fails when its point's status is not `ok` (or `limited`, which
+passes with a LimitedByFloat64 warning in pytest's summary), with the same
 one-line message `tridiff run` prints. A case file that is recognised but invalid
 fails at collection with the one-line error `tridiff check` prints (as a Python test
 file with a syntax error does; `--continue-on-collection-errors` runs the others).
@@ -26,7 +27,7 @@ import pytest
 
 # The keys of a case (tridiff.cases.files.CASE_KEYS, not imported: collecting must not import tridiff's cases).
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "points", "tolerance",
-             "sweep", "precision")
+             "abs_tolerance", "sweep", "precision")
 _TOP_LEVEL_NAME = re.compile(r"^name\s*:", re.M)
 _TOP_LEVEL_POINTS = re.compile(r"^points\s*:[ \t]*(\[.*|#.*)?$", re.M)  # a flow list, or a block list below
 _TOP_LEVEL_CASES = re.compile(r"^cases\s*:", re.M)

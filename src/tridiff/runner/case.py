@@ -80,8 +80,12 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     return result
 
 
+SHOWN_INPUTS = 24  # a point's inputs named in its message: an array of 2,500 made it 60 kB
+
+
 def _show_at(at: dict[str, float]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in at.items())
+    shown = ", ".join(f"{k}={v!r}" for k, v in list(at.items())[:SHOWN_INPUTS])
+    return shown + (f", … ({len(at):,} inputs)" if len(at) > SHOWN_INPUTS else "")
 
 
 @dataclass

@@ -251,8 +251,12 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str,
         got = f"the exact value is 0; {worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
     elif e["rel_error"] is None:  # an exact value float64 rounds to 0.0
         got = f"{_listed(which)} give 0.0, no digit right"
-    else:
-        got = (f"{_listed(which)} right to {e['digits']} of ~16 digits (relative error "
+    else:  # grouped by the digits each has right, most first: a plug-in 1e-5 off beside
+        # backprop's 7 digits does not make backprop "right to 5"
+        counts = sorted({node["errors"][m]["digits"] for m in which}, reverse=True)
+        groups = [f"{_listed([m for m in which if node['errors'][m]['digits'] == d])} {'right ' if not k else ''}to {d}"
+                  for k, d in enumerate(counts)]
+        got = (f"{', '.join(groups)} of ~16 digits (relative error "
                f"{e['rel_error']:.2g}{' at worst' if len(which) > 1 else ''})")
     loss = node["float64"]
     more = f" (and {len(found) - 1} more nodes)" if len(found) > 1 else ""

@@ -165,7 +165,8 @@ class Reference:
                         values[i] = mpf(0)
                 exact_partials[i] = node.op in EXACT_PARTIALS or (
                     node.op in EXACT_RULES and all(exact[a] for a in node.args))
-                curvature[i] = curvature_of(node.op, args, values[i], arg_scale) if not exact_partials[i] else ()
+                # (float64 rounds what the reference takes exactly, 0.1·0.3: scales, not `exact`)
+                curvature[i] = curvature_of(node.op, args, values[i], arg_scale) if any(arg_scale) else ()
                 # The rounding a float64 evaluation makes here and carries from its arguments
                 # (none here where the exact result is itself a float64: 2^52 + 1, 3·1e10).
                 rounds = not (exact[i] and is_float64(values[i]))
