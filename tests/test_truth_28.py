@@ -32,11 +32,6 @@ KNOWN = {
     "reciprocal-edges": "built-in symbolic gave no",
     "logistic-loss": "built-in symbolic gave no",
     "sigmoid-sum": "built-in symbolic gave no",
-    # float64's sin(1.5707963267948966) is 1.0 and cos(1e-8) is 1.0: every method divides by
-    # zero; the point is a mismatch blaming symbolic, not float64's failure (status error)
-    # exp(-745) = 2.8e-324 rounds to 4.9e-324 inside the sum: the rounding scale counts a
-    # rounding relative to each value, not the absolute one below float64's normal range
-    "lse-naive": "∂/∂z[2] = 3.8598576796837e-311 judged wrong",
 }
 
 

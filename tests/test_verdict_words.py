@@ -165,3 +165,35 @@ def test_where_float64_rounds_an_argument_onto_an_infinite_derivative_the_exact_
         exact_arg = mpmath.sin(mpmath.mpf(x)) if rounded == "sin(x)" else mpmath.cos(mpmath.mpf(x))
     assert float(exact_arg) == 1.0 and exact_arg < 1
     assert run(function, {"x": 0.3})["status"] == "ok"
+
+
+def test_a_subnormal_on_the_way_is_float64s_limit_not_a_wrong_answer():
+    # exp(-745) is 2.82e-324 exactly and 4.94e-324 in float64 (subnormals are multiples of it):
+    # ∂/∂c = exp(c)/Σexp is then 1.75 times the truth in every float64 evaluation
+    result = run("log(exp(a) + exp(b) + exp(c))", {"a": -30.0, "b": -31.0, "c": -745.0})
+    node = result["points"][0]["gradient"]["c"]
+    with mpmath.workdps(60):
+        a, b, c = (mpmath.exp(mpmath.mpf(v)) for v in (-30, -31, -745))
+        exact = c / (a + b + c)
+        in_float64 = mpmath.mpf(5e-324) / (a + b)  # what float64's exp(-745) makes of it
+    assert float(abs(in_float64 - exact) / exact) == pytest.approx(0.75, abs=0.01)
+    assert result["status"] == "limited"
+    assert {e["verdict"] for e in node["errors"].values()} == {"limited"}
+    assert all(e["digits"] == 0 for e in node["errors"].values())
+
+
+def test_a_case_may_pin_a_point_as_limited_or_ok():
+    def pinned(status: str, x: float) -> dict:
+        return run_case(read_case({"name": "t", "function": "sqrt(x + 1) - sqrt(x)",
+                                   "points": [{"at": {"x": x}, "expect": {"status": status}}]}, {}, "<test>"))
+    assert pinned("limited", 1e8)["status"] == "limited"
+    assert pinned("ok", 1.0)["status"] == "ok"
+    wrong = pinned("limited", 1.0)
+    assert wrong["status"] == "mismatch" and "the case expects limited, but the point is ok" in wrong["message"]
+    assert pinned("ok", 1e8)["status"] == "mismatch"
+
+
+def test_a_nan_from_a_method_is_not_a_finite_number_not_an_error_size():
+    result = run("sqrt(x + 1) - sqrt(x)", {"x": 1.0}, {"nan": lambda function, at: {"x": math.nan}})
+    assert result["status"] == "mismatch" and "nan gave nan, exact" in result["message"]
+    assert "not a finite number" in result["message"]

@@ -5,6 +5,7 @@ format them and never recompute.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
-from ..methods.reference.conditioning import blocked, lost
+from ..methods.reference.conditioning import blocked, lost, subnormal_scale
 from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
 from ..schemes import SCHEMES
@@ -29,7 +30,7 @@ from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
-from .judge import LIMITED, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
+from .judge import LIMITED, TINY, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
 from .results import CaseResult, PointResult, case_result
 
 
@@ -160,6 +161,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     entry["value_digits_right"] = _digits_right(values[graph.output], exact.value)
     entry["gradient"] = {}
     mismatches: list[str] = []
+    wrong: dict[str, tuple[list[str], Number, dict]] = {}  # each node's wrong verdicts, as judged
     kind_of = _kinds(graph)
     for name in names:
         number = exact.gradient[name]
@@ -180,8 +182,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             sure = certain(number, case.tolerance)
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
-            mismatches += judge(node, name, number, methods, case.tolerance, judged=sure and kinks.judged(exact, name),
-                                absolute=case.abs_tolerance or 0.0, blocked=bool(blocked_by))
+            judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
+                           blocked=bool(blocked_by))
+            wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
             node.update(part("finite_differences", lambda: _convergence(
                 case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,
@@ -192,6 +195,15 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                     p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
                                        found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
+    if any(found for found, _, _ in wrong.values()) and any(v and abs(v) < TINY for v in values):
+        # float64's subnormals round to 2^-1074 whatever the value: their allowance, where it matters
+        extra = part("float64", lambda: subnormal_scale(graph, exact.trace, values), store=False)
+        for name, (found, number, judging) in list(wrong.items()) if extra else ():
+            if found:
+                wider = dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]]))
+                wrong[name] = judge(entry["gradient"][name], name, wider, methods, case.tolerance, **judging), wider, {}
+                entry["gradient"][name]["scale"] = wider.scale
+    mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
                                               graph.output_name, blocked_by, broken if blocked_by else []), store=False)

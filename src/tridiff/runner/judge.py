@@ -20,7 +20,7 @@ from typing import Callable
 
 import mpmath
 
-from ..cases.files import Case, Point
+from ..cases.files import FAILING, Case, Point
 from ..methods.evaluate import FloatFailure, describe
 from ..methods.finite import sweep
 from ..methods.reference import Exact, Loss, Number, brief
@@ -96,7 +96,8 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
                                   "digits": digits_right(exact_rel) if said else None}
         node["ulps"][method] = abs_err / math.ulp(ref) if ref else None
         if said == WRONG:
-            shown = (f"relative error {rel_err:.2g}" if rel_err is not None else
+            shown = ("not a finite number" if not math.isfinite(got) else
+                     f"relative error {rel_err:.2g}" if rel_err is not None else
                      f"error {abs_err:.2g} where the exact value is 0")
             rule = "the rounding scale" if bound > abs(ref) else "|exact|"
             mismatches.append(f"node {name}: {method} gave {got!r}, exact {ref!r} ({shown}; allowed: "
@@ -153,9 +154,10 @@ def as_expected(entry: dict, point: Point) -> dict:
     if want is None:
         return entry
     if entry["status"] == want:
-        entry.update(status="ok", message=f"as the case expects, {want}: {entry['message']}")
+        if want in FAILING:  # (an expected limited or ok point is that, and says its own message)
+            entry.update(status="ok", message=f"as the case expects, {want}: {entry['message']}")
     elif entry["status"] != "mismatch":
-        found = entry["message"] or "every node is differentiable and every method agrees"
+        found = entry["message"] or "every method is right at every node"
         entry.update(status="mismatch", message=f"expect status: the case expects {want}, but the point is "
                                                 f"{entry['status']}: {found}")
     return entry
@@ -241,7 +243,9 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str,
         return None
     for name, node in found[:EXPLAINED]:
         loss = lost(name)
-        node["float64"] = {"condition": loss.condition, "digits_lost": _digits_lost(loss.condition),
+        # (the node's scale, where float64's subnormals widened it, may say more than the loss)
+        condition = max(loss.condition, node["scale"] / abs(node["reference"]) if node["reference"] else 0.0)
+        node["float64"] = {"condition": condition, "digits_lost": _digits_lost(condition),
                            "why": loss.why, "rewrite": loss.rewrite}
     name, node = found[0]
     which = [m for m, e in node["errors"].items() if e.get("verdict") == LIMITED]

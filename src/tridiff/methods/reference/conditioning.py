@@ -20,7 +20,7 @@ from mpmath import mpf
 from ...cases.ir import Graph
 from ...ops import OPS
 from .numbers import brief, digits, to_float
-from .rules import KINK, RULES, Decide, Domain, Infinite
+from .rules import KINK, RULES, Decide, Domain, Infinite, curvature_of
 
 MAX_VISITS = 20_000  # nodes looked at for one explanation: a large graph's is about its first culprit
 MAX_TEXT = 40        # characters of an expression named in a message
@@ -99,6 +99,39 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
             return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
                     f"the derivative of {OPS[node.op].symbol} is infinite or undefined")
     return None
+
+
+def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | None:
+    """What float64's subnormal values add to each node's gradient scale, or None where it
+    has none. The scale counts rounding relative to a value (ε·|v|); below 2.2e-308 float64
+    rounds to multiples of 2^-1074, ε·2^-1022 whatever the value: exp(-745) is 2.8e-324
+    exactly and 4.9e-324 in float64, and every gradient computed from it carries that. Kept
+    apart from the reference's own scale, which is also its noise: a floor there would hide
+    exp(-2e8)'s digits."""
+    nodes, tiny = graph.nodes, mpf(2) ** -1022
+    extra, own = [mpf(0)] * len(nodes), [mpf(0)] * len(nodes)
+    for i, node in enumerate(nodes):
+        own[i] = tiny if abs(values[i]) < tiny and mpf(values[i]) != trace.values[i] else mpf(0)
+        extra[i] = own[i] + sum((abs(p) * extra[a] for a, p in zip(node.args, trace.partials[i])
+                              if isinstance(p, mpf) and extra[a]), mpf(0))
+    if not any(extra) and not any(a and abs(a) < tiny for a in trace.adjoint):
+        return None
+    adjoint = [mpf(0)] * len(nodes)
+    for i in range(len(nodes) - 1, -1, -1):
+        node = nodes[i]
+        if trace.adjoint[i] and abs(trace.adjoint[i]) < tiny:  # a subnormal adjoint rounds the same way
+            adjoint[i] += tiny
+        if not node.args or not (adjoint[i] or trace.adjoint[i]):
+            continue
+        args = [trace.values[a] for a in node.args]
+        bends = curvature_of(node.op, args, trace.values[i], [extra[a] for a in node.args]) \
+            if any(extra[a] for a in node.args) else (mpf(0),) * len(args)
+        # (a local derivative computed from the node's own value — exp's is it — carries its rounding)
+        mine = own[i] / abs(trace.values[i]) if own[i] and trace.values[i] else 0
+        for a, p, bend in zip(node.args, trace.partials[i], bends):
+            if isinstance(p, mpf):
+                adjoint[a] += adjoint[i] * abs(p) + abs(trace.adjoint[i]) * (bend + abs(p) * mine)
+    return adjoint
 
 
 def _out_of_reach(op: str, args: list[mpf], movable: list[bool], on: tuple[int, ...]) -> bool:
