@@ -1,7 +1,7 @@
 """A micrograd-style engine plugged into tridiff as a method — with a switchable mistake.
 
-    tridiff run --method examples/micrograd_method.py:gradient            # ok
-    tridiff run --method examples/micrograd_method.py:gradient_with_mistake
+    tridiff run --method examples/micrograd_method.py:gradient --out mine            # every case ok
+    tridiff run --method examples/micrograd_method.py:gradient_with_mistake --out mine
 
 `gradient_with_mistake` writes `grad = ...` where backprop must write `grad += ...`:
 a node used twice (x in x*x, or q in the staged circuits) keeps only the last
@@ -43,7 +43,21 @@ def _rules(Value):
         "sigmoid": unary(lambda x: 1 / (1 + math.exp(-x)), lambda x: math.exp(-x) / (1 + math.exp(-x)) ** 2),
         "relu": unary(lambda x: max(x, 0.0), lambda x: 1.0 if x > 0 else 0.0),
         "abs": unary(abs, lambda x: (x > 0) - (x < 0)),
+        "log1p": unary(math.log1p, lambda x: 1 / (1 + x)), "expm1": unary(math.expm1, math.exp),
+        "atan": unary(math.atan, lambda x: 1 / (1 + x * x)),
+        "asin": unary(math.asin, lambda x: 1 / math.sqrt((1 - x) * (1 + x))),
+        "acos": unary(math.acos, lambda x: -1 / math.sqrt((1 - x) * (1 + x))),
+        "sinh": unary(math.sinh, math.cosh), "cosh": unary(math.cosh, math.sinh),
+        "erf": unary(math.erf, lambda x: 2 / math.sqrt(math.pi) * math.exp(-x * x)),
+        "softplus": unary(lambda x: max(x, 0.0) + math.log1p(math.exp(-abs(x))), lambda x: 1 / (1 + math.exp(-x))),
+        # the larger (smaller) argument's gradient; at a tie half to each, as tridiff's backprop takes it
+        "max": lambda a, b: Value(max(a.data, b.data), (a, b), _pick(a.data, b.data)),
+        "min": lambda a, b: Value(min(a.data, b.data), (a, b), _pick(b.data, a.data)),
     }
+
+
+def _pick(a: float, b: float) -> tuple[float, float]:
+    return (1.0, 0.0) if a > b else (0.0, 1.0) if a < b else (0.5, 0.5)
 
 
 RULES = _rules(Value)

@@ -117,3 +117,32 @@ def test_precision_in_a_case_file(write_case):
     node = run_case(case)["points"][0]["gradient"]["x"]
     assert set(node["precisions"]) == {"float32", "float16"}
     assert node["precisions"]["float16"]["best"]["forward"]["rel_error"] > node["precisions"]["float32"]["best"]["forward"]["rel_error"]
+
+
+def test_the_readmes_micrograd_example_is_right_on_every_case(tmp_path):
+    # issue 29: it lacked max, log1p, … and failed with KeyError; and it wrote into reports/
+    result = command("run", "cases", "--out", tmp_path / "mine", "--method", f"{EXAMPLE}:gradient", cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-800:]
+    doc = json.loads((tmp_path / "mine" / "results.json").read_text())
+    for case in doc["cases"]:
+        for point in case["points"]:
+            for node in point.get("gradient", {}).values():
+                verdict = node["errors"].get("gradient", {}).get("verdict")
+                assert verdict in ("right", "limited", None), (case["name"], verdict)
+
+
+def test_a_plugin_without_a_rule_is_not_judged_there_and_says_which(tmp_path):
+    (tmp_path / "rules.py").write_text("RULES = {'mul': lambda a, b: a * b, 'add': lambda a, b: a + b}\n")
+    (tmp_path / "partial.py").write_text(  # imports its neighbour, with no PYTHONPATH
+        "from rules import RULES\n\n"
+        "def gradient(function, at):\n"
+        "    function.walk(lambda n, v: v, lambda v: v, RULES, at)\n"
+        "    return {name: 0.0 for name in function.inputs}\n")
+    (tmp_path / "c.yaml").write_text("name: c\nfunction: max(x, 2*y)\npoints:\n  - at: {x: 1, y: 3}\n")
+    result = command("run", "c.yaml", "--out", "out", "--method", "partial.py:gradient", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "note: method gradient does not support max: not judged on c" in result.stdout
+    point = json.loads((tmp_path / "out" / "results.json").read_text())["cases"][0]["points"][0]
+    assert point["status"] == "ok" and "gradient" not in point["gradient"]["x"]["methods"]
+    assert "does not support max" in (tmp_path / "out" / "c.md").read_text()
+    assert "KeyError" not in result.stdout + result.stderr

@@ -181,6 +181,14 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
     limited = [c for c in document["cases"] if c["status"] == "limited"]
     if limited:  # they pass: said below the table, one line each, not as failures
         print("\n" + "\n".join(one_line(f"note: {c['file']}: case '{c['name']}': {c['message']}") for c in limited))
+    left_out: dict[str, list[str]] = {}  # a plug-in without a rule for an operation of the case
+    for case in document["cases"]:
+        for said in dict.fromkeys(s for p in case["points"] for s in (p.get("not_available") or {}).values()
+                                  if "does not support" in s):
+            left_out.setdefault(said.removeprefix("n/a: ").removesuffix(": not judged on this case"),
+                                []).append(case["name"])
+    for said, names in left_out.items():
+        print(one_line(f"note: {said}: not judged on {', '.join(names)}"))
     for case in document["cases"]:
         if (case["message"] or "").startswith("not run: "):
             not_run.setdefault(case["message"], []).append(case["name"])

@@ -9,6 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+class Unsupported(LookupError):
+    """A method's table of rules (Graph.walk) has none for this operation."""
+
+    def __init__(self, op: str):
+        super().__init__(op)
+        self.op = op
+
+
 @dataclass(frozen=True)
 class Node:
     op: str                      # "input", "const", or a key of ops.OPS
@@ -79,15 +87,18 @@ class Graph(Named):
 
     def walk(self, leaf, constant, rules, at) -> list:
         """Every node's value built by other rules: `leaf(name, value)` for inputs,
-        `constant(value)` for numbers, `rules[op](*args)` for operations."""
+        `constant(value)` for numbers, `rules[op](*args)` for operations (Unsupported where
+        `rules` has no entry for one)."""
         out: list = []
         for node in self.nodes:
             if node.op == "input":
                 out.append(leaf(node.text, float(at[node.text])))
             elif node.op == "const":
                 out.append(constant(node.value))
-            else:
+            elif node.op in rules:
                 out.append(rules[node.op](*(out[a] for a in node.args)))
+            else:
+                raise Unsupported(node.op)
         return out
 
     def users(self, through: int | None = None) -> tuple[list[int], list[int]]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Mapping
 
@@ -56,6 +57,10 @@ def load(spec: str) -> tuple[str, Method]:
             if module_spec is None or not path.is_file():
                 raise CaseError(f"no file {module_name}", "give an existing .py file", **where)
             module = importlib.util.module_from_spec(module_spec)
+            # as `python file.py` would: the plug-in imports what lies beside it (no PYTHONPATH=.)
+            folder = str(path.resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
             module_spec.loader.exec_module(module)
         else:
             module = importlib.import_module(module_name)

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ..cases.arrays import element
+from ..cases.ir import Unsupported
 from ..errors import CaseError
 from ..schemes import SCHEMES
 from .backprop import Compiled
@@ -105,8 +106,13 @@ def plugin(label: str, method: Method) -> Kind:
 
     # Someone else's code: anything it raises — KeyboardInterrupt, SystemExit, GeneratorExit
     # too (a worker ignores the terminal's Ctrl-C, so only the plug-in raises them) — is its answer.
-    return Kind(label, lambda function: function, ask, (BaseException,),
-                lambda label, err: f"method {label} failed: {type(err).__name__}: {err}", gives)
+    return Kind(label, lambda function: function, ask, (BaseException,), _failed, gives)
+
+
+def _failed(label: str, err: BaseException) -> str:
+    if isinstance(err, Unsupported):
+        return f"method {label} does not support {err.op}"
+    return f"method {label} failed: {type(err).__name__}: {err}"
 
 
 def checked(label: str, gives: str, got: object, function: Function) -> tuple[dict[str, float], list[str]]:

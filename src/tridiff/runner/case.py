@@ -15,6 +15,7 @@ import mpmath
 import numpy as np
 
 from ..cases.files import Case, Point
+from ..cases.ir import Unsupported
 from ..methods import Method, function_of, richardson, taylor
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
@@ -137,7 +138,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     names, swept = list(named), engines.swept
     # A method that raises or returns nonsense where the exact derivative exists has given a
     # wrong answer (a mismatch); `failed` is for what no method could be judged on.
-    methods, value_of, broken = _ask_methods(engines, point, values[graph.output])
+    methods, value_of, broken, unsupported = _ask_methods(engines, point, values[graph.output])
+    if unsupported:
+        entry["not_available"] = unsupported
     failed: list[str] = []
     part = parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     # Where float64's rounding puts a local derivative out of reach (asin at the 1.0 sin(x)
@@ -333,28 +336,31 @@ def _digits_right(got: float, exact: Number) -> float | None:
 
 
 def _ask_methods(engines: Engines, point: Point,
-                 forward_value: float) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str]]:
+                 forward_value: float) -> tuple[dict[str, dict[str, float]], dict[str, float], list[str], dict[str, str]]:
     """Every method's gradients, the values of the output that `expect: value` checks for
     them (the forward pass's first, then their own: registry.Kind.value), and what went
     wrong, in words. A method that raises or returns nonsense where the exact derivative
     exists has given a wrong answer (a mismatch); the caller decides, as only it knows
-    whether the reference can judge."""
+    whether the reference can judge. A plug-in whose rules lack an operation of the case is
+    left out, in the last dict (label: why)."""
     methods: dict[str, dict[str, float]] = {}
     value_of = {label: forward_value for label, (kind, _) in engines.methods.items() if kind.value == "forward"}
-    failed = []
+    failed, unsupported = [], {}
     for label, (kind, engine) in engines.methods.items():
         try:
             answer = kind.ask(engine, dict(point.at))
         except kind.fails as err:
             said = kind.explain(label, err)
-            if said:
+            if isinstance(err, Unsupported):  # a plug-in without a rule for an operation: not judged here
+                unsupported[label] = f"n/a: {said}: not judged on this case"
+            elif said:
                 failed.append(said)
             continue
         methods[label] = answer.gradient
         if kind.value == "own" and answer.value is not None:
             value_of[label] = answer.value
         failed += answer.problems
-    return methods, value_of, failed
+    return methods, value_of, failed, unsupported
 
 
 def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:
