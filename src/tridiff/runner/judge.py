@@ -254,7 +254,8 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str,
     if e["digits"] is None:
         got = f"the exact value is 0; {worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
     elif e["rel_error"] is None:  # an exact value float64 rounds to 0.0
-        got = f"{_listed(which)} give 0.0, no digit right"
+        zeros = sorted({repr(node["methods"][m]) for m in which})  # 0.0, or -0.0
+        got = f"{_listed(which)} give {' or '.join(zeros)}, no digit right"
     else:  # grouped by the digits each has right, most first: a plug-in 1e-5 off beside
         # backprop's 7 digits does not make backprop "right to 5"
         counts = sorted({node["errors"][m]["digits"] for m in which}, reverse=True)
