@@ -15,4 +15,7 @@ def __getattr__(name):
     if name == "compare":
         from .notebook import compare
         return compare
+    if name == "check":
+        from .checking import check
+        return check
     raise AttributeError(f"module 'tridiff' has no attribute {name!r}")

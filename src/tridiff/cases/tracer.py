@@ -1,0 +1,140 @@
+"""A user's Python function as a case: run it once on tracer values, and what it computed
+is written in the case language (a `function:`), which the reader turns into the same IR
+as a case file's.
+
+A tracer is one scalar. numpy arrays of them are object arrays, on which numpy's own
+`+ - * / **`, `@`, `np.dot`, `sum` and `mean` call the tracers' operators, and numpy's
+elementwise functions (`np.exp`, `np.tanh`, `np.log1p`, …) call the method of that name —
+so a function written for float arrays runs unchanged. Inputs that are not differentiated
+(data) stay plain numbers and arrays, and reach the text as constants.
+
+First step (issue 29): elementwise functions and arithmetic. What tracing cannot follow —
+a comparison (Python control flow on a traced value), `float()` of one, a numpy function
+outside this set — raises Untraceable, naming it and the line of the user's code.
+"""
+from __future__ import annotations
+
+import math
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import CaseError
+
+# numpy's name of an elementwise function (as called on object arrays) → the case language's
+FUNCTIONS = {"exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
+             "tanh": "tanh", "sinh": "sinh", "cosh": "cosh", "arctan": "atan", "arcsin": "asin",
+             "arccos": "acos", "log1p": "log1p", "expm1": "expm1"}
+
+
+class Untraceable(CaseError):
+    """What tracing cannot follow, with the line of the user's code that asked for it."""
+
+
+def _user_line(frames: list | None = None) -> str:
+    """The innermost frame outside tridiff and numpy: where the user's code asked."""
+    for frame in reversed(frames if frames is not None else traceback.extract_stack()):
+        if "/tridiff/" not in frame.filename and "/numpy/" not in frame.filename:
+            return f"{frame.filename}:{frame.lineno}"
+    return "<unknown>"
+
+
+def _untraceable(what: str) -> Untraceable:
+    return Untraceable(f"tracing cannot follow {what} (at {_user_line()})",
+                       "write it with the operators and numpy's elementwise functions", file="<python>")
+
+
+class Tracer:
+    """One traced scalar: its value in the case language, as text."""
+
+    __slots__ = ("text", "binary")
+    __array_priority__ = 1000  # (numpy defers to the tracer's own reflected operators)
+
+    def __init__(self, text: str, binary: bool = False):
+        self.text, self.binary = text, binary  # binary: `a + b`, bracketed inside another
+
+    def _in(self) -> str:
+        return f"({self.text})" if self.binary else self.text
+
+    def _op(self, symbol: str, other: Any, reflected: bool = False) -> Tracer:
+        other = _traced(other)
+        if other is NotImplemented:
+            return NotImplemented
+        left, right = (other, self) if reflected else (self, other)
+        return Tracer(f"{left._in()} {symbol} {right._in()}", True)
+
+    def __add__(self, other): return self._op("+", other)
+    def __radd__(self, other): return self._op("+", other, True)
+    def __sub__(self, other): return self._op("-", other)
+    def __rsub__(self, other): return self._op("-", other, True)
+    def __mul__(self, other): return self._op("*", other)
+    def __rmul__(self, other): return self._op("*", other, True)
+    def __truediv__(self, other): return self._op("/", other)
+    def __rtruediv__(self, other): return self._op("/", other, True)
+    def __pow__(self, other): return self._op("**", other)
+    def __rpow__(self, other): return self._op("**", other, True)
+    def __neg__(self): return Tracer(f"-{self._in()}")
+    def __pos__(self): return self
+    def __abs__(self): return Tracer(f"abs({self.text})")
+
+    def __float__(self):
+        raise _untraceable("float() of a traced value")
+
+    def __bool__(self):
+        raise _untraceable("a comparison of traced values (Python control flow)")
+
+    def _compare(self, other):
+        raise _untraceable("a comparison of traced values (Python control flow)")
+
+    __lt__ = __le__ = __gt__ = __ge__ = _compare
+
+    def __getattr__(self, name: str):  # numpy's elementwise functions on object arrays call these
+        if name in FUNCTIONS:
+            return lambda: Tracer(f"{FUNCTIONS[name]}({self.text})")
+        raise AttributeError(name)  # (numpy probes attributes: `dtype`; a function it lacks: see trace)
+
+
+def _traced(x: Any) -> Tracer:
+    """A constant as the case language writes it (negative ones bracketed)."""
+    if isinstance(x, Tracer):
+        return x
+    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+        value = float(x)
+        if not math.isfinite(value):
+            raise _untraceable(f"the constant {value!r}")
+        return Tracer(f"({value!r})" if value < 0 or repr(value).startswith("-") else repr(value))
+    return NotImplemented
+
+
+def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> str:
+    """f's output at `at` as an expression of the inputs named in `wrt` (arrays by element:
+    `w[0]`, `W[1,2]`); the others enter as the numbers they are."""
+    args = {}
+    for name, value in at.items():
+        if name not in wrt:
+            args[name] = value
+        elif np.ndim(value) == 0:
+            args[name] = Tracer(name)
+        else:
+            array = np.asarray(value, dtype=float)
+            traced = np.empty(array.shape, dtype=object)
+            for index in np.ndindex(array.shape):
+                traced[index] = Tracer(f"{name}[{','.join(map(str, index))}]")
+            args[name] = traced
+    try:
+        with np.errstate(all="ignore"):
+            out = f(**args)
+    except (TypeError, AttributeError) as err:  # numpy's "no callable arcsinh method", and the like
+        raise Untraceable(f"tracing cannot follow this (at {_user_line(traceback.extract_tb(err.__traceback__))}): "
+                          f"{type(err).__name__}: {err}",
+                          "write it with the operators and numpy's elementwise functions", file="<python>") from None
+    if isinstance(out, np.ndarray) and out.shape == ():
+        out = out.item()
+    if isinstance(out, Tracer):
+        return out.text
+    if isinstance(out, np.ndarray):
+        raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss)",
+                          file="<python>")
+    raise Untraceable(f"f returned {type(out).__name__}, which does not depend on {', '.join(wrt)}",
+                      "return a number computed from them", file="<python>")

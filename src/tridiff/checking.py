@@ -1,0 +1,86 @@
+"""`tridiff.check(f, at, grad)`: your own Python function and your gradient, judged like a case.
+
+    >>> def loss(w, X, y):
+    ...     return np.sum(np.log1p(np.exp(-y * (X @ w)))) + 0.1 * np.sum(w * w)
+    >>> tridiff.check(loss, {"w": w, "X": X, "y": y}, grad=my_grad, wrt=["w"])
+
+f is traced at the point (tridiff.cases.tracer) into a case — the inputs in `wrt`
+differentiated, the others data, entering as constants — and that case runs through the
+same runner as `tridiff run`: the certified reference, every method, the judge. `grad`,
+called with f's arguments, is judged as a plug-in method: it returns a tuple in `wrt`
+order, a dict by name, or one array (or number) where there is one input.
+
+First step of issue 29: elementwise functions, arithmetic, `@`/`np.dot`, sums — see the tracer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from .cases.files import read_case
+from .cases.tracer import trace
+from .errors import CaseError
+from .runner.execute import DEFAULT_TIMEOUT, run_cases
+
+LABEL = "your gradient"
+
+
+@dataclass
+class Check:
+    """The verdict on your gradient: `status` as a case's ("ok", "limited", "mismatch", …),
+    `wrong` the elements where your gradient is wrong, `result` the whole case result
+    (results.json's shape), `case` the traced function as a case (`function`, `points`)."""
+    status: str
+    wrong: list[str]
+    result: dict
+    case: dict = field(repr=False)
+
+    def __str__(self) -> str:
+        lines = [f"{self.status}: {self.result['message'] or 'every method is right at every element'}"]
+        point = self.result["points"][0]
+        for name in self.wrong:
+            node = point["gradient"][name]
+            rel = node["errors"][LABEL]["rel_error"]
+            lines.append(f"  {name}: yours {node['methods'][LABEL]!r}, exact {node['reference']!r}"
+                         + (f" (relative error {rel:.2g})" if rel is not None else ""))
+        return "\n".join(lines)
+
+
+def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt: list[str] | None = None,
+          tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> Check:
+    """Trace f at `at` (keyword arguments), differentiate it every way tridiff knows, and
+    judge `grad` beside them."""
+    wrt = list(at) if wrt is None else list(wrt)
+    unknown = [name for name in wrt if name not in at]
+    if unknown:
+        raise CaseError(f"wrt names {', '.join(unknown)}, which `at` does not give", "name arguments of f",
+                        file="<python>", field="wrt")
+    point = {name: np.asarray(at[name], dtype=float).tolist() if np.ndim(at[name]) else float(at[name])
+             for name in wrt}
+    text = {"name": getattr(f, "__name__", "f").strip("<>") or "f", "function": trace(f, dict(at), wrt),
+            "points": [{"at": point}]} | ({"tolerance": tolerance} if tolerance is not None else {})
+    case = read_case(text, {}, "<python>")
+    methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
+    result = run_cases([case], timeout=timeout, plugins=methods)[0].result
+    gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
+    wrong = [name for name, node in gradient.items()
+             if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
+    return Check(result["status"], wrong, result, text)
+
+
+def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
+    """`grad` as a plug-in method: called with f's arguments (the data as given), its answer
+    by input name (arrays under the array's name: the runner names their elements)."""
+    def method(function, point: dict[str, float]) -> dict[str, Any]:
+        given = function.arrays(point)
+        got = grad(**(at | {name: given[name] for name in wrt}))
+        if isinstance(got, Mapping):
+            return dict(got)
+        if len(wrt) == 1 and not isinstance(got, tuple):
+            return {wrt[0]: got}
+        if isinstance(got, (tuple, list)) and len(got) == len(wrt):
+            return dict(zip(wrt, got))
+        return {"(grad's answer)": got}  # reported as not a gradient of any input
+    return method

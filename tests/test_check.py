@@ -1,0 +1,98 @@
+"""tridiff.check: a user's own numpy function and gradient, traced and judged (issue 29, first
+step). Gradients here are written by hand; every planted bug must be named exactly."""
+import math
+
+import numpy as np
+import pytest
+
+import tridiff
+from tridiff.cases.tracer import Untraceable
+
+RNG = np.random.default_rng(7)
+X = RNG.normal(size=(8, 3))
+Y = np.sign(RNG.normal(size=8))
+W = np.array([0.5, -0.25, 0.1])
+
+
+def logistic(w, X, y, lam):
+    return np.mean(np.log1p(np.exp(-y * (X @ w)))) + lam * np.sum(w * w)
+
+
+def logistic_grad(w, X, y, lam):
+    s = 1 / (1 + np.exp(y * (X @ w)))  # σ(-y·z)
+    return X.T @ (-y * s) / len(y) + 2 * lam * w
+
+
+AT = {"w": W, "X": X, "y": Y, "lam": 0.1}
+
+
+def test_a_right_gradient_of_a_logistic_regression_is_ok():
+    result = tridiff.check(logistic, AT, grad=logistic_grad, wrt=["w"])
+    assert result.status == "ok" and result.wrong == []
+    assert list(result.result["points"][0]["gradient"]) == ["w[0]", "w[1]", "w[2]", "f"]  # X, y, lam are data
+    assert str(result).startswith("ok")
+
+
+def test_a_flipped_component_is_named_and_only_it():
+    def flipped(w, X, y, lam):
+        g = logistic_grad(w, X, y, lam)
+        g[2] = -g[2]
+        return g
+    result = tridiff.check(logistic, AT, grad=flipped, wrt=["w"])
+    assert result.status == "mismatch" and result.wrong == ["w[2]"]
+    exact = float(logistic_grad(W, X, Y, 0.1)[2])
+    said = str(result).splitlines()
+    assert said[0].startswith("mismatch") and said[1].startswith("  w[2]: yours")
+    assert f"yours {-exact!r}, exact {exact!r}" in said[1] and "relative error 2" in said[1]
+
+
+def test_a_network_over_a_batch_with_integer_indexing_and_a_planted_bug():
+    Xb, labels = RNG.normal(size=(4, 5)), np.array([0, 2, 1, 2])
+    W1, W2 = RNG.normal(size=(5, 6)) * 0.3, RNG.normal(size=(6, 3)) * 0.3
+
+    def loss(W1, W2, X, labels):
+        z = np.tanh(X @ W1) @ W2
+        logp = z - np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+        return -np.mean(logp[np.arange(len(labels)), labels])
+
+    def grad(W1, W2, X, labels, bug=False):
+        h = np.tanh(X @ W1)
+        p = np.exp(h @ W2)
+        p /= np.sum(p, axis=1, keepdims=True)
+        p[np.arange(len(labels)), labels] -= 1
+        p /= len(labels)
+        dW2 = h.T @ p
+        if bug:
+            dW2[1, 2] += 1e-6
+        return X.T @ ((p @ W2.T) * (1 - h * h)), dW2
+
+    at = {"W1": W1, "W2": W2, "X": Xb, "labels": labels}
+    assert tridiff.check(loss, at, grad=grad, wrt=["W1", "W2"]).status == "ok"
+    planted = tridiff.check(loss, at, grad=lambda **a: grad(**a, bug=True), wrt=["W1", "W2"])
+    assert planted.wrong == ["W2[1,2]"]
+
+
+def test_scalars_a_tuple_in_wrt_order_and_a_dict_by_name():
+    def f(x, y):
+        return x * y + np.exp(x)
+    at = {"x": 0.5, "y": -2.0}
+    assert tridiff.check(f, at, grad=lambda x, y: (y + math.exp(x), x)).status == "ok"
+    assert tridiff.check(f, at, grad=lambda x, y: {"x": y + math.exp(x), "y": x}).status == "ok"
+    assert tridiff.check(f, at, grad=lambda x, y: (y + math.exp(x), -x)).wrong == ["y"]
+
+
+def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line():
+    def branchy(x):
+        return x * x if x > 0 else -x
+    with pytest.raises(Untraceable, match=r"a comparison of traced values .*test_check\.py:\d+"):
+        tridiff.check(branchy, {"x": 2.0})
+
+    def unsupported(x):
+        return np.arcsinh(x)
+    with pytest.raises(Untraceable, match=r"arcsinh"):
+        tridiff.check(unsupported, {"x": np.array([0.5, 1.0])})
+
+    def floated(x):
+        return float(x) * 2
+    with pytest.raises(Untraceable, match=r"float\(\) of a traced value"):
+        tridiff.check(floated, {"x": 2.0})
