@@ -96,3 +96,13 @@ def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line():
         return float(x) * 2
     with pytest.raises(Untraceable, match=r"float\(\) of a traced value"):
         tridiff.check(floated, {"x": 2.0})
+
+
+def test_the_traced_case_is_written_as_python_reads_the_function():
+    # (-x)**2 is not -(x**2); a value used twice is one named step, not written out twice
+    result = tridiff.check(lambda x: (-x) ** 2 + x ** -2.0, {"x": 3.0}, grad=lambda x: 2 * x - 2 * x ** -3.0)
+    assert result.status == "ok", result
+    def shared(x):
+        z = np.exp(x * x)
+        return z / (1 + z)
+    assert tridiff.check(shared, {"x": 0.5}).case["steps"] == {"_1": "exp(x * x)", "f": "_1 / (1.0 + _1)"}

@@ -59,7 +59,10 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
                         file="<python>", field="wrt")
     point = {name: np.asarray(at[name], dtype=float).tolist() if np.ndim(at[name]) else float(at[name])
              for name in wrt}
-    text = {"name": getattr(f, "__name__", "f").strip("<>") or "f", "function": trace(f, dict(at), wrt),
+    steps, output = trace(f, dict(at), wrt)
+    # one expression where nothing is shared (its chain rule reads as sympy's); named steps where it is
+    written = {"function": steps[output]} if len(steps) == 1 else {"steps": steps, "output": output}
+    text = {"name": getattr(f, "__name__", "f").strip("<>") or "f", **written,
             "points": [{"at": point}]} | ({"tolerance": tolerance} if tolerance is not None else {})
     case = read_case(text, {}, "<python>")
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}

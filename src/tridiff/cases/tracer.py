@@ -46,23 +46,22 @@ def _untraceable(what: str) -> Untraceable:
 
 
 class Tracer:
-    """One traced scalar: its value in the case language, as text."""
+    """One traced scalar: a leaf (a name or a constant, as text) or an operation on others.
+    Kept as a graph, not as text: `z` used twice must not be written out twice."""
 
-    __slots__ = ("text", "binary")
+    __slots__ = ("op", "args", "text", "uses", "__weakref__")
     __array_priority__ = 1000  # (numpy defers to the tracer's own reflected operators)
 
-    def __init__(self, text: str, binary: bool = False):
-        self.text, self.binary = text, binary  # binary: `a + b`, bracketed inside another
-
-    def _in(self) -> str:
-        return f"({self.text})" if self.binary else self.text
+    def __init__(self, op: str | None, args: tuple = (), text: str = ""):
+        self.op, self.args, self.text, self.uses = op, args, text, 0
+        for a in args:
+            a.uses += 1
 
     def _op(self, symbol: str, other: Any, reflected: bool = False) -> Tracer:
         other = _traced(other)
         if other is NotImplemented:
             return NotImplemented
-        left, right = (other, self) if reflected else (self, other)
-        return Tracer(f"{left._in()} {symbol} {right._in()}", True)
+        return Tracer(symbol, (other, self) if reflected else (self, other))
 
     def __add__(self, other): return self._op("+", other)
     def __radd__(self, other): return self._op("+", other, True)
@@ -74,9 +73,9 @@ class Tracer:
     def __rtruediv__(self, other): return self._op("/", other, True)
     def __pow__(self, other): return self._op("**", other)
     def __rpow__(self, other): return self._op("**", other, True)
-    def __neg__(self): return Tracer(f"-{self._in()}")
+    def __neg__(self): return Tracer("neg", (self,))
     def __pos__(self): return self
-    def __abs__(self): return Tracer(f"abs({self.text})")
+    def __abs__(self): return Tracer("abs", (self,))
 
     def __float__(self):
         raise _untraceable("float() of a traced value")
@@ -91,8 +90,11 @@ class Tracer:
 
     def __getattr__(self, name: str):  # numpy's elementwise functions on object arrays call these
         if name in FUNCTIONS:
-            return lambda: Tracer(f"{FUNCTIONS[name]}({self.text})")
+            return lambda: Tracer(FUNCTIONS[name], (self,))
         raise AttributeError(name)  # (numpy probes attributes: `dtype`; a function it lacks: see trace)
+
+
+BINARY = ("+", "-", "*", "/", "**")
 
 
 def _traced(x: Any) -> Tracer:
@@ -103,24 +105,67 @@ def _traced(x: Any) -> Tracer:
         value = float(x)
         if not math.isfinite(value):
             raise _untraceable(f"the constant {value!r}")
-        return Tracer(f"({value!r})" if value < 0 or repr(value).startswith("-") else repr(value))
+        return Tracer(None, (), f"({value!r})" if repr(value).startswith("-") else repr(value))
     return NotImplemented
 
 
-def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> str:
-    """f's output at `at` as an expression of the inputs named in `wrt` (arrays by element:
-    `w[0]`, `W[1,2]`); the others enter as the numbers they are."""
+def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
+    """The traced graph as named steps — each operation used more than once gets a name
+    (`_1`, `_2`, … avoiding `taken`), the others are written inside their one user — and the
+    output's name."""
+    order, seen, stack = [], {id(out)}, [(out, False)]
+    while stack:  # depth first, iteratively: each node after its arguments
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for a in reversed(node.args):
+            if id(a) not in seen:
+                seen.add(id(a))
+                stack.append((a, False))
+    text: dict[int, str] = {}
+    binary: dict[int, bool] = {}
+    steps: dict[str, str] = {}
+    counter = 0
+    for node in order:
+        if node.op is None:
+            text[id(node)], binary[id(node)] = node.text, False
+            continue
+        inner = [f"({text[id(a)]})" if binary[id(a)] else text[id(a)] for a in node.args]
+        if node.op in BINARY:
+            written, binary[id(node)] = f"{inner[0]} {node.op} {inner[1]}", True
+        elif node.op == "neg":
+            written, binary[id(node)] = f"-{inner[0]}", True  # (-x) ** 2 is not -(x ** 2)
+        else:
+            written, binary[id(node)] = f"{node.op}({text[id(node.args[0])]})", False
+        if node.uses > 1 and node is not out:
+            counter += 1
+            while f"_{counter}" in taken:
+                counter += 1
+            steps[f"_{counter}"] = written
+            text[id(node)], binary[id(node)] = f"_{counter}", False
+        else:
+            text[id(node)] = written
+    output = next(n for n in ("f", "loss", "f_") if n not in taken)
+    steps[output] = text[id(out)]
+    return steps, output
+
+
+def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, str], str]:
+    """f's output at `at` as named steps of the inputs named in `wrt` (arrays by element:
+    `w[0]`, `W[1,2]`), and the output's name; the others enter as the numbers they are."""
     args = {}
     for name, value in at.items():
         if name not in wrt:
             args[name] = value
         elif np.ndim(value) == 0:
-            args[name] = Tracer(name)
+            args[name] = Tracer(None, (), name)
         else:
             array = np.asarray(value, dtype=float)
             traced = np.empty(array.shape, dtype=object)
             for index in np.ndindex(array.shape):
-                traced[index] = Tracer(f"{name}[{','.join(map(str, index))}]")
+                traced[index] = Tracer(None, (), f"{name}[{','.join(map(str, index))}]")
             args[name] = traced
     try:
         with np.errstate(all="ignore"):
@@ -131,8 +176,8 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> str:
                           "write it with the operators and numpy's elementwise functions", file="<python>") from None
     if isinstance(out, np.ndarray) and out.shape == ():
         out = out.item()
-    if isinstance(out, Tracer):
-        return out.text
+    if isinstance(out, Tracer) and out.op is not None:
+        return _steps(out, set(at))
     if isinstance(out, np.ndarray):
         raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss)",
                           file="<python>")
