@@ -81,11 +81,32 @@ def test_scalars_a_tuple_in_wrt_order_and_a_dict_by_name():
     assert tridiff.check(f, at, grad=lambda x, y: (y + math.exp(x), -x)).wrong == ["y"]
 
 
-def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line():
+def test_control_flow_follows_the_branch_taken_and_a_tie_is_a_possible_kink():
     def branchy(x):
         return x * x if x > 0 else -x
-    with pytest.raises(Untraceable, match=r"a comparison of traced values .*test_check\.py:\d+"):
-        tridiff.check(branchy, {"x": 2.0})
+    taken = tridiff.check(branchy, {"x": 2.0}, grad=lambda x: 2 * x)
+    assert taken.status == "ok" and taken.case["function"] == "x * x"
+    assert len(taken.notes) == 1 and "2.0 > 0.0 is True" in taken.notes[0] and "test_check.py:" in taken.notes[0]
+    assert "note: the function followed the branch taken" in str(taken)
+    tie = tridiff.check(branchy, {"x": 0.0})
+    assert "a tie: a possible kink" in tie.notes[0]
+
+    def stable_cross_entropy(z, label):  # np.max, np.maximum and np.where decide on the values too
+        m = np.max(z)
+        return np.log(np.sum(np.exp(z - m))) + m - z[label] + np.sum(np.where(z > 2.5, z, 0.0) ** 2)
+
+    def by_hand(z, label):
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        p[label] -= 1
+        return p + np.where(z > 2.5, 2 * z, 0.0)
+    z = np.array([1.0, 3.0, 2.0])
+    assert tridiff.check(stable_cross_entropy, {"z": z, "label": 2}, grad=by_hand, wrt=["z"]).status == "ok"
+    wrong = tridiff.check(stable_cross_entropy, {"z": z, "label": 2}, grad=lambda z, label: by_hand(z, 1), wrt=["z"])
+    assert wrong.wrong == ["z[1]", "z[2]"]
+
+
+def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line():
 
     def unsupported(x):
         return np.arcsinh(x)

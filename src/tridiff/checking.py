@@ -14,6 +14,7 @@ First step of issue 29: elementwise functions, arithmetic, `@`/`np.dot`, sums â€
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -25,6 +26,7 @@ from .errors import CaseError
 from .runner.execute import DEFAULT_TIMEOUT, run_cases
 
 LABEL = "your gradient"
+MAX_NOTES = 10  # branches listed by str(); .notes has every one
 
 
 @dataclass
@@ -36,9 +38,13 @@ class Check:
     wrong: list[str]
     result: dict
     case: dict = field(repr=False)
+    notes: list[str] = field(default_factory=list)  # each branch the traced function took
 
     def __str__(self) -> str:
         lines = [f"{self.status}: {self.result['message'] or 'every method is right at every element'}"]
+        lines += [f"  note: the function followed the branch taken {note}" for note in self.notes[:MAX_NOTES]]
+        if len(self.notes) > MAX_NOTES:
+            lines.append(f"  note: and {len(self.notes) - MAX_NOTES} more branches (.notes has them all)")
         point = self.result["points"][0]
         for name in self.wrong:
             node = point["gradient"][name]
@@ -59,10 +65,11 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
                         file="<python>", field="wrt")
     point = {name: np.asarray(at[name], dtype=float).tolist() if np.ndim(at[name]) else float(at[name])
              for name in wrt}
-    steps, output = trace(f, dict(at), wrt)
+    steps, output, notes = trace(f, dict(at), wrt)
     # one expression where nothing is shared (its chain rule reads as sympy's); named steps where it is
     written = {"function": steps[output]} if len(steps) == 1 else {"steps": steps, "output": output}
-    text = {"name": getattr(f, "__name__", "f").strip("<>") or "f", **written,
+    name = re.sub(r"[^a-z0-9]+", "-", getattr(f, "__name__", "f").lower()).strip("-")[:64] or "f"
+    text = {"name": name, **written,
             "points": [{"at": point}]} | ({"tolerance": tolerance} if tolerance is not None else {})
     case = read_case(text, {}, "<python>")
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
@@ -70,7 +77,7 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
     wrong = [name for name, node in gradient.items()
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
-    return Check(result["status"], wrong, result, text)
+    return Check(result["status"], wrong, result, text, notes)
 
 
 def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:

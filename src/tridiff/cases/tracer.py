@@ -8,9 +8,11 @@ elementwise functions (`np.exp`, `np.tanh`, `np.log1p`, …) call the method of 
 so a function written for float arrays runs unchanged. Inputs that are not differentiated
 (data) stay plain numbers and arrays, and reach the text as constants.
 
-First step (issue 29): elementwise functions and arithmetic. What tracing cannot follow —
-a comparison (Python control flow on a traced value), `float()` of one, a numpy function
-outside this set — raises Untraceable, naming it and the line of the user's code.
+A comparison of traced values (Python's `if`, `max`, numpy's max, maximum, where on
+object arrays) is decided on their float64 values at the point: the traced function
+follows the branch taken, and a note says which (a tie: a possible kink). What tracing
+cannot follow — `float()` of a traced value, a numpy function outside this set — raises
+Untraceable, naming it and the line of the user's code.
 """
 from __future__ import annotations
 
@@ -49,13 +51,14 @@ class Tracer:
     """One traced scalar: a leaf (a name or a constant, as text) or an operation on others.
     Kept as a graph, not as text: `z` used twice must not be written out twice."""
 
-    __slots__ = ("op", "args", "text", "uses", "__weakref__")
-    __array_priority__ = 1000  # (numpy defers to the tracer's own reflected operators)
+    __slots__ = ("op", "args", "text", "uses", "value")
 
-    def __init__(self, op: str | None, args: tuple = (), text: str = ""):
+    def __init__(self, op: str | None, args: tuple = (), text: str = "", value: float = 0.0):
         self.op, self.args, self.text, self.uses = op, args, text, 0
         for a in args:
             a.uses += 1
+        # its float64 value at the point: what a comparison decides on (the branch taken)
+        self.value = value if op is None else _VALUES[op](*(np.float64(a.value) for a in args))
 
     def _op(self, symbol: str, other: Any, reflected: bool = False) -> Tracer:
         other = _traced(other)
@@ -81,12 +84,22 @@ class Tracer:
         raise _untraceable("float() of a traced value")
 
     def __bool__(self):
-        raise _untraceable("a comparison of traced values (Python control flow)")
+        taken = bool(self.value != 0)
+        _branch(f"{float(self.value)!r} != 0 is {taken}", self.value == 0)
+        return taken
 
-    def _compare(self, other):
-        raise _untraceable("a comparison of traced values (Python control flow)")
+    def _compare(self, other, symbol: str, test: Callable) -> bool:
+        other = _traced(other)
+        if other is NotImplemented:
+            return NotImplemented
+        taken = bool(test(self.value, other.value))
+        _branch(f"{float(self.value)!r} {symbol} {float(other.value)!r} is {taken}", self.value == other.value)
+        return taken
 
-    __lt__ = __le__ = __gt__ = __ge__ = _compare
+    def __lt__(self, other): return self._compare(other, "<", lambda a, b: a < b)
+    def __le__(self, other): return self._compare(other, "<=", lambda a, b: a <= b)
+    def __gt__(self, other): return self._compare(other, ">", lambda a, b: a > b)
+    def __ge__(self, other): return self._compare(other, ">=", lambda a, b: a >= b)
 
     def __getattr__(self, name: str):  # numpy's elementwise functions on object arrays call these
         if name in FUNCTIONS:
@@ -105,25 +118,42 @@ def _traced(x: Any) -> Tracer:
         value = float(x)
         if not math.isfinite(value):
             raise _untraceable(f"the constant {value!r}")
-        return Tracer(None, (), f"({value!r})" if repr(value).startswith("-") else repr(value))
+        return Tracer(None, (), f"({value!r})" if repr(value).startswith("-") else repr(value), value)
     return NotImplemented
+
+
+# float64 values of each traced operation (numpy's scalars: inf, not an exception, on overflow)
+_VALUES: dict[str, Callable] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
+                                "neg": np.negative, "abs": np.abs,
+                                **{case: getattr(np, name) for name, case in FUNCTIONS.items()}}
+_NOTES: list[str] = []  # what the branches taken say, for the trace under way
+
+
+def _branch(said: str, tie: bool) -> bool:
+    """Note a decision on a traced value (where in the user's code, which way); a tie is a
+    possible kink: the two sides may have different derivatives."""
+    note = f"at {_user_line()}: {said}" + (" — a tie: a possible kink, the derivative may not exist here"
+                                            if tie else "")
+    if note not in _NOTES:
+        _NOTES.append(note)
+    return tie
 
 
 def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
     """The traced graph as named steps — each operation used more than once gets a name
     (`_1`, `_2`, … avoiding `taken`), the others are written inside their one user — and the
     output's name."""
-    order, seen, stack = [], {id(out)}, [(out, False)]
-    while stack:  # depth first, iteratively: each node after its arguments
-        node, done = stack.pop()
+    order, seen, stack = [], set(), [(out, False)]
+    while stack:  # depth first, iteratively: each node after its arguments (a node met again
+        node, done = stack.pop()  # before it is finished is expanded where it is met)
         if done:
             order.append(node)
             continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         stack.append((node, True))
-        for a in reversed(node.args):
-            if id(a) not in seen:
-                seen.add(id(a))
-                stack.append((a, False))
+        stack.extend((a, False) for a in reversed(node.args) if id(a) not in seen)
     text: dict[int, str] = {}
     binary: dict[int, bool] = {}
     steps: dict[str, str] = {}
@@ -152,21 +182,24 @@ def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
     return steps, output
 
 
-def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, str], str]:
+def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, str], str, list[str]]:
     """f's output at `at` as named steps of the inputs named in `wrt` (arrays by element:
-    `w[0]`, `W[1,2]`), and the output's name; the others enter as the numbers they are."""
+    `w[0]`, `W[1,2]`), the output's name, and a note on each branch taken (Python's `if`,
+    `max`, numpy's max, maximum, where — each decided on the float64 values at the point);
+    the others enter as the numbers they are."""
     args = {}
     for name, value in at.items():
         if name not in wrt:
             args[name] = value
         elif np.ndim(value) == 0:
-            args[name] = Tracer(None, (), name)
+            args[name] = Tracer(None, (), name, float(value))
         else:
             array = np.asarray(value, dtype=float)
             traced = np.empty(array.shape, dtype=object)
             for index in np.ndindex(array.shape):
-                traced[index] = Tracer(None, (), f"{name}[{','.join(map(str, index))}]")
+                traced[index] = Tracer(None, (), f"{name}[{','.join(map(str, index))}]", float(array[index]))
             args[name] = traced
+    _NOTES.clear()
     try:
         with np.errstate(all="ignore"):
             out = f(**args)
@@ -177,7 +210,7 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     if isinstance(out, np.ndarray) and out.shape == ():
         out = out.item()
     if isinstance(out, Tracer) and out.op is not None:
-        return _steps(out, set(at))
+        return (*_steps(out, set(at)), list(_NOTES))
     if isinstance(out, np.ndarray):
         raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss)",
                           file="<python>")
