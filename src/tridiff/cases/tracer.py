@@ -58,7 +58,8 @@ class Tracer:
         for a in args:
             a.uses += 1
         # its float64 value at the point: what a comparison decides on (the branch taken)
-        self.value = value if op is None else _VALUES[op](*(np.float64(a.value) for a in args))
+        # (numpy's float64 scalars: an overflow is inf, not an exception, as in the user's own run)
+        self.value = np.float64(value) if op is None else _VALUES[op](*(a.value for a in args))
 
     def _op(self, symbol: str, other: Any, reflected: bool = False) -> Tracer:
         other = _traced(other)
@@ -122,7 +123,7 @@ def _traced(x: Any) -> Tracer:
     return NotImplemented
 
 
-# float64 values of each traced operation (numpy's scalars: inf, not an exception, on overflow)
+# float64 values of each traced operation
 _VALUES: dict[str, Callable] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
                                 "neg": np.negative, "abs": np.abs,
                                 **{case: getattr(np, name) for name, case in FUNCTIONS.items()}}

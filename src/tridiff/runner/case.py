@@ -204,7 +204,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         for name, (found, number, judging) in list(wrong.items()) if extra else ():
             if found:
                 wider = dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]]))
-                wrong[name] = judge(entry["gradient"][name], name, wider, methods, case.tolerance, **judging), wider, {}
+                wrong[name] = judge(entry["gradient"][name], name, wider, methods, case.tolerance, **judging), wider, judging
                 entry["gradient"][name]["scale"] = wider.scale
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])

@@ -40,16 +40,17 @@ def certain(number: Number, tolerance: float) -> bool:
 RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by float64"
 
 
-def verdict(got: float, exact: Number, abs_err: float, tolerance: float,
+def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
             absolute: float = 0.0, blocked: bool = False) -> tuple[str, float | None]:
-    """right, limited (by float64) or wrong: the module's rule (`absolute`: the case's
-    abs_tolerance, also right within it; `blocked`: float64's rounding put a local
-    derivative out of reach, so no number is its limit too); and the relative error, from
-    exact arithmetic (abs_err, a float, is 0.0 below 5e-324: exp(-800) against 0.0)."""
-    if not math.isfinite(got):
+    """right, limited (by float64) or wrong: the module's rule, on `off` = |got − exact|
+    exact (measures.difference: its float is 0.0 below 5e-324, exp(-800) against 0.0);
+    `absolute`: the case's abs_tolerance, also right within it; `blocked`: float64's
+    rounding put a local derivative out of reach, so no number is its limit too. And the
+    relative error, from the same exact difference."""
+    if off is None:
         return (LIMITED if blocked else WRONG), math.inf
+    abs_err = float(off)
     with mpmath.workdps(measures.DIGITS):
-        off = abs(mpmath.mpf(got) - exact.exact)
         rel = float(off / abs(exact.exact)) if exact.exact else None
         if off <= max(tolerance * abs(exact.exact), absolute):
             return RIGHT, rel
@@ -86,8 +87,9 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
         if name not in grads:  # forward mode gives inputs only
             continue
         got = grads[name]
-        abs_err = measures.absolute(got, exact.exact)
-        said, exact_rel = verdict(got, exact, abs_err, tolerance, absolute, blocked)
+        off = measures.difference(got, exact.exact)
+        abs_err = math.inf if off is None else float(off)
+        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got

@@ -23,10 +23,17 @@ DIGITS = 60  # working precision of error arithmetic: |got − exact| to a few d
 
 
 def absolute(got: float, exact: mpmath.mpf) -> float:
+    off = difference(got, exact)
+    return math.inf if off is None else float(off)
+
+
+def difference(got: float, exact: mpmath.mpf) -> mpmath.mpf | None:
+    """|got − exact| exactly (to DIGITS): below 5e-324 too, where its float is 0.0; None
+    where got is not finite."""
     if not math.isfinite(got):
-        return math.inf
+        return None
     with mpmath.workdps(DIGITS):
-        return float(abs(mpmath.mpf(got) - exact))
+        return abs(mpmath.mpf(got) - exact)
 
 
 def relative(abs_error: float, reference: float) -> float | None:
