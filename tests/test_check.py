@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import tridiff
-from tridiff.cases.tracer import Untraceable
+from tridiff.cases.tracer import Untraceable, trace
 
 RNG = np.random.default_rng(7)
 X = RNG.normal(size=(8, 3))
@@ -106,17 +106,28 @@ def test_control_flow_follows_the_branch_taken_and_a_tie_is_a_possible_kink():
     assert wrong.wrong == ["z[1]", "z[2]"]
 
 
-def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line():
-
+def test_what_tracing_cannot_follow_is_one_line_naming_the_users_line_then_the_black_box():
     def unsupported(x):
-        return np.arcsinh(x)
+        return np.sum(np.arcsinh(x))
+    at = {"x": np.array([0.5, 1.0])}
     with pytest.raises(Untraceable, match=r"arcsinh"):
-        tridiff.check(unsupported, {"x": np.array([0.5, 1.0])})
+        trace(unsupported, at, ["x"])
+    exact = 1 / np.sqrt(1 + at["x"] ** 2)  # d asinh(x)/dx
+    judged = tridiff.check(unsupported, at, grad=lambda x: 1 / np.sqrt(1 + x * x))
+    assert (judged.mode, judged.status, judged.wrong) == ("black box", "ok", [])
+    assert "arcsinh" in judged.why and "test_check.py:" in judged.why and "\n" not in judged.why
+    assert [row["estimate"] for row in judged.result["elements"].values()] == pytest.approx(exact, rel=1e-9)
 
     def floated(x):
         return float(x) * 2
     with pytest.raises(Untraceable, match=r"float\(\) of a traced value"):
-        tridiff.check(floated, {"x": 2.0})
+        trace(floated, {"x": 2.0}, ["x"])
+    judged = tridiff.check(floated, {"x": 2.0}, grad=lambda x: 3.0)
+    assert (judged.mode, judged.status, judged.wrong) == ("black box", "mismatch", ["x"])
+    said = str(judged).splitlines()
+    assert said[0].startswith("mismatch (black box: no certified reference")
+    assert said[1].startswith("  why: tracing cannot follow float() of a traced value (at ")
+    assert said[2].startswith("  x: yours 3.0, finite differences 2.0")
 
 
 def test_the_traced_case_is_written_as_python_reads_the_function():

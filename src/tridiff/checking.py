@@ -10,59 +10,151 @@ same runner as `tridiff run`: the certified reference, every method, the judge. 
 called with f's arguments, is judged as a plug-in method: it returns a tuple in `wrt`
 order, a dict by name, or one array (or number) where there is one input.
 
-First step of issue 29: elementwise functions, arithmetic, `@`/`np.dot`, sums — see the tracer.
+Where tracing cannot follow f (a numpy function it does not know, `float()` of a traced
+value), the check falls back to a black box (tridiff.runner.blackbox): finite differences
+and the Taylor test on f itself, in float64, with no certified reference — and says so.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
+import yaml
 
 from .cases.files import read_case
-from .cases.tracer import trace
+from .cases.tracer import Untraceable, trace
 from .errors import CaseError
+from .runner import blackbox
 from .runner.execute import DEFAULT_TIMEOUT, run_cases
 
 LABEL = "your gradient"
 MAX_NOTES = 10  # branches listed by str(); .notes has every one
+BLACK_BOX = "black box"
+HEADER = "# written by tridiff from a traced Python function; `tridiff run` on this file judges it again\n"
 
 
 @dataclass
 class Check:
-    """The verdict on your gradient: `status` as a case's ("ok", "limited", "mismatch", …),
-    `wrong` the elements where your gradient is wrong, `result` the whole case result
-    (results.json's shape), `case` the traced function as a case (`function`, `points`)."""
+    """The verdict on your gradient.
+
+    `status`: as a case's ("ok", "limited", "mismatch", …); `wrong`: the elements where
+    your gradient is wrong (`["w[2]"]`); `notes`: each branch the traced function took;
+    `kinks`: the comparisons that were ties at the point (the derivative may not exist);
+    `mode`: "traced" (judged against the certified reference) or "black box" (tracing could
+    not follow f: `why` says where; judged against finite differences only); `result`: the
+    whole case result (results.json's shape), or the black box's estimates; `case`: the
+    traced function as a case (see `save`)."""
     status: str
     wrong: list[str]
     result: dict
-    case: dict = field(repr=False)
-    notes: list[str] = field(default_factory=list)  # each branch the traced function took
+    case: dict | None = field(default=None, repr=False)
+    notes: list[str] = field(default_factory=list)
+    mode: str = "traced"
+    why: str | None = None
 
-    def __str__(self) -> str:
-        lines = [f"{self.status}: {self.result['message'] or 'every method is right at every element'}"]
-        lines += [f"  note: the function followed the branch taken {note}" for note in self.notes[:MAX_NOTES]]
-        if len(self.notes) > MAX_NOTES:
-            lines.append(f"  note: and {len(self.notes) - MAX_NOTES} more branches (.notes has them all)")
-        point = self.result["points"][0]
+    @property
+    def kinks(self) -> list[str]:
+        return [note for note in self.notes if "a tie" in note]
+
+    def lines(self) -> list[tuple[str, str]]:
+        """What str() and the HTML show, as (kind, text): the verdict first, then each wrong
+        element with both numbers, then what the reader should know."""
+        if self.mode == BLACK_BOX:
+            return _black_box_lines(self)
+        said = [("verdict", f"{self.status}: {self.result['message'] or 'every method is right at every element'}")]
+        said += [("kink", f"possible kink {note}") for note in self.kinks]
+        point = self.result["points"][0] if self.result["points"] else {}
         for name in self.wrong:
             node = point["gradient"][name]
-            rel = node["errors"][LABEL]["rel_error"]
-            lines.append(f"  {name}: yours {node['methods'][LABEL]!r}, exact {node['reference']!r}"
-                         + (f" (relative error {rel:.2g})" if rel is not None else ""))
-        return "\n".join(lines)
+            rel = (node["errors"].get(LABEL) or {}).get("rel_error")
+            yours = node["methods"].get(LABEL)
+            said.append(("wrong", f"{name}: yours {'none' if yours is None else repr(yours)}, exact {node['reference']!r}"
+                         + (f" (relative error {rel:.2g})" if rel is not None else "")))
+        branches = [note for note in self.notes if note not in self.kinks]
+        said += [("note", f"the function followed the branch taken {note}") for note in branches[:MAX_NOTES]]
+        if len(branches) > MAX_NOTES:
+            said.append(("note", f"and {len(branches) - MAX_NOTES} more branches (.notes has them all)"))
+        return said
+
+    def __str__(self) -> str:
+        return "\n".join(text if kind == "verdict" else f"  {kind + ': ' if kind in ('note', 'kink', 'why') else ''}"
+                         f"{text.removeprefix('possible kink ') if kind == 'kink' else text}"
+                         for kind, text in self.lines())
+
+    def _repr_html_(self) -> str:
+        from .reports.checked import html
+        return html(self.lines(), ok=self.status in ("ok", "limited"))
+
+    def report(self, folder: str | Path) -> Path:
+        """Write the pages `tridiff run` writes for this check into `folder` (created, or
+        replaced if tridiff wrote it)."""
+        if self.case is None:
+            raise CaseError("a black-box check has no case to report: tracing could not follow f",
+                            f"see .why ({self.why})", file="<python>")
+        from .reports.figures import Figures
+        from .reports.folder import replacing
+        from .reports.write import draw_case, write_all
+        from .runner.results import results_document
+        svgs, notes = draw_case(self.result)
+        with replacing(Path(folder), "the reports") as out:
+            write_all(results_document([self.result]), out, Figures(svgs, {self.result["name"]: notes}))
+        return Path(folder)
+
+    def save(self, path: str | Path) -> Path:
+        """The traced function as a case file (its data written in as numbers): `tridiff run`
+        on it gives every built-in method's verdict again."""
+        if self.case is None:
+            raise CaseError("a black-box check has no case to save: tracing could not follow f",
+                            f"see .why ({self.why})", file="<python>")
+        from .reports.folder import write_file
+        write_file(Path(path), case_text(self.case), ours=lambda old: old.startswith(HEADER), field="path")
+        return Path(path)
+
+
+def case_text(case: dict) -> str:
+    """A traced case as YAML that tridiff reads back to the same case (floats by repr)."""
+    return HEADER + yaml.safe_dump(case, sort_keys=False, width=100, allow_unicode=True)
 
 
 def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt: list[str] | None = None,
           tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> Check:
     """Trace f at `at` (keyword arguments), differentiate it every way tridiff knows, and
-    judge `grad` beside them."""
-    wrt = list(at) if wrt is None else list(wrt)
+    judge `grad` beside them; where tracing cannot follow f, judge `grad` against finite
+    differences of f itself (`mode` "black box")."""
+    wrt = default_wrt(at) if wrt is None else list(wrt)
     unknown = [name for name in wrt if name not in at]
     if unknown:
         raise CaseError(f"wrt names {', '.join(unknown)}, which `at` does not give", "name arguments of f",
                         file="<python>", field="wrt")
+    try:
+        case = traced_case(f, at, wrt, tolerance)
+    except Untraceable as err:
+        return _black_box(f, dict(at), wrt, grad, err.problem)
+    text, notes = case
+    methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
+    result = run_cases([read_case(text, {}, "<python>")], timeout=timeout, plugins=methods)[0].result
+    gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
+    wrong = [name for name, node in gradient.items()
+             if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
+    if grad is not None and result["status"] == "mismatch" and not wrong:  # no usable answer at all
+        wrong = [name for name, node in gradient.items() if node["methods"].get(LABEL) is None and name in _elements(at, wrt)]
+    return Check(result["status"], wrong, result, text, notes)
+
+
+def traced_case(f: Callable, at: Mapping[str, Any], wrt: list[str], tolerance: float | None = None
+                ) -> tuple[dict, list[str]]:
+    """f traced at `at` as a case file's data (name, steps, the point), and its branch notes."""
+    try:  # a call f cannot take is the caller's mistake, not something tracing cannot follow
+        inspect.signature(f).bind(**at)
+    except TypeError as err:
+        raise CaseError(f"{getattr(f, '__name__', 'f')} cannot be called with {', '.join(at)}: {err}",
+                        "give f's keyword arguments", file="<python>", field="at") from None
+    except ValueError:  # no signature to read (a builtin): the call itself will tell
+        pass
     point = {name: np.asarray(at[name], dtype=float).tolist() if np.ndim(at[name]) else float(at[name])
              for name in wrt}
     steps, output, notes = trace(f, dict(at), wrt)
@@ -71,13 +163,30 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     name = re.sub(r"[^a-z0-9]+", "-", getattr(f, "__name__", "f").lower()).strip("-")[:64] or "f"
     text = {"name": name, **written,
             "points": [{"at": point}]} | ({"tolerance": tolerance} if tolerance is not None else {})
-    case = read_case(text, {}, "<python>")
-    methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
-    result = run_cases([case], timeout=timeout, plugins=methods)[0].result
-    gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
-    wrong = [name for name, node in gradient.items()
-             if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
-    return Check(result["status"], wrong, result, text, notes)
+    return text, notes
+
+
+def default_wrt(at: Mapping[str, Any]) -> list[str]:
+    """The arguments differentiated unless told: every one but integer and boolean arrays
+    (labels, indices, masks)."""
+    return [n for n, v in at.items() if not (isinstance(v, np.ndarray) and v.dtype.kind in "iub")]
+
+
+def _elements(at: Mapping[str, Any], wrt: list[str]) -> set[str]:
+    return {f"{n}[{','.join(map(str, i))}]" if np.ndim(at[n]) else n
+            for n in wrt for i in (np.ndindex(np.shape(at[n])) if np.ndim(at[n]) else [()])}
+
+
+def _answer(got: Any, wrt: list[str]) -> dict[str, Any]:
+    """grad's answer by input name: a dict by name, one array where there is one input, or a
+    tuple in `wrt` order."""
+    if isinstance(got, Mapping):
+        return dict(got)
+    if len(wrt) == 1 and not isinstance(got, tuple):
+        return {wrt[0]: got}
+    if isinstance(got, (tuple, list)) and len(got) == len(wrt):
+        return dict(zip(wrt, got))
+    return {"(grad's answer)": got}  # reported as not a gradient of any input
 
 
 def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
@@ -85,12 +194,41 @@ def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
     by input name (arrays under the array's name: the runner names their elements)."""
     def method(function, point: dict[str, float]) -> dict[str, Any]:
         given = function.arrays(point)
-        got = grad(**(at | {name: given[name] for name in wrt}))
-        if isinstance(got, Mapping):
-            return dict(got)
-        if len(wrt) == 1 and not isinstance(got, tuple):
-            return {wrt[0]: got}
-        if isinstance(got, (tuple, list)) and len(got) == len(wrt):
-            return dict(zip(wrt, got))
-        return {"(grad's answer)": got}  # reported as not a gradient of any input
+        return _answer(grad(**(at | {name: given[name] for name in wrt})), wrt)
     return method
+
+
+def _black_box(f: Callable, at: dict[str, Any], wrt: list[str], grad: Callable | None, why: str) -> Check:
+    got = None
+    if grad is not None:
+        answer = _answer(grad(**at), wrt)
+        missing = [n for n in wrt if n not in answer]
+        if missing:
+            raise CaseError(f"grad's answer has no gradient of {', '.join(missing)}",
+                            "return a tuple in wrt order, a dict by name, or one array for one input",
+                            file="<python>", field="grad")
+        got = answer
+    result = blackbox.judge(f, at, wrt, got)
+    wrong = [name for name, row in result["elements"].items() if row.get("verdict") == "wrong"]
+    if got is None:
+        status = "estimated"
+    else:
+        status = "mismatch" if wrong or result["taylor"]["verdict"] == "wrong" else "ok"
+    return Check(status, wrong, result, None, [], BLACK_BOX, why)
+
+
+def _black_box_lines(c: Check) -> list[tuple[str, str]]:
+    rows, result = c.result["elements"], c.result
+    sampled = f"{len(rows)} of {result['of']} elements" if len(rows) < result["of"] else "every element"
+    said = [("verdict", f"{c.status} ({BLACK_BOX}: no certified reference; finite differences of f itself at "
+             f"{sampled} and the Taylor test, in float64)"), ("why", c.why)]
+    for name in c.wrong:
+        row = rows[name]
+        said.append(("wrong", f"{name}: yours {row['yours']!r}, finite differences {row['estimate']!r} "
+                     f"(± {row['uncertainty']:.1g} at h = {row['h']:.0e})"))
+    taylor = result.get("taylor")
+    if taylor is not None:
+        slope = "no slope above f's rounding" if taylor["slope"] is None else f"slope {taylor['slope']:.2f}"
+        said.append(("note", f"Taylor test along a random direction: {slope} (2 for a right gradient, 1 for a "
+                     f"wrong one): {taylor['verdict']}"))
+    return said

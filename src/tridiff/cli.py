@@ -76,6 +76,16 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp, chain, steps or network (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
+    c = sub.add_parser("trace", help="write the case file of your Python function, traced at given points")
+    c.add_argument("function", metavar="FILE.py:NAME", help="the function, e.g. model.py:loss (or module:name)")
+    c.add_argument("--at", required=True, metavar="POINT.yaml", help="its keyword arguments: a YAML mapping of "
+                   "numbers and nested lists (or a list of such mappings, one per point)")
+    c.add_argument("--wrt", metavar="NAME,NAME,...", help="the arguments to differentiate; the others are data "
+                   "(default: all but integer arrays)")
+    c.add_argument("--out", metavar="FILE", help="where to write it (default: cases/NAME.yaml, or ./NAME.yaml without cases/)")
+    c.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS", help="time limit for importing and "
+                   "tracing (default 60)")
+
     c = sub.add_parser("schema", help="print the JSON Schema of case files (for editors)")
     c.add_argument("--out", metavar="FILE", help="write it to FILE instead")
 
@@ -309,13 +319,25 @@ def cmd_new(args) -> int:
     return EXIT_OK
 
 
+def cmd_trace(args) -> int:
+    from .casefile import command
+
+    if not 0 < args.timeout <= MAX_TIMEOUT:
+        raise CaseError(f"--timeout {args.timeout:g} is not a time limit", "give a number of seconds above 0",
+                        file="<command line>", field="--timeout")
+    errors = command(args.function, Path(args.at), args.wrt, args.out, args.timeout)
+    _report_errors(errors)
+    return EXIT_INVALID if errors else EXIT_OK
+
+
 def _in_main_thread() -> bool:
     """Signal handlers can be set only from the main thread (main() may be called from others)."""
     import threading
     return threading.current_thread() is threading.main_thread()
 
 
-COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "schema": cmd_schema, "check": cmd_check, "list": cmd_list, "new": cmd_new}
+COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "schema": cmd_schema, "check": cmd_check, "list": cmd_list, "new": cmd_new,
+            "trace": cmd_trace}
 
 
 class _Terminated(KeyboardInterrupt):

@@ -43,6 +43,10 @@ def attempt(compute: Callable[[], T]) -> tuple[T | None, str | None]:
 MAX_FIELD = 120  # characters of a field's path shown
 
 
+class LimitedByFloat64(UserWarning):
+    """A point that passes, its gradient limited by float64: pytest's warnings summary says so."""
+
+
 @dataclass
 class CaseError(Exception):
     """A problem with a case file: where it is, what is wrong, what to write instead."""

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from .errors import LimitedByFloat64
+
 # The keys of a case (tridiff.cases.files.CASE_KEYS, not imported: collecting must not import tridiff's cases).
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "points", "tolerance",
              "abs_tolerance", "sweep", "precision")
@@ -70,10 +72,6 @@ def pytest_collect_file(file_path: Path, parent):
 
 class CaseFailed(Exception):
     """A point whose status is not ok."""
-
-
-class LimitedByFloat64(UserWarning):
-    """A point that passes, its gradient limited by float64: pytest's warnings summary says so."""
 
 
 class CaseFile(pytest.File):
