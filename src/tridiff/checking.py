@@ -74,11 +74,7 @@ class Check:
             yours = node["methods"].get(LABEL)
             said.append(("wrong", f"{name}: yours {'none' if yours is None else repr(yours)}, exact {node['reference']!r}"
                          + (f" (relative error {rel:.2g})" if rel is not None else "")))
-        branches = [note for note in self.notes if note not in self.kinks]
-        said += [("note", f"the function followed the branch taken {note}") for note in branches[:MAX_NOTES]]
-        if len(branches) > MAX_NOTES:
-            said.append(("note", f"and {len(branches) - MAX_NOTES} more branches (.notes has them all)"))
-        return said
+        return said + [("note", note) for note in _branches([n for n in self.notes if n not in self.kinks])]
 
     def __str__(self) -> str:
         return "\n".join(text if kind == "verdict" else f"  {kind + ': ' if kind in ('note', 'kink', 'why') else ''}"
@@ -115,6 +111,25 @@ class Check:
         return Path(path)
 
 
+def _branches(notes: list[str]) -> list[str]:
+    """The branches taken, one line per line of the user's code that took more than two
+    (an np.max over a batch decides hundreds of comparisons), at most MAX_NOTES lines."""
+    at: dict[str, list[str]] = {}
+    for note in notes:  # "at FILE:LINE: what was compared"
+        where, _, what = note.partition(": ")
+        at.setdefault(where, []).append(what)
+    lines = []
+    for where, said in at.items():
+        if len(said) > 2:
+            lines.append(f"the function followed the branch taken {where}: {len(said)} comparisons of traced values, "
+                         "each decided on its float64 values (none a tie)")
+        else:
+            lines += [f"the function followed the branch taken {where}: {what}" for what in said]
+    if len(lines) > MAX_NOTES:
+        lines[MAX_NOTES:] = [f"and {len(lines) - MAX_NOTES} more (.notes has every branch)"]
+    return lines
+
+
 def case_text(case: dict) -> str:
     """A traced case as YAML that tridiff reads back to the same case (floats by repr)."""
     return HEADER + yaml.safe_dump(case, sort_keys=False, width=100, allow_unicode=True)
@@ -130,6 +145,14 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     if unknown:
         raise CaseError(f"wrt names {', '.join(unknown)}, which `at` does not give", "name arguments of f",
                         file="<python>", field="wrt")
+    if not wrt:
+        raise CaseError("wrt is empty: there is nothing to differentiate", "name at least one argument of f",
+                        file="<python>", field="wrt")
+    for name in wrt:  # what tracing would silently cast: a complex or non-numeric input
+        if np.asarray(at[name]).dtype.kind not in "iuf":
+            raise CaseError(f"{name} is not real numbers (numpy reads it as {np.asarray(at[name]).dtype})",
+                            "give floats or arrays of them; tridiff differentiates real functions",
+                            file="<python>", field=f"at.{name}")
     try:
         case = traced_case(f, at, wrt, tolerance)
     except Untraceable as err:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..errors import CaseError
 from . import remainder
 
 STEPS = tuple(10.0 ** -k for k in range(1, 11))
@@ -56,7 +57,12 @@ def judge(f: Callable[..., Any], at: dict[str, Any], wrt: list[str], got: dict[s
 
     def value(moved: dict[str, np.ndarray]) -> float:
         with np.errstate(all="ignore"):
-            return float(f(**(point | moved)))
+            out = f(**(point | moved))
+        if np.ndim(out) or not isinstance(out.item() if isinstance(out, np.ndarray) else out, (int, float, np.number)):
+            raise CaseError(f"f returned {f'an array of shape {np.shape(out)}' if np.ndim(out) else type(out).__name__}, "
+                            "not one number",
+                            "return one number (a loss)", file="<python>")
+        return float(out)
 
     def call(name: str, index: tuple, step: float) -> float:
         moved = point[name].copy()
