@@ -101,11 +101,32 @@ class Tracer:
     def __le__(self, other): return self._compare(other, "<=", lambda a, b: a <= b)
     def __gt__(self, other): return self._compare(other, ">", lambda a, b: a > b)
     def __ge__(self, other): return self._compare(other, ">=", lambda a, b: a >= b)
+    # == and != on values too: Python's default compares identities, and `x == 1.0` would
+    # silently be False (np.where(x == 0, …), np.unique, `in` take the wrong branch)
+    def __eq__(self, other): return self._compare(other, "==", lambda a, b: a == b)
+    def __ne__(self, other): return self._compare(other, "!=", lambda a, b: a != b)
+    __hash__ = object.__hash__  # a node's identity, as the graph keys it
 
-    def __getattr__(self, name: str):  # numpy's elementwise functions on object arrays call these
+    def __index__(self):
+        raise _untraceable("a traced value used as an index")
+
+    def __int__(self):
+        raise _untraceable("int() of a traced value")
+
+    def __round__(self, digits=None):
+        raise _untraceable("round() of a traced value")
+
+    def conjugate(self) -> Tracer:  # a real number's: np.var, np.std, np.vdot, norm along an axis ask
+        return self
+
+    def __getattr__(self, name: str):  # numpy's elementwise functions on plain object arrays call these
         if name in FUNCTIONS:
             return lambda: Tracer(FUNCTIONS[name], (self,))
         raise AttributeError(name)  # (numpy probes attributes: `dtype`; a function it lacks: see trace)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):  # np.logaddexp(0, x) of one traced scalar
+        from .tracer_numpy import call_ufunc
+        return call_ufunc(ufunc, method, inputs, kwargs)
 
 
 BINARY = ("+", "-", "*", "/", "**")
@@ -115,7 +136,7 @@ def _traced(x: Any) -> Tracer:
     """A constant as the case language writes it (negative ones bracketed)."""
     if isinstance(x, Tracer):
         return x
-    if isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool):
+    if isinstance(x, (int, float, np.integer, np.floating, np.bool_)):  # True, False: 1 and 0 (x * (x > 0))
         value = float(x)
         if not math.isfinite(value):
             raise _untraceable(f"the constant {value!r}")
@@ -125,7 +146,7 @@ def _traced(x: Any) -> Tracer:
 
 # float64 values of each traced operation
 _VALUES: dict[str, Callable] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
-                                "neg": np.negative, "abs": np.abs,
+                                "neg": np.negative, "abs": np.abs, "softplus": lambda a: np.logaddexp(0.0, a),
                                 **{case: getattr(np, name) for name, case in FUNCTIONS.items()}}
 _NOTES: list[str] = []  # what the branches taken say, for the trace under way
 
@@ -188,32 +209,48 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     `w[0]`, `W[1,2]`), the output's name, and a note on each branch taken (Python's `if`,
     `max`, numpy's max, maximum, where — each decided on the float64 values at the point);
     the others enter as the numbers they are."""
-    args = {}
-    for name, value in at.items():
-        if name not in wrt:
-            args[name] = value
-        elif np.ndim(value) == 0:
-            args[name] = Tracer(None, (), name, float(value))
-        else:
-            array = np.asarray(value, dtype=float)
-            traced = np.empty(array.shape, dtype=object)
-            for index in np.ndindex(array.shape):
-                traced[index] = Tracer(None, (), f"{name}[{','.join(map(str, index))}]", float(array[index]))
-            args[name] = traced
+    from .tracer_numpy import traced_input
+    args = {name: traced_input(name, value) if name in wrt else value for name, value in at.items()}
     _NOTES.clear()
     try:
         with np.errstate(all="ignore"):
             out = f(**args)
-    except (TypeError, AttributeError) as err:  # numpy's "no callable arcsinh method", and the like
+    except (TypeError, AttributeError, IndexError) as err:  # "no callable arcsinh method", a traced index, …
         raise Untraceable(f"tracing cannot follow this (at {_user_line(traceback.extract_tb(err.__traceback__))}): "
                           f"{type(err).__name__}: {err}",
                           "write it with the operators and numpy's elementwise functions", file="<python>") from None
     if isinstance(out, np.ndarray) and out.shape == ():
-        out = out.item()
-    if isinstance(out, Tracer) and out.op is not None:
-        return (*_steps(out, set(at)), list(_NOTES))
+        out = out[()]
     if isinstance(out, np.ndarray):
         raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss)",
                           file="<python>")
-    raise Untraceable(f"f returned {type(out).__name__}, which does not depend on {', '.join(wrt)}",
-                      "return a number computed from them", file="<python>")
+    if not isinstance(out, Tracer):
+        if _traced(out) is NotImplemented:
+            raise Untraceable(f"f returned {type(out).__name__}", "return one number (a loss)", file="<python>")
+        out = _traced(out)  # f does not depend on its inputs here (every path cut by a branch)
+    out = _with_every_input(out, args, wrt)
+    return (*_steps(out, set(at)), list(_NOTES))
+
+
+def _with_every_input(out: Tracer, args: dict[str, Any], wrt: list[str]) -> Tracer:
+    """out + 0·(an element of each input it does not reach): a case names its inputs by use,
+    and an input the branches taken cut off has derivative 0 here (a note says so)."""
+    reached, seen, stack = set(), set(), [out]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.op is None:
+            reached.add(node.text.partition("[")[0])
+        stack.extend(node.args)
+    for name in wrt:
+        if name not in reached:
+            given = args[name]
+            first = given if isinstance(given, Tracer) else given.flat[0] if given.size else None
+            if first is None:  # (an input with no elements)
+                continue
+            _NOTES.append(f"at this point: every path from {name} is cut off, f does not depend on it "
+                          "(its derivative is 0)")
+            out = out + 0.0 * first
+    return out

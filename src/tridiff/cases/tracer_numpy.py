@@ -1,0 +1,125 @@
+"""numpy on traced values: an input array becomes a TracedArray (an object array of tracers)
+so that numpy hands every ufunc on it back to the tracer (`__array_ufunc__`).
+
+numpy's object loops already do the arithmetic, the comparisons, `maximum`/`minimum`/`clip`
+(by comparing: the branch taken) and `abs` through the tracers' operators. The elementwise
+functions are applied here one element at a time, so that an element that is a plain
+number (a 0 from `np.where(x > 0, x, 0)` or `np.zeros_like`) gets numpy's own value
+instead of failing; `log2`, `log10`, `exp2`, `logaddexp` and `float_power` are written in
+the case language's terms. Any other ufunc raises Untraceable naming it and the user's line.
+Array functions (np.sum, np.dot, np.where, np.linalg.norm, np.sort, …) run numpy's own code
+on the object array — each comparison inside one is a branch the tracer notes — and an
+object array they give back is traced again.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import numpy as np
+
+from .tracer import FUNCTIONS, Tracer, _traced, _untraceable
+
+# ufuncs whose object loops call the tracers' operators: what they compute is what the trace says
+NATIVE = frozenset({"add", "subtract", "multiply", "divide", "true_divide", "power", "negative", "positive",
+                    "absolute", "matmul", "square", "reciprocal", "conjugate", "sign", "clip",
+                    "maximum", "minimum", "fmax", "fmin",
+                    "greater", "greater_equal", "less", "less_equal", "equal", "not_equal",
+                    "logical_and", "logical_or", "logical_not", "logical_xor"})
+
+
+def _logaddexp(a: Any, b: Any) -> Any:
+    """log(eᵃ + eᵇ) = hi + softplus(lo − hi), or softplus(x) where the other is 0. Which of a, b
+    is `hi` changes only the rounding (the identity holds everywhere): it is no branch."""
+    if not isinstance(a, Tracer) and not isinstance(b, Tracer):
+        return np.logaddexp(a, b)
+    for zero, x in ((a, b), (b, a)):
+        if not isinstance(zero, Tracer) and zero == 0:
+            return Tracer("softplus", (_traced(x),))
+    a, b = _traced(a), _traced(b)
+    hi, lo = (a, b) if a.value >= b.value else (b, a)
+    return hi + Tracer("softplus", (lo - hi,))
+
+
+def _composed(a: Any, fn: Callable[[Tracer], Tracer], plain: Callable) -> Any:
+    return fn(a) if isinstance(a, Tracer) else plain(a)
+
+
+COMPOSED: dict[str, Callable] = {
+    "log2": lambda a: _composed(a, lambda t: Tracer("log", (t,)) / math.log(2.0), np.log2),
+    "log10": lambda a: _composed(a, lambda t: Tracer("log", (t,)) / math.log(10.0), np.log10),
+    "exp2": lambda a: _composed(a, lambda t: 2.0 ** t, np.exp2),
+    "logaddexp": _logaddexp,
+    "float_power": lambda a, b: a ** b if isinstance(a, Tracer) or isinstance(b, Tracer) else np.float_power(a, b),
+    **{name: (lambda a, name=name, case=case: _composed(a, lambda t: Tracer(case, (t,)), getattr(np, name)))
+       for name, case in FUNCTIONS.items()},
+}
+_ELEMENTWISE = {name: np.frompyfunc(fn, 2 if name in ("logaddexp", "float_power") else 1, 1)
+                for name, fn in COMPOSED.items()}
+
+
+class TracedArray(np.ndarray):
+    """An object array of tracers (and plain numbers where the function put them)."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return call_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        try:
+            return traced_again(super().__array_function__(func, types, args, kwargs))
+        except (TypeError, AttributeError) as err:  # np.percentile, np.interp, np.linalg.inv: said by name
+            raise _untraceable(f"{func.__module__}.{func.__name__} on a traced array "
+                               f"({type(err).__name__}: {err})") from None
+
+
+def traced_again(result: Any) -> Any:
+    """An object array numpy built from tracers, as a TracedArray (its ufuncs come back here)."""
+    if isinstance(result, np.ndarray) and result.dtype == object and not isinstance(result, TracedArray):
+        return result.view(TracedArray)
+    if isinstance(result, (tuple, list)):
+        return type(result)(traced_again(r) for r in result)
+    return result
+
+
+def _plain(x: Any) -> Any:
+    """x as numpy's object loops take it: no tracer's __array_ufunc__ to come back to."""
+    if isinstance(x, TracedArray):
+        return x.view(np.ndarray)
+    if isinstance(x, Tracer):
+        box = np.empty((), dtype=object)
+        box[()] = x
+        return box
+    return x
+
+
+def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
+    """A ufunc on traced values: numpy's object loop where it computes what the trace says,
+    ours element by element for the elementwise functions, Untraceable for any other."""
+    name = ufunc.__name__
+    if getattr(np, name, None) is not ufunc or (name not in NATIVE and name not in _ELEMENTWISE):
+        raise _untraceable(f"{getattr(ufunc, '__module__', None) or 'numpy'}.{name} on a traced value "
+                           f"(a ufunc tridiff does not trace)")
+    target = ufunc if name in NATIVE else _ELEMENTWISE[name]
+    out = kwargs.get("out")
+    if out is not None:
+        kwargs["out"] = tuple(_plain(o) for o in out)
+    try:
+        result = getattr(target, method)(*(_plain(x) for x in inputs), **kwargs)
+    except TypeError as err:  # an element numpy's loop cannot take (None, a string): said with the ufunc
+        raise _untraceable(f"numpy.{name}.{method} on a traced value ({err})") from None
+    if out is not None:
+        return out[0] if len(out) == 1 else out
+    return traced_again(result)
+
+
+def traced_input(name: str, value: Any) -> Any:
+    """An input to differentiate, as f receives it: one tracer for a Python number; a
+    TracedArray of one tracer per element (named `w[0]`, `W[1,2]`; a 0-d array: `x`) otherwise."""
+    if not isinstance(value, np.ndarray) and np.ndim(value) == 0:
+        return Tracer(None, (), name, float(value))
+    array = np.asarray(value, dtype=float)
+    traced = np.empty(array.shape, dtype=object)
+    for index in np.ndindex(array.shape):
+        label = f"{name}[{','.join(map(str, index))}]" if index else name
+        traced[index] = Tracer(None, (), label, float(array[index]))
+    return traced.view(TracedArray)
