@@ -61,6 +61,9 @@ _ELEMENTWISE = {name: np.frompyfunc(fn, 2 if name in ("logaddexp", "float_power"
 class TracedArray(np.ndarray):
     """An object array of tracers (and plain numbers where the function put them)."""
 
+    # above ndarray's 0: numpy's methods on a float array (X.dot(w), X.__matmul__) give a TracedArray
+    __array_priority__ = 1.0
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return call_ufunc(ufunc, method, inputs, kwargs)
 
