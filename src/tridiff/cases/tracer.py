@@ -108,7 +108,7 @@ class Tracer:
     __hash__ = object.__hash__  # a node's identity, as the graph keys it
 
     def __index__(self):
-        raise _untraceable("a traced value used as an index")
+        raise _untraceable("a traced value used as an index (an index is data: leave its input out of wrt)")
 
     def __int__(self):
         raise _untraceable("int() of a traced value")

@@ -67,12 +67,27 @@ class TracedArray(np.ndarray):
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         return call_ufunc(ufunc, method, inputs, kwargs)
 
+    def __getitem__(self, key):
+        _not_traced_index(key)
+        return super().__getitem__(key)
+
+    def __setitem__(self, key, value):
+        _not_traced_index(key)
+        super().__setitem__(key, value)
+
     def __array_function__(self, func, types, args, kwargs):
         try:
             return traced_again(super().__array_function__(func, types, args, kwargs))
         except (TypeError, AttributeError) as err:  # np.percentile, np.interp, np.linalg.inv: said by name
             raise _untraceable(f"{func.__module__}.{func.__name__} on a traced array "
                                f"({type(err).__name__}: {err})") from None
+
+
+def _not_traced_index(key: Any) -> None:
+    """An index must be data: numpy would only say "only integers, slices … are valid indices"."""
+    for k in key if isinstance(key, tuple) else (key,):
+        if isinstance(k, (Tracer, TracedArray)):
+            raise _untraceable("a traced value used as an index (an index is data: leave its input out of wrt)")
 
 
 def traced_again(result: Any) -> Any:
@@ -98,8 +113,8 @@ def _plain(x: Any) -> Any:
 def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any:
     """A ufunc on traced values: numpy's object loop where it computes what the trace says,
     ours element by element for the elementwise functions, Untraceable for any other."""
-    name = ufunc.__name__
-    if getattr(np, name, None) is not ufunc or (name not in NATIVE and name not in _ELEMENTWISE):
+    name = ufunc.__name__  # known by name: np.clip's ufunc is numpy's private one; scipy.special's
+    if name not in NATIVE and name not in _ELEMENTWISE:  # log1p, expm1, exp2 are the same functions
         raise _untraceable(f"{getattr(ufunc, '__module__', None) or 'numpy'}.{name} on a traced value "
                            f"(a ufunc tridiff does not trace)")
     target = ufunc if name in NATIVE else _ELEMENTWISE[name]
