@@ -30,7 +30,8 @@ FEATURES = {
                                        + np.log2(np.abs(x)) + np.log10(np.abs(x)) + np.exp2(x) + np.sinh(x)),
     "integer-array indexing": lambda x, M: M[np.arange(3), np.array([0, 3, 1])].sum() + x[np.array([2, 0])] @ x[:2],
     "zeros_like and a copy updated in place": lambda x, M: _in_place(x, M),
-    "sum of squares, sum, mean": lambda x, M: np.sum(x ** 2) + x.sum() + M.mean(axis=0).sum() + np.mean(M),
+    "sum of squares, sum, mean, item": lambda x, M: (np.sum(x ** 2) + x.sum() + M.mean(axis=0).sum() + np.mean(M)
+                                                     + np.sum(M).item()),
     "square, power, clip, prod, len": lambda x, M: (np.square(x).sum() + np.power(np.abs(x), 1.5).sum()
                                                     + np.clip(M, -0.5, 0.5).sum() + np.prod(x) * len(x)),
     "== and != decided on values": lambda x, M: np.sum(np.where(x == X3[0], x, 3 * x)) + np.sum(M[M != M[0, 0]]),

@@ -116,6 +116,9 @@ class Tracer:
     def __round__(self, digits=None):
         raise _untraceable("round() of a traced value")
 
+    def item(self) -> Tracer:  # `np.sum(…).item()`, as for numpy's own scalars
+        return self
+
     def conjugate(self) -> Tracer:  # a real number's: np.var, np.std, np.vdot, norm along an axis ask
         return self
 
@@ -236,7 +239,7 @@ def _with_every_input(out: Tracer, args: dict[str, Any], wrt: list[str]) -> Trac
     """out + 0·(an element of each input it does not reach): a case names its inputs by use,
     and an input the branches taken cut off has derivative 0 here (a note says so)."""
     reached, seen, stack = set(), set(), [out]
-    while stack:
+    while stack and not reached.issuperset(wrt):  # (a network's graph: 10⁵ nodes, its inputs met early)
         node = stack.pop()
         if id(node) in seen:
             continue
