@@ -36,6 +36,8 @@ def checked(f, at: dict, grad, wrt: list[str] | None, ok: bool = False) -> Check
     """tridiff.check(f, at, grad, wrt), its traced value compared with f(**at) computed plainly;
     `ok`: the gradient is right, so the status must pass and nothing be named."""
     result = tridiff.check(f, at, grad=grad, wrt=wrt)
+    # check falls back to a black box where tracing fails: here that would hide a tracer's bug
+    assert result.mode == "traced", f"not traced: {result.why}"
     plain = float(f(**at))
     reported = result.result["points"][0]["value"]
     assert same_value(reported, plain), f"wrong trace: f is {plain!r} at the point, its trace {reported!r}"
@@ -44,11 +46,12 @@ def checked(f, at: dict, grad, wrt: list[str] | None, ok: bool = False) -> Check
     return result
 
 
-def assert_named(result: Check, wrong: list[str], given: dict) -> None:
-    """Exactly `wrong` named, and str() says each with the gradient's number (`given` by input
-    name, as the test's own buggy gradient computed it) and a different exact one."""
+def assert_named(result: Check, wrong: list[str], given: dict, said: str | None = None) -> None:
+    """Exactly `wrong` named, and str() (or `said`: assert_gradient's message) says each with
+    the gradient's number (`given` by input name, as the test's own buggy gradient computed it)
+    and a different exact one."""
     assert result.status == "mismatch" and result.wrong == wrong, str(result)
-    lines = str(result).splitlines()
+    lines = (str(result) if said is None else said).splitlines()
     for name in wrong:
         base, _, index = name.partition("[")
         yours = float(np.asarray(given[base])[tuple(map(int, index.rstrip("]").split(",")))] if index

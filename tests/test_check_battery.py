@@ -11,7 +11,9 @@ something else than f is the worst bug a tracer can have (tests/check_helpers.py
 import numpy as np
 import pytest
 
+import tridiff
 from check_helpers import assert_named, checked
+from tridiff.testing import assert_gradient
 
 RNG = np.random.default_rng(29)
 
@@ -141,6 +143,14 @@ def test_rosenbrock_right_and_an_off_by_one_slice():
     checked(rosenbrock, {"x": XR}, rosenbrock_grad, None, ok=True)
     result = checked(rosenbrock, {"x": XR}, lambda x: rosenbrock_grad(x, bug=True), None)
     assert_named(result, ["x[4]"], {"x": rosenbrock_grad(XR, bug=True)})
+
+
+def test_assert_gradient_passes_the_right_one_and_names_the_planted_bug():
+    assert_gradient(rosenbrock, rosenbrock_grad, {"x": XR})
+    with pytest.raises(AssertionError) as raised:
+        assert_gradient(rosenbrock, lambda x: rosenbrock_grad(x, bug=True), {"x": XR})
+    result = tridiff.check(rosenbrock, {"x": XR}, grad=lambda x: rosenbrock_grad(x, bug=True))
+    assert_named(result, ["x[4]"], {"x": rosenbrock_grad(XR, bug=True)}, said=str(raised.value))
 
 
 # -- softplus + relu penalty far from 0 ----------------------------------------------------------

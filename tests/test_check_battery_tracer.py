@@ -100,8 +100,6 @@ def test_scalars_as_python_floats_and_0d_arrays_and_integer_data():
     assert not any(name.startswith("idx") for name in result.result["points"][0]["gradient"])
 
 
-@pytest.mark.skipif(not hasattr(tridiff.checking, "default_wrt"), reason="wrt's default for integer "
-                    "arrays is checking.py's (issue 29, the other engineer's part)")
 def test_integer_arrays_are_data_when_wrt_is_omitted():
     def pick(z, labels):
         return -np.sum(z[np.arange(len(labels)), labels])
