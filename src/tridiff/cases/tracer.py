@@ -2,14 +2,15 @@
 is written in the case language (a `function:`), which the reader turns into the same IR
 as a case file's.
 
-A tracer is one scalar. numpy arrays of them are object arrays, on which numpy's own
+A tracer is one scalar. numpy arrays of them are object arrays (TracedArray, in
+tracer_numpy: every ufunc on one comes back to the tracer), on which numpy's own
 `+ - * / **`, `@`, `np.dot`, `sum` and `mean` call the tracers' operators, and numpy's
-elementwise functions (`np.exp`, `np.tanh`, `np.log1p`, …) call the method of that name —
-so a function written for float arrays runs unchanged. Inputs that are not differentiated
-(data) stay plain numbers and arrays, and reach the text as constants.
+elementwise functions (`np.exp`, `np.tanh`, `np.log1p`, `np.logaddexp`, …) are written in
+the case language — so a function written for float arrays runs unchanged. Inputs that are
+not differentiated (data) stay plain numbers and arrays, and reach the text as constants.
 
 A comparison of traced values (Python's `if`, `max`, numpy's max, maximum, where on
-object arrays) is decided on their float64 values at the point: the traced function
+object arrays; `==` and `!=` too) is decided on their float64 values at the point: the traced function
 follows the branch taken, and a note says which (a tie: a possible kink). What tracing
 cannot follow — `float()` of a traced value, a numpy function outside this set — raises
 Untraceable, naming it and the line of the user's code.
