@@ -139,3 +139,15 @@ def test_tridiff_trace_writes_a_case_file_per_branch_and_one_line_for_what_it_ca
     assert failed.returncode == 2 and len(failed.stderr.splitlines()) == 1
     assert "float() of a traced value" in failed.stderr and "model.py:8" in failed.stderr
     assert not (tmp_path / "spin.yaml").exists()
+
+
+def test_a_long_sum_is_traced_in_steps_of_bounded_length_and_an_array_over_the_limit_goes_to_the_black_box():
+    from tridiff.cases.tracer import LONG, trace
+    # inlined, the sum's text would be copied into each of its 50,000 partial sums: ~10¹⁰ characters
+    steps, output, _ = trace(lambda x: np.sum(x * x), {"x": np.linspace(-1, 1, 50_000)}, ["x"])
+    assert max(map(len, steps.values())) <= 2 * LONG + 100 and len(steps) > 1
+    x = np.linspace(-1, 1, 120_000)
+    judged = tridiff.check(lambda x: np.sum(x ** 2), {"x": x}, grad=lambda x: 2 * x)
+    assert (judged.mode, judged.status) == ("black box", "ok")
+    assert judged.why == "x has 120,000 elements, more than a case's 100,000 per array"
+    assert "finite differences of f itself at 100 of 120,000 elements" in str(judged)

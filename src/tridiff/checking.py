@@ -25,6 +25,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 import yaml
 
+from .cases.arrays import MAX_ELEMENTS
 from .cases.files import read_case
 from .cases.tracer import Untraceable, trace
 from .errors import CaseError
@@ -153,13 +154,23 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
             raise CaseError(f"{name} is not real numbers (numpy reads it as {np.asarray(at[name]).dtype})",
                             "give floats or arrays of them; tridiff differentiates real functions",
                             file="<python>", field=f"at.{name}")
+    large = [name for name in wrt if np.size(at[name]) > MAX_ELEMENTS]
+    if large:
+        return _black_box(f, dict(at), wrt, grad, f"{large[0]} has {np.size(at[large[0]]):,} elements, more than a "
+                          f"case's {MAX_ELEMENTS:,} per array")
     try:
         case = traced_case(f, at, wrt, tolerance)
     except Untraceable as err:
         return _black_box(f, dict(at), wrt, grad, err.problem)
     text, notes = case
+    try:
+        traced = read_case(text, {}, "<python>")
+    except CaseError as err:  # traced, but over a case's limits (its size): f itself can still be judged
+        return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}")
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
-    result = run_cases([read_case(text, {}, "<python>")], timeout=timeout, plugins=methods)[0].result
+    result = run_cases([traced], timeout=timeout, plugins=methods)[0].result
+    if result["status"] == "error" and (result["message"] or "").startswith("timed out"):
+        return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}")
     gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
     wrong = [name for name, node in gradient.items()
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
@@ -242,7 +253,7 @@ def _black_box(f: Callable, at: dict[str, Any], wrt: list[str], grad: Callable |
 
 def _black_box_lines(c: Check) -> list[tuple[str, str]]:
     rows, result = c.result["elements"], c.result
-    sampled = f"{len(rows)} of {result['of']} elements" if len(rows) < result["of"] else "every element"
+    sampled = f"{len(rows)} of {result['of']:,} elements" if len(rows) < result["of"] else "every element"
     said = [("verdict", f"{c.status} ({BLACK_BOX}: no certified reference; finite differences of f itself at "
              f"{sampled} and the Taylor test, in float64)"), ("why", c.why)]
     for name in c.wrong:

@@ -48,6 +48,10 @@ def _untraceable(what: str) -> Untraceable:
                        "write it with the operators and numpy's elementwise functions", file="<python>")
 
 
+MAX_OPERATIONS = 1_000_000  # scalar operations one trace may record (a case holds at most arrays.MAX_NODES)
+_COUNT = [0]                 # recorded by the trace under way
+
+
 class Tracer:
     """One traced scalar: a leaf (a name or a constant, as text) or an operation on others.
     Kept as a graph, not as text: `z` used twice must not be written out twice."""
@@ -61,6 +65,10 @@ class Tracer:
         # its float64 value at the point: what a comparison decides on (the branch taken)
         # (numpy's float64 scalars: an overflow is inf, not an exception, as in the user's own run)
         self.value = np.float64(value) if op is None else _VALUES[op](*(a.value for a in args))
+        _COUNT[0] += 1
+        if _COUNT[0] > MAX_OPERATIONS:  # before memory runs out: f itself can still be judged (the black box)
+            raise Untraceable(f"f computes over {MAX_OPERATIONS:,} operations at this point, more than tridiff "
+                              "traces into a case", "check a smaller batch or model", file="<python>")
 
     def _op(self, symbol: str, other: Any, reflected: bool = False) -> Tracer:
         other = _traced(other)
@@ -165,6 +173,9 @@ def _branch(said: str, tie: bool) -> bool:
     return tie
 
 
+LONG = 2_000  # characters of one operation's text before it becomes a named step
+
+
 def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
     """The traced graph as named steps — each operation used more than once gets a name
     (`_1`, `_2`, … avoiding `taken`), the others are written inside their one user — and the
@@ -195,7 +206,9 @@ def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
             written, binary[id(node)] = f"-{inner[0]}", True  # (-x) ** 2 is not -(x ** 2)
         else:
             written, binary[id(node)] = f"{node.op}({text[id(node.args[0])]})", False
-        if node.uses > 1 and node is not out:
+        # used twice, or long: named (a long text inlined into its user would be copied into
+        # every user after it, and a sum over 10⁵ elements would be written 10⁵ times over)
+        if (node.uses > 1 or len(written) > LONG) and node is not out:
             counter += 1
             while f"_{counter}" in taken:
                 counter += 1
@@ -216,6 +229,7 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     from .tracer_numpy import traced_input
     args = {name: traced_input(name, value) if name in wrt else value for name, value in at.items()}
     _NOTES.clear()
+    _COUNT[0] = 0
     try:
         with np.errstate(all="ignore"):
             out = f(**args)
