@@ -116,7 +116,8 @@ def _value(r: Reader, path: tuple, value: Any, folder: Path | None, budget: list
         try:
             shape = arrays.layout(value)
         except ValueError as err:
-            raise _Refused(f"not an array of numbers: {err}", "write it as numpy prints it: [[1, 2], [3, 4]]") from None
+            raise _Refused(f"{path[-1]} is not an array of numbers: {err}",
+                           "write it as numpy prints it: [[1, 2], [3, 4]]") from None
         array, file = np.empty(shape, dtype=np.float64), None
         for index in np.ndindex(*shape):
             item = value
@@ -168,7 +169,7 @@ def _read(folder: Path, name: str, budget: list[int]) -> bytes:
     try:
         fd = os.open(target, _FLAGS)  # non-blocking: opening a FIFO returns at once, then is refused
     except FileNotFoundError:
-        raise _Refused(f"{name}: no such file in {folder}", "check the name, or put the file beside the case file") from None
+        raise _Refused(f"{name}: no such file in the case file's folder", "check the name, or put the file there") from None
     except OSError as err:
         raise _Refused(f"cannot read {name}: {err.strerror}", "check the file and its permissions") from None
     with os.fdopen(fd, "rb") as handle:
@@ -179,7 +180,7 @@ def _read(folder: Path, name: str, budget: list[int]) -> bytes:
         if info.st_size > budget[0]:
             raise _Refused(f"{name} is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} for a case's "
                            "data files" + (" together" if budget[0] < MAX_FILE_BYTES else ""),
-                           "use smaller data (tridiff judges every element of the function)")
+                           "use smaller data")
         try:
             content = handle.read(budget[0] + 1)  # never more than the budget, whatever the file says
         except OSError as err:

@@ -244,7 +244,7 @@ def graph_nodes(program: Program, function: bool) -> tuple[int, int]:
 
 def written(program: Program, var: int) -> str:
     """An equation as an expression, for messages: `W @ x`, `x * (a 3×4 matrix)`."""
-    names = {v: n for n, v in program.named.items()}
+    names = {v: n for n, v in (program.data | program.named).items()}
     eq = program.equations[var]
 
     def arg(a: int) -> str:
