@@ -12,6 +12,8 @@ In a case with arrays, a method may work on whole arrays: `function.arrays(at)` 
 inputs as numpy arrays, `function.walk_arrays(...)` builds the function one array
 operation at a time, and a gradient may be returned as an array under the array's name
 (`{"W": <3×4 array>}`), which tridiff checks for shape and names element by element.
+`function.data` holds the case's `data:` by name (a float or a read-only array): the
+function uses them as constants, and no gradient is asked for them.
 tridiff judges what it returns against the exact reference exactly like its own methods,
 and every report shows it. A missing input, an unknown name, or a value that is not a
 finite number makes the point a mismatch naming the node. Methods are named on the
