@@ -173,15 +173,18 @@ def _bad_files(folder: Path, outside: Path) -> dict[str, str]:
     with open(folder / "large.npy", "wb") as handle:  # sparse: refused by its size, never read
         handle.truncate(MAX_FILE_BYTES + 1)
     os.mkfifo(folder / "pipe.csv")
+    (folder / "folder.npy").mkdir()
     return {"missing": "nothere.npy", "up": "../X.npy", "absolute": str(outside / "secret.npy"),
             "link": "link.npy", "objects": "objects.npy", "pickled": "pickled.npy", "complex": "complex.npy",
-            "nan": "nan.csv", "words": "words.csv", "large": "large.npy", "fifo": "pipe.csv"}
+            "nan": "nan.csv", "words": "words.csv", "large": "large.npy", "fifo": "pipe.csv",
+            "folder": "folder.npy"}
 
 
 WHAT = {"missing": "no such file", "up": "leaves the case file's folder", "absolute": "is an absolute path",
         "link": "outside the case file's folder", "objects": "not real numbers", "pickled": "not a .npy file",
         "complex": "complex128 values, not real numbers", "nan": "not a finite number", "words": "not a number",
-        "large": f"over the limit of {MAX_FILE_BYTES:,}", "fifo": "not a regular file"}
+        "large": f"over the limit of {MAX_FILE_BYTES:,}", "fifo": "not a regular file",
+        "folder": "not a regular file"}
 
 
 def test_every_bad_file_is_one_line_and_the_other_cases_still_run(tmp_path):

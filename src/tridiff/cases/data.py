@@ -148,7 +148,7 @@ def _from_file(name: str, folder: Path | None, budget: list[int]) -> np.ndarray:
         raise _Refused(f"{clip(name)!r}: data files are read beside a case file, and this case has none",
                        "write the values inline, as a number or a nested list")
     shown = clip(name, 80)
-    if name.startswith("/") or re.match(r"[A-Za-z]:", name) or "\\" in name:
+    if name.startswith("/") or re.match(r"[A-Za-z]:[/\\]", name) or "\\" in name:
         raise _Refused(f"{shown!r} is an absolute path", "give a file beside the case file, e.g. `X: X.npy`")
     if ".." in name.split("/"):
         raise _Refused(f"{shown!r} leaves the case file's folder", "copy the file beside the case file")
@@ -172,19 +172,26 @@ def _read(folder: Path, name: str, budget: list[int]) -> bytes:
         raise _Refused(f"{name}: no such file in the case file's folder", "check the name, or put the file there") from None
     except OSError as err:
         raise _Refused(f"cannot read {name}: {err.strerror}", "check the file and its permissions") from None
-    with os.fdopen(fd, "rb") as handle:
-        info = os.fstat(handle.fileno())
+    try:
+        info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise _Refused(f"{name} is not a regular file (a folder, a FIFO, a device or a socket)",
                            "give a .npy or .csv file")
         if info.st_size > budget[0]:
             raise _Refused(f"{name} is {info.st_size:,} bytes, over the limit of {MAX_FILE_BYTES:,} for a case's "
-                           "data files" + (" together" if budget[0] < MAX_FILE_BYTES else ""),
-                           "use smaller data")
-        try:
-            content = handle.read(budget[0] + 1)  # never more than the budget, whatever the file says
-        except OSError as err:
-            raise _Refused(f"cannot read {name}: {err.strerror}", "check the file") from None
+                           "data files" + (" together" if budget[0] < MAX_FILE_BYTES else ""), "use smaller data")
+        chunks, left = [], budget[0] + 1  # never more than the budget, whatever the file says of its size
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        content = b"".join(chunks)
+    except OSError as err:
+        raise _Refused(f"cannot read {name}: {err.strerror}", "check the file") from None
+    finally:
+        os.close(fd)
     if len(content) > budget[0]:
         raise _Refused(f"{name} is over the limit of {MAX_FILE_BYTES:,} bytes", "use smaller data")
     budget[0] -= len(content)
