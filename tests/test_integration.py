@@ -77,6 +77,9 @@ VIOLATIONS = [
     lambda d: d["sweep"].update(steps=[1e-3]),
     lambda d: d.update(precision=["float8"]),
     lambda d: d.update(points="x=1"),
+    lambda d: d.update(data={"X": "../X.npy"}),   # outside the case's folder
+    lambda d: d.update(data={"1x": 2.0}),         # not a name
+    lambda d: d.update(data={"X": "X.txt"}),      # not .npy or .csv
 ]
 
 

@@ -28,7 +28,7 @@ import pytest
 from .errors import LimitedByFloat64
 
 # The keys of a case (tridiff.cases.files.CASE_KEYS, not imported: collecting must not import tridiff's cases).
-CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "points", "tolerance",
+CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "data", "points", "tolerance",
              "abs_tolerance", "sweep", "precision")
 _TOP_LEVEL_NAME = re.compile(r"^name\s*:", re.M)
 _TOP_LEVEL_POINTS = re.compile(r"^points\s*:[ \t]*(\[.*|#.*)?$", re.M)  # a flow list, or a block list below

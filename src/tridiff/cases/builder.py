@@ -23,9 +23,12 @@ class GraphBuilder(Emitter):
     functions (the benchmark's) without going through text. A value is a node id, or an
     array of node ids where `shapes` makes an input an array (tridiff.cases.arrays)."""
 
-    def __init__(self, graph: Graph | None = None, shapes: dict[str, tuple[int, ...]] | None = None):
+    def __init__(self, graph: Graph | None = None, shapes: dict[str, tuple[int, ...]] | None = None,
+                 data: dict | None = None):
         self.graph = graph if graph is not None else Graph()
         self.shapes = shapes or {}
+        self.data = data or {}    # name -> float or array (tridiff.cases.data): constants, built on first use
+        self._data_nodes: dict[str, int] = {}
         self.arrays: dict[str, np.ndarray] = {}   # array inputs and steps, by name
         self.labels: dict[int, str] = {}          # id(array) -> its name, for messages
 
@@ -40,6 +43,8 @@ class GraphBuilder(Emitter):
             return g.steps[name]
         if name in CONSTANTS:
             return g.add(Node("const", value=CONSTANTS[name], text=name))
+        if name in self.data:
+            return self._data(name)
         if name in self.shapes:
             array = np.empty(self.shapes[name], dtype=object)
             for index in np.ndindex(*array.shape):
@@ -50,6 +55,19 @@ class GraphBuilder(Emitter):
         if name not in g.inputs:
             g.inputs[name] = g.add(Node("input", text=name))
         return g.inputs[name]
+
+    def _data(self, name: str):
+        """A data value as constants named by their element (X[0,1]), made once: one node
+        per element, as signature() counts them."""
+        value = self.data[name]
+        if np.shape(value) == ():
+            if name not in self._data_nodes:
+                self._data_nodes[name] = self.graph.add(Node("const", value=float(value), text=name))
+            return self._data_nodes[name]
+        array = np.empty(np.shape(value), dtype=object)
+        for index in np.ndindex(*array.shape):
+            array[index] = self.graph.add(Node("const", value=float(value[index]), text=arrays.element(name, index)))
+        return self.named(name, array)
 
     def named(self, name: str, array: np.ndarray) -> np.ndarray:
         self.arrays[name] = array
@@ -70,7 +88,7 @@ class GraphBuilder(Emitter):
         return arrays.index(value, indices, name or self.labels.get(id(value)))
 
     def _scalar(self, op: str, args: tuple[int, ...]) -> int:
-        if len(self.graph.nodes) >= arrays.MAX_NODES and self.shapes:  # arrays can multiply a short text
+        if len(self.graph.nodes) >= arrays.MAX_NODES and (self.shapes or self.data):  # arrays can multiply a short text
             raise arrays.too_many()
         return self.graph.add(Node(op, args))
 

@@ -325,16 +325,17 @@ def output_is_input(output: str) -> CaseError:
 
 
 def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
-                shapes: dict[str, tuple[int, ...]] | None = None) -> Graph:
+                shapes: dict[str, tuple[int, ...]] | None = None, data: dict | None = None) -> Graph:
     """Parse named steps (written order) into one graph; `function` marks a single unnamed
     expression; `shapes` gives the inputs that are arrays their shapes (every element
-    becomes a scalar node: tridiff.cases.arrays).
+    becomes a scalar node: tridiff.cases.arrays); `data` names constants (a float or an
+    array each, tridiff.cases.data), never differentiated.
 
     Errors carry the field they concern (`steps.NAME` or `function`).
     """
     tokens, order, field_of = parsed_steps(steps, function)
     graph = Graph(output_name=output)
-    emitter = GraphBuilder(graph, shapes)
+    emitter = GraphBuilder(graph, shapes, data)
     for name in order:
         start = len(graph.nodes)
         try:

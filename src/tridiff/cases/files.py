@@ -15,6 +15,7 @@ from .reader import (DEFAULT_H, Reader as _Reader, clip as _clip, kind as _kind,
                      read_sweep, read_tolerance)
 from .reader import DIFFERENCE_KEYS, MAX_DIRECTIONS, SWEEP_KEYS  # noqa: F401 (the case format's, read there)
 from . import arrays
+from .data import Data, constants, read_data
 from .expression import IDENTIFIER, MAX_NAME as MAX_IDENTIFIER, build_graph
 from .ir import Graph
 from .program import Signature, signature, trace
@@ -25,7 +26,7 @@ NAME = re.compile(r"[a-z0-9][a-z0-9-]*\Z")
 MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most systems)
 MAX_POINTS = 1_000
 
-CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output",
+CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "data",
              "points", "tolerance", "abs_tolerance", "sweep", "precision")
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
@@ -61,6 +62,8 @@ class Case:
     # makes of 2,000,000 nodes): the graph is built where the case runs, in its worker.
     signature: Signature = field(repr=False, compare=False)
     input_shapes: dict[str, tuple[int, ...]] = field(repr=False, compare=False)
+    # `data:` — constants the expressions use, never differentiated (tridiff.cases.data).
+    data: dict[str, Data] = field(default_factory=dict, repr=False, compare=False)
     title: str | None = None
     source: str | None = None
     description: str | None = None
@@ -77,7 +80,8 @@ class Case:
     @cached_property
     def graph(self) -> Graph:
         """The case as one flat graph of scalar nodes (built on first use, then kept)."""
-        return build_graph(self.steps, self.output, function=self.function is not None, shapes=self.input_shapes)
+        return build_graph(self.steps, self.output, function=self.function is not None, shapes=self.input_shapes,
+                           data=constants(self.data))
 
     @property
     def inputs(self) -> list[str]:
@@ -126,14 +130,16 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
         if output not in steps:
             raise r.error(("output",), f"output '{output}' is not a step",
                           did_you_mean(output, steps, "name one of: " + ", ".join(steps)))
+    folder = None if file.startswith("<") else Path(file).parent  # ("<python>": a case made in memory)
+    given = read_data(r, data.get("data"), folder, steps, output)
     shapes = _shapes(r, data)
     try:
-        names = _signature(steps, output, function is not None, shapes)
+        names = _signature(steps, output, function is not None, shapes, constants(given))
     except CaseError as err:
         path = tuple(err.field.split(".", 1)) if err.field else ()
         raise r.error(path, err.problem, err.fix) from None
 
-    points = _read_points(r, data, names)
+    points = _read_points(r, data, names, given)
     tolerance = read_tolerance(r, ("tolerance",), data["tolerance"]) if "tolerance" in data else DEFAULT_TOLERANCE
     absolute = read_abs_tolerance(r, ("abs_tolerance",), data["abs_tolerance"]) if "abs_tolerance" in data else None
     h, schemes, swept, directions = read_sweep(r, data.get("sweep"), names.named)
@@ -145,21 +151,23 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
-                output=output, points=points, signature=names, input_shapes=shapes, tolerance=tolerance, abs_tolerance=absolute,
+                output=output, points=points, signature=names, input_shapes=shapes, data=given, tolerance=tolerance,
+                abs_tolerance=absolute,
                 h=h, schemes=schemes,
                 precisions=precisions, swept=swept, directions=directions, **meta)
 
 
-def _signature(steps: dict[str, str], output: str, function: bool, shapes: dict[str, tuple[int, ...]]) -> Signature:
+def _signature(steps: dict[str, str], output: str, function: bool, shapes: dict[str, tuple[int, ...]],
+               data: dict) -> Signature:
     """The case traced as array operations (one equation each, whatever the shapes), its
     shapes checked, and its size known before any element is built."""
     try:
-        return signature(trace(steps, output, function=function, shapes=shapes), function)
+        return signature(trace(steps, output, function=function, shapes=shapes, data=data), function)
     except CaseError as err:
         raise err.located(field="function" if function else "steps")
 
 
-def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
+def _read_points(r: _Reader, data: dict, graph: Signature, given: dict[str, Data]) -> tuple[Point, ...]:
     raw = data.get("points")
     if not isinstance(raw, list) or not raw:
         raise r.error(("points",), "a case needs a non-empty list of points",
@@ -176,6 +184,9 @@ def _read_points(r: _Reader, data: dict, graph: Signature) -> tuple[Point, ...]:
         at = r.mapping(("points", i, "at"), item["at"] if item["at"] is not None else {}, None)
         values = {}
         for key, v in _elements(r, ("points", i, "at"), at, graph, graph.inputs):
+            if key in given:
+                raise r.error(("points", i, "at", key), f"'{key}' is data (under `data:`), the same at every point",
+                              "remove it from the point, or from `data:` to make it an input")
             if key not in graph.inputs:
                 what = "a step, not an input" if key in graph.steps else "not an input of the function"
                 raise r.error(("points", i, "at", key), f"'{_clip(key)}' is {what}",

@@ -41,6 +41,7 @@ class Equation:
 @dataclass
 class Program(Named):
     equations: list[Equation] = field(default_factory=list)
+    data: dict[str, int] = field(default_factory=dict)  # the case's data used: constants, not differentiated
 
     def add(self, equation: Equation) -> int:
         self.equations.append(equation)
@@ -53,9 +54,10 @@ class Program(Named):
 class Tracer(Emitter):
     """The parser's emitter for programs: one equation per operation, whatever the shapes."""
 
-    def __init__(self, program: Program, shapes: dict[str, tuple[int, ...]]):
+    def __init__(self, program: Program, shapes: dict[str, tuple[int, ...]], data: dict | None = None):
         self.program = program
         self.shapes = shapes
+        self.data = data or {}    # name -> float or array (tridiff.cases.data): a constant
         self.labels: dict[int, str] = {}  # variable -> the input's or step's name, for messages
 
     def _add(self, op: str, args: tuple[int, ...], shape: tuple[int, ...], param: object = None) -> int:
@@ -70,6 +72,12 @@ class Tracer(Emitter):
             return p.steps[name]
         if name in CONSTANTS:
             return self._add("const", (), (), CONSTANTS[name])
+        if name in self.data:  # one equation however often it is used, as an input has
+            if name not in p.data:
+                value = self.data[name]
+                p.data[name] = self._add("const", (), np.shape(value), value)
+                self.labels[p.data[name]] = name
+            return p.data[name]
         if name not in p.inputs:
             p.inputs[name] = self._add("input", (), self.shapes.get(name, ()), name)
             self.labels[p.inputs[name]] = name
@@ -108,12 +116,13 @@ def _checked_shape(name: str, shape: object) -> tuple[int, ...]:
 
 
 def trace(steps: dict[str, str], output: str, *, function: bool = False,
-          shapes: dict[str, tuple[int, ...]] | None = None) -> Program:
-    """Parse named steps into one program (what build_graph does for the graph); errors
-    carry their field, as there."""
+          shapes: dict[str, tuple[int, ...]] | None = None, data: dict | None = None) -> Program:
+    """Parse named steps into one program (what build_graph does for the graph); `data`
+    names constants (a float or an array each: tridiff.cases.data); errors carry their
+    field, as there."""
     tokens, order, field_of = parsed_steps(steps, function)
     program = Program(output_name=output)
-    tracer = Tracer(program, {name: _checked_shape(name, shape) for name, shape in (shapes or {}).items()})
+    tracer = Tracer(program, {name: _checked_shape(name, shape) for name, shape in (shapes or {}).items()}, data)
     for name in order:
         start = len(program.equations)
         try:
@@ -235,7 +244,7 @@ def graph_nodes(program: Program, function: bool) -> tuple[int, int]:
 
 def written(program: Program, var: int) -> str:
     """An equation as an expression, for messages: `W @ x`, `x * (a 3×4 matrix)`."""
-    names = {v: n for n, v in program.named.items()}
+    names = {v: n for n, v in (program.data | program.named).items()}
     eq = program.equations[var]
 
     def arg(a: int) -> str:
@@ -265,7 +274,8 @@ def signature(program: Program, function: bool) -> Signature:
             if eq.shape:
                 shapes[steps_at[var]] = eq.shape
     nodes, biggest = graph_nodes(program, function)
-    if shapes and nodes > arrays.MAX_NODES:  # arrays can multiply a short text; text alone cannot
+    # Arrays (inputs, steps or data) can multiply a short text; text alone cannot.
+    if any(eq.shape for eq in eqs) and nodes > arrays.MAX_NODES:
         alone = _equation_nodes(eqs[biggest], [eqs[a].shape for a in eqs[biggest].args])
         raise CaseError(f"the arrays expand to {nodes:,} operations, each a node of the graph ({written(program, biggest)} "
                         f"alone {alone:,}): over the limit of {arrays.MAX_NODES:,}",

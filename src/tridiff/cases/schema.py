@@ -18,6 +18,8 @@ _DIGITS = r"\d+(_\d+)*"
 NUMBER = {"anyOf": [{"type": "number"},
                     {"type": "string", "pattern": rf"^\s*[+-]?({_DIGITS}(\.({_DIGITS})?)?|\.{_DIGITS})([eE][+-]?{_DIGITS})?\s*$"}]}
 IDENTIFIER = "^[A-Za-z_][A-Za-z0-9_]*$"
+# A data file as tridiff.cases.data.FILE_NAME allows it (the loader also refuses '..' and links outside).
+DATA_FILE = r"^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*\.([nN][pP][yY]|[cC][sS][vV])$"
 
 
 def _closed(properties: dict, keys: tuple[str, ...], **extra) -> dict:
@@ -51,6 +53,10 @@ def schema() -> dict:
         "steps": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": IDENTIFIER},
                   "additionalProperties": {"type": ["string", "number"]}},
         "output": {"type": "string"},
+        "data": {"type": ["object", "null"], "propertyNames": {"pattern": IDENTIFIER},
+                 "description": "constants, not differentiated: a number, a nested list, or a .npy/.csv file beside the case",
+                 "additionalProperties": {"anyOf": [{"$ref": "#/$defs/array"},
+                                                    {"type": "string", "pattern": DATA_FILE}]}},
         "points": {"type": "array", "minItems": 1, "maxItems": MAX_POINTS, "items": {"$ref": "#/$defs/point"}},
         "tolerance": {"$ref": "#/$defs/number"},
         "abs_tolerance": {"$ref": "#/$defs/number"},

@@ -21,6 +21,10 @@ function: {function}
 #   q: x + y
 #   f: q * z
 # output: f            # optional: the step that is the output (default: the last one)
+# data:                 # optional: values used like inputs but never differentiated, the same at every point
+#   X: X.npy             #   a .npy or .csv file beside this one
+#   y: [0, 1, 1]         #   a nested list
+#   lam: 0.01            #   a number
 
 points:                # one or more points; every input needs a number
   - at: {{{at}}}

@@ -12,6 +12,8 @@ In a case with arrays, a method may work on whole arrays: `function.arrays(at)` 
 inputs as numpy arrays, `function.walk_arrays(...)` builds the function one array
 operation at a time, and a gradient may be returned as an array under the array's name
 (`{"W": <3×4 array>}`), which tridiff checks for shape and names element by element.
+`function.data` holds the case's `data:` by name (a float or a read-only array): the
+function uses them as constants, and no gradient is asked for them.
 tridiff judges what it returns against the exact reference exactly like its own methods,
 and every report shows it. A missing input, an unknown name, or a value that is not a
 finite number makes the point a mismatch naming the node. Methods are named on the
@@ -35,6 +37,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..cases.arrays import element
+from ..cases.data import constants
 from ..cases.ir import Graph
 from ..cases.program import Program, trace
 
@@ -51,6 +54,9 @@ class Function:
     steps: Mapping[str, str]     # named steps as written ({} for a `function:` case)
     output: str
     expression: str              # the function as written
+    # The case's `data:` by name (a float, or a read-only float64 array): constants of the
+    # graph and the program, never differentiated; no gradient is asked for them.
+    data: Mapping[str, object] = field(default_factory=dict)
 
     def walk(self, leaf: Callable[[str, float], object], constant: Callable[[float], object],
              rules: Mapping[str, Callable], at: Mapping[str, float]) -> list:
@@ -76,7 +82,7 @@ class Function:
     def _traced(self) -> tuple[Program, dict[str, list[str]]]:
         if not self._arrays:
             program = trace(dict(self.steps) or {self.output: self.expression}, self.output,
-                            function=not self.steps, shapes=self.shapes)
+                            function=not self.steps, shapes=self.shapes, data=dict(self.data))
             elements = {name: [element(name, i) for i in np.ndindex(*program.shape(name))]
                         for name in program.named if program.shape(name)}
             self._arrays.append((program, elements))
@@ -101,7 +107,8 @@ class Function:
                     rules: Mapping[str, Callable], at: Mapping[str, float],
                     then: Callable[[int, object], object] | None = None) -> list:
         """Build the function in another library on whole arrays: `leaf(name, value)` for each
-        input (a numpy array, or a float), `constant(value)`, and `rules[op](*args)` for each
+        input (a numpy array, or a float), `constant(value)` (a float; an array for the case's
+        data), and `rules[op](*args)` for each
         operation — the elementwise ones of tridiff.ops.OPS (broadcasting as numpy does), and
         `id`, `matmul`, `sum`, `mean`, `amax`, `amin` (of every element), `transpose`
         (all axes reversed), `softmax` (last axis), `logsumexp` (every element) and
@@ -126,4 +133,4 @@ class Function:
 
 def function_of(case) -> Function:
     return Function(case.name, case.graph, tuple(case.graph.inputs), dict(case.steps if case.function is None else {}),
-                    case.output, case.expression)
+                    case.output, case.expression, constants(case.data))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..cases.arrays import described
 from ..runner.parts import PARTS
 from . import matrices, tables, verdicts, worked
 from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
@@ -100,6 +101,17 @@ def _steps(case: dict) -> tuple[tuple[str, str, bool], ...]:
     return tuple((name, _clipped(text), name == case["output"]) for name, text in shown)
 
 
+def _data_text(data: dict) -> str:
+    """The case's data in a line: name, shape, file and the first digits of its digest."""
+    def one(name: str, d: dict) -> str:
+        shape = described(tuple(d["shape"])) if d["shape"] else "a number"
+        return f"{name} ({shape}{', ' + d['file'] if d['file'] else ''}, sha256 {d['sha256'][:12]}…)"
+    names = list(data)
+    said = "; ".join(one(n, data[n]) for n in names[:MAX_LINES])
+    more = f"; and {len(names) - MAX_LINES:,} more (results.json lists them)" if len(names) > MAX_LINES else ""
+    return f"Data, the same at every point and not differentiated: {said}{more}."
+
+
 def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_POINTS) -> list[Block]:
     """The page of one case: its text, then every table and picture of its first
     `detailed` points, then one row for each of the others."""
@@ -118,6 +130,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     listed = ", ".join(inputs) if len(inputs) <= MAX_LINES else \
         f"{len(inputs):,} ({', '.join(inputs[:4])}, …, {inputs[-1]})"
     blocks.append(Text(f"Inputs: {listed}. {verdicts.rule_text(case)}", "inputs"))
+    if case.get("data"):
+        blocks.append(Text(_data_text(case["data"]), "data"))
     if array_circuit_name(case) in plots:
         blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
     legend_said = False

@@ -82,12 +82,13 @@ def program_data(program: Program) -> dict:
     circuit and the tables have those)."""
     eqs = program.equations
     names = {v: name for name, v in program.named.items()}
+    data = {v: name for name, v in program.data.items()}
     is_const = [eq.op == "const" for eq in eqs]
     nodes = []
     for i, eq in enumerate(eqs[:program.output + 1]):
         if is_const[i] or (eq.op == "id" and i not in names):
             continue
-        consts = [eqs[a].param for a in eq.args if is_const[a]]
+        consts = [data.get(a) or f"{eqs[a].param:g}" for a in eq.args if is_const[a]]  # data by name
         if i in names:
             kind = "input" if eq.op == "input" else ("output" if i == program.output else "step")
             label = names[i]
@@ -97,7 +98,7 @@ def program_data(program: Program) -> dict:
             symbol = _ARRAY_GATES.get(eq.op) or (OPS[eq.op].symbol if eq.op in OPS else eq.op)
             kind, label = "gate", symbol
             if len(consts) == 1 and len(eq.args) == 2 and not (eq.op in OPS and OPS[eq.op].called):
-                label = f"{symbol} {consts[0]:g}" if is_const[eq.args[1]] else f"{consts[0]:g} {symbol}"
+                label = f"{symbol} {consts[0]}" if is_const[eq.args[1]] else f"{consts[0]} {symbol}"
         shape = "a number" if not eq.shape else size_text(eq.shape)
         nodes.append({"id": i, "label": label, "kind": kind, "args": [a for a in dict.fromkeys(eq.args) if not is_const[a]],
                       "shape": shape})

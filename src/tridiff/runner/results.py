@@ -184,6 +184,7 @@ class CaseResult(TypedDict, total=False):
     output: str
     inputs: list[str]
     tolerance: float
+    abs_tolerance: float | None
     status: str
     message: str | None
     points: list[PointResult]
@@ -192,6 +193,7 @@ class CaseResult(TypedDict, total=False):
     over_budget: dict[str, str]
     shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
     array_circuit: dict            # with shapes: the circuit of array operations (runner.circuit.program_data)
+    data: dict[str, dict]          # with `data:`: each one's shape, file (or None) and sha256 (cases.data.digest)
 
 
 class Document(TypedDict):
@@ -203,14 +205,18 @@ class Document(TypedDict):
 
 def case_result(case: Case, status: str = "ok", message: str | None = None) -> CaseResult:
     """A case's entry in results.json, before its points are added."""
-    return {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
-            "description": case.description, "function": case.function,
-            "steps": None if case.function is not None else case.steps,
-            "output": case.output, "inputs": case.inputs, "tolerance": case.tolerance,
-            "abs_tolerance": case.abs_tolerance,
-            "status": status, "message": message, "points": []} | (
-        {"shapes": {name: list(shape) for name, shape in case.signature.shapes.items()}}
-        if case.signature.shapes else {})  # from the signature: the parent never builds a graph
+    result: CaseResult = {"name": case.name, "file": case.file, "title": case.title, "source": case.source,
+                          "description": case.description, "function": case.function,
+                          "steps": None if case.function is not None else case.steps,
+                          "output": case.output, "inputs": case.inputs, "tolerance": case.tolerance,
+                          "abs_tolerance": case.abs_tolerance,
+                          "status": status, "message": message, "points": []}
+    if case.signature.shapes:  # from the signature: the parent never builds a graph
+        result["shapes"] = {name: list(shape) for name, shape in case.signature.shapes.items()}
+    if case.data:  # its digest computed when it was read (tridiff.cases.data)
+        result["data"] = {name: {"shape": list(d.shape), "file": d.file, "sha256": d.sha256}
+                          for name, d in case.data.items()}
+    return result
 
 
 def results_document(cases: list[CaseResult]) -> Document:

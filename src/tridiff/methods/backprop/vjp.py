@@ -276,7 +276,7 @@ class ArrayCompiled:
                 if eq.op == "input":
                     values[i] = self._input(at, eq.param)
                 elif eq.op == "const":
-                    values[i] = np.float64(eq.param)
+                    values[i] = eq.param if eq.shape else np.float64(eq.param)  # (an array: the case's data)
                 elif eq.op in RULES:
                     values[i] = RULES[eq.op].forward(k, eq.param, *(values[a] for a in eq.args))
                 else:
