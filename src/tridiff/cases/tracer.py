@@ -241,6 +241,8 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     `max`, numpy's max, maximum, where — each decided on the float64 values at the point);
     the others enter as the numbers they are."""
     from .tracer_numpy import traced_input
+    for name in wrt:
+        _nameable(name)
     # the data as copies: f may change its arguments in place (`X -= X.mean(0)`), and the user's
     # arrays — which grad is called with next — must be as they were
     args = {name: traced_input(name, value) if name in wrt else _copied(value) for name, value in at.items()}
@@ -264,6 +266,26 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
         out = _traced(out)  # f does not depend on its inputs here (every path cut by a branch)
     out = _with_every_input(out, args, wrt)
     return (*_steps(out, set(at)), list(_NOTES))
+
+
+def _nameable(name: str) -> None:
+    """An input to differentiate must be a name of the case language: otherwise the traced
+    case is refused when read — a message about a column of text the user never wrote ("'exp'
+    is a function but is used as a value", "pi is a number, not an array") — or, for `pi`
+    and `e` as numbers, the input would be read as the constant."""
+    import keyword
+    from ..ops import CONSTANTS
+    from .expression import CALLABLE, IDENTIFIER, MAX_NAME
+    why = ("is not an ASCII identifier" if not IDENTIFIER.match(name)
+           else f"is over {MAX_NAME} characters long" if len(name) > MAX_NAME
+           else "starts with '__'" if name.startswith("__")
+           else "is a Python keyword" if keyword.iskeyword(name) or keyword.issoftkeyword(name)
+           else "is a constant of the case language" if name in CONSTANTS
+           else "is a function of the case language" if name in CALLABLE else None)
+    if why is not None:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise Untraceable(f"the argument {shown!r} {why}: a traced case cannot name an input so",
+                          "rename the argument to have it traced", file="<python>", field=f"at.{shown}")
 
 
 def _copied(value: Any) -> Any:
