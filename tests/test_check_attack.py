@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tridiff
-from tridiff.cases.tracer import trace
+from tridiff.cases.tracer import Untraceable, trace
 from tridiff.errors import CaseError
 from tridiff.runner import blackbox
 
@@ -109,3 +109,59 @@ def test_branch_notes_are_linear_in_the_number_of_comparisons():
     large, n_large = timed(8000)
     assert n_large > 8 * n_small  # the notes grow with the comparisons …
     assert large < 40 * max(small, 0.01)  # … the time no faster than n log n (it was 64× for 8×: quadratic)
+
+
+@pytest.mark.parametrize("name", ["exp", "sum", "pi", "e", "lambda", "__x", "ω", "a" * 101])
+def test_an_argument_the_case_language_cannot_name_is_said_by_name_in_one_line(name):
+    def f(**kw):
+        return kw[name] * kw[name]
+    with pytest.raises(Untraceable) as err:
+        trace(f, {name: 1.5}, [name])
+    said = str(err.value)
+    assert "\n" not in said and "the argument" in said and "rename the argument" in said
+    assert "column" not in said and "over a case's limits" not in said
+    judged = tridiff.check(f, {name: 1.5}, grad=lambda **kw: 2 * kw[name])
+    assert (judged.mode, judged.status) == ("black box", "ok")
+    assert judged.why.startswith("the argument")
+
+
+def test_a_sum_with_where_is_traced_as_numpy_sums_floats():
+    x = np.array([0.3, -0.7, 1.2, 0.5])
+    f = lambda x: np.sum(x ** 2, where=x > 0) + np.prod(x, where=x > 0)  # noqa: E731
+    plain = float(np.sum(x[x > 0] ** 2) + np.prod(x[x > 0]))
+    result = tridiff.check(f, {"x": x}, grad=lambda x: np.where(x > 0, 2 * x + np.prod(x[x > 0]) / x, 0.0))
+    assert (result.mode, result.status, result.wrong) == ("traced", "ok", [])
+    assert result.result["points"][0]["value"] == pytest.approx(plain, rel=1e-15)
+
+
+def _sign_flipping_sum():
+    """16 numbers whose sum numpy (pairwise, 8 accumulators) and a left-to-right loop round to
+    opposite signs: found by search, checked here in plain Python."""
+    rng = np.random.default_rng(0)
+    while True:
+        x = rng.normal(size=16) * 10.0 ** rng.integers(-3, 17, size=16)
+        x[-1] = -np.sum(x[:-1])
+        left_to_right = 0.0
+        for v in x:
+            left_to_right += float(v)
+        if np.sum(x) != 0 and left_to_right != 0 and (np.sum(x) > 0) != (left_to_right > 0):
+            return x
+
+
+def test_a_branch_on_a_sum_is_decided_as_numpy_sums_in_f_itself():
+    x = _sign_flipping_sum()
+
+    def f(x):
+        return np.sum(x ** 2) if np.sum(x) > 0 else -np.sum(x ** 2)
+
+    def grad(x):
+        return 2 * x if np.sum(x) > 0 else -2 * x
+    result = tridiff.check(f, {"x": x}, grad=grad)
+    plain = f(x)
+    assert result.result["points"][0]["value"] == pytest.approx(plain, rel=1e-12)  # the sign f itself took
+    assert (result.status, result.wrong) == ("ok", [])
+    # and through a matrix product (BLAS sums in its own order too)
+    X, w = x.reshape(1, -1), np.ones(x.size)
+    product = tridiff.check(lambda w, X: np.sum(w ** 2) if (X @ w)[0] > 0 else -np.sum(w ** 2), {"w": w, "X": X},
+                            grad=lambda w, X: 2 * w if (X @ w)[0] > 0 else -2 * w, wrt=["w"])
+    assert (product.status, product.wrong) == ("ok", [])
