@@ -18,6 +18,7 @@ Untraceable, naming it and the line of the user's code.
 from __future__ import annotations
 
 import math
+import sys
 import traceback
 from typing import Any, Callable
 
@@ -36,11 +37,23 @@ class Untraceable(CaseError):
 
 
 def _user_line(frames: list | None = None) -> str:
-    """The innermost frame outside tridiff and numpy: where the user's code asked."""
-    for frame in reversed(frames if frames is not None else traceback.extract_stack()):
-        if "/tridiff/" not in frame.filename and "/numpy/" not in frame.filename:
-            return f"{frame.filename}:{frame.lineno}"
+    """The innermost frame outside tridiff and numpy: where the user's code asked. (Walked
+    frame by frame, not traceback.extract_stack(): an np.sort over 10⁴ elements asks this
+    10⁵ times, and extracting every frame each time cost seconds.)"""
+    if frames is not None:
+        found = ((frame.filename, frame.lineno) for frame in reversed(frames))
+    else:
+        found = _frames(sys._getframe(1))
+    for filename, lineno in found:
+        if "/tridiff/" not in filename and "/numpy/" not in filename:
+            return f"{filename}:{lineno}"
     return "<unknown>"
+
+
+def _frames(frame):
+    while frame is not None:
+        yield frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
 
 
 def _untraceable(what: str) -> Untraceable:
@@ -160,7 +173,9 @@ def _traced(x: Any) -> Tracer:
 _VALUES: dict[str, Callable] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
                                 "neg": np.negative, "abs": np.abs, "softplus": lambda a: np.logaddexp(0.0, a),
                                 **{case: getattr(np, name) for name, case in FUNCTIONS.items()}}
-_NOTES: list[str] = []  # what the branches taken say, for the trace under way
+# what the branches taken say, for the trace under way: an ordered set (a dict), since a list's
+# `in` made an np.sort or np.max over n elements quadratic in n
+_NOTES: dict[str, None] = {}
 
 
 def _branch(said: str, tie: bool) -> bool:
@@ -168,8 +183,7 @@ def _branch(said: str, tie: bool) -> bool:
     possible kink: the two sides may have different derivatives."""
     note = f"at {_user_line()}: {said}" + (" — a tie: a possible kink, the derivative may not exist here"
                                             if tie else "")
-    if note not in _NOTES:
-        _NOTES.append(note)
+    _NOTES[note] = None
     return tie
 
 
@@ -227,7 +241,11 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     `max`, numpy's max, maximum, where — each decided on the float64 values at the point);
     the others enter as the numbers they are."""
     from .tracer_numpy import traced_input
-    args = {name: traced_input(name, value) if name in wrt else value for name, value in at.items()}
+    for name in wrt:
+        _nameable(name)
+    # the data as copies: f may change its arguments in place (`X -= X.mean(0)`), and the user's
+    # arrays — which grad is called with next — must be as they were
+    args = {name: traced_input(name, value) if name in wrt else _copied(value) for name, value in at.items()}
     _NOTES.clear()
     _COUNT[0] = 0
     try:
@@ -250,6 +268,36 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
     return (*_steps(out, set(at)), list(_NOTES))
 
 
+def _nameable(name: str) -> None:
+    """An input to differentiate must be a name of the case language: otherwise the traced
+    case is refused when read — a message about a column of text the user never wrote ("'exp'
+    is a function but is used as a value", "pi is a number, not an array") — or, for `pi`
+    and `e` as numbers, the input would be read as the constant."""
+    import keyword
+    from ..ops import CONSTANTS
+    from .expression import CALLABLE, IDENTIFIER, MAX_NAME
+    why = ("is not an ASCII identifier" if not IDENTIFIER.match(name)
+           else f"is over {MAX_NAME} characters long" if len(name) > MAX_NAME
+           else "starts with '__'" if name.startswith("__")
+           else "is a Python keyword" if keyword.iskeyword(name) or keyword.issoftkeyword(name)
+           else "is a constant of the case language" if name in CONSTANTS
+           else "is a function of the case language" if name in CALLABLE else None)
+    if why is not None:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise Untraceable(f"the argument {shown!r} {why}: a traced case cannot name an input so",
+                          "rename the argument to have it traced", file="<python>", field=f"at.{shown}")
+
+
+def _copied(value: Any) -> Any:
+    """A data argument as f receives it: an array copied (keeping its order and flags but
+    writability: a read-only array stays read-only)."""
+    if isinstance(value, np.ndarray):
+        copy = value.copy(order="K")
+        copy.flags.writeable = value.flags.writeable
+        return copy
+    return value
+
+
 def _with_every_input(out: Tracer, args: dict[str, Any], wrt: list[str]) -> Tracer:
     """out + 0·(an element of each input it does not reach): a case names its inputs by use,
     and an input the branches taken cut off has derivative 0 here (a note says so)."""
@@ -268,7 +316,7 @@ def _with_every_input(out: Tracer, args: dict[str, Any], wrt: list[str]) -> Trac
             first = given if isinstance(given, Tracer) else given.flat[0] if given.size else None
             if first is None:  # (an input with no elements)
                 continue
-            _NOTES.append(f"at this point: every path from {name} is cut off, f does not depend on it "
-                          "(its derivative is 0)")
+            _NOTES[f"at this point: every path from {name} is cut off, f does not depend on it "
+                   "(its derivative is 0)"] = None
             out = out + 0.0 * first
     return out

@@ -77,10 +77,59 @@ class TracedArray(np.ndarray):
 
     def __array_function__(self, func, types, args, kwargs):
         try:
-            return traced_again(super().__array_function__(func, types, args, kwargs))
+            result = traced_again(super().__array_function__(func, types, args, kwargs))
         except (TypeError, AttributeError) as err:  # np.percentile, np.interp, np.linalg.inv: said by name
             raise _untraceable(f"{func.__module__}.{func.__name__} on a traced array "
                                f"({type(err).__name__}: {err})") from None
+        if func.__name__ in SUMMED:
+            _numpys_values(result, func, args, kwargs)
+        return result
+
+
+# What numpy sums in another order on floats than on objects (pairwise, or in BLAS): the
+# traced values are set to numpy's own float64 results, so that a comparison after them
+# decides as f's own run does (np.sum(x) > 0 can be 2.0 one way and -1.0 the other).
+SUMMED = frozenset({"dot", "vdot", "inner", "tensordot", "einsum", "matmul"})
+REDUCING = frozenset({"reduce", "accumulate"})
+
+
+def _values(x: Any) -> Any:
+    """x with every tracer replaced by its float64 value (None: x holds something else)."""
+    if isinstance(x, Tracer):
+        return x.value
+    if isinstance(x, np.ndarray) and x.dtype == object:
+        flat = [e.value if isinstance(e, Tracer) else e for e in x.flat]
+        if flat and all(isinstance(e, (bool, np.bool_)) for e in flat):  # a mask: where=x > 0
+            return np.array(flat, dtype=bool).reshape(x.shape)
+        if not all(isinstance(e, (int, float, np.integer, np.floating)) for e in flat):
+            return None
+        return np.array(flat, dtype=float).reshape(x.shape)
+    if isinstance(x, (list, tuple)):
+        inner = [_values(e) for e in x]
+        return None if any(i is None for i, e in zip(inner, x) if e is not None) else type(x)(inner)
+    return x
+
+
+def _numpys_values(result: Any, compute: Callable, args: tuple, kwargs: dict) -> None:
+    """Set the value of each tracer in `result` to what `compute` gives on the float64 values
+    of `args` (left as traced where that cannot be computed: the values stay the object loop's)."""
+    if "out" in kwargs:
+        return
+    plain_args = [_values(a) for a in args]
+    if any(p is None for p, a in zip(plain_args, args) if a is not None):
+        return
+    plain_kwargs = {k: _values(v) for k, v in kwargs.items()}
+    try:
+        with np.errstate(all="ignore"):
+            plain = np.asarray(compute(*plain_args, **plain_kwargs), dtype=float)
+    except (TypeError, ValueError, AttributeError, np.linalg.LinAlgError):
+        return
+    if isinstance(result, Tracer) and plain.shape == ():
+        result.value = np.float64(plain)
+    elif isinstance(result, np.ndarray) and result.dtype == object and plain.shape == result.shape:
+        for node, value in zip(result.flat, plain.flat):
+            if isinstance(node, Tracer):
+                node.value = np.float64(value)
 
 
 def _not_traced_index(key: Any) -> None:
@@ -118,6 +167,9 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
         raise _untraceable(f"{getattr(ufunc, '__module__', None) or 'numpy'}.{name} on a traced value "
                            f"(a ufunc tridiff does not trace)")
     target = ufunc if name in NATIVE else _ELEMENTWISE[name]
+    if method == "reduce" and kwargs.get("where") is not None and kwargs.get("initial") is None \
+            and ufunc.identity is not None:  # np.sum(x, where=m): numpy's object loop has no identity
+        kwargs["initial"] = ufunc.identity  # to start from, and says "one has to specify 'initial'"
     out = kwargs.get("out")
     if out is not None:
         kwargs["out"] = tuple(_plain(o) for o in out)
@@ -127,7 +179,10 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
         raise _untraceable(f"numpy.{name}.{method} on a traced value ({err})") from None
     if out is not None:
         return out[0] if len(out) == 1 else out
-    return traced_again(result)
+    result = traced_again(result)
+    if method in REDUCING or name == "matmul":
+        _numpys_values(result, getattr(ufunc, method), inputs, kwargs)
+    return result
 
 
 def traced_input(name: str, value: Any) -> Any:

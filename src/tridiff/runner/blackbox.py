@@ -29,6 +29,7 @@ MAX_ELEMENTS = 100       # more are sampled evenly: each element costs 2·len(ST
 SAFETY = 10              # uncertainties an element may be off before it is called wrong
 RELATIVE = 1e-7          # … and never below this fraction of its size: no step of h resolves more
 EPS = np.finfo(float).eps
+TINY = float(np.finfo(float).smallest_subnormal)
 
 
 def _element(name: str, index: tuple[int, ...]) -> str:
@@ -43,7 +44,9 @@ def _estimate(call: Callable[[str, tuple, float], float], name: str, index: tupl
     for h in STEPS:
         up, down = call(name, index, h * scale), call(name, index, -h * scale)
         d.append((up - down) / (2 * h * scale))
-        noise.append(EPS * max(abs(up), abs(down)) / (h * scale))  # each f carries ~ε·|f| of rounding
+        # each f carries ~ε·|f| of rounding, and never less than the smallest subnormal's step
+        # (exp(-740) is 85 of them: a difference of two such values is 0 at small h, not exactly)
+        noise.append((EPS * max(abs(up), abs(down)) + TINY) / (h * scale))
     uncertain = [max(abs(a - b), n) if math.isfinite(a) and math.isfinite(b) else math.inf
                  for a, b, n in zip(d, d[1:], noise[1:])]
     k = min(range(len(uncertain)), key=uncertain.__getitem__)
@@ -55,14 +58,22 @@ def judge(f: Callable[..., Any], at: dict[str, Any], wrt: list[str], got: dict[s
     `got`'s verdict on each, and the Taylor test of `got` along one random direction."""
     point = {name: np.array(at[name], dtype=float) if name in wrt else at[name] for name in at}
 
+    scalars = {name for name in wrt if not isinstance(at[name], np.ndarray) and np.ndim(at[name]) == 0}
+
     def value(moved: dict[str, np.ndarray]) -> float:
+        # every call gets its own copies: f may change its arguments in place (`X -= X.mean(0)`,
+        # `w *= 2`), and the next call must see the point, the user's arrays stay as they were
+        args = {name: float(v) if name in scalars else v.copy() if isinstance(v, np.ndarray) else v
+                for name, v in (point | moved).items()}
         with np.errstate(all="ignore"):
-            out = f(**(point | moved))
-        if np.ndim(out) or not isinstance(out.item() if isinstance(out, np.ndarray) else out, (int, float, np.number)):
+            out = f(**args)
+        number = out.item() if isinstance(out, np.ndarray) and not np.ndim(out) else out
+        if np.ndim(out) or not isinstance(number, (int, float, np.integer, np.floating)):
             raise CaseError(f"f returned {f'an array of shape {np.shape(out)}' if np.ndim(out) else type(out).__name__}, "
-                            "not one number",
+                            "not one number" + (" (a complex one: tridiff differentiates real functions)"
+                                                if isinstance(number, (complex, np.complexfloating)) else ""),
                             "return one number (a loss)", file="<python>")
-        return float(out)
+        return float(number)
 
     def call(name: str, index: tuple, step: float) -> float:
         moved = point[name].copy()
@@ -107,4 +118,17 @@ def _taylor(value: Callable, point: dict, wrt: list[str], given: dict, f0: float
     above = [(h, e) for h, e in zip(hs, r) if noise < e < math.inf]
     slope = remainder.slope(*map(list, zip(*above))) if len(above) >= remainder.SLOPE_OVER else None
     verdict = "undecided" if slope is None else "right" if slope > 1.5 else "wrong"
+    if verdict == "wrong" and _vanishes(hs, r, noise):
+        verdict = "undecided"
     return {"h": hs, "remainder": r, "slope": slope, "verdict": verdict}
+
+
+def _vanishes(hs: list[float], r: list[float], noise: float) -> bool:
+    """Whether r, after its smallest h above f's rounding, falls into the rounding at the next
+    two h while a wrong gradient's r ≈ |δ|·h would stand 100 roundings above it there: then the
+    larger h reached past a kink or a bend of f near the point (a hinge loss's margin), where
+    f is not its Taylor polynomial, and their slope says nothing about the gradient."""
+    last = max((k for k, e in enumerate(r) if noise < e < math.inf), default=None)
+    if last is None or last + 2 >= len(r):
+        return False
+    return r[last + 1] <= noise and r[last + 2] <= noise and r[last] * hs[last + 2] / hs[last] > 100 * noise
