@@ -151,3 +151,37 @@ def test_a_long_sum_is_traced_in_steps_of_bounded_length_and_an_array_over_the_l
     assert (judged.mode, judged.status) == ("black box", "ok")
     assert judged.why == "x has 120,000 elements, more than a case's 100,000 per array"
     assert "finite differences of f itself at 100 of 120,000 elements" in str(judged)
+
+
+def test_arguments_check_refuses_or_notes_and_a_grad_that_changes_its_arrays_changes_nothing():
+    with pytest.raises(CaseError, match="wrt names x twice"):
+        tridiff.check(lambda x, y: x * y, {"x": 1.0, "y": 2.0}, grad=lambda x, y: (y, y, x), wrt=["x", "x", "y"])
+    named_f = tridiff.check(lambda f, b: f * b, {"f": 2.0, "b": 3.0}, grad=lambda f, b: (b, -f))
+    assert (named_f.mode, named_f.wrong) == ("traced", ["b"])  # an input called f: the output is named otherwise
+    empty = tridiff.check(lambda x, y: np.sum(x) + y ** 2, {"x": np.zeros(0), "y": 1.5}, grad=lambda x, y: 2 * y,
+                          wrt=["x", "y"])
+    assert empty.status == "ok" and "  note: x has no elements: not differentiated" in str(empty).splitlines()
+    single = tridiff.check(lambda x: np.sum(x ** 2), {"x": np.array([1.1, 2.0], dtype=np.float32)},
+                           grad=lambda x: 2 * x.astype(float))
+    assert single.status == "ok" and "x is float32: judged as f in float64" in str(single)
+    with pytest.raises(CaseError, match="wrap it to take keyword arguments"):
+        tridiff.check(np.exp, {"x": 1.0})
+
+    p, y = np.array([1.0, 2.0]), np.array([0.5, 0.5])
+
+    def rude(p, y):  # changes its arguments in place, as `p -= 1` in a softmax gradient does
+        p -= y
+        y *= 0
+        return p + y
+    judged = tridiff.check(lambda p, y: np.sum((p - y) ** 2) / 2, {"p": p, "y": y}, grad=rude, wrt=["p"])
+    assert judged.status == "ok" and p.tolist() == [1.0, 2.0] and y.tolist() == [0.5, 0.5]
+
+
+def test_the_black_box_refuses_an_answer_of_the_wrong_shape_and_says_which_elements_it_cannot_resolve():
+    def scaled(x):  # float(): the black box; ∂/∂x[1] = 2e-8·x[1] is below what differences resolve beside 2e8
+        return float(x[0]) ** 2 * 1e8 + 1e-8 * x[1] ** 2
+    at = {"x": np.array([1.0, 1.0])}
+    with pytest.raises(CaseError, match=r"grad's answer for x has shape \(3,\), but x has shape \(2,\)"):
+        tridiff.check(scaled, at, grad=lambda x: np.array([1.0, 2.0, 3.0]))
+    judged = tridiff.check(scaled, at, grad=lambda x: np.array([2e8 * x[0], -2e-8 * x[1]]))
+    assert judged.result["elements"]["x[1]"]["verdict"] == "unresolved" and "unresolved" in str(judged)

@@ -130,6 +130,9 @@ def command(function: str, at: Path, wrt: str | None, out: str | None, timeout: 
     from .cases.files import read_file
     points = read_points(at)
     names = [n.strip() for n in wrt.split(",") if n.strip()] if wrt is not None else None
+    if names is not None and len(set(names)) < len(names):
+        raise CaseError("--wrt names an argument twice", "name each argument once", file="<command line>",
+                        field="--wrt")
     text = trace_cases(function, points, names, timeout)
     name = function.rpartition(":")[2]
     target = Path(out) if out else (Path("cases") if Path("cases").is_dir() else Path(".")) / f"{name}.yaml"

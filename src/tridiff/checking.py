@@ -116,10 +116,13 @@ def _branches(notes: list[str]) -> list[str]:
     """The branches taken, one line per line of the user's code that took more than two
     (an np.max over a batch decides hundreds of comparisons), at most MAX_NOTES lines."""
     at: dict[str, list[str]] = {}
-    for note in notes:  # "at FILE:LINE: what was compared"
-        where, _, what = note.partition(": ")
-        at.setdefault(where, []).append(what)
     lines = []
+    for note in notes:  # "at FILE:LINE: what was compared"; other notes as they are
+        where, _, what = note.partition(": ")
+        if where.startswith("at ") and ":" in where:
+            at.setdefault(where, []).append(what)
+        else:
+            lines.append(note)
     for where, said in at.items():
         if len(said) > 2:
             lines.append(f"the function followed the branch taken {where}: {len(said)} comparisons of traced values, "
@@ -146,9 +149,17 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     if unknown:
         raise CaseError(f"wrt names {', '.join(unknown)}, which `at` does not give", "name arguments of f",
                         file="<python>", field="wrt")
+    twice = sorted({name for name in wrt if wrt.count(name) > 1})
+    if twice:
+        raise CaseError(f"wrt names {', '.join(twice)} twice", "name each argument once", file="<python>", field="wrt")
+    said = [f"{name} has no elements: not differentiated" for name in wrt if np.size(at[name]) == 0]
+    wrt = [name for name in wrt if np.size(at[name])]  # (an empty array is data: nothing in it to move)
     if not wrt:
-        raise CaseError("wrt is empty: there is nothing to differentiate", "name at least one argument of f",
-                        file="<python>", field="wrt")
+        raise CaseError("wrt is empty: there is nothing to differentiate", "name at least one argument of f "
+                        "that holds numbers", file="<python>", field="wrt")
+    said += [f"{name} is {np.asarray(at[name]).dtype}: judged as f in float64 at the same point (tridiff's "
+             "exact reference is of the float64 inputs)" for name in wrt if np.asarray(at[name]).dtype.kind == "f"
+             and np.asarray(at[name]).dtype.itemsize < 8]
     for name in wrt:  # what tracing would silently cast: a complex or non-numeric input
         if np.asarray(at[name]).dtype.kind not in "iuf":
             raise CaseError(f"{name} is not real numbers (numpy reads it as {np.asarray(at[name]).dtype})",
@@ -157,20 +168,21 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     large = [name for name in wrt if np.size(at[name]) > MAX_ELEMENTS]
     if large:
         return _black_box(f, dict(at), wrt, grad, f"{large[0]} has {np.size(at[large[0]]):,} elements, more than a "
-                          f"case's {MAX_ELEMENTS:,} per array")
+                          f"case's {MAX_ELEMENTS:,} per array", said)
     try:
         case = traced_case(f, at, wrt, tolerance)
     except Untraceable as err:
-        return _black_box(f, dict(at), wrt, grad, err.problem)
+        return _black_box(f, dict(at), wrt, grad, err.problem, said)
     text, notes = case
+    notes = said + notes
     try:
         traced = read_case(text, {}, "<python>")
     except CaseError as err:  # traced, but over a case's limits (its size): f itself can still be judged
-        return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}")
+        return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}", said)
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
     result = run_cases([traced], timeout=timeout, plugins=methods)[0].result
     if result["status"] == "error" and (result["message"] or "").startswith("timed out"):
-        return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}")
+        return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}", said)
     gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
     wrong = [name for name, node in gradient.items()
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
@@ -185,7 +197,9 @@ def traced_case(f: Callable, at: Mapping[str, Any], wrt: list[str], tolerance: f
     try:  # a call f cannot take is the caller's mistake, not something tracing cannot follow
         inspect.signature(f).bind(**at)
     except TypeError as err:
+        positional = any(p.kind is p.POSITIONAL_ONLY for p in inspect.signature(f).parameters.values())
         raise CaseError(f"{getattr(f, '__name__', 'f')} cannot be called with {', '.join(at)}: {err}",
+                        "wrap it to take keyword arguments: `lambda x: np.exp(x)`" if positional else
                         "give f's keyword arguments", file="<python>", field="at") from None
     except ValueError:  # no signature to read (a builtin): the call itself will tell
         pass
@@ -193,7 +207,8 @@ def traced_case(f: Callable, at: Mapping[str, Any], wrt: list[str], tolerance: f
              for name in wrt}
     steps, output, notes = trace(f, dict(at), wrt)
     # one expression where nothing is shared (its chain rule reads as sympy's); named steps where it is
-    written = {"function": steps[output]} if len(steps) == 1 else {"steps": steps, "output": output}
+    written = ({"function": steps[output]} | ({"output": output} if output != "f" else {}) if len(steps) == 1
+               else {"steps": steps, "output": output})
     name = re.sub(r"[^a-z0-9]+", "-", getattr(f, "__name__", "f").lower()).strip("-")[:64] or "f"
     text = {"name": name, **written,
             "points": [{"at": point}]} | ({"tolerance": tolerance} if tolerance is not None else {})
@@ -223,24 +238,36 @@ def _answer(got: Any, wrt: list[str]) -> dict[str, Any]:
     return {"(grad's answer)": got}  # reported as not a gradient of any input
 
 
+def _copies(at: dict[str, Any]) -> dict[str, Any]:
+    """grad's own copies of the arrays: a grad that changes them in place (`p -= 1`) must not
+    change the user's data, nor what f is traced or judged at."""
+    return {name: v.copy() if isinstance(v, np.ndarray) else v for name, v in at.items()}
+
+
 def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
     """`grad` as a plug-in method: called with f's arguments (the data as given), its answer
     by input name (arrays under the array's name: the runner names their elements)."""
     def method(function, point: dict[str, float]) -> dict[str, Any]:
         given = function.arrays(point)
-        return _answer(grad(**(at | {name: given[name] for name in wrt})), wrt)
+        return _answer(grad(**(_copies(at) | {name: given[name] for name in wrt})), wrt)
     return method
 
 
-def _black_box(f: Callable, at: dict[str, Any], wrt: list[str], grad: Callable | None, why: str) -> Check:
+def _black_box(f: Callable, at: dict[str, Any], wrt: list[str], grad: Callable | None, why: str,
+               notes: list[str] = ()) -> Check:
     got = None
     if grad is not None:
-        answer = _answer(grad(**at), wrt)
+        answer = _answer(grad(**_copies(at)), wrt)
         missing = [n for n in wrt if n not in answer]
         if missing:
             raise CaseError(f"grad's answer has no gradient of {', '.join(missing)}",
                             "return a tuple in wrt order, a dict by name, or one array for one input",
                             file="<python>", field="grad")
+        shapes = {n: np.shape(answer[n]) for n in wrt if np.shape(answer[n]) != np.shape(at[n])}
+        if shapes:
+            name, shape = next(iter(shapes.items()))
+            raise CaseError(f"grad's answer for {name} has shape {shape}, but {name} has shape {np.shape(at[name])}",
+                            "return one number per element of each input", file="<python>", field="grad")
         got = answer
     result = blackbox.judge(f, at, wrt, got)
     wrong = [name for name, row in result["elements"].items() if row.get("verdict") == "wrong"]
@@ -248,21 +275,27 @@ def _black_box(f: Callable, at: dict[str, Any], wrt: list[str], grad: Callable |
         status = "estimated"
     else:
         status = "mismatch" if wrong or result["taylor"]["verdict"] == "wrong" else "ok"
-    return Check(status, wrong, result, None, [], BLACK_BOX, why)
+    return Check(status, wrong, result, None, list(notes), BLACK_BOX, why)
 
 
 def _black_box_lines(c: Check) -> list[tuple[str, str]]:
     rows, result = c.result["elements"], c.result
     sampled = f"{len(rows)} of {result['of']:,} elements" if len(rows) < result["of"] else "every element"
     said = [("verdict", f"{c.status} ({BLACK_BOX}: no certified reference; finite differences of f itself at "
-             f"{sampled} and the Taylor test, in float64)"), ("why", c.why)]
+             f"{sampled} and the Taylor test, in float64)"), ("why", c.why)] + [("note", n) for n in c.notes]
     for name in c.wrong:
         row = rows[name]
         said.append(("wrong", f"{name}: yours {row['yours']!r}, finite differences {row['estimate']!r} "
                      f"(± {row['uncertainty']:.1g} at h = {row['h']:.0e})"))
+    unresolved = [name for name, row in rows.items() if row.get("verdict") == "unresolved"]
+    if unresolved:
+        said.append(("note", f"unresolved (finite differences cannot tell them from 0 beside the largest "
+                     f"elements): {', '.join(unresolved[:10])}{' …' if len(unresolved) > 10 else ''}"))
     taylor = result.get("taylor")
     if taylor is not None:
         slope = "no slope above f's rounding" if taylor["slope"] is None else f"slope {taylor['slope']:.2f}"
+        why = (": the remainder falls into f's rounding below the largest h (a kink or bend of f near the point)"
+               if taylor["verdict"] == "undecided" and taylor["slope"] is not None else "")
         said.append(("note", f"Taylor test along a random direction: {slope} (2 for a right gradient, 1 for a "
-                     f"wrong one): {taylor['verdict']}"))
+                     f"wrong one): {taylor['verdict']}{why}"))
     return said

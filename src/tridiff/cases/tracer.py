@@ -103,6 +103,9 @@ class Tracer:
     def __pos__(self): return self
     def __abs__(self): return Tracer("abs", (self,))
 
+    def __repr__(self) -> str:  # what print() shows inside the user's f while it is traced
+        return f"<traced {float(self.value)!r}>"
+
     def __float__(self):
         raise _untraceable("float() of a traced value")
 

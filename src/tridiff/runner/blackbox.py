@@ -8,7 +8,8 @@ round-off ε·|f|/h, is the estimate's uncertainty (truncation falls 100-fold pe
 round-off grows 10-fold, so the closest pair is where both are small — numdifftools
 chooses its step the same way). A gradient element is
 wrong only when it is further from that estimate than 10 uncertainties and 1e-7 of its
-size (and 1e-10 of the largest element's): this mode can say a gradient disagrees with f,
+size (and 1e-10 of the largest element's), and unresolved where that band holds 0 as well
+(a badly scaled f's smallest elements): this mode can say a gradient disagrees with f,
 never certify one digit of it. The Taylor test along one direction adds a verdict that
 needs no h at all: r(h) = |f(x + hv) − f(x) − h·g·v| falls like h² for a right g, like h
 for a wrong one, read above f's own float64 rounding.
@@ -95,7 +96,10 @@ def judge(f: Callable[..., Any], at: dict[str, Any], wrt: list[str], got: dict[s
         if given is not None:
             yours = float(given[name][index])
             allowed = max(SAFETY * gap, RELATIVE * max(abs(yours), abs(estimate)), 1e-10 * largest)
-            row |= {"yours": yours, "verdict": "right" if abs(yours - estimate) <= allowed else "wrong"}
+            verdict = "right" if abs(yours - estimate) <= allowed else "wrong"
+            if verdict == "right" and yours != estimate and allowed >= max(abs(yours), abs(estimate)):
+                verdict = "unresolved"  # the band around the estimate holds both numbers and 0: no digit resolved
+            row |= {"yours": yours, "verdict": verdict}
         rows[label] = row
     checked = {"value": f0, "elements": rows, "of": sum(point[n].size for n in wrt)}
     if given is not None:
