@@ -34,6 +34,7 @@ from .runner.execute import DEFAULT_TIMEOUT, run_cases
 
 LABEL = "your gradient"
 MAX_NOTES = 10  # branches listed by str(); .notes has every one
+MAX_WRONG = 100  # wrong elements listed by str(); .wrong has every one, assert_gradient's message too
 BLACK_BOX = "black box"
 HEADER = "# written by tridiff from a traced Python function; `tridiff run` on this file judges it again\n"
 
@@ -61,26 +62,48 @@ class Check:
     def kinks(self) -> list[str]:
         return [note for note in self.notes if "a tie" in note]
 
-    def lines(self) -> list[tuple[str, str]]:
+    def lines(self, most: int | None = MAX_WRONG) -> list[tuple[str, str]]:
         """What str() and the HTML show, as (kind, text): the verdict first, then each wrong
-        element with both numbers, then what the reader should know."""
+        element with both numbers (the first `most`; None: all), then what the reader should
+        know. The verdict line names no element but the wrong ones (not the point's coordinates)."""
         if self.mode == BLACK_BOX:
             return _black_box_lines(self)
-        said = [("verdict", f"{self.status}: {self.result['message'] or 'every method is right at every element'}")]
-        said += [("kink", f"possible kink {note}") for note in self.kinks]
         point = self.result["points"][0] if self.result["points"] else {}
-        for name in self.wrong:
+        judged = any(LABEL in node["methods"] for node in (point.get("gradient") or {}).values())
+        rule = (f"judged against the certified exact value, relative tolerance {self.result['tolerance']:g}"
+                + (f", absolute {self.result['abs_tolerance']:g}" if self.result["abs_tolerance"] else ""))
+        if self.wrong:
+            size = sum(np.size(v) for v in self.case["points"][0]["at"].values())
+            verdict = f"your gradient is wrong at {len(self.wrong)} of {size} elements ({rule})"
+        elif self.status == "ok":
+            verdict = (f"your gradient is right at every element ({rule})" if judged
+                       else "every method is right at every element")
+        else:
+            verdict = self.result["message"]
+        said = [("verdict", f"{self.status}: {verdict}")]
+        if any(point["gradient"][name]["methods"].get(LABEL) is None for name in self.wrong):
+            # no usable answer (grad raised, or gave the wrong shape): the runner's words, without the point
+            said.append(("why", re.sub(r"^point \d+ \(.*?\): ", "", point["message"] or "")))
+        said += [("kink", f"possible kink {note}") for note in self.kinks]
+        shown = self.wrong if most is None else self.wrong[:most]
+        for name in shown:
             node = point["gradient"][name]
             rel = (node["errors"].get(LABEL) or {}).get("rel_error")
             yours = node["methods"].get(LABEL)
             said.append(("wrong", f"{name}: yours {'none' if yours is None else repr(yours)}, exact {node['reference']!r}"
                          + (f" (relative error {rel:.2g})" if rel is not None else "")))
+        if len(shown) < len(self.wrong):
+            said.append(("note", f"and {len(self.wrong) - len(shown):,} more wrong elements (.wrong has them all)"))
         return said + [("note", note) for note in _branches([n for n in self.notes if n not in self.kinks])]
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, most: int | None = MAX_WRONG) -> str:
+        """str(): the lines as text; `most` None lists every wrong element (assert_gradient)."""
         return "\n".join(text if kind == "verdict" else f"  {kind + ': ' if kind in ('note', 'kink', 'why') else ''}"
                          f"{text.removeprefix('possible kink ') if kind == 'kink' else text}"
-                         for kind, text in self.lines())
+                         for kind, text in self.lines(most))
 
     def _repr_html_(self) -> str:
         from .reports.checked import html

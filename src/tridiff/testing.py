@@ -27,9 +27,9 @@ def assert_gradient(f: Callable, grad: Callable, at: Mapping[str, Any], wrt: lis
     """Check `grad` against f at `at` (tridiff.check); raise AssertionError unless it passes."""
     result = check(f, at, grad=grad, wrt=wrt, tolerance=tolerance)
     if result.status not in ("ok", "limited"):
-        raise AssertionError(str(result))
+        raise AssertionError(result.text(most=None))
     if result.status == "limited":
-        warnings.warn(LimitedByFloat64(str(result).splitlines()[0]), stacklevel=2)
+        warnings.warn(LimitedByFloat64(result.result["message"]), stacklevel=2)
     if result.mode == BLACK_BOX:
         warnings.warn(NotCertified(f"judged in the black box, against finite differences only: {result.why}"),
                       stacklevel=2)
