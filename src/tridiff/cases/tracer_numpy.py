@@ -164,8 +164,8 @@ def call_ufunc(ufunc: np.ufunc, method: str, inputs: tuple, kwargs: dict) -> Any
     ours element by element for the elementwise functions, Untraceable for any other."""
     name = ufunc.__name__  # known by name: np.clip's ufunc is numpy's private one; scipy.special's
     if name not in NATIVE and name not in _ELEMENTWISE:  # log1p, expm1, exp2 are the same functions
-        raise _untraceable(f"{getattr(ufunc, '__module__', None) or 'numpy'}.{name} on a traced value "
-                           f"(a ufunc tridiff does not trace)")
+        raise _untraceable(f"{'numpy.' if getattr(np, name, None) is ufunc else 'the ufunc '}{name} on a traced "
+                           f"value (a ufunc tridiff does not trace)")  # (scipy.special's say their module is numpy)
     target = ufunc if name in NATIVE else _ELEMENTWISE[name]
     if method == "reduce" and kwargs.get("where") is not None and kwargs.get("initial") is None \
             and ufunc.identity is not None:  # np.sum(x, where=m): numpy's object loop has no identity
