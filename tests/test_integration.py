@@ -107,6 +107,18 @@ def test_compare_in_a_notebook():
         tridiff.compare("x +", x=1)
 
 
+def test_compare_takes_numpy_arrays_and_shows_titled_tables_in_a_plain_repl():
+    import numpy as np
+    c = tridiff.compare("y * sum(W @ x)", W=np.array([[1.0, 2.0], [3.0, 4.0]]), x=np.array([0.5, -1.0]),
+                        y=np.float64(2))
+    # ∂/∂W[i,j] = y·x[j], ∂/∂x[j] = y·Σᵢ W[i,j], ∂/∂y = Σ W @ x: by hand
+    assert {k: c.gradient("reference")[k] for k in ("W[1,0]", "W[1,1]", "x[0]", "x[1]", "y")} == \
+        {"W[1,0]": 1.0, "W[1,1]": -2.0, "x[0]": 8.0, "x[1]": 12.0, "y": -4.0}
+    shown = repr(c)
+    assert shown == str(c) and "object at 0x" not in shown
+    assert "Gradients at point 1" in shown  # each table under its title
+
+
 @pytest.fixture(scope="module")
 def fresh(shipped_run):
     return shipped_run[1]

@@ -156,7 +156,7 @@ def cmd_run(args) -> int:
 
 def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
     from .reports.figures import Figures
-    from .reports.text import summary_table
+    from .reports.text import run_messages, summary_table
     from .reports.write import render_case, write_all
     from .runner.execute import load_plugins, run_cases
     from .runner.results import results_document
@@ -168,8 +168,13 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
         from .reports import plots  # noqa: F401  imported once here, so that each worker starts drawing at once
         jobs = min(args.jobs, os.cpu_count() or 1, len(cases))
         if args.executor == "local":
-            runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
-                             render=render_case)
+            from .progress import Progress
+            progress = Progress(len(cases))
+            try:
+                runs = run_cases(cases, timeout=timeout, jobs=jobs, plugins=plugins, precisions=precisions,
+                                 render=render_case, progress=progress)
+            finally:
+                progress.close()
         else:
             from .cluster import Stopped, run_cases_on
             try:
@@ -187,30 +192,11 @@ def _run(args, library, cases: list, precisions: tuple[str, ...]) -> int:
               f"cases finished, reported in {args.out}/ (the others: not run)", file=sys.stderr)
         return 143 if isinstance(stopped, _Terminated) else 130
     print(summary_table(document, args.wide))
-    not_run: dict[str, list[str]] = {}  # cases a cluster never ran, one line per reason
-    limited = [c for c in document["cases"] if c["status"] == "limited"]
-    if limited:  # they pass: said below the table, one line each, not as failures
-        print("\n" + "\n".join(one_line(f"note: {c['file']}: case '{c['name']}': {c['message']}") for c in limited))
-    left_out: dict[str, list[str]] = {}  # a plug-in without a rule for an operation of the case
-    for case in document["cases"]:
-        for said in dict.fromkeys(s for p in case["points"] for s in (p.get("not_available") or {}).values()
-                                  if "does not support" in s):
-            left_out.setdefault(said.removeprefix("n/a: ").removesuffix(": not judged on this case"),
-                                []).append(case["name"])
-    for said, names in left_out.items():
-        print(one_line(f"note: {said}: not judged on {', '.join(names)}"))
-    for case in document["cases"]:
-        if (case["message"] or "").startswith("not run: "):
-            not_run.setdefault(case["message"], []).append(case["name"])
-        elif case["status"] == "limited":
-            continue
-        elif case["status"] != "ok":
-            print(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"),
-                  file=sys.stderr)
-    for message, names in not_run.items():
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-        print(one_line(f"error: {len(names)} case{'s' if len(names) > 1 else ''} {message} ({shown})"),
-              file=sys.stderr)
+    notes, problems = run_messages(document)
+    if notes:
+        print("\n" + "\n".join(notes))
+    for line in problems:
+        print(line, file=sys.stderr)
     print(f"{len(cases)} cases; reports in {args.out}/")
     if library.errors:
         return EXIT_INVALID

@@ -1,6 +1,8 @@
 """`tridiff.compare(...)`: one function at one point, every method, shown inline in a notebook."""
 from __future__ import annotations
 
+import numpy as np
+
 from .cases.files import read_case
 from .reports.figures import Figures
 from .runner.case import run_case
@@ -33,6 +35,8 @@ class Comparison:
         from .reports.text import case_tables
         return case_tables(self.result)
 
+    __repr__ = __str__  # a plain REPL shows the tables, not <Comparison object at …>
+
     def _repr_markdown_(self) -> str:
         from .reports.markdown import case_page
         return case_page(self.result, Figures(), standalone=False)
@@ -49,6 +53,9 @@ def compare(function: str | None = None, *, steps: dict[str, str] | None = None,
         >>> tridiff.compare("2*x**2 - 3*x + 4", x=2)                         # in a notebook: tables and plots
         >>> tridiff.compare(steps={"q": "x + y", "f": "q * z"}, x=-2, y=5, z=-4).gradient()
     """
+    # numpy arrays and scalars as the case format writes them (nested lists of floats)
+    at = {k: np.asarray(v, dtype=float).tolist() if isinstance(v, (np.ndarray, np.generic)) else v
+          for k, v in at.items()}
     data: dict = {"name": name, "points": [{"at": at}]}
     if function is not None:
         data["function"] = data["title"] = function

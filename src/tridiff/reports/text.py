@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from tabulate import tabulate
 
+from ..errors import one_line
 from . import layout, tables, worked
 from .figures import Figures
 
@@ -35,8 +36,34 @@ def case_tables(case: dict) -> str:
             case layout.Text(text, "message"):
                 parts.append(text)
             case layout.Table(headers, rows, title) if title is not None:
-                parts += [""] * (tables_in_point > 0) + [_table(headers, rows)]
+                parts += [""] * (tables_in_point > 0) + [title, _table(headers, rows)]
                 tables_in_point += 1
             case layout.Bullets(items):
                 parts += items
     return "\n".join(parts)
+
+
+def run_messages(document: dict) -> tuple[list[str], list[str]]:
+    """What `tridiff run` says below its table, one line each: notes (limited cases, which
+    pass; plug-ins without a rule for an operation) and problems (each case that is not ok;
+    cases a cluster never ran, one line per reason)."""
+    cases = document["cases"]
+    limited = [one_line(f"note: {c['file']}: case '{c['name']}': {c['message']}") for c in cases
+               if c["status"] == "limited"]
+    left_out: dict[str, list[str]] = {}  # a plug-in without a rule for an operation of the case
+    for case in cases:
+        for said in dict.fromkeys(s for p in case["points"] for s in (p.get("not_available") or {}).values()
+                                  if "does not support" in s):
+            left_out.setdefault(said.removeprefix("n/a: ").removesuffix(": not judged on this case"),
+                                []).append(case["name"])
+    notes = limited + [one_line(f"note: {said}: not judged on {', '.join(names)}") for said, names in left_out.items()]
+    problems, not_run = [], {}
+    for case in cases:
+        if (case["message"] or "").startswith("not run: "):
+            not_run.setdefault(case["message"], []).append(case["name"])
+        elif case["status"] not in ("ok", "limited"):
+            problems.append(one_line(f"{case['status']}: {case['file']}: case '{case['name']}': {case['message']}"))
+    for message, names in not_run.items():
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        problems.append(one_line(f"error: {len(names)} case{'s' if len(names) > 1 else ''} {message} ({shown})"))
+    return notes, problems

@@ -117,11 +117,13 @@ def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, 
 
 def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
               plugins: dict | None = None, precisions: tuple[str, ...] = (),
-              render: Render | None = None) -> list[CaseRun]:
+              render: Render | None = None, progress: Progress | None = None) -> list[CaseRun]:
     """Run every case (and render its pictures and pages, with `render`, in its worker and
     within its time limit); in the order of `cases`, whatever the order they finish in.
     Each case runs in a worker process (timeout None: without a time limit); only where
-    this system cannot fork, in this process, without one."""
+    this system cannot fork, in this process, without one. `progress(done, running)` is
+    told the cases finished and the names of those running, as they change and twice a
+    second."""
     plugins = plugins or {}
     if not CAN_FORK:
         runs = [CaseRun(_guarded(case, plugins, precisions)) for case in cases]
@@ -131,11 +133,15 @@ def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: 
                     run.add(step)
         return runs
     with Contained() as contained:
-        return _in_workers(cases, timeout, jobs, plugins, precisions, render, contained)
+        return _in_workers(cases, timeout, jobs, plugins, precisions, render, contained, progress)
+
+
+Progress = Callable[[int, list[str]], None]
+TICK = 0.5  # seconds between progress reports while nothing finishes
 
 
 def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: dict, precisions: tuple[str, ...],
-                render: Render | None, contained: Contained) -> list[CaseRun]:
+                render: Render | None, contained: Contained, progress: Progress | None = None) -> list[CaseRun]:
     runs: list[CaseRun | None] = [None] * len(cases)
     waiting = list(range(len(cases)))
     running: dict[int, tuple[int, Worker, float]] = {}  # worker pid -> (index, worker, deadline)
@@ -185,7 +191,10 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
                 watched[worker.conn] = worker
                 if worker.gone is not None:
                     watched[worker.gone] = worker
+            if progress is not None:
+                progress(len(cases) - len(waiting) - len(running), [cases[i].name for i, _, _ in running.values()])
             wait = max(0.0, min(deadline for _, _, deadline in running.values()) - time.monotonic())
+            wait = min(wait, TICK) if progress is not None else wait
             for ready in multiprocessing.connection.wait(list(watched), timeout=min(wait, 3600.0)):
                 worker = watched[ready]
                 if worker.pid not in running:
