@@ -134,7 +134,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Text(_data_text(case["data"]), "data"))
     if array_circuit_name(case) in plots:
         blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
-    legend_said = False
+    legend_said = gates_said = False
     for k, point in enumerate(case["points"][:detailed], 1):
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))
         if point["message"]:
@@ -169,10 +169,16 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                 blocks.append(Text(worked.CHECKER_LEGEND, "legend"))
                 legend_said = True
         if point.get("chain_rule"):
+            gates = point["chain_rule"].get("gates")
+            if gates and not gates_said:  # a function: case, cut into the gates its expression is made of (once)
+                blocks.append(Text("Its gates: " + " · ".join(f"{g['name']} = {g['is']}" for g in gates), "gates"))
+                gates_said = True
             blocks.append(Table(worked.CHAIN_HEADERS, worked.chain_rows(point),
                                 f"The chain rule at point {k}, node by node: along each path, multiplied; the paths, added"))
             blocks.append(Table(worked.LOCAL_HEADERS, worked.local_rows(point),
-                                f"Its factors at point {k}, each step's derivative in the named values it reads (sympy's form):",
+                                f"Its factors at point {k}, each " + ("gate's derivative in the values it reads:" if gates
+                                                                     else "step's derivative in the named values it reads "
+                                                                     "(sympy's form):"),
                                 title_is_heading=False))
         elif point.get("chain_rule_note"):
             blocks.append(Text(point["chain_rule_note"], "chain_rule_note"))

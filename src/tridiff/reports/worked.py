@@ -65,7 +65,8 @@ def chain_rows(point: dict) -> list[list[str]]:
             else:
                 factors = [(_d(*pair), local[pair]) for pair in pairs]
             symbols.append(" · ".join(s for s, _ in factors))
-            product = " · ".join(v for _, v in factors)
+            # (a negative factor bracketed: 1 · (-1), not 1 · -1)
+            product = " · ".join(f"({v})" if v.startswith("-") and len(factors) > 1 else v for _, v in factors)
             numbers.append(f"({product})" if len(node["terms"]) > 1 and len(factors) > 1 else product)
         output = written["output"]
         if not node["terms"]:  # read only by steps the output does not use
@@ -73,7 +74,8 @@ def chain_rows(point: dict) -> list[list[str]]:
             continue
         if len(node["terms"]) == 1 and len(node["terms"][0]) == 2:  # read by the output alone: one factor
             pair = tuple(node["terms"][0])
-            rows.append([node["node"], f"{_d(*pair)} = {form[pair]} = {_shown(node)}"])
+            said = f"{form[pair]} = {_shown(node)}" if form[pair] != _shown(node) else _shown(node)
+            rows.append([node["node"], f"{_d(*pair)} = {said}"])
             continue
         rows.append([node["node"], f"{_d(output, node['node'])} = {' + '.join(symbols)} = {' + '.join(numbers)} = "
                                    f"{_shown(node)}"])

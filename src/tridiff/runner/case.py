@@ -27,6 +27,7 @@ from ..schemes import SCHEMES
 from . import circuit, kinks, measures, plan, precision
 from .parts import parts
 from .chain import chain_rule
+from .gates import gate_chain_rule
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
@@ -229,8 +230,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
              if e["verdict"] == WRONG}))
-        written = part("chain_rule", lambda: chain_rule(engines["symbolic"], exact.values, exact.gradient,
-                                                        graph.names_of(), graph.output))
+        # a function: case through its own gates (quadratic's x used twice, its two paths added);
+        # named steps (or a long expression) through the named nodes, their local forms from sympy
+        written = part("chain_rule", lambda: (case.function is not None and gate_chain_rule(
+            graph, exact.values, exact.gradient)) or chain_rule(engines["symbolic"], exact.values, exact.gradient,
+                                                                 graph.names_of(), graph.output))
         if isinstance(written, str) or not written:  # a note instead, or nothing to write
             entry.pop("chain_rule", None)
             entry.update({"chain_rule_note": written} if written else {})
