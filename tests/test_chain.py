@@ -7,7 +7,7 @@ import pytest
 from tridiff.cases.files import load_library
 from tridiff.errors import CaseError
 from tridiff.reports.figures import Figures
-from tridiff.reports.markdown import case_page
+from tridiff.reports.markdown import case_page, details_page
 from tridiff.runner.case import run_case
 
 from conftest import ROOT
@@ -104,7 +104,7 @@ def test_the_documents_finite_differences_are_stated_and_shown_bit_for_bit():
         assert (node, "forward", h, printed) in CASES[name].points[0].expect_differences
         result = run_case(CASES[name])
         assert result["points"][0]["status"] == "ok"
-        page = case_page(result, Figures())
+        page = details_page(result, Figures())  # (the sweep tables: on the page of the case's details)
         assert f"| {h!r}" in page and f"{printed!r} ✓ stated" in page
 
 

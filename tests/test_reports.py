@@ -81,7 +81,22 @@ def test_case_page_tables_carry_the_results(fresh):
                          rf"{re.escape(node['reference_digits'])}", page), name
     assert "![error against h, point 1](plots/staged-circuit-p1-errors.svg)" in page
     quad = (fresh / "quadratic.md").read_text()
-    assert "no truncation error to measure" in quad
+    assert "[Point 1 in detail: " in quad and "](details/quadratic.md)" in quad  # the details, a page of their own
+    details = (fresh / "details" / "quadratic.md").read_text()
+    assert "no truncation error to measure" in details and "](../plots/quadratic-p1-taylor.svg)" in details
+
+
+def test_a_learners_page_reads_top_to_bottom_within_its_budget():
+    """The verdict, the circuit, its gradients, the chain rule, the V, the checkers in a line
+    each — in that order — and a four-input case's page within ~120 lines (issue 30)."""
+    page = (ROOT / "reports" / "staged-circuit.md").read_text()
+    order = ["status: **ok** — every method is right", "staged-circuit-p1-circuit.svg", "### Gradients at point 1",
+             "### The chain rule at point 1", "staged-circuit-p1-errors.svg", "- torch gradcheck (float64",
+             "in detail"]
+    assert [page.index(marker) for marker in order] == sorted(page.index(marker) for marker in order)
+    assert len(page.splitlines()) <= 120
+    for page in ROOT.joinpath("reports").glob("*.md"):  # every sweep table is on the details page, none here
+        assert not re.search(r"^\| h\s+\| forward", page.read_text(), re.M), page.name
 
 
 def test_show_prints_tables_from_existing_reports(fresh):
@@ -109,6 +124,6 @@ def _sentences(page: str):
 
 def test_no_sentence_stands_more_than_three_times_on_a_shipped_page():
     from collections import Counter
-    for page in sorted((ROOT / "reports").glob("*.md")):
+    for page in sorted((ROOT / "reports").glob("*.md")) + sorted((ROOT / "reports" / "details").glob("*.md")):
         said = Counter(_sentences(page.read_text()))
         assert [s for s, n in said.items() if n > 3] == [], page.name

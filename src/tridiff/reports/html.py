@@ -112,4 +112,7 @@ def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:
         case layout.Details(summary, items):
             return [f"<details open><summary>{e(summary)}</summary><ul>" + "".join(f"<li>{e(i)}</li>" for i in items)
                     + "</ul></details>"]
+        case layout.Fold(summary, blocks):
+            return [f'<details class="fold"><summary>{e(summary)}</summary>',
+                    *(part for inner in blocks for part in _parts(inner, svgs)), "</details>"]
     raise TypeError(f"no HTML for {block!r}")

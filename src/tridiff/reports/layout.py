@@ -78,7 +78,16 @@ class Details:
     items: list[str]
 
 
-Block = Title | Text | Notes | Code | PointHeading | Heading | Table | Bullets | Picture | Details
+@dataclass(frozen=True)
+class Fold:
+    """What a reader opens on purpose: every estimate at every h, the error model, the
+    sentences per node, the full checker table. HTML folds it (`<details>`); the markdown
+    page links to it on a page of its own (details/NAME.md)."""
+    summary: str
+    blocks: list  # of Block
+
+
+Block = Title | Text | Notes | Code | PointHeading | Heading | Table | Bullets | Picture | Details | Fold
 
 
 # A page shows a large case's code and inputs in part: a 10,000-term sum is a megabyte.
@@ -116,7 +125,7 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
     """The page of one case: its text, then every table and picture of its first
     `detailed` points, then one row for each of the others."""
     plots = figures.svgs
-    blocks: list[Block] = [Title(case["name"], case["title"], case["status"], case["message"])]
+    blocks: list[Block] = [Title(case["name"], case["title"], case["status"], verdicts.sentence(case))]
     if case["description"]:
         blocks.append(Text(case["description"], "description"))
     if case["source"]:
@@ -147,8 +156,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                 blocks.append(Table(tables.EXACT_HEADERS, tables.exact_rows(point)))
             continue
         blocks.append(Text(tables.value_text(case, point), "value"))
+        # read top to bottom: the circuit, its gradients, the chain rule, the V, the checkers in a line
+        # each; what a reader opens on purpose is folded below them
         if circuit_name(case, k) in plots:
             blocks.append(Picture(circuit_name(case, k), f"the circuit at point {k}: values above, gradients below"))
+        folded: list[Block] = []
         if tables.summarised(point):
             blocks.append(Table(tables.distribution_headers(point), tables.distribution_rows(point),
                                 tables.distribution_title(point)))
@@ -156,18 +168,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                                 "The worst nodes and the nodes swept one by one"))
         else:
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point), f"Gradients at point {k}: every node of the circuit"))
-        blocks.append(Bullets(tables.node_notes(point)))
-        taylor = worked.taylor_table(point)
-        if taylor:
-            blocks.append(Table(taylor[1], taylor[2], f"{taylor[0]} (point {k})"))
-            if taylor_name(case, k) in plots:
-                blocks.append(Picture(taylor_name(case, k), f"the Taylor remainder against h, point {k}"))
-        checks = worked.checker_table(point)
-        if checks:
-            blocks.append(Table(*checks, f"Would your gradient checker pass at point {k}?"))
-            if not legend_said:
-                blocks.append(Text(worked.CHECKER_LEGEND, "legend"))
-                legend_said = True
+        for array, title, headers, rows in matrices.array_tables(case, point):
+            blocks.append(Table(headers, rows, title))
+            if heatmap_name(case, k, array) in plots:
+                blocks.append(Picture(heatmap_name(case, k, array), f"∂{case['output']}/∂{array} and its errors, "
+                                                                    "element by element"))
         if point.get("chain_rule"):
             gates = point["chain_rule"].get("gates")
             if gates and not gates_said:  # a function: case, cut into the gates its expression is made of (once)
@@ -182,20 +187,33 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                                 title_is_heading=False))
         elif point.get("chain_rule_note"):
             blocks.append(Text(point["chain_rule_note"], "chain_rule_note"))
-        for array, title, headers, rows in matrices.array_tables(case, point):
-            blocks.append(Table(headers, rows, title))
-            if heatmap_name(case, k, array) in plots:
-                blocks.append(Picture(heatmap_name(case, k, array), f"∂{case['output']}/∂{array} and its errors, "
-                                                                    "element by element"))
-        blocks.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
-        blocks.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
-                            f"Richardson extrapolation of central differences at point {k}:", title_is_heading=False))
-        for title, headers, rows in worked.sweep_tables(point):  # pages only: no title, so not in `show`
-            blocks.append(Text(title, "sweep"))
-            blocks.append(Table(headers, rows))
         if plot_name(case, k) in plots:
             blocks.append(Picture(plot_name(case, k), f"error against h, point {k}"))
-        blocks.append(Details(f"What happened at point {k}, in words", tables.readings(point)))
+        said = worked.checker_lines(point, len(case["inputs"]))
+        if said:
+            blocks.append(Text(f"What the gradient checkers would say at point {k}, each at its defaults:", "checkers"))
+            blocks.append(Bullets(said))
+        folded.append(Bullets(tables.node_notes(point)))
+        taylor = worked.taylor_table(point)
+        if taylor:
+            folded.append(Table(taylor[1], taylor[2], f"{taylor[0]} (point {k})"))
+            if taylor_name(case, k) in plots:
+                folded.append(Picture(taylor_name(case, k), f"the Taylor remainder against h, point {k}"))
+        checks = worked.checker_table(point)
+        if checks:
+            folded.append(Table(*checks, f"Would your gradient checker pass at point {k}?"))
+            if not legend_said:
+                folded.append(Text(worked.CHECKER_LEGEND, "legend"))
+                legend_said = True
+        folded.append(Table(tables.CONVERGENCE_HEADERS, tables.convergence_rows(point), "Finite differences"))
+        folded.append(Table(tables.RICHARDSON_HEADERS, tables.richardson_rows(point),
+                            f"Richardson extrapolation of central differences at point {k}:", title_is_heading=False))
+        for title, headers, rows in worked.sweep_tables(point):  # pages only: no title, so not in `show`
+            folded.append(Text(title, "sweep"))
+            folded.append(Table(headers, rows))
+        folded.append(Details(f"What happened at point {k}, in words", tables.readings(point)))
+        blocks.append(Fold(f"Point {k} in detail: the Taylor test, every checker at every node, every finite "
+                           "difference at every h, the error model, each node in words", folded))
     if len(case["points"]) > detailed:
         blocks.append(Heading(tables.brief_title(case)))
         blocks.append(Table(tables.brief_headers(case), tables.brief_rows(case)))
@@ -215,10 +233,10 @@ def not_available(entry: dict) -> list[str]:
 SAID = 3  # times a long sentence may stand on one page; after, "as above"
 
 
-def _said_thrice(blocks: list[Block]) -> list[Block]:
+def _said_thrice(blocks: list[Block], seen: dict[str, int] | None = None) -> list[Block]:
     """A table cell or list item of more than a few words said a fourth time on the page
     (a linear node's "no truncation error" at every point and scheme) becomes "as above"."""
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
 
     def once(text: str) -> str:
         kept = []
@@ -239,5 +257,7 @@ def _said_thrice(blocks: list[Block]) -> list[Block]:
                 block = Bullets([once(item) for item in items])
             case Details(summary, items):
                 block = Details(summary, [once(item) for item in items])
+            case Fold(summary, inner):
+                block = Fold(summary, _said_thrice(inner, seen))
         out.append(block)
     return out

@@ -37,13 +37,30 @@ def index(document: dict) -> str:
             + _table(tables.index_headers(document), rows) + f"\n\n## {TITLE}\n\n" + how_to_read())
 
 
+DETAILS = "details"  # the folder of the pages a case's folds link to (details/NAME.md: never a case's name)
+
+
 def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
-    """A case's page; `standalone` pages link back to the index."""
+    """A case's page; `standalone` pages link back to the index, and to the page of its
+    details (details_page); in a notebook the details are folded in place."""
     back = f"[← all cases]({INDEX}) · " if standalone else ""
-    return "\n".join(line for block in layout.case_blocks(case, figures) for line in _lines(block, back))
+    link = f"{DETAILS}/{case['name']}.md" if standalone else None
+    return "\n".join(line for block in layout.case_blocks(case, figures) for line in _lines(block, back, link))
 
 
-def _lines(block: layout.Block, back: str) -> list[str]:
+def details_page(case: dict, figures: Figures) -> str:
+    """What each point's fold holds, on a page of its own beside the case's."""
+    lines = [f"# {case['name']}, in detail", "", f"[← {case['name']}](../{case['name']}.md) · [all cases](../{INDEX})", ""]
+    for block in layout.case_blocks(case, figures):
+        match block:
+            case layout.PointHeading(k, at, status):
+                lines += [f"## Point {k}: {at} — {status}", ""]
+            case layout.Fold(_, blocks):
+                lines += [line.replace("](plots/", "](../plots/") for inner in blocks for line in _lines(inner, "", None)]
+    return "\n".join(lines)
+
+
+def _lines(block: layout.Block, back: str, details: str | None = None) -> list[str]:
     match block:
         case layout.Title(name, title, status, message):
             return [f"# {name}: {_text(title)}" if title else f"# {name}", "",
@@ -74,4 +91,9 @@ def _lines(block: layout.Block, back: str) -> list[str]:
             return ([f"## {title}", ""] if title else []) + [f"![{alt}](plots/{name})", ""]
         case layout.Details(summary, items):
             return [f"<details open><summary>{summary}</summary>", "", *(f"- {item}" for item in items), "", "</details>", ""]
+        case layout.Fold(summary, blocks):
+            if details is not None:
+                return [f"[{summary} →]({details})", ""]
+            return [f"<details><summary>{summary}</summary>", "",
+                    *(line for inner in blocks for line in _lines(inner, back, None)), "</details>", ""]
     raise TypeError(f"no markdown for {block!r}")

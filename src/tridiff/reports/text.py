@@ -21,12 +21,17 @@ def summary_table(document: dict, wide: bool = False) -> str:
     return "\n".join([table, *worked.checker_summary(document)])
 
 
+def _unfolded(blocks: list) -> list:
+    """The terminal shows every table: a fold's blocks where the fold stands."""
+    return [inner for block in blocks for inner in (block.blocks if isinstance(block, layout.Fold) else [block])]
+
+
 def case_tables(case: dict) -> str:
     """One case's tables, every point, as `tridiff show CASE` prints them: the page's titled
     tables and the lines around them, no pictures."""
     parts: list[str] = []
     tables_in_point = 0
-    for block in layout.case_blocks(case, Figures(), detailed=len(case["points"])):
+    for block in _unfolded(layout.case_blocks(case, Figures(), detailed=len(case["points"]))):
         match block:
             case layout.Title(name, _, status, message):
                 parts.append(f"{name}: {status}" + (f" — {message}" if message else ""))

@@ -23,6 +23,21 @@ def tally(document: dict) -> str:
     return ", ".join([f"{ok} of {len(cases)} cases ok"] + [f"{n} {words.get(s, s)}" for s, n in counts.items()])
 
 
+def sentence(case: dict) -> str | None:
+    """The verdict in one sentence, where the case's message (a mismatch, a limit, an
+    error: itself a sentence) does not give it: what "ok" means here."""
+    if case["message"] or case["status"] != "ok":
+        return case["message"]
+    points = case["points"]
+    # a point the case expects to fail passes as "ok" with the message "as the case expects, …"
+    expected = [p for p in points if "as the case expects" in (p["message"] or "")]
+    judged = len(points) - len(expected)
+    said = (f"every method is right at every node{' and point' if judged > 1 else ''}, within the rule below"
+            if judged else "no point is judged")
+    return said + (f"; {len(expected)} point{'s are' if len(expected) > 1 else ' is'} not differentiable or not "
+                   "defined, as the case expects" if expected else "")
+
+
 def may_lose(node: dict) -> str:
     """How many of its ~16 digits float64 may lose at a node: log10(rounding scale / |exact|)."""
     scale, ref = node["scale"], abs(node["reference"])

@@ -186,6 +186,37 @@ def checker_table(point: dict) -> tuple[list[str], list[list[str]]] | None:
     return headers, out
 
 
+def checker_lines(point: dict, inputs: int) -> list[str]:
+    """What each gradient checker would say here, one line per checker and precision: on
+    backprop's right gradient at every node it checked (of the case's `inputs`), and how
+    wrong a gradient it lets pass."""
+    grouped: dict[tuple[str, str], list[dict]] = {}
+    for row in point.get("gradient_checks") or []:
+        grouped.setdefault((row["checker"], row["precision"]), []).append(row)
+    lines = []
+    for (checker, precision), rows in grouped.items():
+        said: dict[str, list[str]] = {}
+        reported = [row["differences"]["backprop"] for row in rows if row["verdicts"].get("backprop") == "reported"]
+        for row in rows:
+            kind = row["verdicts"].get("backprop")
+            what = ("returns |g − n| (the threshold is yours)" if kind == "reported" else
+                    "fails this right gradient (a spurious failure)" if kind == "spurious failure" else
+                    _verdict(row, "backprop"))
+            said.setdefault(what, []).append(row["node"])
+        nodes = len(rows)
+        every = "every input" if nodes == inputs else f"{nodes} of the {inputs:,} inputs (those checked)"
+        verdict = "; ".join(f"{what} at {every if len(on) == nodes and nodes > 1 else ', '.join(on[:4])}"
+                            f"{' …' if len(on) > 4 and len(on) < nodes else ''}" for what, on in said.items())
+        if reported and None not in reported:
+            verdict += f", up to {max(reported):.1e}" if max(reported) else ", 0 at each"
+        steps = sorted({row["h"] for row in rows if row["h"] is not None and math.isfinite(row["h"])})
+        step = "" if not steps else f", step {steps[0]:.3g}" + (f"…{steps[-1]:.3g}" if len(steps) > 1 else "")
+        far = [row["passes_off_by"][1] for row in rows if row["passes_off_by"] is not None]
+        loose = "" if not far else f"; it would pass a gradient off by up to {max(math.inf if x is None else x for x in far):.1e}"
+        lines.append(f"{CHECKERS[checker].called} ({precision}{step}): {verdict}{loose}")
+    return lines
+
+
 # said once a page, under the first checker table
 CHECKER_LEGEND = ("Each tool at its default step and tolerance (docs/checkers.md). Its error: the relative "
                   "error of its estimate (absolute where the exact derivative is 0). Passes g off by: the "

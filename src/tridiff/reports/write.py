@@ -80,7 +80,8 @@ def data_pieces(case: dict) -> dict[str, str]:
 
 
 def page_pieces(case: dict, figures: Figures) -> dict[str, str]:
-    return {"page.md": markdown.case_page(case, figures), "index.html": html.case_section(case, figures)}
+    return {"page.md": markdown.case_page(case, figures), "details.md": markdown.details_page(case, figures),
+            "index.html": html.case_section(case, figures)}
 
 
 def write_all(document: dict, folder: ReportFolder, figures: Figures,
@@ -101,4 +102,5 @@ def write_all(document: dict, folder: ReportFolder, figures: Figures,
     folder.write(markdown.INDEX, markdown.index(document))
     for case, p in zip(cases, pieces):
         folder.write(f"{case['name']}.md", p["page.md"])
+        folder.write(f"{markdown.DETAILS}/{case['name']}.md", p["details.md"])
     folder.write("index.html", html.page(document, figures, [p["index.html"] for p in pieces]))
