@@ -5,7 +5,7 @@ import math
 
 from ..runner.analysis import reading, richardson_reading
 from ..runner.measures import scaled
-from .verdicts import headline, may_lose, verdicts
+from .verdicts import headline, judged, may_lose, point_status, verdicts
 from ..methods.registry import BUILT_IN
 from ..schemes import SCHEMES
 
@@ -120,7 +120,7 @@ def index_rows(document: dict, link=None) -> list[list[str]]:
     rows = []
     for case in document["cases"]:
         worst: dict[str, float | None] = {}
-        for point in case["points"]:
+        for point in filter(judged, case["points"]):
             for key, e in point_worst(point).items():
                 if e is not None and (worst.get(key) is None or e > worst[key]):
                     worst[key] = e
@@ -148,8 +148,8 @@ def summary_rows(document: dict) -> list[list[str]]:
     rows = []
     for case in document["cases"]:
         for point in case["points"]:
-            worst = point_worst(point)
-            rows.append([case["name"], point_label(point), *(err(worst.get(c)) for c in columns), point["status"]])
+            worst = point_worst(point) if judged(point) else {}
+            rows.append([case["name"], point_label(point), *(err(worst.get(c)) for c in columns), point_status(point)])
     return rows
 
 
@@ -163,12 +163,13 @@ def compact_rows(document: dict) -> list[list[str]]:
     rows = []
     for case in document["cases"]:
         for point in case["points"]:
-            worst = point_worst(point)
+            worst = point_worst(point) if judged(point) else {}
             found = [(worst[m], m) for m in exact if worst.get(m) is not None]
             best = [(worst[s], s) for s in schemes if worst.get(s) is not None]
             name = case["name"] if len(case["name"]) <= 22 else case["name"][:21] + "…"
-            rows.append([name, point_label(point, 13), "—" if not found else f"{err(max(found)[0])} {max(found)[1]}",
-                         "—" if not best else f"{err(min(best)[0])} {min(best)[1]}", point["status"]])
+            gone = "not judged" if point.get("expected") or "gradient" not in point else "—"
+            rows.append([name, point_label(point, 13), gone if not found else f"{err(max(found)[0])} {max(found)[1]}",
+                         gone if not best else f"{err(min(best)[0])} {min(best)[1]}", point_status(point)])
     return rows
 
 

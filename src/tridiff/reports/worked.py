@@ -238,6 +238,8 @@ def checker_summary(document: dict, width: int = 100) -> list[str]:
                     found = worst.setdefault((case["name"], row["precision"]), {})
                     short = CHECKERS[row["checker"]].short
                     found[short] = "fails" if "fails" in (said, found.get(short)) else said
+    if not any(point.get("gradient_checks") for case in document["cases"] for point in case["points"]):
+        return ["No gradient checker was run: no point here has a gradient to check."]
     if not worst:
         return ["Gradient checkers at their defaults pass every right gradient checked here (docs/checkers.md)."]
     parts = [f"{name} ({precision}: {', '.join(f'{c} {v}' for c, v in sorted(said.items()))})"

@@ -157,7 +157,7 @@ def as_expected(entry: dict, point: Point) -> dict:
         return entry
     if entry["status"] == want:
         if want in FAILING:  # (an expected limited or ok point is that, and says its own message)
-            entry.update(status="ok", message=f"as the case expects, {want}: {entry['message']}")
+            entry.update(status="ok", expected=want, message=f"as the case expects, {want}: {entry['message']}")
     elif entry["status"] != "mismatch":
         found = entry["message"] or "every method is right at every node"
         entry.update(status="mismatch", message=f"expect status: the case expects {want}, but the point is "

@@ -147,6 +147,7 @@ class PointResult(TypedDict, total=False):
     status: str                      # one of STATUSES
     message: str | None
     expect: dict
+    expected: str                    # a point meant to fail that did (nondifferentiable, error): not judged
     reference_notes: list[str]
     kink_along: dict                 # every partial exists, yet f bends along this direction (runner.kinks)
     value: float
