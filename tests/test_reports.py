@@ -127,3 +127,17 @@ def test_no_sentence_stands_more_than_three_times_on_a_shipped_page():
     for page in sorted((ROOT / "reports").glob("*.md")) + sorted((ROOT / "reports" / "details").glob("*.md")):
         said = Counter(_sentences(page.read_text()))
         assert [s for s, n in said.items() if n > 3] == [], page.name
+
+
+def test_summaries_leave_out_the_points_a_case_expects_to_fail():
+    """svm-hinge-loss's second point is its kink, expected: its one-sided differences (off by
+    ~1) are not errors; logsumexp's z = 1000 overflows, expected: no "—" that reads as a gap."""
+    from tridiff.reports.tables import compact_rows, index_rows
+    document = json.loads((ROOT / "reports" / "results.json").read_text())
+    kink = next(c for c in document["cases"] if c["name"] == "svm-hinge-loss")
+    assert [p.get("expected") for p in kink["points"]] == [None, "nondifferentiable"]
+    row = next(r for r in index_rows(document) if r[0] == "svm-hinge-loss")
+    assert max(float(v) for v in row[2:-1] if v not in ("—", "0")) < 1e-13  # the judged point's errors only
+    rows = {(r[0], r[4]) for r in compact_rows(document)}
+    assert ("svm-hinge-loss", "ok (expected)") in rows and ("logsumexp", "ok (expected)") in rows
+    assert all(r[2] == r[3] == "not judged" for r in compact_rows(document) if r[4] == "ok (expected)")
