@@ -9,9 +9,6 @@ past SYMBOLIC_MAX_SIZE sympy nodes (or too deep for sympy's recursion) makes the
 "over budget", a finding about symbolic differentiation, not an error. The exact
 reference does not depend on it (tridiff.methods.reference).
 
-`higher_derivatives` composes the output as a function of one node alone and
-differentiates it up to five times, for the finite-difference error model.
-
 Constants are the float64 values every method uses (pi is math.pi), and generated code
 never sees a user's name (lambdify's dummify): a step called `e` or `sign` cannot
 change a number.
@@ -38,11 +35,8 @@ SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the
 SYMBOLIC_MAX_WORK = 2_000_000
 PREDICTED_MAX_SIZE = 2 * SYMBOLIC_MAX_SIZE  # the same, as swell.py counts it before sympy starts
 SYMBOLIC_MAX_SHAPES = 500
-MODEL_MAX_NODES = 60  # above this, higher derivatives are not attempted (expression swell: minutes)
-MODEL_MAX_SIZE = 2_000  # nor differentiated again once an expression has this many sympy nodes
 # Digits at which the chain rule's factors are computed, until two agree (_value_at)
 CHAIN_DIGITS = (60, 120, 240, 480, 960, 1920)
-CSE_ABOVE_SIZE = 2_500  # sympy nodes: derivatives larger than this are compiled with common subexpressions shared
 
 
 SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()}
@@ -120,12 +114,10 @@ class SymbolicCase:
         names = graph.names_of()
         self.symbol = {i: sp.Symbol(names[i], real=True) for i in names}
         self.units: list[Unit] = []
-        self._derivatives: dict[str, tuple] = {}
         self.over_budget: str | None = None
         # sympy differentiates Max and Min into Heaviside terms whose higher derivatives it
         # then spends seconds simplifying (12 s for logsumexp of three numbers): the error
         # model takes Taylor mode's instead, which reads max and min as the branch taken.
-        self._picks = any(node.op in ("max", "min") for node in graph.nodes)
         try:
             self._build()
         except OverBudget as err:
@@ -267,56 +259,6 @@ class SymbolicCase:
         return values[self.graph.output], {names[i]: adjoint[i] for i in names}
 
     # -- error model ------------------------------------------------------------------------
-    def higher_derivatives(self, values: dict[int, float], name: str, order: int = 5) -> list[float | None] | None:
-        """d^k output / d node^k for k = 0..order (the node alone moving), or None if too large;
-        the highest ones are None where their expressions would be too large to build.
-
-        For the error model only (a few digits suffice): sympy's derivatives, compiled once
-        per node, evaluated in float64 at `values` (of the named nodes, from the reference).
-        A derivative that is identically zero stays 0."""
-        if len(self.graph.nodes) > MODEL_MAX_NODES or self.over_budget or self._picks:
-            return None
-        if name not in self._derivatives:
-            try:
-                self._derivatives[name] = self._compile_derivatives(name, order)
-            except (ValueError, TypeError, NotImplementedError, RecursionError):
-                # sympy cannot write some derivatives as code (d/dx sign(log x) stays a
-                # Derivative): the error model is then n/a for this node, nothing else is lost.
-                self._derivatives[name] = None
-        if self._derivatives[name] is None:
-            return None
-        fn, args = self._derivatives[name]
-        try:
-            found = [float(d) for d in fn(*(values[a] for a in args))]
-            return found + [None] * (order + 1 - len(found))
-        except (ArithmeticError, ValueError, TypeError, NameError):  # NameError: a function math lacks
-            return None
-
-    def _compile_derivatives(self, name: str, order: int):
-        target = self.graph.named[name]
-        downstream = self.graph.downstream(target)
-        expr = self.symbol[self.graph.output]
-        for unit in reversed(self.units):
-            if downstream[unit.node] and unit.node != target:
-                expr = expr.xreplace({self.symbol[unit.node]: unit.expr})
-                if _larger_than(expr, MODEL_MAX_SIZE):  # a step used twice doubles it, step after step
-                    return None
-        t = self.symbol[target]
-        exprs = [expr]
-        # Each derivative of a deep composition is several times larger than the last (a
-        # 30-step chain of tanh and exp: minutes for the fifth). Stop before differentiating
-        # an expression over MODEL_MAX_SIZE: the higher derivatives are then unknown (None)
-        # and the error model of the schemes that need them says n/a. Deterministic, unlike a clock.
-        while len(exprs) <= order and not _larger_than(exprs[-1], MODEL_MAX_SIZE):
-            exprs.append(sp.diff(exprs[-1], t))
-        by_symbol = {sym: i for i, sym in self.symbol.items()}
-        args = sorted({by_symbol[sym] for e in exprs for sym in e.free_symbols} | {target})
-        # Common-subexpression elimination keeps the code of a large expression linear in its
-        # size (without it, lambdify of a 10-step chain's fifth derivative took 10 s a node),
-        # but costs more than it saves on the small expressions of most cases.
-        fn = sp.lambdify([self.symbol[a] for a in args], exprs, modules=_LAMBDIFY_MODULES,
-                         cse=any(_larger_than(e, CSE_ABOVE_SIZE) for e in exprs), dummify=True)
-        return fn, args
 
 
 def _value_at(expr: sp.Expr, at: dict[sp.Symbol, mpmath.mpf]) -> mpmath.mpf:
@@ -358,11 +300,6 @@ def _size(expr: sp.Expr, limit: int) -> int:
         if count > limit:
             break
     return count
-
-
-def _larger_than(expr: sp.Expr, limit: int) -> bool:
-    """Whether expr's tree has more than `limit` nodes (counted only up to the limit)."""
-    return _size(expr, limit) > limit
 
 
 def _real(v: object) -> float:

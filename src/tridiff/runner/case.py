@@ -154,8 +154,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     lower = part("precisions", lambda: {p: precision.lower(case, engines["backprop"], point, swept, p)
                                         for p in engines.lower_precisions}, store=False, default={})
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    model, along = part("error_model", lambda: _model_derivatives(case, engines["symbolic"], values, exact, swept,
-                                                                  engines.directions), store=False,
+    model, along = part("error_model", lambda: _model_derivatives(case, values, swept, engines.directions), store=False,
                         default=(dict.fromkeys(swept), [None] * len(engines.directions)))
 
     entry["value"] = values[graph.output]
@@ -279,20 +278,16 @@ def _model_order(case: Case) -> int:
     return max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
 
 
-def _model_derivatives(case: Case, symbolic, values: list[float], exact: Exact, swept: list[str],
+def _model_derivatives(case: Case, values: list[float], swept: list[str],
                        directions: list[list[float]]) -> tuple[dict, list]:
-    """The higher derivatives the error models need: along each swept node, sympy's at the
-    exact point where within its budget; Taylor mode's in float64 for the other nodes and
-    along each direction, all in one pass over the graph."""
+    """The higher derivatives the error models need, along each swept node and each
+    direction: Taylor mode's, in float64, all in one pass over the graph (an error model
+    needs their size to a digit or two, not sympy's exact forms, which cost a tenth of a run)."""
     graph = case.graph
     named = graph.named
-    named_values = {i: to_float(exact.values[i]) for i in named.values()}
-    found = {name: symbolic.higher_derivatives(named_values, name, _model_order(case)) for name in swept}
-    missing = [name for name, d in found.items() if d is None]
-    seeds = [{named[n]: 1.0} for n in missing] + [dict(zip(graph.inputs.values(), v)) for v in directions]
+    seeds = [{named[n]: 1.0} for n in swept] + [dict(zip(graph.inputs.values(), v)) for v in directions]
     taylored = taylor.derivatives(graph, values, seeds, _model_order(case)) if seeds else []
-    found.update(zip(missing, taylored))
-    return found, taylored[len(missing):]
+    return dict(zip(swept, taylored)), taylored[len(swept):]
 
 
 def _directions(case: Case, directions: list[list[float]], model: list, values: list[float], exact: Exact,
