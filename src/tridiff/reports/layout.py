@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from ..cases.arrays import described
 from ..runner.parts import PARTS
 from . import matrices, tables, verdicts, worked
-from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
-                      taylor_name)
+from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
+                      plot_name, taylor_name)
 
 
 @dataclass(frozen=True)
@@ -189,6 +189,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             blocks.append(Table(headers, rows))
         if plot_name(case, k) in plots:
             blocks.append(Picture(plot_name(case, k), f"error against h, point {k}"))
+        if details_plot_name(case, k) in plots:
+            blocks.append(Picture(details_plot_name(case, k), f"every scheme's error against h, point {k}"))
         blocks.append(Details(f"What happened at point {k}, in words", tables.readings(point)))
     if len(case["points"]) > detailed:
         blocks.append(Heading(tables.brief_title(case)))
