@@ -133,3 +133,10 @@ def test_no_matplotlib_in_drawing_and_the_same_bytes_without_numpys_cpu_features
     for name, svg in json.loads(runs[0]).items():
         if (ROOT / "reports/plots" / name).exists():
             assert svg == (ROOT / "reports/plots" / name).read_text(), name
+
+
+def test_the_v_arms_are_named_where_the_model_has_both_and_a_missing_arm_is_said():
+    exp = (ROOT / "reports/plots/exp-p1-errors.svg").read_text()
+    assert ">round-off ∝ 1/h<" in exp and ">truncation ∝ h<" in exp
+    staged = (ROOT / "reports/plots/staged-circuit-p1-errors.svg").read_text()  # bilinear: round-off only
+    assert "truncation ∝" not in staged and "On every panel: no truncation arm here" in staged

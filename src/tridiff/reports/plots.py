@@ -19,7 +19,7 @@ from ..runner.analysis import BEYOND, predicted_error
 from ..runner.measures import scaled
 from ..schemes import SCHEMES
 from .curves import PLUGIN_COLORS, function_plot, taylor_plot  # noqa: F401  (the plots, from one place)
-from .svgplot import GREY, Axis, Box, Canvas, Label, frame, place_near, stack, text_width, wrap
+from .svgplot import GREY, SUPERSCRIPT, Axis, Box, Canvas, Label, frame, place_near, stack, text_width, wrap
 from .tables import sweeps
 
 H_RANGE = (-16.5, -0.3)   # log10 of the steps drawn
@@ -161,6 +161,8 @@ def _panel(canvas: Canvas, x0: float, y0: float, width: float, name: str, node: 
     for h, e, text, color in stars:  # (no room beside its star: named in the column, with a leader)
         if place_near(canvas, xs(h), ys(e), text, box, color, 9.5) is None:
             labels.append(Label(ys(e), text, color))
+    if series and series[0]["model"] is not None:  # the V's two arms named, on the one-sided scheme's model
+        _arms(canvas, series[0], xs, ys, box)
     bottom = stack(canvas, [a for a in labels if a is not None], box.x1 + 18, box.y0, box.y1 + 8,
                    width=x0 + width - box.x1 - 30)
     y = max(box.y1 + 34, bottom) + 4
@@ -282,10 +284,24 @@ def _draw(canvas: Canvas, s: dict, xs: Axis, ys: Axis, clip: str) -> Label | Non
         canvas.marker(s["marker"], x, y, color, 2.2 if s["dash"] else 2.8)
     if s["best"] is not None and ys.holds(s["best"][1]) and xs.holds(s["best"][0]):
         canvas.marker("v", xs(s["best"][0]), ys(s["best"][1]) - 6, color, 5, "black")
+        canvas.keep_clear(Box(xs(s["best"][0]) - 5, ys(s["best"][1]) - 12, xs(s["best"][0]) + 5, ys(s["best"][1])))
     if not drawn:
         return None
     right = max(drawn)
     return Label(right[1], s["label"], color)
+
+
+def _arms(canvas: Canvas, s: dict, xs: Axis, ys: Axis, box: Box) -> None:
+    """"round-off ∝ 1/h" on the model's left arm and "truncation ∝ h^p" on its right, three
+    decades of h either side of its best h, where both terms are there and in view."""
+    m = s["model"]
+    if not (m["truncation"] and m["roundoff"] and m["h"]):
+        return
+    power = "" if m["power"] == 1 else str(m["power"]).translate(SUPERSCRIPT)
+    for h, text in ((m["h"] / 1e3, "round-off ∝ 1/h"), (m["h"] * 1e3 ** (1 / m["power"]), f"truncation ∝ h{power}")):
+        e = scaled(predicted_error(m, h), s["ref"])
+        if xs.holds(h) and ys.holds(e):
+            place_near(canvas, xs(h), ys(e), text, box, s["color"], 10)
 
 
 def _guides(canvas: Canvas, xs: Axis, ys: Axis, box: Box, clip: str) -> list[Label | None]:

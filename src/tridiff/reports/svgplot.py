@@ -11,6 +11,7 @@ fixed offsets around the point they name (`place_near`), in a fixed order.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from html import escape
 
@@ -126,7 +127,8 @@ class Canvas:
     """The elements of one SVG document, and the box of every piece of text in it."""
 
     def __init__(self, ident: str) -> None:
-        self.ident = ident      # makes clip-path ids unique where several plots share an HTML page
+        # makes clip-path ids unique (and valid in url(#…)) where several plots share an HTML page
+        self.ident = re.sub(r"[^A-Za-z0-9_-]", "-", ident)
         self.parts: list[str] = []
         self.boxes: list[Box] = []    # every piece of text
         self.clear: list[Box] = []    # marks no label may cover
