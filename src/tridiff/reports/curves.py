@@ -8,7 +8,8 @@ from ..methods.registry import BUILT_IN
 from ..schemes import SCHEMES
 from .svgplot import GREY, Axis, Box, Canvas, Label, frame, place_near, stack, wrap
 
-PLUGIN_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")  # none of the built-in methods' colours
+# the methods without a style of their own (forward mode, plug-ins): none of the schemes' or styled methods' colours
+PLUGIN_COLORS = ("#8c564b", "#e377c2", "#bcbd22", "#393b79", "#7f7f7f")
 PLOT_W, PLOT_H = 430, 260
 
 
@@ -58,8 +59,8 @@ def taylor_plot(case: dict, point_index: int) -> str | None:
             labels.append(Label(points[0][1], text, color))
         zeros = sum(1 for r in remainder if r == 0)
         if zeros:
-            words.append(f"{', '.join(names)}: r(h) exactly 0 at {zeros} of {len(remainder)} steps — not drawn, a log "
-                         "axis has no place for 0.")
+            words.append(f"{', '.join(names)}: r(h) exactly 0 at {zeros} of {len(remainder)} steps — not drawn, "
+                         "a log axis has no place for 0.")
     for p, text in ((1, "h (wrong)"), (2, "h² (right)")):  # guides through the largest remainder
         end = 10 ** (top + p * math.log10(hs[-1] / hs[0]))
         canvas.line([(xs(hs[0]), ys(10 ** top)), (xs(hs[-1]), ys(end))], "#aaaaaa", 0.8, "6 2 1 2", clip)

@@ -244,12 +244,12 @@ def _levels(node: dict, ref: float, every: bool, zero: list[str]) -> list[dict]:
     out = []
     for e, names in by_error.items():
         if e == 0:
-            zero.append(f"{' and '.join(names)} (the exact derivative, to the last bit)")
+            zero.append(f"{' and '.join(names).replace('_', ' ')} (the exact derivative, to the last bit)")
             continue
         kind = BUILT_IN.get(names[0])
         style = kind.style if kind is not None else None
-        out.append({"label": ", ".join(names), "color": style.color if style else next(others), "marker": None,
-                    "points": [], "dash": METHOD_DASH.get(style.line) if style else "6 3", "level": [e],
+        out.append({"label": ", ".join(names).replace("_", " "), "color": style.color if style else next(others),
+                    "marker": None, "points": [], "dash": METHOD_DASH.get(style.line) if style else "6 3", "level": [e],
                     "model": None, "best": None})
     return out
 
@@ -298,7 +298,8 @@ def _arms(canvas: Canvas, s: dict, xs: Axis, ys: Axis, box: Box) -> None:
     if not (m["truncation"] and m["roundoff"] and m["h"]):
         return
     power = "" if m["power"] == 1 else str(m["power"]).translate(SUPERSCRIPT)
-    for h, text in ((m["h"] / 1e3, "round-off ∝ 1/h"), (m["h"] * 1e3 ** (1 / m["power"]), f"truncation ∝ h{power}")):
+    arms = ((m["h"] / 1e3, "round-off ∝ 1/h"), (m["h"] * 1e3 ** (1 / m["power"]), f"truncation ∝ h{power}"))
+    for h, text in arms:
         e = scaled(predicted_error(m, h), s["ref"])
         if xs.holds(h) and ys.holds(e):
             place_near(canvas, xs(h), ys(e), text, box, s["color"], 10)
