@@ -28,7 +28,7 @@ CASES = {c["name"]: c for c in RESULTS["cases"]}
 def boxes(root: ET.Element) -> list[tuple[str, Box]]:
     """Every <text>'s box, from its own attributes, as the writer estimated it."""
     return [(t.text or "", text_box(float(t.get("x")), float(t.get("y")), t.text or "", float(t.get("font-size")),
-                                    t.get("text-anchor", "start")))
+                                    t.get("text-anchor", "start"), t.get("font-weight") == "bold"))
             for t in root.iter(f"{NS}text")]
 
 
@@ -140,3 +140,20 @@ def test_the_v_arms_are_named_where_the_model_has_both_and_a_missing_arm_is_said
     assert ">round-off ∝ 1/h<" in exp and ">truncation ∝ h<" in exp
     staged = (ROOT / "reports/plots/staged-circuit-p1-errors.svg").read_text()  # bilinear: round-off only
     assert "truncation ∝" not in staged and "On every panel: no truncation arm here" in staged
+
+
+def test_the_width_estimate_is_never_under_dejavu_sans_real_width():
+    """The overlap test above is only as good as the estimate: every shipped label's
+    estimated width is at least what DejaVu Sans (the font the plots ask for) advances."""
+    ft2font = pytest.importorskip("matplotlib.ft2font")
+    from matplotlib import font_manager
+    from tridiff.reports.svgplot import text_width
+    flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or 2 ** 1  # (FT_LOAD_NO_HINTING)
+    fonts = {bold: ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(
+        family="DejaVu Sans", weight="bold" if bold else "normal"), fallback_to_default=False)) for bold in (False, True)}
+    for path in DRAWN[::5]:
+        for t in ET.fromstring(path.read_text()).iter(f"{NS}text"):
+            bold, size = t.get("font-weight") == "bold", float(t.get("font-size"))
+            fonts[bold].set_size(size, 72)
+            fonts[bold].set_text(t.text or "", 0.0, flags=flags)
+            assert text_width(t.text or "", size, bold) >= fonts[bold].get_width_height()[0] / 64, (path.name, t.text)

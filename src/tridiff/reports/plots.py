@@ -66,7 +66,7 @@ def error_plot(case: dict, point_index: int, every: bool = False) -> str | None:
     title = (f"{case['name']}, point {point_index + 1}: the error of each estimate of ∂{case['output']}/∂node "
              f"against the step h" + (" — every scheme, precision and method" if every else ""))
     top = 10
-    for line in wrap(title, width - 20, 14):
+    for line in wrap(title, width - 20, 14, bold=True):
         top += 18
         canvas.text(10, top, line, 14, bold=True)
     top = _key(canvas, top + 8, width, every, bool(point.get("gradient_checks")))

@@ -21,8 +21,9 @@ SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 # DejaVu Sans' advance widths in ems, by class of character (a little over, never under:
 # a box too wide costs a few pixels, one too narrow lets two labels touch).
-_NARROW = frozenset("ijlrtfI.,:;!|'()[]{} ·⁻⁰¹²³⁴⁵⁶⁷⁸⁹/")
+_NARROW = frozenset("ijlrtfI.,:;!|'()[]{} ·/")
 _WIDE = frozenset("mwMW@%—∇")
+SUPERSCRIPT_CHARS = frozenset("⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def num(v: float) -> str:
@@ -33,18 +34,22 @@ def num(v: float) -> str:
     return "0" if text == "-0" else text
 
 
-def text_width(text: str, size: float) -> float:
+def text_width(text: str, size: float, bold: bool = False) -> float:
     ems = 0.0
     for ch in text:
         if ch in _NARROW:
             ems += 0.4
         elif ch in _WIDE:
             ems += 1.0
+        elif ch in SUPERSCRIPT_CHARS:
+            ems += 0.5
+        elif ch in "=+<>~∝":
+            ems += 0.86
         elif ch.isupper() or ch in "∂★▼−→×≈≤≥":
             ems += 0.78
         else:
             ems += 0.66
-    return ems * size
+    return ems * size * (1.12 if bold else 1.0)  # (DejaVu Sans Bold is about a tenth wider)
 
 
 @dataclass(frozen=True)
@@ -62,9 +67,9 @@ class Box:
         return self.x0 >= other.x0 and self.x1 <= other.x1 and self.y0 >= other.y0 and self.y1 <= other.y1
 
 
-def text_box(x: float, y: float, text: str, size: float, anchor: str = "start") -> Box:
+def text_box(x: float, y: float, text: str, size: float, anchor: str = "start", bold: bool = False) -> Box:
     """The box a line of text covers, `y` its baseline (ascent 0.8 em, descent 0.25 em)."""
-    width = text_width(text, size)
+    width = text_width(text, size, bold)
     left = {"start": x, "middle": x - width / 2, "end": x - width}[anchor]
     return Box(left, y - 0.8 * size, left + width, y + 0.25 * size)
 
@@ -74,11 +79,11 @@ def power_text(exponent: int) -> str:
     return "1" if exponent == 0 else "10" if exponent == 1 else f"10{str(exponent).translate(SUPERSCRIPT)}"
 
 
-def wrap(text: str, width: float, size: float) -> list[str]:
+def wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
     """Words into lines no wider than `width` px."""
     lines: list[str] = []
     for word in text.split():
-        if lines and text_width(lines[-1] + " " + word, size) <= width:
+        if lines and text_width(lines[-1] + " " + word, size, bold) <= width:
             lines[-1] += " " + word
         else:
             lines.append(word)
@@ -150,7 +155,7 @@ class Canvas:
 
     def text(self, x: float, y: float, text: str, size: float = 11, anchor: str = "start", fill: str = "#222",
              bold: bool = False) -> Box:
-        box = text_box(x, y, text, size, anchor)
+        box = text_box(x, y, text, size, anchor, bold)
         self.boxes.append(box)
         weight = ' font-weight="bold"' if bold else ""
         middle = "" if anchor == "start" else f' text-anchor="{anchor}"'
