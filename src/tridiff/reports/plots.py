@@ -142,7 +142,8 @@ def _panel(canvas: Canvas, x0: float, y0: float, width: float, name: str, node: 
     values = [e for s in series for _, e in s["points"] if e > 0] + [e for s in series for e in s["level"]] + \
         [e for _, e, _, _ in stars]
     lo = math.floor(math.log10(min(values))) - 0.5 if values else -17.0
-    hi = max(math.ceil(math.log10(max(values))) + 0.5 if values else 0.0, lo + 4, -14.0)
+    # a decade and a half above the highest point: room for the slope guides over the curves
+    hi = max(math.ceil(math.log10(max(values))) + 1.5 if values else 0.0, lo + 4, -14.0)
     lowest = min([10 ** H_RANGE[0]] + [h for h, _, _, _ in stars])
     widest = max([10 ** H_RANGE[1]] + [h * 4 for h, _, _, _ in stars])  # Stan's step grows with |x|: 5.8 at x = 1000
     xs = Axis(math.log10(lowest), math.log10(widest), x0 + LEFT, x0 + LEFT + plot_w)
@@ -306,12 +307,12 @@ def _arms(canvas: Canvas, s: dict, xs: Axis, ys: Axis, box: Box) -> None:
 
 
 def _guides(canvas: Canvas, xs: Axis, ys: Axis, box: Box, clip: str) -> list[Label | None]:
-    """Slopes 1, 2 and 4 from the top right corner, each over three decades of error."""
-    h0, e0 = xs.hi - 0.2, ys.hi - 0.5
+    """Slopes 1, 2 and 4 from the top right corner, each over two decades of error."""
+    h0, e0 = xs.hi - 0.2, ys.hi - 0.3
     unplaced: list[Label | None] = []
     for p, name in ((1, "h"), (2, "h²"), (4, "h⁴")):
         x1, y1 = xs(10 ** h0), ys(10 ** e0)
-        x2, y2 = xs(10 ** (h0 - 3 / p)), ys(10 ** (e0 - 3))
+        x2, y2 = xs(10 ** (h0 - 2 / p)), ys(10 ** (e0 - 2))
         canvas.line([(x1, y1), (x2, y2)], "#aaaaaa", 0.8, "6 2 1 2", clip)
         if place_near(canvas, x2, y2, name, box, "#777777", 10) is None:
             unplaced.append(Label(y2, name, "#777777"))
