@@ -157,3 +157,11 @@ def test_the_width_estimate_is_never_under_dejavu_sans_real_width():
             fonts[bold].set_size(size, 72)
             fonts[bold].set_text(t.text or "", 0.0, flags=flags)
             assert text_width(t.text or "", size, bold) >= fonts[bold].get_width_height()[0] / 64, (path.name, t.text)
+
+
+def test_each_scheme_of_the_table_has_a_family_and_each_family_one_series_by_default():
+    assert {s: plots.family(s) for s in ("forward", "backward", "central", "central4", "complex_step")} == {
+        "forward": "one-sided", "backward": "one-sided", "central": "centred", "central4": "centred",
+        "complex_step": "complex step"}
+    node = CASES["exp"]["points"][0]["gradient"]["x"]
+    assert [plots.family(s) for s in plots.shown_schemes(node, every=False)] == list(plots.FAMILIES)

@@ -24,7 +24,7 @@ from .tables import sweeps
 
 H_RANGE = (-16.5, -0.3)   # log10 of the steps drawn
 MAX_PANELS = 12           # nodes drawn per error plot (directions first); the tables have every node
-FAMILIES = (("forward", "backward"), ("central", "central4"), ("complex_step",))
+FAMILIES = ("one-sided", "centred", "complex step")
 SHOWN_METHODS = ("symbolic", "backprop")
 WIDTH = 1140              # the figure: two panels a row, within the pages' 1,200 px column
 PLOT_W, PLOT_H, LEFT = 340, 300, 52   # a panel's plot; its labels in a column to the right
@@ -33,16 +33,26 @@ PRECISION_DASH = {"float32": "7 3 2 3", "float16": "2 2"}
 METHOD_DASH = {":": "2 3", "-": None, "--": "6 3"}
 
 
+def family(scheme: str) -> str:
+    """A scheme's family, from its row in the table: the complex step; one-sided (every
+    f(x + k·h) on one side of x: forward, backward); or centred (central, central4, …)."""
+    row = SCHEMES[scheme]
+    if row.complex_step:
+        return "complex step"
+    return "one-sided" if all(k > 0 for k in row.offsets) or all(k < 0 for k in row.offsets) else "centred"
+
+
 def shown_schemes(node: dict, every: bool) -> list[str]:
     """The schemes a panel draws: each family's better one (smaller best error; ties to
     the table's order), or with `every`, all."""
     if every:
         return list(node["sweep"])
+    order = list(SCHEMES)
     shown = []
-    for family in FAMILIES:
-        here = [s for s in family if s in node["sweep"]]
+    for name in FAMILIES:
+        here = [s for s in node["sweep"] if family(s) == name]
         if here:
-            shown.append(min(here, key=lambda s: (_best(node, s), family.index(s))))
+            shown.append(min(here, key=lambda s: (_best(node, s), order.index(s))))
     return shown
 
 

@@ -182,6 +182,8 @@ class Canvas:
                   "D": [(0, -1.1), (1, 0), (0, 1.1), (-1, 0)],
                   "*": [(math.sin(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55),
                          -math.cos(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55)) for k in range(10)]}
+        if kind not in shapes and kind != "x":  # (a scheme added with a marker drawn nowhere else: a dot)
+            kind = "o"
         if kind == "o":
             self.parts.append(f'<circle cx="{num(x)}" cy="{num(y)}" r="{num(r * 0.9)}" fill="{color}"{stroke}/>')
         elif kind == "x":
