@@ -149,8 +149,10 @@ def test_the_width_estimate_is_never_under_dejavu_sans_real_width():
     from matplotlib import font_manager
     from tridiff.reports.svgplot import text_width
     flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or 2 ** 1  # (FT_LOAD_NO_HINTING)
-    fonts = {bold: ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties(
-        family="DejaVu Sans", weight="bold" if bold else "normal"), fallback_to_default=False)) for bold in (False, True)}
+    def font(bold: bool):
+        wanted = font_manager.FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal")
+        return ft2font.FT2Font(font_manager.findfont(wanted, fallback_to_default=False))
+    fonts = {bold: font(bold) for bold in (False, True)}
     for path in DRAWN[::5]:
         for t in ET.fromstring(path.read_text()).iter(f"{NS}text"):
             bold, size = t.get("font-weight") == "bold", float(t.get("font-size"))
