@@ -40,7 +40,7 @@ def test_two_runs_are_byte_identical(fresh, tmp_path):
     assert sorted(first) == sorted(second)
     for name in first:
         assert first[name].read_bytes() == second[name].read_bytes(), name
-    for svg in (fresh / "plots").glob("*.svg"):  # plots too, given the same matplotlib
+    for svg in (fresh / "plots").glob("*.svg"):  # plots too (written by tridiff, from Python's math)
         assert svg.read_bytes() == (again / "plots" / svg.name).read_bytes(), svg.name
 
 

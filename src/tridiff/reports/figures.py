@@ -39,3 +39,8 @@ def function_plot_name(case: dict) -> str:
 
 def taylor_name(case: dict, k: int) -> str:
     return f"{case['name']}-p{k}-taylor.svg"
+
+
+def details_plot_name(case: dict, k: int) -> str:
+    """The error plot with every scheme, precision and method (the default shows five series)."""
+    return f"{case['name']}-p{k}-errors-all.svg"

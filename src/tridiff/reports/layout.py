@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from ..cases.arrays import described
 from ..runner.parts import PARTS
 from . import matrices, tables, verdicts, worked
-from .figures import (Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name,
-                      taylor_name)
+from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
+                      plot_name, taylor_name)
 
 
 @dataclass(frozen=True)
@@ -211,6 +211,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         for title, headers, rows in worked.sweep_tables(point):  # pages only: no title, so not in `show`
             folded.append(Text(title, "sweep"))
             folded.append(Table(headers, rows))
+        if details_plot_name(case, k) in plots:
+            folded.append(Picture(details_plot_name(case, k), f"every scheme's error against h, point {k}"))
         folded.append(Details(f"What happened at point {k}, in words", tables.readings(point)))
         blocks.append(Fold(f"Point {k} in detail: the Taylor test, every checker at every node, every finite "
                            "difference at every h, the error model, each node in words", folded))

@@ -6,12 +6,13 @@ from typing import Iterator
 from ..errors import attempt
 from . import circuit, csv_file, heatmap, html, json_file, markdown, tables
 from ..runner.execute import Rendered
-from .figures import Figures, array_circuit_name, circuit_name, function_plot_name, heatmap_name, plot_name, taylor_name
+from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
+                      plot_name, taylor_name)
 from .folder import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
 # error plots and circuits for the first MAX_DRAWN_POINTS points only, and no more than
-# MAX_CASE_PANELS panels in all (about 0.1 s each); the tables have every point.
+# MAX_CASE_PANELS panels in all (a few ms each, written as SVG text); the tables have every point.
 MAX_DRAWN_POINTS = 10
 MAX_CASE_PANELS = 36
 
@@ -19,7 +20,7 @@ MAX_CASE_PANELS = 36
 def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     """Every picture of one case (SVG by file name), and what was left out and why.
 
-    Imports matplotlib; runs in the case's worker process, within its time limit."""
+    Runs in the case's worker process, within its time limit."""
     from .plots import MAX_PANELS, error_plot, function_plot, taylor_plot
 
     svgs: dict[str, str] = {}
@@ -56,6 +57,8 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
                 draw(heatmap_name(case, k, array), f"point {k}'s picture of {array}",
                      lambda: heatmap.svg(case, point, array, tuple(shape)))
         draw(plot_name(case, k), f"point {k}'s error plot", lambda: error_plot(case, k - 1))
+        draw(details_plot_name(case, k), f"point {k}'s error plot of every scheme",
+             lambda: error_plot(case, k - 1, every=True))
         draw(taylor_name(case, k), f"point {k}'s Taylor plot", lambda: taylor_plot(case, k - 1))
     most = max(nodes[:count], default=0)
     if most > MAX_PANELS:
