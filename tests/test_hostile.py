@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import tridiff as in_process
 from test_safety import GOOD, tree
 
 MARK = "4242.{}"  # sleep's argument: seconds nobody else sleeps, so that its processes can be found
@@ -241,6 +242,7 @@ def test_schema_and_new_write_and_replace_only_their_own_files(project):
     assert [p.name for p in project.rglob(".*tridiff-new*")] == []
 
 
+@pytest.mark.slow
 def test_bench_writes_a_new_folder_then_replaces_only_its_own(project):
     args = ("bench", "--quick", "--family", "chain", "--sizes", "10", "--repeats", "1", "--budget", "5")
     assert run(*args, "--out", "b", cwd=project)[0] == 0
@@ -271,6 +273,7 @@ PLUGIN_CASES = {  # function -> (exit code, fragment of the case's message)
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("function", PLUGIN_CASES)
 def test_a_hostile_plugin_is_one_cases_problem_and_leaves_nothing_behind(project, function, jobs):
@@ -294,6 +297,7 @@ def test_a_hostile_plugin_is_one_cases_problem_and_leaves_nothing_behind(project
     assert tree(project / "mine") == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", IMPORTS)
 def test_a_plugin_whose_import_misbehaves_is_one_line(project, module):
     fragment = IMPORTS[module][1]
@@ -337,7 +341,9 @@ def _damaged(document: dict) -> dict:
 
 
 def test_show_answers_a_damaged_results_json_in_one_line(project):
-    assert run("run", "--out", "reports", cwd=project)[0] == 0
+    # In this process (helpers.tridiff): 26 interpreters' start-ups were 20 of this test's
+    # 23 s, and an exception escaping `show` fails the test here as a traceback would there.
+    assert in_process("run", "--out", "reports", cwd=project).returncode == 0
     document = json.loads((project / "reports" / "results.json").read_text())
     for name, text in _damaged(document).items():
         folder = project / name
@@ -347,7 +353,8 @@ def test_show_answers_a_damaged_results_json_in_one_line(project):
         else:
             (folder / "results.json").write_text(text, encoding="latin-1" if name == "not-utf8" else "utf-8")
         for args in (("show", "--reports", folder), ("show", "good", "--reports", folder)):
-            code, out, err, _, _ = run(*args, cwd=project)
+            done = in_process(*args, cwd=project)
+            code, out, err = done.returncode, done.stdout, done.stderr
             lines = _clean(err)
             assert code in (0, 2) and len(lines) <= 1, (name, code, lines)
             if code == 0:  # only what the summary can honestly show is shown

@@ -119,6 +119,7 @@ def test_precision_in_a_case_file(write_case):
     assert node["precisions"]["float16"]["best"]["forward"]["rel_error"] > node["precisions"]["float32"]["best"]["forward"]["rel_error"]
 
 
+@pytest.mark.slow
 def test_the_readmes_micrograd_example_is_right_on_every_case(tmp_path):
     # issue 29: it lacked max, log1p, … and failed with KeyError; and it wrote into reports/
     result = command("run", "cases", "--out", tmp_path / "mine", "--method", f"{EXAMPLE}:gradient", cwd=ROOT)

@@ -88,6 +88,7 @@ def test_exit_codes_and_bad_files_do_not_stop_good_ones(tmp_path):
     assert "broken.yaml:2: case 'broken'" in result.stderr
 
 
+@pytest.mark.slow
 def test_case_selects_by_glob_and_the_folder_is_replaced_whole(tmp_path):
     out = tmp_path / "out"
     assert run(ROOT / "cases", "--out", out, "--case", "exp", "--case", "sin").returncode == 0

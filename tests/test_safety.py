@@ -201,6 +201,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the run's processes")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_run_killed_while_its_workers_compute_leaves_no_process(tmp_path, sig):
@@ -269,6 +270,7 @@ def _write_killed_at(step: int, out: Path, document: dict, pieces: list, exchang
         os._exit(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
 def test_a_run_killed_at_each_step_of_writing_its_reports_leaves_the_previous_ones_whole(tmp_path, exchange):
     """Every file-system step of writing and swapping in the report folder, in turn, is
@@ -397,6 +399,7 @@ def test_check_gives_one_line_per_invalid_file(catalogue, name):
     assert len(lines) == 1 and name in lines[0] and INVALID[name][1] in lines[0], lines
 
 
+@pytest.mark.slow
 def test_run_over_the_whole_catalogue_reports_every_valid_case(catalogue, tmp_path):
     out = tmp_path / "out"
     result = tridiff("run", catalogue, "--out", out)
@@ -419,6 +422,7 @@ def test_run_over_the_whole_catalogue_reports_every_valid_case(catalogue, tmp_pa
     assert "<script>alert" not in (out / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(catalogue):
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--rootdir",
                              catalogue, "--continue-on-collection-errors", str(catalogue)],
@@ -432,6 +436,7 @@ def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(cata
     assert "PASSED good.yaml::good[point 1]" in out
 
 
+@pytest.mark.slow
 def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tmp_path):
     (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\n" + PT)
     (tmp_path / "utf16.yaml").write_bytes(GOOD.encode("utf-16"))  # recognised, refused as check refuses it
@@ -442,6 +447,7 @@ def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tm
     assert "error: utf16.yaml: file is not UTF-8 text" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_large_case_finishes_within_its_timeout_reports_included(tmp_path):
     """300 points, 10 named steps: the run ends within --timeout; the points computed by
     then are reported, the rest say why they were not, and the pages are bounded. (Ten

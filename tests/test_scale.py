@@ -126,6 +126,7 @@ def test_a_decade_is_read_from_the_digits(error, want):
     assert decade(error) == want
 
 
+@pytest.mark.slow
 def test_a_library_on_a_local_dask_cluster_gives_the_same_reports(tmp_path):
     fns = ["x*y + sin(z)", "exp(x)*y - z", "tanh(x + y*z)", "relu(x - y) + z", "x/(y*y + 1) + z"]
     rng = random.Random(3)

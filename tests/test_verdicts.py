@@ -257,6 +257,7 @@ def test_a_point_may_say_what_it_is_meant_to_be():
     assert wrong["status"] == "mismatch" and "expects nondifferentiable" in wrong["message"]
 
 
+@pytest.mark.slow
 def test_pytest_passes_a_case_whose_kink_is_meant(tmp_path):
     (tmp_path / "kink.yaml").write_text("name: kink\nfunction: abs(x)\npoints:\n"
                                         "  - at: {x: 0}\n    expect: {status: nondifferentiable}\n  - at: {x: 1}\n")
@@ -326,6 +327,7 @@ def test_a_derivative_beyond_float64_is_an_error_not_a_mismatch(function, x, tmp
 
 # -- 8. portable reports ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_reports_do_not_depend_on_numpys_simd_kernels(tmp_path):
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES="AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL "
                                                     "AVX512_ICL AVX512_SPR X86_V4 AVX2 FMA3 X86_V3")
