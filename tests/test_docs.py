@@ -61,6 +61,7 @@ def test_fresh_results_of_every_kind_are_what_the_schema_says():
     assert _problems(document) == []
 
 
+@pytest.mark.slow
 def test_the_schema_refuses_what_it_does_not_document():
     document = json.loads((ROOT / "reports" / "results.json").read_text())
     extra = copy.deepcopy(document)
@@ -164,6 +165,7 @@ def small_results():
     return small, list(_places(small))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_shows_check_agrees_with_jsonschema_on_damaged_documents(small_results, data):

@@ -47,6 +47,7 @@ def test_tanh_far_out_does_not_overflow():
     assert engine.value_and_grad({"x": 20.0})[1]["x"] == 1 / math.cosh(20.0) ** 2
 
 
+@pytest.mark.slow
 def test_no_reference_cycles_and_no_growth():
     engine = tridiff.compile(" + ".join(f"tanh(w{i}*x{i} + b{i})" for i in range(2000)))
     inputs = [0.5] * len(engine.inputs)

@@ -216,14 +216,33 @@ REFUSED = {  # the command -> fragment of its one line; nothing is written
 }
 
 
-@pytest.mark.parametrize("name", REFUSED)
-def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name):
+def _refusing(project: Path) -> None:
+    """A project holding a link, a FIFO and a schema the user edited."""
     (project / "link.json").symlink_to(project / "README.md")
     os.mkfifo(project / "fifo")
-    assert run("schema", "--out", "edited.json", cwd=project)[0] == 0
+    assert in_process("schema", "--out", "edited.json", cwd=project).returncode == 0
     schema = json.loads((project / "edited.json").read_text())
     schema["x-my-notes"] = "mine"
     (project / "edited.json").write_text(json.dumps(schema))
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name):
+    """In this process (an interpreter's start-up per command was most of the time); the
+    slow lane runs each as a process of its own and measures its time and memory."""
+    _refusing(project)
+    args, fragment = REFUSED[name]
+    before = tree(project)
+    done = in_process(*args, cwd=project)
+    lines = _clean(done.stderr)
+    assert done.returncode == 2 and len(lines) == 1 and fragment in lines[0], (done.returncode, lines)
+    assert tree(project) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused_at_once_in_a_process(project, name):
+    _refusing(project)
     args, fragment = REFUSED[name]
     before = tree(project)
     code, out, err, seconds, peak = run(*args, cwd=project)
@@ -371,6 +390,7 @@ def test_show_refuses_a_fifo_at_once(project):
     assert code == 2 and "not a regular file" in err and seconds < 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/dev/zero", "fifo.yaml"])
 def test_a_path_that_is_not_a_file_is_one_line_and_nothing_runs(project, path):
     """A device that never ends or a FIFO nobody writes: never read (no hang), nothing written."""

@@ -106,6 +106,7 @@ def test_out_that_tridiff_did_not_write_is_refused_untouched(tmp_path, cases, ki
         assert (out / "README.md").exists() and (out / ("d" * 200)).is_dir()
 
 
+@pytest.mark.slow
 def test_only_marked_leftovers_are_removed(tmp_path, cases):
     out = tmp_path / "reports"
     assert tridiff("run", cases, "--out", out).returncode == 0
@@ -116,6 +117,7 @@ def test_only_marked_leftovers_are_removed(tmp_path, cases):
     assert (lookalike / "good.md").exists() and not (tmp_path / ".reports.tridiff-new-empty").exists()
 
 
+@pytest.mark.slow
 def test_messages_survive_a_terminal_that_cannot_show_them(tmp_path, cases):
     (cases / "bad.yaml").write_text("name: bad\nfunction: log(x)\npoints: [{at: {x: -1}}]\n")
     result = subprocess.run([sys.executable, "-m", "tridiff", "run", str(cases), "--out", str(tmp_path / "o")],
@@ -151,6 +153,7 @@ def test_run_where_there_are_no_cases_creates_nothing(tmp_path):
     assert result.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_empty_folder_and_tridiffs_own_folder_are_replaced(tmp_path, cases):
     out = tmp_path / "empty"
     out.mkdir()
@@ -168,6 +171,7 @@ def test_an_unwritable_out_is_refused_before_computing(tmp_path, cases):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_case_names_cannot_collide_with_tridiffs_own_files(tmp_path):
     folder = tmp_path / "cases"
     folder.mkdir()
@@ -391,7 +395,11 @@ def _one_line_each(stderr: str) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("name", INVALID)
+# Files of a few MB that take seconds to read and refuse: in the slow lane.
+LARGE = {"broadcast-1e10.yaml"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in INVALID])
 def test_check_gives_one_line_per_invalid_file(catalogue, name):
     result = tridiff("check", catalogue / name)
     assert result.returncode == 2

@@ -83,6 +83,7 @@ def test_an_underflowing_derivative_is_exact_and_0_0_is_limited_by_float64():
     assert run(case("exp(x)", {"x": -700.0}, abs_tolerance=1e-300))["status"] == "ok"  # and 9.86e-305 exact
 
 
+@pytest.mark.slow
 def test_nested_tanh_200_deep_runs_with_a_certified_reference(tmp_path):
     text = "x"
     for _ in range(200):
@@ -175,6 +176,7 @@ def test_a_plug_in_that_says_nothing_or_nonsense_fails_naming_the_node(method, f
     assert result["status"] in ("mismatch", "error") and fragment in result["message"], result["message"]
 
 
+@pytest.mark.slow
 def test_plug_in_returning_nothing_makes_run_exit_1(tmp_path):
     (tmp_path / "silent.py").write_text("def grad(function, at):\n    return {}\n")
     (tmp_path / "c.yaml").write_text("name: c\nfunction: x*y\npoints: [{at: {x: 2, y: 3}}]\n")
