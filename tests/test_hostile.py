@@ -216,40 +216,27 @@ REFUSED = {  # the command -> fragment of its one line; nothing is written
 }
 
 
-def _refusing(project: Path) -> None:
-    """A project holding a link, a FIFO and a schema the user edited."""
+@pytest.mark.parametrize("where", ["in-process", pytest.param("own-process", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name, where):
+    """Here in this process (start-ups were most of the time); the slow lane: its own, time and memory bounded."""
     (project / "link.json").symlink_to(project / "README.md")
     os.mkfifo(project / "fifo")
     assert in_process("schema", "--out", "edited.json", cwd=project).returncode == 0
     schema = json.loads((project / "edited.json").read_text())
     schema["x-my-notes"] = "mine"
     (project / "edited.json").write_text(json.dumps(schema))
-
-
-@pytest.mark.parametrize("name", REFUSED)
-def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name):
-    """In this process (an interpreter's start-up per command was most of the time); the
-    slow lane runs each as a process of its own and measures its time and memory."""
-    _refusing(project)
     args, fragment = REFUSED[name]
     before = tree(project)
-    done = in_process(*args, cwd=project)
-    lines = _clean(done.stderr)
-    assert done.returncode == 2 and len(lines) == 1 and fragment in lines[0], (done.returncode, lines)
-    assert tree(project) == before
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("name", REFUSED)
-def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused_at_once_in_a_process(project, name):
-    _refusing(project)
-    args, fragment = REFUSED[name]
-    before = tree(project)
-    code, out, err, seconds, peak = run(*args, cwd=project)
+    if where == "in-process":
+        done = in_process(*args, cwd=project)
+        code, err = done.returncode, done.stderr
+    else:
+        code, _, err, seconds, peak = run(*args, cwd=project)
+        assert seconds < 30 and peak < 1024, (seconds, peak)  # refused before any benchmark ran
     lines = _clean(err)
     assert code == 2 and len(lines) == 1 and fragment in lines[0], (code, lines)
     assert tree(project) == before
-    assert seconds < 30 and peak < 1024, (seconds, peak)  # refused before any benchmark ran
 
 
 def test_schema_and_new_write_and_replace_only_their_own_files(project):
