@@ -1,4 +1,4 @@
-"""Generated case files for the scaling measurements (benchmarks/README.md).
+"""Generated case files for the scaling measurements (benchmarks/README.md lists them).
 
     python benchmarks/generate.py tanh N FILE      Σ_{i<N} tanh(w_i·c_i + b_i), 2N inputs
     python benchmarks/generate.py chain N FILE     N named steps s_k = s_{k-1}·(1 + a_k·sin(s_{k-1}))

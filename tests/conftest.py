@@ -28,3 +28,12 @@ def shipped_run(tmp_path_factory):
     done = tridiff_process("run", "cases", "--out", out, cwd=ROOT, timeout=600)
     assert done.returncode == 0, done.stderr
     return done, out
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items):
+    """A test that reads the shipped run is in the slow lane: the run alone takes 10-40 s,
+    and it is worth its time only where every such test shares it (CI's `-m slow`)."""
+    for item in items:
+        if "shipped_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)

@@ -224,6 +224,7 @@ def test_pages_show_each_gradient_as_the_array_it_is_and_the_circuit_of_array_op
     assert heatmap_name(result, 1, "W") not in svgs  # 2×3: the table shows it whole
 
 
+@pytest.mark.slow
 def test_a_plugin_may_take_and_give_whole_arrays(write_case):
     """A method written in numpy against the case's arrays: the CS231n formulas, returned
     under the arrays' names; tridiff names and judges every element. A wrong shape is one

@@ -123,6 +123,7 @@ def test_logistic_regression_with_data_reports_w_alone_right_against_the_hand_gr
     assert parts["data"]["c"] == {"shape": [3], "file": "c.csv", "sha256": _sha256(c)}
 
 
+@pytest.mark.slow
 def test_the_page_names_the_data(folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
     done = command("run", folder / "logreg.yaml", "--out", out, "--timeout", 300)

@@ -98,6 +98,7 @@ def test_the_taylor_test_still_calls_a_gradient_wrong_whose_remainder_dips_and_r
     assert blackbox._vanishes(hs, r_kink, 1e-13)
 
 
+@pytest.mark.slow
 def test_branch_notes_are_linear_in_the_number_of_comparisons():
     # np.sort and np.max on traced values decide n log n and n comparisons, each a note
     def timed(n):

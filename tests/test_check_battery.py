@@ -57,6 +57,7 @@ def logistic_01_grad(w, b, X, y, lam, bug=None):
 AT01 = {"w": WL, "b": 0.3, "X": XL, "y": Y01, "lam": 0.05}
 
 
+@pytest.mark.slow
 def test_logistic_regression_right_in_both_ways_of_writing_it():
     checked(logistic_pm, {"w": WL, "X": XL, "y": YPM, "lam": 0.1}, logistic_pm_grad, ["w"], ok=True)
     checked(logistic_01, AT01, logistic_01_grad, ["w", "b"], ok=True)
@@ -110,6 +111,7 @@ def test_network_right():
     checked(network, ATN, network_grad, ["W1", "b1", "W2"], ok=True)
 
 
+@pytest.mark.slow
 def test_network_transposed_matrix_names_the_off_diagonal_and_a_flipped_bias():
     # dW2 transposed: wrong exactly where dW2 ≠ dW2ᵀ, the off-diagonal of the 3×3 W2
     result = checked(network, ATN, lambda **a: network_grad(**a, bug="transposed"), ["W1", "b1", "W2"])
@@ -139,12 +141,14 @@ def rosenbrock_grad(x, bug=False):
     return g
 
 
+@pytest.mark.slow
 def test_rosenbrock_right_and_an_off_by_one_slice():
     checked(rosenbrock, {"x": XR}, rosenbrock_grad, None, ok=True)
     result = checked(rosenbrock, {"x": XR}, lambda x: rosenbrock_grad(x, bug=True), None)
     assert_named(result, ["x[4]"], {"x": rosenbrock_grad(XR, bug=True)})
 
 
+@pytest.mark.slow
 def test_assert_gradient_passes_the_right_one_and_names_the_planted_bug():
     assert_gradient(rosenbrock, rosenbrock_grad, {"x": XR})
     with pytest.raises(AssertionError) as raised:
@@ -171,6 +175,7 @@ def penalty_grad(x, lam, bug=False):
     return np.where(x >= 0, 1 / (1 + e), negative) + lam * (x > 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("softplus, relu", list(zip(SOFTPLUS, RELU)) + [("threshold", "maximum")])
 def test_softplus_and_relu_far_from_zero_right(softplus, relu):
     def penalty(x, lam):

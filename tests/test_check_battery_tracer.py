@@ -123,6 +123,7 @@ def test_a_tie_in_numpy_maximum_is_a_possible_kink():
     assert any("a tie: a possible kink" in note for note in result.notes), result.notes
 
 
+@pytest.mark.slow
 def test_one_larger_least_squares():
     A, b = RNG.normal(size=(60, 30)), RNG.normal(size=60)
     x = RNG.normal(size=30)

@@ -29,6 +29,7 @@ def loss_grad(w, X, y, lam):
 AT = {"w": W, "X": X, "y": Y, "lam": 0.1}
 
 
+@pytest.mark.slow
 def test_assert_gradient_passes_a_right_gradient_and_names_every_wrong_element_with_both_numbers():
     assert assert_gradient(loss, loss_grad, AT, wrt=["w"]).status == "ok"
 
@@ -72,6 +73,7 @@ def test_a_point_without_a_derivative_is_not_passed():
         assert_gradient(lambda x: np.sum(np.abs(x)), lambda x: np.sign(x), {"x": np.array([0.0, 2.0])})
 
 
+@pytest.mark.slow
 def test_the_saved_case_gives_the_same_verdicts_under_tridiff_run(tmp_path):
     checked = tridiff.check(loss, AT, grad=loss_grad, wrt=["w"])
     path = checked.save(tmp_path / "loss.yaml")
@@ -91,6 +93,7 @@ def test_the_saved_case_gives_the_same_verdicts_under_tridiff_run(tmp_path):
     assert (tmp_path / "mine.yaml").read_text() == "name: mine\n"
 
 
+@pytest.mark.slow
 def test_report_writes_the_pages_of_tridiff_run_and_html_shows_the_verdict(tmp_path):
     def flipped(w, X, y, lam):
         g = loss_grad(w, X, y, lam)
@@ -120,6 +123,7 @@ def spin(x, lam):
 '''
 
 
+@pytest.mark.slow
 def test_tridiff_trace_writes_a_case_file_per_branch_and_one_line_for_what_it_cannot_follow(tmp_path):
     (tmp_path / "model.py").write_text(MODEL)
     (tmp_path / "points.yaml").write_text("- {x: [1.0, -2.0], lam: 0.5}\n- {x: [3.0, -1.0], lam: 0.5}\n"
@@ -143,6 +147,7 @@ def test_tridiff_trace_writes_a_case_file_per_branch_and_one_line_for_what_it_ca
     assert not (tmp_path / "spin.yaml").exists()
 
 
+@pytest.mark.slow
 def test_a_long_sum_is_traced_in_steps_of_bounded_length_and_an_array_over_the_limit_goes_to_the_black_box():
     from tridiff.cases.tracer import LONG, trace
     # inlined, the sum's text would be copied into each of its 50,000 partial sums: ~10¹⁰ characters

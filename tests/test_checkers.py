@@ -64,6 +64,7 @@ TORCH_POINTS = [
 PRECISIONS = ("float64", "float32", "float16")
 
 
+@pytest.mark.slow
 def test_torch_gradcheck_itself_agrees_on_every_verdict():
     torch = pytest.importorskip("torch")
     for ours, theirs, x in TORCH_POINTS:

@@ -18,6 +18,9 @@ import pytest
 
 from helpers import processes_where, tridiff
 
+# Each starts a scheduler, workers or a whole run in processes of their own: the slow lane.
+pytestmark = pytest.mark.slow
+
 pytest.importorskip("distributed", reason="the Dask tests need tridiff[dask]")
 
 BIN = Path(sys.executable).parent

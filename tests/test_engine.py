@@ -47,6 +47,7 @@ def test_tanh_far_out_does_not_overflow():
     assert engine.value_and_grad({"x": 20.0})[1]["x"] == 1 / math.cosh(20.0) ** 2
 
 
+@pytest.mark.slow
 def test_no_reference_cycles_and_no_growth():
     engine = tridiff.compile(" + ".join(f"tanh(w{i}*x{i} + b{i})" for i in range(2000)))
     inputs = [0.5] * len(engine.inputs)
@@ -82,6 +83,7 @@ def test_the_api_compiles_functions_and_steps():
         tridiff.compile("x.y")
 
 
+@pytest.mark.slow
 def test_bench_smoke_checks_gradients_across_methods():
     from tridiff import bench
     doc = bench.run(quick=True, sizes=[10, 30], families=["tanh_sum", "chain"], budget=20, repeats=3,
@@ -95,6 +97,7 @@ def test_bench_smoke_checks_gradients_across_methods():
             assert rows[(family, n, "central")]["status"] == "ok"  # agrees with backprop to 1e-5
 
 
+@pytest.mark.slow
 def test_bench_times_sympy_and_checks_its_gradient():
     from tridiff import bench
     doc = bench.run(quick=True, sizes=[10], families=["tanh_sum"], budget=10, repeats=3,
@@ -144,6 +147,7 @@ def test_value_and_grad_fast_path_converts_checks_order_and_explains():
         f.value_and_grad({"x": "two", "y": 1.0})
 
 
+@pytest.mark.slow
 def test_bench_budget_starts_after_the_method_library_is_imported(tmp_path, monkeypatch):
     """torch takes 1.4-1.8 s to import: that is not the method's time. A peer whose import
     takes 1.5 s still fits a 1 s budget, and the API's row is timed beside the engine's."""

@@ -66,6 +66,7 @@ def test_reference_digits_are_right_to_thirty_places(write_case):
     assert abs(got - want) / abs(want) < mpmath.mpf(10) ** -29
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n", [3000, 10_000])
 def test_long_chains(n):
     # s_k = s_{k-1} + sin(s_{k-1})/1000: d s_n / d x = prod (1 + cos(s_{k-1})/1000), in mpmath.

@@ -88,6 +88,7 @@ def test_refused_expressions_name_the_problem(text, message):
     assert "\n" not in line and "field 'function'" in line
 
 
+@pytest.mark.slow
 def test_sum_of_100000_terms_parses():
     g = build_graph({"f": " + ".join(f"x{i}" for i in range(100_000))}, "f", function=True)
     assert len(g.inputs) == 100_000
@@ -103,6 +104,7 @@ def test_chain_of_2000_steps_parses():
     assert forward(g, {"x": 0.3})[g.output] == x
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("text", ["(" * 50_000 + "x" + ")" * 50_000, "-" * 100_000 + "x", "exp(" * 20_000 + "x" + ")" * 20_000])
 def test_deep_nesting_does_not_exhaust_the_stack(text):
     g = build_graph({"f": text}, "f", function=True)

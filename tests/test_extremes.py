@@ -54,6 +54,7 @@ def cases(draw):
     return read_case(data, {}, "<extremes>")
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_no_point_ends_in_an_internal_error_pages_included(case):
@@ -69,6 +70,7 @@ def test_no_point_ends_in_an_internal_error_pages_included(case):
 # Drawing costs about 0.6 s a case (matplotlib), so fewer examples go through it all.
 @settings(max_examples=8, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
 @given(cases())
 def test_no_point_ends_in_an_internal_error_pictures_and_folder_included(tmp_path_factory, case):
     (run,) = run_cases([case], timeout=60, render=render_case)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import tridiff as in_process
 from test_safety import GOOD, tree
 
 MARK = "4242.{}"  # sleep's argument: seconds nobody else sleeps, so that its processes can be found
@@ -215,21 +216,27 @@ REFUSED = {  # the command -> fragment of its one line; nothing is written
 }
 
 
+@pytest.mark.parametrize("where", ["in-process", pytest.param("own-process", marks=pytest.mark.slow)])
 @pytest.mark.parametrize("name", REFUSED)
-def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name):
+def test_a_command_that_would_replace_what_tridiff_did_not_write_is_refused(project, name, where):
+    """Here in this process (start-ups were most of the time); the slow lane: its own, time and memory bounded."""
     (project / "link.json").symlink_to(project / "README.md")
     os.mkfifo(project / "fifo")
-    assert run("schema", "--out", "edited.json", cwd=project)[0] == 0
+    assert in_process("schema", "--out", "edited.json", cwd=project).returncode == 0
     schema = json.loads((project / "edited.json").read_text())
     schema["x-my-notes"] = "mine"
     (project / "edited.json").write_text(json.dumps(schema))
     args, fragment = REFUSED[name]
     before = tree(project)
-    code, out, err, seconds, peak = run(*args, cwd=project)
+    if where == "in-process":
+        done = in_process(*args, cwd=project)
+        code, err = done.returncode, done.stderr
+    else:
+        code, _, err, seconds, peak = run(*args, cwd=project)
+        assert seconds < 30 and peak < 1024, (seconds, peak)  # refused before any benchmark ran
     lines = _clean(err)
     assert code == 2 and len(lines) == 1 and fragment in lines[0], (code, lines)
     assert tree(project) == before
-    assert seconds < 30 and peak < 1024, (seconds, peak)  # refused before any benchmark ran
 
 
 def test_schema_and_new_write_and_replace_only_their_own_files(project):
@@ -241,6 +248,7 @@ def test_schema_and_new_write_and_replace_only_their_own_files(project):
     assert [p.name for p in project.rglob(".*tridiff-new*")] == []
 
 
+@pytest.mark.slow
 def test_bench_writes_a_new_folder_then_replaces_only_its_own(project):
     args = ("bench", "--quick", "--family", "chain", "--sizes", "10", "--repeats", "1", "--budget", "5")
     assert run(*args, "--out", "b", cwd=project)[0] == 0
@@ -271,6 +279,7 @@ PLUGIN_CASES = {  # function -> (exit code, fragment of the case's message)
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("function", PLUGIN_CASES)
 def test_a_hostile_plugin_is_one_cases_problem_and_leaves_nothing_behind(project, function, jobs):
@@ -294,6 +303,7 @@ def test_a_hostile_plugin_is_one_cases_problem_and_leaves_nothing_behind(project
     assert tree(project / "mine") == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("module", IMPORTS)
 def test_a_plugin_whose_import_misbehaves_is_one_line(project, module):
     fragment = IMPORTS[module][1]
@@ -337,7 +347,9 @@ def _damaged(document: dict) -> dict:
 
 
 def test_show_answers_a_damaged_results_json_in_one_line(project):
-    assert run("run", "--out", "reports", cwd=project)[0] == 0
+    # In this process (helpers.tridiff): 26 interpreters' start-ups were 20 of this test's
+    # 23 s, and an exception escaping `show` fails the test here as a traceback would there.
+    assert in_process("run", "--out", "reports", cwd=project).returncode == 0
     document = json.loads((project / "reports" / "results.json").read_text())
     for name, text in _damaged(document).items():
         folder = project / name
@@ -347,7 +359,8 @@ def test_show_answers_a_damaged_results_json_in_one_line(project):
         else:
             (folder / "results.json").write_text(text, encoding="latin-1" if name == "not-utf8" else "utf-8")
         for args in (("show", "--reports", folder), ("show", "good", "--reports", folder)):
-            code, out, err, _, _ = run(*args, cwd=project)
+            done = in_process(*args, cwd=project)
+            code, out, err = done.returncode, done.stdout, done.stderr
             lines = _clean(err)
             assert code in (0, 2) and len(lines) <= 1, (name, code, lines)
             if code == 0:  # only what the summary can honestly show is shown
@@ -364,6 +377,7 @@ def test_show_refuses_a_fifo_at_once(project):
     assert code == 2 and "not a regular file" in err and seconds < 10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", ["/dev/zero", "fifo.yaml"])
 def test_a_path_that_is_not_a_file_is_one_line_and_nothing_runs(project, path):
     """A device that never ends or a FIFO nobody writes: never read (no hang), nothing written."""

@@ -23,6 +23,7 @@ def pytest_run(*args, cwd=ROOT):
                           capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
+@pytest.mark.slow
 def test_pytest_collects_one_item_per_case_point_and_passes():
     expected = sum(len(c.points) for p in case_files(["cases"])[0] for c in read_file(p)[0])
     result = pytest_run("cases", "-rA")  # one line per item collected and run
@@ -30,6 +31,7 @@ def test_pytest_collects_one_item_per_case_point_and_passes():
     assert result.stdout.count("PASSED cases/") == expected
 
 
+@pytest.mark.slow
 def test_pytest_fails_a_wrong_expect_with_the_mismatch_message(tmp_path):
     (tmp_path / "wrong.yaml").write_text("name: wrong\nfunction: x**3\npoints:\n  - at: {x: 2}\n"
                                         "    expect: {gradient: {x: 13}}\n  - at: {x: 1}\n")

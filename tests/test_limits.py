@@ -115,6 +115,7 @@ def hostile(tmp_path_factory):
 # `check` of each, one line: tests/test_safety.py's catalogue, into which HOSTILE is folded.
 
 
+@pytest.mark.slow
 def test_run_reports_the_good_case_beside_every_hostile_one(hostile, tmp_path):
     result = tridiff("run", hostile, "--out", tmp_path / "out")
     assert result.returncode == 2, result.stderr
@@ -226,6 +227,7 @@ PROJECT_DATA = {  # a project's own YAML, which pytest must never fail on
 }
 
 
+@pytest.mark.slow
 def test_pytest_runs_a_project_with_data_files_that_look_like_cases(tmp_path):
     import subprocess
     import sys

@@ -69,6 +69,7 @@ def test_the_method_receives_the_function_as_written():
     assert values[function.graph.output] == -4
 
 
+@pytest.mark.slow
 def test_method_from_the_command_line(tmp_path):
     out = tmp_path / "out"
     result = command("run", "cases", "--out", out, "--case", "quadratic", "--method", f"{EXAMPLE}:gradient_with_mistake",
@@ -82,6 +83,7 @@ def test_method_from_the_command_line(tmp_path):
     assert unknown.returncode == 2 and "no method named 'nope'" in unknown.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("library", ["torch", "jax"])
 def test_library_adapters_match_the_reference_on_every_case(library, results):
     pytest.importorskip(library, reason=f"{library} is not installed (optional extra '{library}')")
@@ -119,6 +121,7 @@ def test_precision_in_a_case_file(write_case):
     assert node["precisions"]["float16"]["best"]["forward"]["rel_error"] > node["precisions"]["float32"]["best"]["forward"]["rel_error"]
 
 
+@pytest.mark.slow
 def test_the_readmes_micrograd_example_is_right_on_every_case(tmp_path):
     # issue 29: it lacked max, log1p, … and failed with KeyError; and it wrote into reports/
     result = command("run", "cases", "--out", tmp_path / "mine", "--method", f"{EXAMPLE}:gradient", cwd=ROOT)

@@ -95,6 +95,7 @@ def test_points_that_cannot_be_differentiated_are_reported_not_crashed(tmp_path,
     assert fragment in page  # the report says so too
 
 
+@pytest.mark.slow
 def test_a_run_over_cases_and_every_bad_file_still_reports_the_good_cases(tmp_path):
     folder = tmp_path / "lib"
     folder.mkdir()
@@ -114,6 +115,7 @@ def test_a_run_over_cases_and_every_bad_file_still_reports_the_good_cases(tmp_pa
     assert {statuses[n.removesuffix(".yaml")] for n in RUN_ERRORS} <= {"error", "nondifferentiable"}
 
 
+@pytest.mark.slow
 def test_a_case_over_its_time_limit_is_an_error_and_the_others_go_on(tmp_path):
     slow = "name: slow\nfunction: " + " + ".join(f"sin(x{i})" for i in range(3000)) + "\npoints:\n  - at: {" \
         + ", ".join(f"x{i}: 0.5" for i in range(3000)) + "}\n"

@@ -47,6 +47,7 @@ def test_the_benchmark_families_loop_and_agree_to_the_bit(family, n):
     assert low == expected
 
 
+@pytest.mark.slow
 def test_code_size_no_longer_grows_with_n():
     sizes = {}
     for n in (3000, 6000):
@@ -99,6 +100,7 @@ def test_a_chain_of_named_steps_is_a_loop_whose_steps_keep_their_gradients():
     assert len(engine.value_and_grad({name: 0.01 for name in graph.inputs} | {"x": 0.7})[1]) == 81
 
 
+@pytest.mark.slow
 def test_long_expressions_are_not_inlined_past_the_parsers_limit():
     graph = build_graph({"f": "x" + " * 1.0001" * 20_000}, "f", function=True)
     assert_same(graph, [2.0])

@@ -72,6 +72,7 @@ def test_the_documents_values_hold_for_every_method(shipped):
                     assert abs(value - want) <= max(tol * abs(want), point.expect_abs_tolerance or 0), (case.name, name)
 
 
+@pytest.mark.slow
 def test_exit_codes_and_bad_files_do_not_stop_good_ones(tmp_path):
     (tmp_path / "good.yaml").write_text("name: good\nfunction: x**3\npoints: [{at: {x: 2}}]\n")
     (tmp_path / "wrong.yaml").write_text("name: wrong\nfunction: x**3\npoints:\n"
@@ -88,6 +89,7 @@ def test_exit_codes_and_bad_files_do_not_stop_good_ones(tmp_path):
     assert "broken.yaml:2: case 'broken'" in result.stderr
 
 
+@pytest.mark.slow
 def test_case_selects_by_glob_and_the_folder_is_replaced_whole(tmp_path):
     out = tmp_path / "out"
     assert run(ROOT / "cases", "--out", out, "--case", "exp", "--case", "sin").returncode == 0

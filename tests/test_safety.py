@@ -106,6 +106,7 @@ def test_out_that_tridiff_did_not_write_is_refused_untouched(tmp_path, cases, ki
         assert (out / "README.md").exists() and (out / ("d" * 200)).is_dir()
 
 
+@pytest.mark.slow
 def test_only_marked_leftovers_are_removed(tmp_path, cases):
     out = tmp_path / "reports"
     assert tridiff("run", cases, "--out", out).returncode == 0
@@ -116,6 +117,7 @@ def test_only_marked_leftovers_are_removed(tmp_path, cases):
     assert (lookalike / "good.md").exists() and not (tmp_path / ".reports.tridiff-new-empty").exists()
 
 
+@pytest.mark.slow
 def test_messages_survive_a_terminal_that_cannot_show_them(tmp_path, cases):
     (cases / "bad.yaml").write_text("name: bad\nfunction: log(x)\npoints: [{at: {x: -1}}]\n")
     result = subprocess.run([sys.executable, "-m", "tridiff", "run", str(cases), "--out", str(tmp_path / "o")],
@@ -151,6 +153,7 @@ def test_run_where_there_are_no_cases_creates_nothing(tmp_path):
     assert result.returncode == 2 and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_an_empty_folder_and_tridiffs_own_folder_are_replaced(tmp_path, cases):
     out = tmp_path / "empty"
     out.mkdir()
@@ -168,6 +171,7 @@ def test_an_unwritable_out_is_refused_before_computing(tmp_path, cases):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_case_names_cannot_collide_with_tridiffs_own_files(tmp_path):
     folder = tmp_path / "cases"
     folder.mkdir()
@@ -201,6 +205,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc to find the run's processes")
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
 def test_a_run_killed_while_its_workers_compute_leaves_no_process(tmp_path, sig):
@@ -269,6 +274,7 @@ def _write_killed_at(step: int, out: Path, document: dict, pieces: list, exchang
         os._exit(1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "two-renames"])
 def test_a_run_killed_at_each_step_of_writing_its_reports_leaves_the_previous_ones_whole(tmp_path, exchange):
     """Every file-system step of writing and swapping in the report folder, in turn, is
@@ -389,7 +395,11 @@ def _one_line_each(stderr: str) -> list[str]:
     return lines
 
 
-@pytest.mark.parametrize("name", INVALID)
+# Files of a few MB that take seconds to read and refuse: in the slow lane.
+LARGE = {"broadcast-1e10.yaml"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in LARGE else n for n in INVALID])
 def test_check_gives_one_line_per_invalid_file(catalogue, name):
     result = tridiff("check", catalogue / name)
     assert result.returncode == 2
@@ -397,6 +407,7 @@ def test_check_gives_one_line_per_invalid_file(catalogue, name):
     assert len(lines) == 1 and name in lines[0] and INVALID[name][1] in lines[0], lines
 
 
+@pytest.mark.slow
 def test_run_over_the_whole_catalogue_reports_every_valid_case(catalogue, tmp_path):
     out = tmp_path / "out"
     result = tridiff("run", catalogue, "--out", out)
@@ -419,6 +430,7 @@ def test_run_over_the_whole_catalogue_reports_every_valid_case(catalogue, tmp_pa
     assert "<script>alert" not in (out / "index.html").read_text()
 
 
+@pytest.mark.slow
 def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(catalogue):
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rA", "--rootdir",
                              catalogue, "--continue-on-collection-errors", str(catalogue)],
@@ -432,6 +444,7 @@ def test_pytest_collects_case_files_only_and_fails_invalid_ones_in_one_line(cata
     assert "PASSED good.yaml::good[point 1]" in out
 
 
+@pytest.mark.slow
 def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tmp_path):
     (tmp_path / "typo.yaml").write_text("name: typo\nfuncton: x*x\n" + PT)
     (tmp_path / "utf16.yaml").write_bytes(GOOD.encode("utf-16"))  # recognised, refused as check refuses it
@@ -442,6 +455,7 @@ def test_a_case_file_with_a_mistake_fails_collection_and_plain_pytest_says_so(tm
     assert "error: utf16.yaml: file is not UTF-8 text" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_large_case_finishes_within_its_timeout_reports_included(tmp_path):
     """300 points, 10 named steps: the run ends within --timeout; the points computed by
     then are reported, the rest say why they were not, and the pages are bounded. (Ten

@@ -62,6 +62,7 @@ def test_a_small_case_sweeps_every_node_and_no_direction(write_case):
     assert "directions" not in point
 
 
+@pytest.mark.slow
 def test_a_large_case_sweeps_a_spread_of_nodes_and_judges_every_one(tmp_path):
     path = tmp_path / "big.yaml"
     path.write_text(tanh_sum(40))
@@ -126,6 +127,7 @@ def test_a_decade_is_read_from_the_digits(error, want):
     assert decade(error) == want
 
 
+@pytest.mark.slow
 def test_a_library_on_a_local_dask_cluster_gives_the_same_reports(tmp_path):
     fns = ["x*y + sin(z)", "exp(x)*y - z", "tanh(x + y*z)", "relu(x - y) + z", "x/(y*y + 1) + z"]
     rng = random.Random(3)
@@ -179,6 +181,7 @@ def test_a_nested_list_of_nodes_is_one_line_and_the_other_cases_run(tmp_path):
     assert (tmp_path / "out" / "good.md").exists()
 
 
+@pytest.mark.slow
 def test_a_zero_directional_derivative_not_proven_zero_is_still_swept(write_case):
     terms = " + ".join(f"sin(x{i})**2 + cos(x{i})**2" for i in range(26))
     at = ", ".join(f"x{i}: {0.1 * (i + 1)!r}" for i in range(26))
@@ -194,6 +197,7 @@ def test_a_case_without_inputs_has_no_direction(write_case):
     assert plan.direction_count(case, plan.swept(case)) == 0
 
 
+@pytest.mark.slow
 def test_a_scheduler_without_workers_is_said_in_one_line(tmp_path, monkeypatch):
     from distributed import LocalCluster
 

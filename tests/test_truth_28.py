@@ -129,6 +129,7 @@ def truth_digits(got: float, exact) -> int:
         return int(mpmath.floor(-mpmath.log10(abs(mpmath.mpf(got) - exact) / abs(exact))))
 
 
+@pytest.mark.slow
 def test_a_point_of_a_large_array_names_a_few_of_its_inputs_not_all():
     # 100 elements of sqrt(x + 1) - sqrt(x) at 1e8: every element limited by float64; the
     # message named all 300 inputs (60 kB at 2,500), and explains at most a few nodes

@@ -124,6 +124,7 @@ def test_right_is_right_to_the_tolerance_of_the_exact_value_itself(off, verdict)
     assert node["errors"]["mine"]["verdict"] == verdict
 
 
+@pytest.mark.slow
 def test_a_limited_case_passes_the_command_line_and_pytest_and_says_so(tmp_path):
     (tmp_path / "roots.yaml").write_text("name: roots\nfunction: sqrt(x + 1) - sqrt(x)\npoints:\n"
                                          "  - at: {x: 1.0e+8}\n")

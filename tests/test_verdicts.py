@@ -83,6 +83,7 @@ def test_an_underflowing_derivative_is_exact_and_0_0_is_limited_by_float64():
     assert run(case("exp(x)", {"x": -700.0}, abs_tolerance=1e-300))["status"] == "ok"  # and 9.86e-305 exact
 
 
+@pytest.mark.slow
 def test_nested_tanh_200_deep_runs_with_a_certified_reference(tmp_path):
     text = "x"
     for _ in range(200):
@@ -175,6 +176,7 @@ def test_a_plug_in_that_says_nothing_or_nonsense_fails_naming_the_node(method, f
     assert result["status"] in ("mismatch", "error") and fragment in result["message"], result["message"]
 
 
+@pytest.mark.slow
 def test_plug_in_returning_nothing_makes_run_exit_1(tmp_path):
     (tmp_path / "silent.py").write_text("def grad(function, at):\n    return {}\n")
     (tmp_path / "c.yaml").write_text("name: c\nfunction: x*y\npoints: [{at: {x: 2, y: 3}}]\n")
@@ -257,6 +259,7 @@ def test_a_point_may_say_what_it_is_meant_to_be():
     assert wrong["status"] == "mismatch" and "expects nondifferentiable" in wrong["message"]
 
 
+@pytest.mark.slow
 def test_pytest_passes_a_case_whose_kink_is_meant(tmp_path):
     (tmp_path / "kink.yaml").write_text("name: kink\nfunction: abs(x)\npoints:\n"
                                         "  - at: {x: 0}\n    expect: {status: nondifferentiable}\n  - at: {x: 1}\n")
@@ -326,6 +329,7 @@ def test_a_derivative_beyond_float64_is_an_error_not_a_mismatch(function, x, tmp
 
 # -- 8. portable reports ---------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_reports_do_not_depend_on_numpys_simd_kernels(tmp_path):
     env = dict(os.environ, NPY_DISABLE_CPU_FEATURES="AVX512F AVX512CD AVX512_SKX AVX512_CLX AVX512_CNL "
                                                     "AVX512_ICL AVX512_SPR X86_V4 AVX2 FMA3 X86_V3")

@@ -162,6 +162,7 @@ def test_the_gradients_returned_are_the_callers_to_keep():
     assert len({id(g) for g in second.values()}) == len(second)
 
 
+@pytest.mark.slow
 def test_the_network_benchmark_checks_every_method_against_the_others():
     from tridiff.bench import network
     rows = network.run(repeats=1, chunk=0.001, log=lambda line: None)

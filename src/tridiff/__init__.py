@@ -1,5 +1,5 @@
 """tridiff: differentiate example functions three ways and report how far each lands."""
-__version__ = "0.1.0"
+from .version import __version__
 
 # The API is imported on first use, so that `tridiff list` starts without sympy.
 _API = ("load", "run", "select", "compile")

@@ -11,16 +11,23 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+# Only what `compile` needs is imported here: loading and running cases bring in sympy and
+# the runner (0.4 s), which a user compiling one function never pays for (issue 30). Those
+# are imported by the functions that use them.
 from .methods.backprop import Compiled
 from .methods.backprop.vjp import NUMPY, PORTABLE, ArrayCompiled
 from .cases.program import trace
-from .cases.files import Case, Library, load_library
 from .errors import CaseError
 from .cases.expression import build_graph
-from .methods.plugins import check_labels
-from .runner.execute import DEFAULT_TIMEOUT, run_cases
-from .runner.results import results_document
+
+if TYPE_CHECKING:
+    from .cases.files import Case, Library
+
+# runner.execute.DEFAULT_TIMEOUT, written out so that the signature needs no runner import
+# (tests/test_import.py checks that the two agree).
+DEFAULT_TIMEOUT = 60.0
 
 
 def compile(function: str | None = None, *, steps: dict[str, str] | None = None,
@@ -51,6 +58,7 @@ def compile(function: str | None = None, *, steps: dict[str, str] | None = None,
 
 def load(paths: list[str | Path] | None = None) -> Library:
     """Load a case library (files or folders; default `cases/`): its cases and its errors."""
+    from .cases.files import load_library
     return load_library(paths or ["cases"])
 
 
@@ -71,6 +79,9 @@ def run(cases: list[Case], *, timeout: float | None = DEFAULT_TIMEOUT, jobs: int
     `methods`: more differentiators by name (see tridiff.methods), judged like the built-ins.
     `precisions`: also run finite differences and backprop in "float32" / "float16".
     """
+    from .methods.plugins import check_labels
+    from .runner.execute import run_cases
+    from .runner.results import results_document
     check_labels(methods or {})
     if timeout is not None and not (isinstance(timeout, (int, float)) and 0 < timeout < float("inf")):
         raise CaseError(f"timeout={timeout!r} is not a time limit", "give a number of seconds above 0, or None for "

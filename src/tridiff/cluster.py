@@ -61,8 +61,10 @@ def _connect(address: str | None, jobs: int):
         before = signal.signal(signal.SIGINT, signal.SIG_IGN) if threading.current_thread() is \
             threading.main_thread() else None
         try:
+            # The scheduler's HTTP routes bind a port even with no dashboard; None means
+            # 8787, and a second cluster on the machine then warns on stderr: any free port.
             cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, scheduler_kwargs={"dashboard": False})
+                                   dashboard_address=":0", scheduler_kwargs={"dashboard": False})
         finally:
             if before is not None:
                 signal.signal(signal.SIGINT, before)

@@ -15,7 +15,7 @@ from ..methods.backprop import Compiled
 from . import network
 from .problems import FAMILIES, Problem, chain, mlp, steps, tanh_sum
 from .report import describe, machine, markdown, plot, write
-from .timing import PEERS, available, run_child
+from .timing import PEERS, available, rotated, run_child
 
 # Families timed at one size, in one process, against numpy (not against a plain loop over n).
 ARRAY_FAMILIES = {"network": network.run}
@@ -76,7 +76,10 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
                 rows.append(row)
                 log(describe(row))
     return {"schema": 1, "machine": machine(), "quick": quick, "budget_seconds": budget, "repeats": repeats,
-            "rows": rows, "arrays": arrays([n for n in sizes if n <= 1000], repeats, log),
+            "rows": rows,
+            # the many-points table is tanh_sum's: not run for another family alone
+            "arrays": arrays([n for n in sizes if n <= 1000], repeats, log) if not families or "tanh_sum" in families
+            else [],
             **{family: run_family(repeats, log=log) for family, run_family in ARRAY_FAMILIES.items()
                if not families or family in families}}
 
@@ -105,10 +108,10 @@ def arrays(sizes: list[int], repeats: int, log=print) -> list[dict]:
         for call in calls.values():
             call()  # warm: the first call pays for allocations and lazy imports, not the method
         times: dict[str, list[float]] = {label: [] for label in calls}
-        for _ in range(repeats):  # interleaved, as in the other rows: a slow spell slows both
-            for label, call in calls.items():
+        for repeat in range(repeats):  # interleaved and rotated, as in the other rows: a slow spell slows both
+            for label in rotated(list(calls), repeat):
                 start = time.perf_counter()
-                call()
+                calls[label]()
                 times[label].append(time.perf_counter() - start)
         numpy_s, backprop_s = (statistics.median(times[label]) for label in calls)
         row = {"function": "tanh_sum", "n": n, "points": POINTS, "numpy_seconds": numpy_s,

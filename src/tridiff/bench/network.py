@@ -7,12 +7,19 @@
 tridiff's array engine (numpy kernels) gives the loss and its gradient for W1, b1, W2 and
 b2; it is timed against the same forward pass written in numpy by hand, and beside
 PyTorch eager (CPU, float64) and jax (jit of value_and_grad, float64) when installed.
-All run in one process, interleaved, after each one's gradient is checked against the
-others'; the data are drawn once from a fixed seed.
+All run in one process, interleaved (the order rotated between repeats), after each one's
+gradient is checked against the others'; the data are drawn once from a fixed seed.
+
+Every engine gets the same number of threads, THREADS: numpy's OpenBLAS, torch's intra-op
+pool and XLA's each default to every core, and on a shared machine how well a pool fares
+says more about the neighbours than about the engine. OpenBLAS reads its thread count only
+when it loads, so the family runs in a fresh (spawned) process with the variables set.
 """
 from __future__ import annotations
 
 import importlib.util
+import multiprocessing
+import os
 import statistics
 from typing import Callable
 
@@ -23,6 +30,10 @@ from .timing import interleaved
 
 BATCH, FEATURES, HIDDEN, CLASSES = 64, 784, 256, 10
 PARAMS = ("W1", "b1", "W2", "b2")
+THREADS = 1
+# Read by OpenBLAS, MKL and OpenMP at load, by torch for its pools, and by XLA (jax) from its flags.
+THREAD_ENV = {"OMP_NUM_THREADS": str(THREADS), "OPENBLAS_NUM_THREADS": str(THREADS), "MKL_NUM_THREADS": str(THREADS),
+              "XLA_FLAGS": f"--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads={THREADS}"}
 STEPS = {"h": "relu(X @ W1 + b1)", "p": "softmax(h @ W2 + b2)", "loss": f"-sum(Y * log(p)) / {BATCH}"}
 
 
@@ -50,6 +61,7 @@ def _tridiff(at):
 
 def _torch(at):
     import torch
+    torch.set_num_threads(THREADS)
     X, Y = torch.from_numpy(at["X"]), torch.from_numpy(at["Y"])
 
     def call():
@@ -89,7 +101,28 @@ OPTIONAL = {"torch": "torch", "jax": "jax"}
 
 
 def run(repeats: int, chunk: float = 0.05, log=print) -> list[dict]:
-    """One row per method: median and minimum seconds, and the ratio to numpy's forward pass."""
+    """One row per method: median and minimum seconds, and the ratio to numpy's forward pass,
+    measured in a fresh process whose every engine has THREADS threads."""
+    saved = {name: os.environ.get(name) for name in THREAD_ENV}
+    os.environ.update(THREAD_ENV)  # a spawned child starts with the parent's environment
+    try:
+        with multiprocessing.get_context("spawn").Pool(1) as pool:
+            rows, lines = pool.apply(measure, (repeats, chunk))
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    for line in lines:
+        log(line)
+    return rows
+
+
+def measure(repeats: int, chunk: float) -> tuple[list[dict], list[str]]:
+    """In the pinned process: the rows, and the lines to log."""
+    lines: list[str] = []
+    log = lines.append
     at = data()
     calls: dict[str, Callable] = {"numpy forward": lambda: numpy_forward(at)}
     for name, prepare in METHODS.items():
@@ -112,7 +145,7 @@ def run(repeats: int, chunk: float = 0.05, log=print) -> list[dict]:
     rows = []
     for name in calls:
         row = {"function": "network", "batch": BATCH, "features": FEATURES, "hidden": HIDDEN, "classes": CLASSES,
-               "method": name, "seconds": statistics.median(times[name]), "min_seconds": min(times[name]),
+               "threads": THREADS, "method": name, "seconds": statistics.median(times[name]), "min_seconds": min(times[name]),
                "ratio": statistics.median(times[name]) / base, "ratio_min": min(times[name]) / base_min}
         if name in checks:
             row["max_rel_diff_vs_tridiff"] = checks[name]
@@ -120,4 +153,4 @@ def run(repeats: int, chunk: float = 0.05, log=print) -> list[dict]:
         log(f"  network {name:<14} {row['seconds'] * 1e3:8.3f} ms (min {row['min_seconds'] * 1e3:.3f}) "
             f"{row['ratio']:.2f}x numpy forward" + (f", gradient within {checks[name]:.1e} of tridiff's"
                                                     if name in checks and name != "tridiff" else ""))
-    return rows
+    return rows, lines

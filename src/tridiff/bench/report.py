@@ -46,32 +46,38 @@ def markdown(document: dict) -> str:
             else ""] for r in document.get("network", [])]
     api = [[r["function"], r["n"], f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
            for r in document["rows"] if r.get("vs_raw")]
-    return ("# tridiff bench\n\n"
-            f"Machine: {document['machine']}. Median of {document['repeats']} runs (min beside it); "
-            f"budget {document['budget_seconds']:g} s per method and n; each method in its own process.\n"
-            "`ratio` is the method's time over the plain Python loop's (value only), both timed in the "
-            "method's own process, interleaved; `prepare` is building/compiling, timed once and not included.\n\n"
-            + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s", "status"],
-                       tablefmt="github", disable_numparse=True) + "\n\n"
-            "## The API against the engine\n\n`value_and_grad` (a mapping of inputs in, a mapping of gradients "
-            "out) over `raw` (a list in, a tuple out), at the same n, both timed in one process, interleaved:\n\n"
-            + tabulate(api, headers=["function", "n", "medians", "minima"], tablefmt="github",
-                       disable_numparse=True) + "\n\n"
-            "## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
-            "the numpy-vectorised function alone (median ms; the two timed interleaved):\n\n"
-            + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio", "ratio of minima"],
-                       tablefmt="github", disable_numparse=True) + "\n"
-            + (_network(net) if net else ""))
+    # A section only for what ran: `--family network` alone times no scalar family.
+    text = (f"# tridiff bench\n\nMachine: {document['machine']}. Median of {document['repeats']} runs "
+            "(min beside it); calls timed together take turns, the order rotated between repeats.\n")
+    if rows:
+        text += (f"Budget {document['budget_seconds']:g} s per method and n; each method in its own process. "
+                 "`ratio` is the method's time over the plain Python loop's (value only), both timed in the "
+                 "method's own process, interleaved; `prepare` is building/compiling, timed once and not included.\n\n"
+                 + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s",
+                                           "status"], tablefmt="github", disable_numparse=True) + "\n")
+    if api:
+        text += ("\n## The API against the engine\n\n`value_and_grad` (a mapping of inputs in, a mapping of "
+                 "gradients out) over `raw` (a list in, a tuple out), at the same n, both timed in one process, "
+                 "interleaved:\n\n"
+                 + tabulate(api, headers=["function", "n", "medians", "minima"], tablefmt="github",
+                            disable_numparse=True) + "\n")
+    if vector:
+        text += ("\n## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
+                 "the numpy-vectorised function alone (median ms; the two timed interleaved):\n\n"
+                 + tabulate(vector, headers=["n", "points", "numpy f", "value + gradient", "ratio", "ratio of minima"],
+                            tablefmt="github", disable_numparse=True) + "\n")
+    return text + (_network(net, document["network"][0].get("threads")) if net else "")
 
 
-def _network(rows: list[list[str]]) -> str:
+def _network(rows: list[list[str]], threads: int | None) -> str:
     from tabulate import tabulate
 
     from .network import BATCH, CLASSES, FEATURES, HIDDEN
     return ("\n## Arrays: a two-layer network\n\n"
             f"`h = relu(X @ W1 + b1)`, `p = softmax(h @ W2 + b2)`, `loss = −Σ Y·log p / {BATCH}`: a batch of {BATCH}, "
             f"{FEATURES} features, {HIDDEN} hidden units, {CLASSES} classes. Value + gradient of W1, b1, W2, b2 "
-            "against the forward pass alone in numpy (`ratio`), all timed in one process, interleaved; each "
+            "against the forward pass alone in numpy (`ratio`), all timed in one process, interleaved"
+            + (f", every engine on {threads} thread{'s' if threads != 1 else ''}" if threads else "") + "; each "
             "gradient checked against tridiff's (largest difference of any element, relative to that gradient's largest element):\n\n"
             + tabulate(rows, headers=["method", "median ms", "min ms", "ratio", "ratio of minima", "vs tridiff"],
                        tablefmt="github", disable_numparse=True) + "\n")
@@ -85,7 +91,16 @@ def plot(document: dict) -> str:
     import matplotlib.pyplot as plt
     plt.rcParams.update({"svg.hashsalt": "tridiff", "svg.fonttype": "none", "font.size": 9})
     families = sorted({r["function"] for r in document["rows"]}, key=list(FAMILIES).index)
-    fig, axes = plt.subplots(1, len(families), figsize=(4.6 * len(families), 3.8), squeeze=False)
+    network = document.get("network") or []
+    # One panel per scalar family, and one for the network when it ran (`--family network`
+    # alone has no scalar family: a figure of no panels is what crashed, issue 30).
+    panels = max(1, len(families) + bool(network))
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 3.8), squeeze=False)
+    if network:
+        _network_panel(axes[0][len(families)], network)
+    elif not families:
+        axes[0][0].set_axis_off()
+        axes[0][0].text(0.5, 0.5, "nothing was timed", ha="center", va="center")
     for ax, family in zip(axes[0], families):
         rows = [r for r in document["rows"] if r["function"] == family and r.get("seconds")]
         for method in dict.fromkeys(r["method"] for r in rows):
@@ -110,3 +125,17 @@ def plot(document: dict) -> str:
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     plt.close(fig)
     return buffer.getvalue()
+
+
+def _network_panel(ax, rows: list[dict]) -> None:
+    """The network family: each method's median time, as a bar, with its ratio to numpy's forward pass."""
+    names = [r["method"] for r in rows]
+    seconds = [r["seconds"] * 1e3 for r in rows]
+    ax.barh(range(len(rows)), seconds, color="#4878a8")
+    ax.set_yticks(range(len(rows)), names)
+    ax.invert_yaxis()  # the first method (numpy's forward pass, the unit) on top
+    for i, r in enumerate(rows):
+        ax.text(seconds[i], i, f" {r['ratio']:.2f}x", va="center", fontsize=7)
+    ax.set_xlabel("ms (median)")
+    ax.set_title("network (value + gradient)")
+    ax.margins(x=0.2)

@@ -129,7 +129,10 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
     import importlib
     import sys
     if method in PEERS:
-        importlib.import_module(PEERS[method])  # torch takes 1.4-1.8 s: not the method's time
+        peer = importlib.import_module(PEERS[method])  # torch takes 1.4-1.8 s: not the method's time
+        if method == "torch":
+            from .network import THREADS
+            peer.set_num_threads(THREADS)  # as in the network family: every engine alike
     conn.send("imported")
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 20 * n + 1000))  # micrograd recurses
     problem = FAMILIES[family](n)
@@ -163,16 +166,25 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
 
 def interleaved(calls: dict[str, Callable], repeats: int, chunk: float) -> dict[str, list[float]]:
     """Seconds per call of each, `repeats` times, the calls taking turns (a slow spell of
-    the machine slows them all), each timing at least `chunk` seconds long."""
+    the machine slows them all), each timing at least `chunk` seconds long. The order
+    rotates between repeats: the call after another inherits its caches, its allocator's
+    state and its turbo clock, and no method should always go first."""
     number = {label: _calibrate(fn, chunk) for label, fn in calls.items()}
     times: dict[str, list[float]] = {label: [] for label in calls}
-    for _ in range(repeats):
-        for label, fn in calls.items():
+    for repeat in range(repeats):
+        for label in rotated(list(calls), repeat):
+            fn = calls[label]
             start = time.perf_counter()
             for _ in range(number[label]):
                 fn()
             times[label].append((time.perf_counter() - start) / number[label])
     return times
+
+
+def rotated(labels: list, turn: int) -> list:
+    """The labels starting from the `turn`-th (mod their number): a → b → c, b → c → a, …"""
+    k = turn % len(labels) if labels else 0
+    return labels[k:] + labels[:k]
 
 
 def _calibrate(call: Callable, chunk: float) -> int:

@@ -37,7 +37,6 @@ from typing import Callable, Mapping
 import numpy as np
 
 from ..cases.arrays import element
-from ..cases.data import constants
 from ..cases.ir import Graph
 from ..cases.program import Program, trace
 
@@ -132,5 +131,8 @@ class Function:
 
 
 def function_of(case) -> Function:
+    # cases.data (csv, hashlib, the YAML reader) is a third of `import tridiff.methods`:
+    # imported here, where a case is run, so that tridiff.compile does without it.
+    from ..cases.data import constants
     return Function(case.name, case.graph, tuple(case.graph.inputs), dict(case.steps if case.function is None else {}),
                     case.output, case.expression, constants(case.data))

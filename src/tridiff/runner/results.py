@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from .. import __version__
+from ..version import __version__
 from ..cases.files import Case
 
 SCHEMA = 2  # 2: "ok" means every method right; "limited" (by float64) is new; verdicts per method

@@ -1,8 +1,8 @@
 """Benchmark of tridiff.check on a user's own numpy code (issue 29): a tanh network with
 softmax cross-entropy over a batch, traced and judged with its hand-written gradient.
 
-    python scripts/bench_check.py            # 100 → 32 → 10, batch 16 (the issue's size)
-    python scripts/bench_check.py 5 6 3 4    # inputs, hidden, classes, batch
+    python benchmarks/bench_check.py            # 100 → 32 → 10, batch 16 (the issue's size)
+    python benchmarks/bench_check.py 5 6 3 4    # inputs, hidden, classes, batch
 
 Prints the time to trace, the time of the whole check (trace, run in a worker, judge),
 the case's size and the verdict. Results on this machine are in the README (Performance).
