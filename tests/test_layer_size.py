@@ -119,8 +119,9 @@ def test_sympys_max_flattens_compares_only_numbers_and_halves_at_a_tie():
 
 
 def test_a_chain_rule_factor_that_is_exactly_zero_is_zero(write_case):
-    """4x − 3 at x = 0.75 is 0 (evalf(subs=…) gave 2.2e-165)."""
-    result = run_case(case_from(write_case, "name: q\nfunction: 2*x**2 - 3*x + 4\npoints: [{at: {x: 0.75}}]\n"))
+    """4x − 3 at x = 0.75 is 0 (evalf(subs=…) gave 2.2e-165). A named step: its local
+    derivative is sympy's (a function: case is written through its gates instead)."""
+    result = run_case(case_from(write_case, "name: q\nsteps: {f: 2*x**2 - 3*x + 4}\npoints: [{at: {x: 0.75}}]\n"))
     (factor,) = result["points"][0]["chain_rule"]["locals"]
     assert factor["symbolic"] == "4*x - 3" and factor["value"] == 0.0
 

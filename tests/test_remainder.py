@@ -7,7 +7,7 @@ from mpmath import mpf
 from tridiff.cases.files import load_library
 from tridiff.methods.plugins import load
 from tridiff.reports.figures import Figures
-from tridiff.reports.markdown import case_page
+from tridiff.reports.markdown import details_page
 from tridiff.runner.case import run_case
 from tridiff.runner.remainder import ALLOWED, deep_steps, resolves, slope
 
@@ -31,7 +31,7 @@ def test_the_micrograd_mistake_is_caught_and_the_right_gradients_pass():
             assert abs(r - 2 * h * h) <= 1e-12 * 2 * h * h
     wrong = tested["methods"]["gradient_with_mistake"]
     assert wrong["verdict"] == "wrong" and abs(wrong["slope"] - 1) < 1e-3 and abs(wrong["off"] - 0.6) < 1e-6
-    page = case_page(result, Figures())
+    page = details_page(result, Figures())  # (the Taylor test: on the page of the details)
     assert "wrong: r falls like h, g·v off by 6.0e-01 (relative)" in page
 
 

@@ -52,7 +52,7 @@ def test_a_scheme_added_to_the_table_is_swept_analysed_plotted_and_tabled(monkey
     from tridiff.reports import markdown
     from tridiff.reports.figures import Figures
     from tridiff.reports.write import draw_case
-    page = markdown.case_page(result, Figures())
+    page = markdown.details_page(result, Figures())  # (the finite differences: on the details page)
     assert "| x      | central6 " in page
     svgs, _ = draw_case(result)
     assert any("central6" in svg for svg in svgs.values())
