@@ -78,12 +78,22 @@ def test_no_point_ends_in_an_internal_error_pictures_and_folder_included(tmp_pat
     messages = [result["message"] or ""] + [p["message"] or "" for p in result["points"]]
     assert not any("internal error" in m for m in messages), (case.expression, messages)
     assert not any("died" in n for n in run.notes), run.notes
-    assert set(run.pages) == {"results.json", "sweeps.csv", "page.md", "index.html"}, run.notes
+    assert set(run.pages) == {"results.json", "sweeps.csv", "page.md", "details.md", "index.html"}, run.notes
     out = Path(tmp_path_factory.mktemp("reports")) / "reports"
     folder = ReportFolder(out)
     write_all(results_document([result]), folder, Figures(run.figures, {result["name"]: run.notes}), [run.pages])
     folder.commit()
     assert (out / "extreme.md").exists() and (out / "results.json").exists()
+
+
+def test_a_number_past_float64_beside_an_exact_path_is_no_internal_error(write_case):
+    """x + exp(x) at x = 1e308 (found by hypothesis): x's exact path and exp's 10^(4.3e307)
+    meet in one adjoint; added exactly they would need 1.4e308 bits ("does not fit in
+    memory"). The point is float64's overflow, said with a readable number."""
+    case = case_from(write_case, "name: c\nsteps: {s0: x, s1: exp(x), out: s0 + s1}\npoints:\n  - at: {x: 1.0e308}\n")
+    point = run_case(case)["points"][0]
+    assert point["status"] == "error" and "internal error" not in point["message"]
+    assert "float64 overflows in exp(1e+308)" in point["message"] and "out = 10^(4.34e+307)" in point["message"]
 
 
 @pytest.mark.parametrize("function, x", [("asin(sin(x))", 1.5707963267948966), ("asin(sin(x))", 0.3),

@@ -79,7 +79,8 @@ def test_a_large_case_sweeps_a_spread_of_nodes_and_judges_every_one(tmp_path):
     assert sum(point["error_distribution"]["backprop"]["decades"].values()) == 81
     page = (tmp_path / "out" / "tanh-sum-40.md").read_text()
     assert "each method's verdicts and errors over the 81 nodes" in page
-    assert "along v1" in page
+    details = (tmp_path / "out" / "details" / "tanh-sum-40.md").read_text()
+    assert "along v1" in details and "along v1" not in page  # the sweeps along directions: with the details
     rows = [line for line in page.splitlines() if line.startswith("| b") or line.startswith("| w")]
     assert len({line.split("|")[1].strip() for line in rows}) < 40  # not one row per node
 

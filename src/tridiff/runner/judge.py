@@ -217,7 +217,9 @@ def float_failure(graph, err: FloatFailure, exact: Exact) -> str:
                     f"give {got!r}" + (f": {how}" if how else " (rounding in them, amplified where they cancel)"))
     else:
         what = f"float64 cannot evaluate {where}"
-    value = exact.value.digits + (f" ({exact.value.note})" if exact.value.note else "")
+    # (an exponent of 300 digits is not read: 10^(4.34e+307) instead, as the message above says it)
+    value = (brief(exact.value.exact) if len(exact.value.digits) > 60 else exact.value.digits) \
+        + (f" ({exact.value.note})" if exact.value.note else "")
     return (f"{what}. The exact function is defined here: {graph.output_name} = {value} (its gradient "
             "is in the results); no float64 method can be judged")
 

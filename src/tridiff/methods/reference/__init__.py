@@ -39,7 +39,7 @@ from mpmath import mpf
 from ...cases.ir import Graph
 from ..evaluate import describe
 from .conditioning import Loss
-from .numbers import Number, agree, brief, digits, is_float64, small, to_float
+from .numbers import Number, agree, brief, digits, is_float64, near, small, to_float
 from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
                     Undefined, Unreachable, curvature_of)
 
@@ -172,9 +172,7 @@ class Reference:
                 rounds = not (exact[i] and is_float64(values[i]))
                 scale[i] = (abs(values[i]) if rounds else 0) + sum(
                     (abs(p) if isinstance(p, mpf) else 1) * s for p, s in zip(partials[i], arg_scale) if s)
-            adjoint = [mpf(0)] * n
-            adjoint_scale = [mpf(0)] * n
-            adjoint_exact = [True] * n
+            adjoint, adjoint_scale, adjoint_exact = [mpf(0)] * n, [mpf(0)] * n, [True] * n
             reached = [False] * n  # some contribution arrived, even a 0 that only vanishes here
             infinite: dict[int, str] = {}  # node: why its adjoint is infinite
             adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
@@ -206,8 +204,10 @@ class Reference:
                     if i in infinite:
                         infinite.setdefault(a, infinite[i])
                         continue
-                    if adjoint_exact[i] and exact_p and small(adjoint[i]) and small(adjoint[a]):
-                        adjoint[a] = mpmath.fadd(adjoint[a], mpmath.fmul(adjoint[i], p, exact=True), exact=True)
+                    term = adjoint_exact[i] and exact_p and small(adjoint[i]) and small(adjoint[a]) and \
+                        mpmath.fmul(adjoint[i], p, exact=True)  # (False: not exact; 0 adds exactly to anything)
+                    if term is not False and near(term, adjoint[a]):
+                        adjoint[a] = mpmath.fadd(adjoint[a], term, exact=True)
                     else:
                         adjoint[a] += adjoint[i] * p
                         adjoint_exact[a] = False

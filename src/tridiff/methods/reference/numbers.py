@@ -63,6 +63,14 @@ def small(x: mpf) -> bool:
     return x._mpf_[3] <= MAX_EXACT_BITS
 
 
+def near(a: mpf, b: mpf) -> bool:
+    """Whether a + b is cheap exactly: their magnitudes within MAX_EXACT_BITS of each other
+    (x + exp(1e308) exactly would need 1.4e308 bits; mpmath refuses it, "does not fit in memory")."""
+    if not a or not b:
+        return True
+    return abs((a._mpf_[2] + a._mpf_[3]) - (b._mpf_[2] + b._mpf_[3])) <= MAX_EXACT_BITS
+
+
 def _common_digits(a: mpf, b: mpf) -> int:
     for n in range(SHOWN, 0, -1):
         if mpmath.nstr(a, n) == mpmath.nstr(b, n):
