@@ -43,7 +43,7 @@ def sentence(case: dict) -> str | None:
     points = case["points"]
     expected = [p for p in points if p.get("expected")]  # meant to fail, and did: they pass, not judged
     judged = len(points) - len(expected)
-    said = (f"every method is right at every node{' and point' if judged > 1 else ''}, within the rule below"
+    said = (f"every method is right at every node{' and point' if judged > 1 else ''} (within the case's tolerance)"
             if judged else "no point is judged")
     return said + (f"; {len(expected)} point{'s are' if len(expected) > 1 else ' is'} not differentiable or not "
                    "defined, as the case expects" if expected else "")
