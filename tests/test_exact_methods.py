@@ -176,3 +176,14 @@ def test_symbolic_says_at_once_that_a_large_sum_is_over_its_budget():
     assert "once for each of the 2,000 named nodes it uses is over the budget" in symbolic.over_budget
     small = SymbolicCase(build_graph({"f": " + ".join(f"tanh(w{i}*0.5 + b{i})" for i in range(10))}, "f", function=True))
     assert small.over_budget is None
+
+
+def test_a_sum_is_differentiated_term_by_term_to_sympys_own_derivatives():
+    """_partials walks each term once per symbol it holds (linear in a sum's size, where
+    sympy's diff walks every term once per symbol): the same expressions as sympy's diff."""
+    import sympy as sp
+    from tridiff.methods.symbolic import _partials
+    x, y, z, w = sp.symbols("x y z w")
+    sums = [sp.tanh(x * y) + sp.exp(x) * z + y ** 2 + 3 * w, x + y, sp.sin(x) * y]
+    for expr in sums:
+        assert _partials(expr, [x, y, z, w]) == [sp.diff(expr, s) for s in (x, y, z, w)]
