@@ -170,6 +170,9 @@ def test_a_function_case_is_cut_into_its_gates_and_a_reused_input_adds_its_paths
     assert x["terms"] == [["f", "d", "b", "a", "x"], ["f", "d", "c", "x"]] and x["value"] == 5.0
     assert dict(chain_rows(point))["x"] == ("∂f/∂x = ∂f/∂d · ∂d/∂b · ∂b/∂a · ∂a/∂x + ∂f/∂d · ∂d/∂c · ∂c/∂x = "
                                             "(1 · 1 · 2 · 4) + (1 · (-1) · 3) = 5")
+    # the circuit picture names its gates as the chain rule does: a is x ** 2 (value 4, gradient 2)
+    drawn = {n["name"]: (n["gate"], n["value"], n["gradient"]) for n in point["circuit"]["nodes"] if "name" in n}
+    assert drawn == {"a": ("** 2", 4.0, 2.0), "b": ("2 *", 8.0, 1.0), "c": ("3 *", 6.0, -1.0), "d": ("-", 2.0, 1.0)}
 
     kinked = tridiff.compare("max(x, y) * x", x=3.0, y=1.0).result["points"][0]["chain_rule"]
     forms = {(f["of"], f["wrt"]): (f["symbolic"], f["value"]) for f in kinked["locals"]}

@@ -72,8 +72,9 @@ def svg(circuit: dict, fmt) -> str:
             fill = {"step": "#eef7ee", "output": "#fdecea"}.get(n["kind"], "#fff8e1")
             out.append(f'<circle cx="{x}" cy="{y}" r="{RADIUS}" fill="{fill}" stroke="#b58900"/>')
             out.append(f'<text x="{x}" y="{y + 4}" text-anchor="middle" font-weight="bold">{escape(_drawn(gate or n["label"]))}</text>')
-            if n["kind"] != "gate":
-                out.append(f'<text x="{x + RADIUS + 3}" y="{y - RADIUS + 6}" font-weight="bold" fill="#333">{label}</text>')
+            if n["kind"] != "gate" or n.get("name"):  # a step's name, or the gate's in the chain rule
+                out.append(f'<text x="{x + RADIUS + 3}" y="{y - RADIUS + 6}" font-weight="bold" fill="#333">'
+                           f'{escape(n.get("name") or n["label"])}</text>')
         else:
             fill = {"input": "#e8f0fe", "step": "#eef7ee", "output": "#fdecea"}[n["kind"]]
             out.append(f'<rect x="{x - 30}" y="{y - RADIUS}" width="60" height="{2 * RADIUS}" rx="8" '

@@ -27,7 +27,7 @@ from ..schemes import SCHEMES
 from . import circuit, kinks, measures, plan, precision
 from .parts import parts
 from .chain import chain_rule
-from .gates import gate_chain_rule
+from .gates import gate_chain_rule, gate_names
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
@@ -215,7 +215,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                                                entry["value_digits_right"]))
     mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
     if "backprop" in methods:
-        part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"]))
+        # a function: case's gates carry the names its chain rule calls them (a = x ** 2)
+        part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"],
+                                         gate_names(graph) if case.function is not None else None))
     if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
         if not part("taylor", lambda: as_judged(taylor_test(graph, point.at, v, methods,
@@ -362,7 +364,8 @@ def _ask_methods(engines: Engines, point: Point,
     return methods, value_of, failed, unsupported
 
 
-def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float]) -> dict | None:
+def _circuit(graph, engines: Engines, point: Point, values: list[float], named: dict[str, float],
+             gates: dict[int, str] | None = None) -> dict | None:
     """The circuit picture's data: every gate of a small graph; only named nodes of a large
     one; none past MAX_NODES named nodes (a picture of thousands of boxes reads as nothing)."""
     if len(graph.named) > circuit.MAX_NODES:
@@ -374,7 +377,7 @@ def _circuit(graph, engines: Engines, point: Point, values: list[float], named: 
             adjoints[i] = named[name]
         return circuit.data(graph, values, adjoints)
     try:
-        return circuit.data(graph, *engines["backprop"].every_node(point.at))
+        return circuit.data(graph, *engines["backprop"].every_node(point.at), gates)
     except (ArithmeticError, ValueError):
         return None  # the picture is optional; the tables say what failed
 

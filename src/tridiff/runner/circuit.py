@@ -12,8 +12,9 @@ from ..ops import OPS
 MAX_NODES = 60
 
 
-def data(graph: Graph, values: list[float], adjoints: list[float]) -> dict:
-    """Plain data for the picture (stored in results.json): nodes with labels, wires, numbers.
+def data(graph: Graph, values: list[float], adjoints: list[float], gates: dict[int, str] | None = None) -> dict:
+    """Plain data for the picture (stored in results.json): nodes with labels, wires, numbers;
+    `gates`: a function case's gate names (tridiff.runner.gates), each written beside its gate.
 
     Graphs over MAX_NODES nodes keep only the inputs, named steps and the output, each
     wired to the named nodes it uses directly."""
@@ -38,7 +39,8 @@ def data(graph: Graph, values: list[float], adjoints: list[float]) -> dict:
             kind, label = "gate", gate
         # a named step is drawn as its last operation's gate, named (d = a·b: a × gate called d)
         nodes.append({"id": i, "label": label, "kind": kind, "args": wires[i], "value": values[i],
-                      "gradient": adjoints[i], "gate": gate})
+                      "gradient": adjoints[i], "gate": gate}
+                     | ({"name": gates[i]} if kind == "gate" and gates and i in gates else {}))
     note = None if everything else (f"{len(graph.nodes)} nodes are too many to read: only the inputs, named "
                                     "steps and the output are drawn, each wired to the named nodes it uses")
     return {"nodes": nodes, "note": note}

@@ -48,18 +48,28 @@ def gates_of(graph: Graph) -> list[int]:
     return [i for i, node in enumerate(graph.nodes) if live[i] and node.op not in ("input", "const", "id")]
 
 
-def gate_chain_rule(graph: Graph, values: list[mpf], gradient: dict[str, Number]) -> dict | None:
-    """The chain rule through every gate; None where there are too many to read."""
+def gate_names(graph: Graph) -> dict[int, str] | None:
+    """Each gate's name (a, b, c, … avoiding the inputs' names; the output keeps its own),
+    the inputs' too — what the chain rule and the circuit picture call them. None where
+    there are too many gates to read."""
     gates = gates_of(graph)
     if not gates or gates[-1] != graph.output or len(gates) > MAX_GATES or len(graph.inputs) + len(gates) > MAX_NAMED:
         return None
-    output = graph.output_name
-    taken = set(graph.inputs) | {output}
+    taken = set(graph.inputs) | {graph.output_name}
     free = (c for c in string.ascii_lowercase + "".join(f"g{k}" for k in range(1, 100)) if c not in taken)
     names: dict[int, str] = {i: name for name, i in graph.inputs.items()}
     for i in gates[:-1]:
         names[i] = next(free)
-    names[graph.output] = output
+    names[graph.output] = graph.output_name
+    return names
+
+
+def gate_chain_rule(graph: Graph, values: list[mpf], gradient: dict[str, Number]) -> dict | None:
+    """The chain rule through every gate; None where there are too many to read."""
+    names = gate_names(graph)
+    if names is None:
+        return None
+    gates, output = gates_of(graph), graph.output_name
     shown = {i: names.get(i) or _constant(graph, i) for i in range(len(graph.nodes))}
     factors, users = [], {}
     with mpmath.workprec(PRECISION):
