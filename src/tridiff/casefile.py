@@ -9,7 +9,6 @@ functions: each distinct trace becomes its own case (`loss`, `loss-2`, …) in o
 from __future__ import annotations
 
 import dataclasses
-import pickle
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ from .cases import yamlsafe
 from .checking import HEADER, case_text, default_wrt, traced_case
 from .errors import CaseError
 from .methods.plugins import load
-from .runner.workers import spawn
+from .runner.workers import ask
 
 MAX_POINTS = 100
 
@@ -65,32 +64,17 @@ def _value(v: Any, file: str, name: str) -> Any:
 
 def trace_cases(spec: str, points: list[dict[str, Any]], wrt: list[str] | None, timeout: float) -> str:
     """The case file (text) of `spec`'s function traced at each point, computed in a worker."""
-    worker = spawn(_trace_child, (spec, points, wrt))
-    try:
-        said = worker.conn.recv() if worker.conn.poll(timeout) else "timed out"
-    except (EOFError, OSError, pickle.UnpicklingError):
-        said = "died"
-    finally:
-        worker.end()
+    kind, said = ask(lambda: _traced(spec, points, wrt), timeout, lambda err: dict(
+        problem=f"{spec} failed while traced: {type(err).__name__}: {err}", fix="fix the function",
+        file="<command line>", field="FUNCTION"))
     where = dict(file="<command line>", field="FUNCTION")
-    if said == "timed out":
+    if kind == "timed out":
         raise CaseError(f"tracing {spec} took over {timeout:g} s", "raise --timeout, or trace a smaller point", **where)
-    if isinstance(said, dict) and "problem" in said:
+    if kind == "error":
         raise CaseError(**said)
-    if not (isinstance(said, dict) and isinstance(said.get("text"), str)):
-        raise CaseError(f"tracing {spec} ended its process (exit code {worker.exitcode})", "fix the function", **where)
-    return said["text"]
-
-
-def _trace_child(spec: str, points: list[dict[str, Any]], wrt: list[str] | None, conn) -> None:
-    try:
-        said: object = {"text": _traced(spec, points, wrt)}
-    except CaseError as err:
-        said = dataclasses.asdict(err)
-    except BaseException as err:  # noqa: B036  the user's own code, run here: its failure is one line
-        said = dict(problem=f"{spec} failed while traced: {type(err).__name__}: {err}", fix="fix the function",
-                    file="<command line>", field="FUNCTION")
-    conn.send(said)
+    if kind == "died":
+        raise CaseError(f"tracing {spec} ended its process (exit code {said})", "fix the function", **where)
+    return said
 
 
 def _traced(spec: str, points: list[dict[str, Any]], wrt: list[str] | None) -> str:

@@ -73,7 +73,7 @@ class Check:
         rule = (f"judged against the certified exact value, relative tolerance {self.result['tolerance']:g}"
                 + (f", absolute {self.result['abs_tolerance']:g}" if self.result["abs_tolerance"] else ""))
         if self.wrong:
-            size = sum(np.size(v) for v in self.case["points"][0]["at"].values())
+            size = sum(node["kind"] == "input" for node in point["gradient"].values())
             verdict = f"your gradient is wrong at {len(self.wrong)} of {size} elements ({rule})"
         elif self.status == "ok":
             verdict = (f"your gradient is right at every element ({rule})" if judged
@@ -115,13 +115,11 @@ class Check:
         if self.case is None:
             raise CaseError("a black-box check has no case to report: tracing could not follow f",
                             f"see .why ({self.why})", file="<python>")
-        from .reports.figures import Figures
         from .reports.folder import replacing
-        from .reports.write import draw_case, write_all
+        from .reports.write import figures_of, write_all
         from .runner.results import results_document
-        svgs, notes = draw_case(self.result)
         with replacing(Path(folder), "the reports") as out:
-            write_all(results_document([self.result]), out, Figures(svgs, {self.result["name"]: notes}))
+            write_all(results_document([self.result]), out, figures_of(self.result))
         return Path(folder)
 
     def save(self, path: str | Path) -> Path:
@@ -180,12 +178,12 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     if not wrt:
         raise CaseError("wrt is empty: there is nothing to differentiate", "name at least one argument of f "
                         "that holds numbers", file="<python>", field="wrt")
-    said += [f"{name} is {np.asarray(at[name]).dtype}: judged as f in float64 at the same point (tridiff's "
-             "exact reference is of the float64 inputs)" for name in wrt if np.asarray(at[name]).dtype.kind == "f"
-             and np.asarray(at[name]).dtype.itemsize < 8]
-    for name in wrt:  # what tracing would silently cast: a complex or non-numeric input
-        if np.asarray(at[name]).dtype.kind not in "iuf":
-            raise CaseError(f"{name} is not real numbers (numpy reads it as {np.asarray(at[name]).dtype})",
+    dtypes = {name: np.asarray(at[name]).dtype for name in wrt}
+    said += [f"{name} is {dtype}: judged as f in float64 at the same point (tridiff's exact reference is of the "
+             "float64 inputs)" for name, dtype in dtypes.items() if dtype.kind == "f" and dtype.itemsize < 8]
+    for name, dtype in dtypes.items():  # what tracing would silently cast: a complex or non-numeric input
+        if dtype.kind not in "iuf":
+            raise CaseError(f"{name} is not real numbers (numpy reads it as {dtype})",
                             "give floats or arrays of them; tridiff differentiates real functions",
                             file="<python>", field=f"at.{name}")
     large = [name for name in wrt if np.size(at[name]) > MAX_ELEMENTS]
@@ -210,7 +208,7 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     wrong = [name for name, node in gradient.items()
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
     if grad is not None and result["status"] == "mismatch" and not wrong:  # no usable answer at all
-        wrong = [name for name, node in gradient.items() if node["methods"].get(LABEL) is None and name in _elements(at, wrt)]
+        wrong = [name for name, node in gradient.items() if node["kind"] == "input" and node["methods"].get(LABEL) is None]
     return Check(result["status"], wrong, result, text, notes)
 
 
@@ -242,11 +240,6 @@ def default_wrt(at: Mapping[str, Any]) -> list[str]:
     """The arguments differentiated unless told: every one but integer and boolean arrays
     (labels, indices, masks)."""
     return [n for n, v in at.items() if not (isinstance(v, np.ndarray) and v.dtype.kind in "iub")]
-
-
-def _elements(at: Mapping[str, Any], wrt: list[str]) -> set[str]:
-    return {f"{n}[{','.join(map(str, i))}]" if np.ndim(at[n]) else n
-            for n in wrt for i in (np.ndindex(np.shape(at[n])) if np.ndim(at[n]) else [()])}
 
 
 def _answer(got: Any, wrt: list[str]) -> dict[str, Any]:

@@ -20,9 +20,8 @@ class Comparison:
     @property
     def figures(self) -> Figures:
         if self._figures is None:
-            from .reports.write import draw_case
-            svgs, notes = draw_case(self.result)
-            self._figures = Figures(svgs, {self.result["name"]: notes})
+            from .reports.write import figures_of
+            self._figures = figures_of(self.result)
         return self._figures
 
     def gradient(self, method: str = "backprop") -> dict[str, float]:

@@ -18,6 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from .arrays import element
 from .tracer import FUNCTIONS, Tracer, _traced, _untraceable
 
 # ufuncs whose object loops call the tracers' operators: what they compute is what the trace says
@@ -193,6 +194,6 @@ def traced_input(name: str, value: Any) -> Any:
     array = np.asarray(value, dtype=float)
     traced = np.empty(array.shape, dtype=object)
     for index in np.ndindex(array.shape):
-        label = f"{name}[{','.join(map(str, index))}]" if index else name
+        label = element(name, index) if index else name
         traced[index] = Tracer(None, (), label, float(array[index]))
     return traced.view(TracedArray)

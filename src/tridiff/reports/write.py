@@ -69,6 +69,12 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
     return svgs, notes
 
 
+def figures_of(case: dict) -> Figures:
+    """One case's pictures drawn here, in this process (a notebook's, a check's report)."""
+    svgs, notes = draw_case(case)
+    return Figures(svgs, {case["name"]: notes})
+
+
 def render_case(case: dict) -> Iterator[Rendered]:
     """One case's pieces of every report file and its pictures, in its worker (so that its
     time limit covers them): the data files first (needed, and independent of the

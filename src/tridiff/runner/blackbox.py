@@ -17,13 +17,13 @@ for a wrong one, read above f's own float64 rounding.
 from __future__ import annotations
 
 import math
-import random
 from typing import Any, Callable
 
 import numpy as np
 
+from ..cases.arrays import element
 from ..errors import CaseError
-from . import remainder
+from . import plan, remainder
 
 STEPS = tuple(10.0 ** -k for k in range(1, 11))
 MAX_ELEMENTS = 100       # more are sampled evenly: each element costs 2·len(STEPS) calls of f
@@ -31,10 +31,6 @@ SAFETY = 10              # uncertainties an element may be off before it is call
 RELATIVE = 1e-7          # … and never below this fraction of its size: no step of h resolves more
 EPS = np.finfo(float).eps
 TINY = float(np.finfo(float).smallest_subnormal)
-
-
-def _element(name: str, index: tuple[int, ...]) -> str:
-    return f"{name}[{','.join(map(str, index))}]" if index else name
 
 
 def _estimate(call: Callable[[str, tuple, float], float], name: str, index: tuple, x: float) -> tuple[float, float, float]:
@@ -85,7 +81,7 @@ def judge(f: Callable[..., Any], at: dict[str, Any], wrt: list[str], got: dict[s
     elements = [(name, index) for name in wrt for index in np.ndindex(point[name].shape)]
     if len(elements) > MAX_ELEMENTS:  # evenly spaced, first and last included
         elements = [elements[round(i * (len(elements) - 1) / (MAX_ELEMENTS - 1))] for i in range(MAX_ELEMENTS)]
-    estimates = {_element(name, index): _estimate(call, name, index, float(point[name][index]))
+    estimates = {element(name, index) if index else name: _estimate(call, name, index, float(point[name][index]))
                  for name, index in elements}
     largest = max((abs(e) for e, _, _ in estimates.values() if math.isfinite(e)), default=0.0)
     given = {name: np.broadcast_to(np.asarray(got[name], dtype=float), point[name].shape)
@@ -108,16 +104,15 @@ def judge(f: Callable[..., Any], at: dict[str, Any], wrt: list[str], got: dict[s
 
 
 def _taylor(value: Callable, point: dict, wrt: list[str], given: dict, f0: float) -> dict:
-    """r(h) along a unit direction drawn from random.Random(0); the slope over the h whose r
-    stands above 1,000 roundings of f (below, r is f's float64 noise, not the gradient)."""
-    rng = random.Random(0)
-    v = {name: np.array([rng.uniform(-1, 1) for _ in range(point[name].size)]).reshape(point[name].shape)
-         for name in wrt}
-    norm = math.sqrt(sum(float(np.sum(d * d)) for d in v.values())) or 1.0
-    gv = sum(float(np.sum(given[name] * v[name])) for name in wrt) / norm
+    """r(h) along the unit direction the runner's Taylor test takes (plan.direction); the
+    slope over the h whose r stands above 1,000 roundings of f (below, r is f's float64
+    noise, not the gradient)."""
+    unit = iter(plan.direction(1, sum(point[name].size for name in wrt)))
+    v = {name: np.array([next(unit) for _ in range(point[name].size)]).reshape(point[name].shape) for name in wrt}
+    gv = sum(float(np.sum(given[name] * v[name])) for name in wrt)
     scale = max([1.0] + [float(np.max(np.abs(point[name]), initial=0)) for name in wrt])
     hs = [scale * 10.0 ** (-k / 2) for k in range(2, 17)]
-    r = [abs(value({name: point[name] + h * v[name] / norm for name in wrt}) - f0 - h * gv) for h in hs]
+    r = [abs(value({name: point[name] + h * v[name] for name in wrt}) - f0 - h * gv) for h in hs]
     noise = 1000 * EPS * max(abs(f0), 1e-300)
     above = [(h, e) for h, e in zip(hs, r) if noise < e < math.inf]
     slope = remainder.slope(*map(list, zip(*above))) if len(above) >= remainder.SLOPE_OVER else None

@@ -9,6 +9,8 @@ reports only write it out.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from ..methods.reference import Number
 
 MAX_NAMED = 24  # named nodes: a larger case's chain rule would fill pages, not teach
@@ -39,19 +41,26 @@ def chain_rule(symbolic, values: list, gradient: dict[str, Number], names: dict[
     users: dict[int, list[int]] = {}
     for of, wrt, *_ in factors:
         users.setdefault(wrt, []).append(of)
+    return {"output": names[output],
+            "locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value, "value_digits": shown}
+                       for of, wrt, text, value, shown in factors],
+            "nodes": chain_nodes(names, users, output, lambda i: (gradient[names[i]].float, gradient[names[i]].digits))}
+
+
+def chain_nodes(names: dict[int, str], users: dict[int, list[int]], output: int,
+                value_of: Callable[[int], tuple[float, str]]) -> list[dict]:
+    """Each named node from the output back, as backprop goes: its paths from the output
+    (one term per user past MAX_PATHS), and its gradient (`value_of`: the float and its digits)."""
     nodes = []
-    for i in sorted(names, reverse=True):  # from the output back, as backprop goes
+    for i in sorted(names, reverse=True):
         if i == output or i not in users:
             continue
         paths = _paths(i, users, output)
         terms = paths if paths is not None else [[output, u, i] if u != output else [output, i] for u in users[i]]
+        value, shown = value_of(i)
         nodes.append({"node": names[i], "terms": [[names[k] for k in term] for term in terms],
-                      "through_users": paths is None, "value": gradient[names[i]].float,
-                      "value_digits": gradient[names[i]].digits})
-    return {"output": names[output],
-            "locals": [{"of": names[of], "wrt": names[wrt], "symbolic": text, "value": value, "value_digits": shown}
-                       for of, wrt, text, value, shown in factors],
-            "nodes": nodes}
+                      "through_users": paths is None, "value": value, "value_digits": shown})
+    return nodes
 
 
 def _paths(i: int, users: dict[int, list[int]], output: int) -> list[list[int]] | None:

@@ -16,7 +16,6 @@ running when it stops for any reason.
 """
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing.connection
 import os
 import pickle
@@ -34,7 +33,7 @@ from ..errors import CaseError
 from ..methods.plugins import load_all
 from .case import run_case
 from .results import case_result
-from .workers import CAN_FORK, Contained, Worker, kill_children, memory_limit, only_the_worker, spawn
+from .workers import CAN_FORK, Contained, Worker, ask, kill_children, memory_limit, only_the_worker, spawn
 
 DEFAULT_TIMEOUT = 60.0
 # Of a case's time limit, the part that computing its points may use: the rest is for its
@@ -235,21 +234,17 @@ def load_plugins(specs: list[str], timeout: float | None) -> dict:
         return {}
     limit = min(timeout or IMPORT_LIMIT, IMPORT_LIMIT)
     if CAN_FORK:
-        worker = spawn(_load_child, (specs,))
-        try:
-            said = worker.conn.recv() if worker.conn.poll(limit) else "timed out"
-        except (EOFError, OSError, pickle.UnpicklingError):
-            said = "died"
-        finally:
-            worker.end()
+        kind, said = ask(lambda: (load_all(specs), "loaded")[1], limit, lambda err: dict(
+            problem=f"importing {', '.join(specs)} failed: {type(err).__name__}: {err}", fix="fix the plug-in",
+            file="<command line>", field="--method"))
         where = dict(file="<command line>", field="--method")
-        if said == "timed out":
+        if kind == "timed out":
             raise CaseError(f"importing {', '.join(specs)} took over {limit:g} s", "fix the plug-in's import, or "
                             "raise --timeout", **where)
-        if isinstance(said, dict):
+        if kind == "error":
             raise CaseError(**said)
-        if said != "loaded":
-            raise CaseError(f"importing {', '.join(specs)} ended its process (exit code {worker.exitcode})",
+        if kind == "died":
+            raise CaseError(f"importing {', '.join(specs)} ended its process (exit code {said})",
                             "fix the plug-in", **where)
     return _import_here(specs, limit)
 
@@ -284,17 +279,3 @@ def _import_here(specs: list[str], limit: float) -> dict:
             for sig, handler in handlers.items():
                 signal.signal(sig, handler)
     return plugins
-
-
-def _load_child(specs: list[str], conn) -> None:
-    me = os.getpid()
-    try:
-        load_all(specs)
-        said: object = "loaded"
-    except CaseError as err:
-        said = dataclasses.asdict(err)
-    except BaseException as err:  # noqa: B036  someone else's code, being imported
-        said = dict(problem=f"importing {', '.join(specs)} failed: {type(err).__name__}: {err}",
-                    fix="fix the plug-in", file="<command line>", field="--method")
-    only_the_worker(me)
-    conn.send(said)

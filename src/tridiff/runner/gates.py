@@ -21,7 +21,7 @@ from ..methods.reference import Number
 from ..methods.reference.numbers import digits, to_float
 from ..methods.reference.rules import RULES, Decide, Domain
 from ..ops import OPS
-from .chain import MAX_NAMED, _paths
+from .chain import MAX_NAMED, chain_nodes
 
 PRECISION = 256  # bits for products of local derivatives: far beyond the 30 digits printed
 
@@ -89,23 +89,15 @@ def gate_chain_rule(graph: Graph, values: list[mpf], gradient: dict[str, Number]
         adjoint = {graph.output: mpf(1)}
         for i, a, _, p in reversed(factors):  # backwards, in the order the gates were evaluated
             adjoint[a] = adjoint.get(a, mpf(0)) + adjoint.get(i, mpf(0)) * p
-    nodes = []
-    for i in sorted(names, reverse=True):
-        if i == graph.output or i not in users:
-            continue
-        paths = _paths(i, users, graph.output)
-        terms = paths if paths is not None else [[graph.output, u, i] if u != graph.output else [graph.output, i]
-                                                 for u in users[i]]
-        exact = gradient[names[i]] if names[i] in gradient else None
-        nodes.append({"node": names[i], "terms": [[names[k] for k in term] for term in terms],
-                      "through_users": paths is None,
-                      "value": exact.float if exact else to_float(adjoint[i]),
-                      "value_digits": exact.digits if exact else digits(adjoint[i])})
+
+    def value_of(i: int) -> tuple[float, str]:  # an input's gradient certified; a gate's accumulated above
+        exact = gradient.get(names[i])
+        return (exact.float, exact.digits) if exact else (to_float(adjoint[i]), digits(adjoint[i]))
     return {"output": output,
             "gates": [{"name": names[i], "is": _definition(graph, i, shown)} for i in gates],
             "locals": [{"of": names[i], "wrt": names[a], "symbolic": text, "value": to_float(p),
                         "value_digits": digits(p)} for i, a, text, p in factors],
-            "nodes": nodes}
+            "nodes": chain_nodes(names, users, graph.output, value_of)}
 
 
 def _constant(graph: Graph, i: int) -> str:

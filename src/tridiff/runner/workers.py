@@ -37,7 +37,10 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..errors import one_line
+import dataclasses
+import pickle
+
+from ..errors import CaseError, one_line
 
 CAN_FORK = hasattr(os, "fork") and "fork" in multiprocessing.get_all_start_methods()
 MEMORY_LIMIT = 8 * 2 ** 30  # a worker's address space, at most
@@ -172,6 +175,33 @@ def only_the_worker(pid: int) -> None:
     processes) ends here instead of answering a second time."""
     if os.getpid() != pid:
         os._exit(0)
+
+
+def ask(work: Callable[[], object], limit: float, failure: Callable[[BaseException], dict]) -> tuple[str, object]:
+    """Run work() in a forked worker and wait at most `limit` seconds for its one answer:
+    ("answer", what it returned), ("error", a CaseError's fields, or failure(err) for
+    anything else it raised — someone else's code), ("timed out", None) or ("died", its exit
+    code). Only the worker answers: a copy the work forked ends without a word."""
+    worker = spawn(_answer, (work, failure))
+    try:
+        said = worker.conn.recv() if worker.conn.poll(limit) else ("timed out", None)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        said = None
+    finally:
+        worker.end()
+    return said if said is not None else ("died", worker.exitcode)
+
+
+def _answer(work: Callable[[], object], failure: Callable[[BaseException], dict], conn) -> None:
+    me = os.getpid()
+    try:
+        said: tuple[str, object] = ("answer", work())
+    except CaseError as err:
+        said = ("error", dataclasses.asdict(err))
+    except BaseException as err:  # noqa: B036  someone else's code: its failure is its answer
+        said = ("error", failure(err))
+    only_the_worker(me)
+    conn.send(said)
 
 
 def _prctl(option: int, value: int) -> bool:
