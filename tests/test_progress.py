@@ -17,7 +17,7 @@ def test_the_runner_reports_cases_done_and_running_and_the_line_is_erased_at_the
     seen: list[tuple[int, list[str]]] = []
     runs = run_cases(cases, jobs=2, progress=lambda done, running: seen.append((done, list(running))))
     assert [r.result["name"] for r in runs] == [c.name for c in cases]
-    assert seen[0] == (0, [cases[0].name, cases[1].name])  # two at once, as --jobs 2 says
+    assert seen[0] == (0, ["quadratic", "exp"])  # two at once, as --jobs 2 says; the largest (4 points) first
     assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[-1][0] >= 1
     assert all(set(running) <= {c.name for c in cases} and len(running) <= 2 for _, running in seen)
 

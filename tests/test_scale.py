@@ -156,8 +156,9 @@ def test_an_unknown_executor_is_one_line(tmp_path, executor):
 
 def test_symbolic_knows_its_whole_budget_before_sympy_starts(write_case, monkeypatch):
     from tridiff.methods import symbolic
-    monkeypatch.setattr(symbolic, "SYMBOLIC_MAX_WORK", 11)
-    # each step alone is within 11 node visits (two nodes, two named nodes each: 4, 4, 4); the three together are not
+    monkeypatch.setattr(symbolic, "SYMBOLIC_MAX_WORK", 8)
+    # each step alone is within 8 node visits (a sum of two terms: x*y, one node in two
+    # named nodes, 2, and x, 1: 3, 3, 3); the three together are not
     case = case_from(write_case, "name: s\nsteps:\n  a: x*y + x\n  b: a*y + a\n  f: b*x + b\n"
                                  "points:\n  - at: {x: 1, y: 2}\n")
     result = run_case(case)

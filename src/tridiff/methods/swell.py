@@ -11,10 +11,12 @@ size of each node's expression, and of its derivative in each named node below i
 min are flattened as sympy's are (max(max(a, b), c) is max(a, b, c), whose derivative in a
 is Heaviside(a − max(b, c))). sympy merges a few terms (x·x is x²): the count is an
 estimate a little above its sizes, checked against them in tests/test_layer_size.py.
-Its cost is the step's nodes times the named nodes it reads: the work the symbolic method
-budgets before this runs.
+Its cost is the step's nodes times the named nodes it reads, or for a sum, each term's:
+the work the symbolic method budgets before this runs.
 """
 from __future__ import annotations
+
+from collections import Counter
 
 from ..cases.ir import Graph
 
@@ -31,6 +33,7 @@ def derivative_size(graph: Graph, cone: list[int], leaves: set[int], limit: int)
     size: dict[int, int] = {}
     deriv: dict[int, dict[int, int]] = {}
     flat: dict[int, list[int]] = {}
+    uses = Counter(a for i in cone for a in nodes[i].args)
 
     def sized(i: int) -> int:
         return size.get(i, 1)  # a named node or a constant: one symbol or number
@@ -48,7 +51,13 @@ def derivative_size(graph: Graph, cone: list[int], leaves: set[int], limit: int)
             args = list(node.args)
         size[i] = min(limit + 1, 1 + sum(sized(a) for a in args))
         found: dict[int, int] = {}
-        for k, a in enumerate(args):
+        if node.op in ("add", "sub", "pos", "id") and uses[args[0]] == 1 and args[0] in inside and \
+                args[0] not in leaves:
+            # a sum's running total, used only here: its derivatives (local factor 1) taken
+            # over, not copied — linear in a sum's terms, not quadratic
+            found = deriv.pop(args[0])
+            args = args[1:]
+        for k, a in enumerate(args, start=len(node.args) - len(args)):
             below = {a: 1} if a in leaves else deriv.get(a, {})
             local = _local(node.op, k, args, size[i], sized)
             for x, d in below.items():

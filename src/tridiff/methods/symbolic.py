@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import mpmath
@@ -29,11 +30,16 @@ from .swell import derivative_size
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
-# sympy nodes × partial derivatives of one unit: differentiating a sum of 1,000 tanh terms
-# once per each of its 2,000 inputs walks the whole sum every time (n² work: 330 s). Known
-# before differentiating, so the method says at once that it is over budget.
+# Node visits of differentiating one unit: its nodes times the named nodes it uses, or for
+# a sum, each term's nodes times the named nodes the term uses (_partials differentiates a
+# sum term by term: sympy's own diff, walking the whole sum once per input, took 330 s for
+# 1,000 tanh terms in 2,000 inputs). Known before differentiating, so the method says at
+# once that it is over budget.
 SYMBOLIC_MAX_WORK = 2_000_000
-PREDICTED_MAX_SIZE = 2 * SYMBOLIC_MAX_SIZE  # the same, as swell.py counts it before sympy starts
+# The same, as swell.py counts it before sympy starts: its count runs from 0.87 to 1.8
+# times sympy's, and sympy takes up to ~0.1 ms per node it writes, so a case that passes
+# this and then fails sympy's own count has cost sympy at most ~2.5 s.
+PREDICTED_MAX_SIZE = SYMBOLIC_MAX_SIZE
 SYMBOLIC_MAX_SHAPES = 500
 # Digits at which the chain rule's factors are computed, until two agree (_value_at)
 CHAIN_DIGITS = (60, 120, 240, 480, 960, 1920)
@@ -89,7 +95,9 @@ class Shape:
     def compile(self):
         if self.compiled is None:
             slots = [_slot(j) for j in range(len(self.partials))]
-            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=_LAMBDIFY_MODULES, cse=True)
+            # (docstring_limit 0: no docstring, which would print every expression once more)
+            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=_LAMBDIFY_MODULES, cse=True,
+                                        docstring_limit=0)
         return self.compiled
 
 
@@ -136,23 +144,19 @@ class SymbolicCase:
         # takes it 13 s to build, pairwise, and 330 s to differentiate): each step's nodes
         # times the named nodes it uses, for one step and for all of them.
         cones = [self._cone(root) for _, root in roots]
-        work = []
-        reads = []
-        for (name, root), cone in zip(roots, cones):
-            size = len(cone)
-            reads.append({a for i in cone for a in graph.nodes[i].args if a in self.symbol and a != root})
-            inputs = len(reads[-1])
-            if size * inputs > SYMBOLIC_MAX_WORK:
-                raise OverBudget(f"differentiating {name} ({size:,} nodes) once for each of the {inputs:,} "
-                                 f"named nodes it uses is over the budget of {SYMBOLIC_MAX_WORK:,} node visits")
-            work.append(size * inputs)
-        if sum(work) > SYMBOLIC_MAX_WORK:
-            raise OverBudget(f"differentiating the {len(roots):,} steps once for each named node each uses would "
-                             f"visit {sum(work):,} nodes, over the budget of {SYMBOLIC_MAX_WORK:,}")
-        # The trees sympy will write, counted from the graph (work as above): a softmax's max
-        # is written once per exponential, n³ nodes in its n derivatives. The count runs up
-        # to 1.8 times sympy's (swell.py): refused here only past twice the budget, which
-        # sympy's own count decides below.
+        reads = [self._reads(cone, root) for (_, root), cone in zip(roots, cones)]
+        work = 0
+        for name, root in roots:
+            step = self._work(root, SYMBOLIC_MAX_WORK)
+            if step > SYMBOLIC_MAX_WORK:
+                raise OverBudget(f"differentiating {name} would visit over {SYMBOLIC_MAX_WORK:,} nodes (the budget: "
+                                 "its nodes, or each of its terms', times the named nodes they use)")
+            work += step
+        if work > SYMBOLIC_MAX_WORK:
+            raise OverBudget(f"differentiating the {len(roots):,} steps would visit {work:,} nodes, over the "
+                             f"budget of {SYMBOLIC_MAX_WORK:,}")
+        # The trees sympy will write, counted from the graph: a softmax's max is written
+        # once per exponential, n³ nodes in its n derivatives.
         for (name, root), cone, leaves in zip(roots, cones, reads):
             if derivative_size(graph, cone, leaves, PREDICTED_MAX_SIZE) > PREDICTED_MAX_SIZE:
                 raise OverBudget(f"sympy's derivatives of {name} would have over {PREDICTED_MAX_SIZE:,} nodes "
@@ -184,23 +188,69 @@ class SymbolicCase:
                     stack.append(a)
         return sorted(found)
 
+    def _reads(self, cone: list[int], root: int) -> set[int]:
+        """The named nodes a step's nodes read."""
+        return {a for i in cone for a in self.graph.nodes[i].args if a in self.symbol and a != root}
+
+    def _work(self, root: int, limit: int) -> int:
+        """Node visits of differentiating the step at `root` as _partials does: below its
+        additions, subtractions and negations (one sum to sympy), each term's nodes times
+        the named nodes it reads; counted up to limit + 1."""
+        nodes = self.graph.nodes
+        terms, seen, stack = [], {root}, [root]
+        while stack:
+            i = stack.pop()
+            if nodes[i].op in ("add", "sub", "neg") and (i == root or i not in self.symbol):
+                for a in nodes[i].args:
+                    if a not in seen:
+                        seen.add(a)
+                        stack.append(a)
+            else:
+                terms.append(i)
+        work = 0
+        for term in terms:
+            if term in self.symbol and term != root:
+                work += 1
+                continue
+            cone = self._cone(term)
+            work += len(cone) * len(self._reads(cone, root))
+            if work > limit:
+                break
+        return work
+
     def _expression(self, cone: list[int], root: int) -> sp.Expr:
         memo: dict[int, sp.Expr] = {}
+        # A chain of additions is built as one sum of all its terms: sympy flattens and
+        # sorts a sum each time one is built, n² for n terms added one by one (a 1,000-term
+        # sum: 8 s); the same expression.
+        terms: dict[int, list[sp.Expr]] = {}
+        uses = Counter(a for i in cone for a in self.graph.nodes[i].args)
 
         def arg(j: int) -> sp.Expr:
-            return self.symbol[j] if j in self.symbol and j != root else memo[j]
+            if j in self.symbol and j != root:
+                return self.symbol[j]
+            if j not in memo:
+                memo[j] = sp.Add(*terms.pop(j))
+            return memo[j]
+
+        def summands(j: int) -> list[sp.Expr]:
+            return terms.pop(j) if j in terms and uses[j] == 1 and j not in memo else [arg(j)]
 
         for i in cone:
             node = self.graph.nodes[i]
             if node.op == "const":
                 memo[i] = _const(node)
                 continue
+            if node.op in ("add", "sub"):
+                left, right = (summands(a) for a in node.args)
+                terms[i] = left + (right if node.op == "add" else [-t for t in right])
+                continue
             args = [arg(a) for a in node.args]
             if node.op == "pow" and args[1].is_Number and abs(args[1]) > MAX_EXPONENT:
                 raise OverBudget(f"the exponent {float(args[1]):g} is too large for sympy "
                                  f"(the limit is ±{MAX_EXPONENT:,})")
             memo[i] = SYMPY_OPS[node.op](*args)
-        return memo[root]
+        return arg(root)
 
     def local_derivatives_size(self) -> int:
         """sympy nodes of every unit's partial derivatives: what local_derivatives writes out

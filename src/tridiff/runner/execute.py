@@ -1,9 +1,11 @@
 """Running cases in worker processes: a time limit per case, isolation, and parallelism.
 
-Each case runs in a forked child (sympy already imported by the parent, so a child
-starts at once), with an address-space limit so that a runaway expression raises
-MemoryError instead of taking the machine. When the caller renders reports, the
-child draws its case's pictures and writes its pages too, after sending the results, so
+Cases run in forked workers (sympy already imported by the parent, so a worker starts
+at once), each with an address-space limit so that a runaway expression raises
+MemoryError instead of taking the machine. A worker takes case after case, warm, until a
+case fails it (a crash, a timeout: it is killed and the next case gets a fresh one) or
+its memory has grown past RETIRE; with plug-ins, each case gets a fresh worker. When the
+caller renders reports, the worker draws its case's pictures and writes its pages too, after sending the results, so
 the case's time limit covers all of it: computing may use COMPUTE_SHARE of the limit
 (points not started by then are reported as not computed), and a case whose rendering
 runs out of time keeps its results and says which pictures are missing. A case that
@@ -103,15 +105,24 @@ def _rendered(render: Render, result: dict) -> Iterator[Rendered]:
         yield Rendered({}, {}, [f"pictures left out: drawing them ran out of memory{_limit_text()}"], last=True)
 
 
-def _child(case: Case, plugins: dict, precisions: tuple, render: Render | None, stop_at: float, conn) -> None:
+def _serve(cases: list[Case], plugins: dict, precisions: tuple, render: Render | None, once: bool, conn) -> None:
+    """A worker's life: for each order from the parent (a case's index, and the time by
+    which its points must start), run that case and send its result and rendered steps;
+    until the parent closes the pipe, or after one case when `once`."""
     me = os.getpid()
-    result = _guarded(case, plugins, precisions, stop_at if render is not None else None)
-    only_the_worker(me)
-    conn.send(result)
-    if render is not None:
-        for step in _rendered(render, result):
-            conn.send(step)
-    conn.close()
+    while True:
+        try:
+            i, stop_at = conn.recv()
+        except (EOFError, OSError):
+            return
+        result = _guarded(cases[i], plugins, precisions, stop_at if render is not None else None)
+        only_the_worker(me)
+        conn.send(result)
+        if render is not None:
+            for step in _rendered(render, result):
+                conn.send(step)
+        if once:
+            return
 
 
 def run_cases(cases: list[Case], timeout: float | None = DEFAULT_TIMEOUT, jobs: int = 1,
@@ -142,15 +153,24 @@ TICK = 0.5  # seconds between progress reports while nothing finishes
 def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: dict, precisions: tuple[str, ...],
                 render: Render | None, contained: Contained, progress: Progress | None = None) -> list[CaseRun]:
     runs: list[CaseRun | None] = [None] * len(cases)
-    waiting = list(range(len(cases)))
+    # The largest first (by points times nodes), so that the small ones fill in at the end.
+    waiting = sorted(range(len(cases)), key=lambda i: -len(cases[i].points) * cases[i].signature.nodes)
     running: dict[int, tuple[int, Worker, float]] = {}  # worker pid -> (index, worker, deadline)
+    idle: list[Worker] = []  # workers done with a case, waiting for the next
     limit = timeout or float("inf")
+    # A worker takes case after case (warm: 50 ms less per case than a fresh fork). A
+    # plug-in is someone else's code, which may leave state or processes behind: with
+    # plug-ins each case gets a fresh worker.
+    once = bool(plugins)
 
     def finish(worker: Worker, i: int, how: str = "done") -> None:
-        """The worker is done, "died" or "timed out": end it and everything it started."""
-        worker.end()
+        """The worker is done, "died" or "timed out": keep it for the next case, or end it and everything it started."""
         del running[worker.pid]
-        contained.sweep(set(running))
+        if how == "done" and not once and _resident(worker.pid) < RETIRE:
+            idle.append(worker)
+            return
+        worker.end()
+        contained.sweep(set(running) | {w.pid for w in idle})
         if how == "done":
             return
         if how == "died":
@@ -163,6 +183,18 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
             runs[i] = CaseRun(failed(cases[i], said[0]))
         else:
             runs[i].notes = [f"pictures left out: {said[1]}"]
+
+    def start(i: int) -> None:
+        while idle and idle[-1].poll():  # killed while it waited (by the OOM killer, say)
+            idle.pop().end()
+        worker = idle.pop() if idle else spawn(_serve, (cases, plugins, precisions, render, once),
+                                                 memory_limit(jobs), duplex=True)
+        now = time.monotonic()
+        try:
+            worker.conn.send((i, now + COMPUTE_SHARE * limit))
+        except OSError:
+            pass  # it is gone: its closed pipe says so below, and the case is reported as died
+        running[worker.pid] = (i, worker, now + limit)
 
     def take(worker: Worker, i: int) -> bool | None:
         """Read one message; True when the case has nothing more to send."""
@@ -181,10 +213,7 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
     try:
         while waiting or running:
             while waiting and len(running) < max(1, jobs):
-                i = waiting.pop(0)
-                worker = spawn(_child, (cases[i], plugins, precisions, render,
-                                        time.monotonic() + COMPUTE_SHARE * limit), memory_limit(jobs))
-                running[worker.pid] = (i, worker, time.monotonic() + limit)
+                start(waiting.pop(0))
             watched = {}
             for i, worker, _ in running.values():
                 watched[worker.conn] = worker
@@ -211,9 +240,21 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
                 if now >= deadline:
                     finish(worker, i, "timed out")
     finally:  # however this run stops (Ctrl-C, SIGTERM, an error), its workers stop with it
-        for _, worker, _ in list(running.values()):
+        for worker in [w for _, w, _ in running.values()] + idle:
             worker.end()
     return runs  # type: ignore[return-value]
+
+
+RETIRE = 2 ** 30  # bytes resident after a case beyond which a worker is not given another
+
+
+def _resident(pid: int) -> int:
+    """A process's resident memory in bytes (Linux; 0 where unknown)."""
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 IMPORT_LIMIT = 60.0  # seconds plug-ins may take to import, when the run has no time limit

@@ -96,10 +96,10 @@ class Worker:
             self.gone = None
 
 
-def spawn(target: Callable, args: tuple, memory: int | None = MEMORY_LIMIT) -> Worker:
+def spawn(target: Callable, args: tuple, memory: int | None = MEMORY_LIMIT, duplex: bool = False) -> Worker:
     """A started worker running target(*args, conn). `memory`: its address space in
-    bytes (None: as the parent's)."""
-    receive, send = multiprocessing.Pipe(duplex=False)
+    bytes (None: as the parent's); `duplex`: the parent may send through its `conn` too."""
+    receive, send = multiprocessing.Pipe(duplex=duplex)
     parent = os.getpid()
     # A Ctrl-C or SIGTERM during the fork would be raised inside Python's at-fork hooks,
     # which swallow it: held back until the child exists, then delivered.
