@@ -143,6 +143,15 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
         blocks.append(Text(_data_text(case["data"]), "data"))
     if array_circuit_name(case) in plots:
         blocks.append(Picture(array_circuit_name(case), "the circuit as array operations, each with its shape"))
+    if case.get("array_chain_rule"):
+        chain = case["array_chain_rule"]
+        blocks.append(Text("Its array operations: " + " · ".join(f"{o['name']} = {o['is']}" for o in chain["operations"]),
+                           "gates"))
+        blocks.append(Table(["gradient", "shape", "by the chain rule, from the arrays it feeds"],
+                            [[f"∂{chain['output']}/∂{g['of']}", g["shape"], g["rule"]] for g in chain["gradients"]],
+                            f"The chain rule on whole arrays, backwards from {chain['output']}: one vector–Jacobian "
+                            "product per operation (⊙: element by element; ᵀ: transposed); an array that feeds "
+                            "several operations gets their products added"))
     legend_said = gates_said = False
     for k, point in enumerate(case["points"][:detailed], 1):
         blocks.append(PointHeading(k, tables.at_text(point["at"]), point["status"]))

@@ -27,6 +27,7 @@ from ..schemes import SCHEMES
 from . import circuit, kinks, measures, plan, precision
 from .parts import parts
 from .chain import chain_rule
+from .array_chain import array_chain_rule
 from .gates import gate_chain_rule, gate_names
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
@@ -47,6 +48,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     function = function_of(case)
     if case.graph.shapes:
         result["array_circuit"] = circuit.program_data(function.program())
+        result["array_chain_rule"] = array_chain_rule(function.program())
     wanted = set(case.precisions) | set(precisions)
     swept = plan.swept(case)
     engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},

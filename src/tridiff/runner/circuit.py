@@ -8,6 +8,7 @@ from ..cases.arrays import size_text
 from ..cases.ir import Graph
 from ..cases.program import Program
 from ..ops import OPS
+from .array_chain import operation_names
 
 MAX_NODES = 60
 
@@ -85,6 +86,7 @@ def program_data(program: Program) -> dict:
     eqs = program.equations
     names = {v: name for name, v in program.named.items()}
     data = {v: name for name, v in program.data.items()}
+    gates = (operation_names(program) or ((), {}))[1]  # as the chain rule on arrays names them
     is_const = [eq.op == "const" for eq in eqs]
     nodes = []
     for i, eq in enumerate(eqs[:program.output + 1]):
@@ -103,5 +105,5 @@ def program_data(program: Program) -> dict:
                 label = f"{symbol} {consts[0]}" if is_const[eq.args[1]] else f"{consts[0]} {symbol}"
         shape = "a number" if not eq.shape else size_text(eq.shape)
         nodes.append({"id": i, "label": label, "kind": kind, "args": [a for a in dict.fromkeys(eq.args) if not is_const[a]],
-                      "shape": shape})
+                      "shape": shape} | ({"name": gates[i]} if kind == "gate" and i in gates else {}))
     return {"nodes": nodes, "note": None}

@@ -119,9 +119,13 @@ def _written(graph: Graph, i: int, k: int, shown: dict[int, str]) -> str:
     node = graph.nodes[i]
     args = [shown[a] for a in node.args]
     if node.op == "pow" and k == 0 and graph.nodes[node.args[1]].op == "const":
-        c = graph.nodes[node.args[1]].value
-        if c == int(c):
-            c = int(c)
-            return "1" if c == 1 else f"2·{args[0]}" if c == 2 else f"{c}·{args[0]}^{c - 1}"
-        return f"{c!r}·{args[0]}^{c - 1!r}"
+        return power_local(graph.nodes[node.args[1]].value, args[0])
     return WRITTEN[node.op][k].format(*args, out=shown[i])
+
+
+def power_local(c: float, base: str) -> str:
+    """∂(base ** c)/∂base for a constant c, as the notes write it: 2·x, 3·x^2, 0.5·x^-0.5."""
+    if c == int(c):
+        c = int(c)
+        return "1" if c == 1 else f"2·{base}" if c == 2 else f"{c}·{base}^{c - 1}"
+    return f"{c!r}·{base}^{c - 1!r}"

@@ -194,6 +194,7 @@ class CaseResult(TypedDict, total=False):
     over_budget: dict[str, str]
     shapes: dict[str, list[int]]   # inputs and steps that are arrays (their elements are nodes W[0,1])
     array_circuit: dict            # with shapes: the circuit of array operations (runner.circuit.program_data)
+    array_chain_rule: dict | None  # with shapes: the chain rule on whole arrays (runner.array_chain)
     data: dict[str, dict]          # with `data:`: each one's shape, file (or None) and sha256 (cases.data.digest)
 
 
