@@ -29,7 +29,7 @@ from .errors import LimitedByFloat64
 
 # The keys of a case (tridiff.cases.files.CASE_KEYS, not imported: collecting must not import tridiff's cases).
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "data", "points", "tolerance",
-             "abs_tolerance", "sweep", "precision")
+             "abs_tolerance", "sweep", "precision", "order")
 _TOP_LEVEL_NAME = re.compile(r"^name\s*:", re.M)
 _TOP_LEVEL_POINTS = re.compile(r"^points\s*:[ \t]*(\[.*|#.*)?$", re.M)  # a flow list, or a block list below
 _TOP_LEVEL_CASES = re.compile(r"^cases\s*:", re.M)

@@ -14,6 +14,8 @@ cancellation, float64 only) and says so with `complex_step=True`.
 from __future__ import annotations
 
 import math
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -28,6 +30,7 @@ class Scheme:
     color: str          # its colour and marker in every plot
     marker: str
     complex_step: bool = False
+    derivative: int = 1  # which derivative it estimates: the sum is divided by denominator · h^derivative
 
     @property
     def offsets(self) -> tuple[int, ...]:
@@ -40,11 +43,11 @@ class Scheme:
         term the weights do not cancel (the complex step's is the third, as central's)."""
         if self.complex_step:
             return 3
-        return next(p for p in range(2, 20) if sum(w * k ** p for w, k in self.terms))
+        return next(p for p in range(self.derivative + 1, 20) if sum(w * k ** p for w, k in self.terms))
 
     @property
     def order(self) -> int:
-        return self.truncation - 1
+        return self.truncation - self.derivative
 
     @property
     def truncation_constant(self) -> Fraction:
@@ -61,7 +64,8 @@ class Scheme:
 
     @property
     def roundoff_constant(self) -> float:
-        """Σ|w| / denominator: each f carries about ε·|f| of rounding, and the sum adds them up."""
+        """Σ|w| / denominator: each f carries about ε·|f| of rounding, and the sum adds them up
+        (divided by h^derivative: the round-off term is this · ε·|f| / h^derivative)."""
         return sum(abs(w) for w, _ in self.terms) / self.denominator
 
 
@@ -73,7 +77,13 @@ _SCHEMES = (
            "(-f(x+2h) + 8*f(x+h) - 8*f(x-h) + f(x-2h)) / (12*h)", "#9467bd", "D"),
     Scheme("complex_step", (), 1, "Im f(x+ih) / h", "#ff7f0e", "x", complex_step=True),
 )
-SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}
+SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}  # the first derivative's: what a case sweeps
+# The second derivative's, for a Hessian's diagonal (tridiff.runner.hessian): truncation
+# h²·|f⁗|/12, round-off 4ε·|f|/h², best h ≈ (48ε·|f|/|f⁗|)^(1/4).
+SECOND_DIFFERENCE = Scheme("second_difference", ((1, 1), (-2, 0), (1, -1)), 1,
+                           "(f(x+h) - 2*f(x) + f(x-h)) / (h*h)", "#8c564b", "o", derivative=2)
+# every scheme, by name (a view: a scheme added to SCHEMES is known here too)
+KNOWN: Mapping[str, Scheme] = ChainMap(SCHEMES, {SECOND_DIFFERENCE.name: SECOND_DIFFERENCE})
 
 
 def evaluate(scheme: Scheme, f: dict, f0, h):
@@ -88,4 +98,5 @@ def evaluate(scheme: Scheme, f: dict, f0, h):
     total = -term(w0, k0) if w0 < 0 else term(w0, k0)
     for w, k in rest:
         total = total + term(w, k) if w > 0 else total - term(w, k)
-    return total / (h if scheme.denominator == 1 else scheme.denominator * h)
+    step = h if scheme.derivative == 1 else h * h
+    return total / (step if scheme.denominator == 1 else scheme.denominator * step)

@@ -28,7 +28,8 @@ __all__ = ["ARRAY_FAMILIES", "FAMILIES", "MAX_SIZE", "NAMES", "Problem", "arrays
 
 # Methods timed on some families only: the peers are written for the tanh sum; sympy's
 # one-function form takes no named steps.
-ONLY = {"micrograd": {"tanh_sum"}, "torch": {"tanh_sum"}, "symbolic": {"tanh_sum", "mlp", "chain"}}
+ONLY = {"micrograd": {"tanh_sum"}, "torch": {"tanh_sum"}, "symbolic": {"tanh_sum", "mlp", "chain"},
+        "hvp": {"tanh_sum", "mlp"}}
 
 
 def run(quick: bool = False, budget: float | None = None, repeats: int | None = None,
@@ -39,7 +40,8 @@ def run(quick: bool = False, budget: float | None = None, repeats: int | None = 
     budget = budget or (3.0 if quick else 60.0)
     repeats = repeats or (7 if quick else 9)
     if not methods:
-        methods = ["plain", "backprop", "value_and_grad", "central", "symbolic", *(m for m in PEERS if available(m))]
+        methods = ["plain", "backprop", "value_and_grad", "hvp", "central", "symbolic",
+                   *(m for m in PEERS if available(m))]
     rows = []
     for family in (f for f in families or FAMILIES if f in FAMILIES):
         over: set[str] = set()

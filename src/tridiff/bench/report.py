@@ -44,7 +44,7 @@ def markdown(document: dict) -> str:
     net = [[r["method"], f"{r['seconds'] * 1e3:.3f}", f"{r['min_seconds'] * 1e3:.3f}", f"{r['ratio']:.2f}",
             f"{r['ratio_min']:.2f}", f"{r['max_rel_diff_vs_tridiff']:.1e}" if r["method"] not in ("tridiff", "numpy forward")
             else ""] for r in document.get("network", [])]
-    api = [[r["function"], r["n"], f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
+    api = [[r["function"], r["n"], r["method"], OVER.get(r["method"], ""), f"{r['vs_raw']:.2f}", f"{r['vs_raw_min']:.2f}"]
            for r in document["rows"] if r.get("vs_raw")]
     # A section only for what ran: `--family network` alone times no scalar family.
     text = (f"# tridiff bench\n\nMachine: {document['machine']}. Median of {document['repeats']} runs "
@@ -56,10 +56,11 @@ def markdown(document: dict) -> str:
                  + tabulate(rows, headers=["function", "n", "method", "median ms", "min ms", "ratio", "prepare s",
                                            "status"], tablefmt="github", disable_numparse=True) + "\n")
     if api:
-        text += ("\n## The API against the engine\n\n`value_and_grad` (a mapping of inputs in, a mapping of "
-                 "gradients out) over `raw` (a list in, a tuple out), at the same n, both timed in one process, "
-                 "interleaved:\n\n"
-                 + tabulate(api, headers=["function", "n", "medians", "minima"], tablefmt="github",
+        text += ("\n## Read against another method\n\nAt the same n, both timed in one process, interleaved: "
+                 "`value_and_grad` (a mapping of inputs in, a mapping of gradients out) over the engine's `raw` "
+                 "(a list in, a tuple out); `hvp`, a Hessian-vector product H·v (backprop over the gradient "
+                 "written as nodes), over one gradient by backprop:\n\n"
+                 + tabulate(api, headers=["function", "n", "method", "over", "medians", "minima"], tablefmt="github",
                             disable_numparse=True) + "\n")
     if vector:
         text += ("\n## Many points at once (numpy)\n\nValue and full gradient of tanh_sum at every point, against "
@@ -81,6 +82,9 @@ def _network(rows: list[list[str]], threads: int | None) -> str:
             "gradient checked against tridiff's (largest difference of any element, relative to that gradient's largest element):\n\n"
             + tabulate(rows, headers=["method", "median ms", "min ms", "ratio", "ratio of minima", "vs tridiff"],
                        tablefmt="github", disable_numparse=True) + "\n")
+
+
+OVER = {"value_and_grad": "raw", "hvp": "backprop"}  # what a method is read against (timing.BESIDE)
 
 
 def plot(document: dict) -> str:

@@ -6,7 +6,9 @@ import statistics
 import time
 from typing import Callable
 
+from ..cases.derivative import directional
 from ..methods.backprop import Compiled
+from ..methods.evaluate import forward
 from ..methods.symbolic import OverBudget, SymbolicCase  # imported once, before the workers fork
 from ..runner.workers import spawn
 from .problems import FAMILIES, Problem
@@ -104,15 +106,37 @@ def _torch(p: Problem):
     return 0.0, gradient, gradient()
 
 
+def _hvp(p: Problem):
+    """H·v by tridiff's engine: backprop over ∇f·v written as nodes (tridiff.cases.derivative),
+    for v = (1, 1, …)/√n; timed beside `backprop`'s gradient. Checked before timing against
+    central differences of backprop's gradient along v."""
+    start = time.perf_counter()
+    v = {q: 1 / math.sqrt(len(p.params)) for q in p.params}
+    engine = Compiled(directional(p.graph, forward(p.graph, p.at), v))
+    inputs = [p.at[name] for name in engine.inputs]
+    prepare = time.perf_counter() - start
+    _, grads = engine.raw(inputs)
+    hv = dict(zip(engine.names, grads))
+    plain = Compiled(p.graph)
+    eps = 1e-5
+    up, down = ([p.at[name] + s * eps * v.get(name, 0.0) for name in plain.inputs] for s in (1, -1))
+    estimate = [(a - b) / (2 * eps) for a, b in zip(plain.raw(up)[1], plain.raw(down)[1])]
+    named = dict(zip(plain.names, estimate))
+    worst = max(abs(hv[q] - named[q]) for q in p.params) / max(max(abs(named[q]) for q in p.params), 1e-300)
+    if worst > 1e-5:
+        raise ValueError(f"H·v differs from central differences of the gradient by {worst:.1e}")
+    return prepare, lambda: engine.raw(inputs), None
+
+
 METHODS: dict[str, Callable] = {"backprop": _backprop, "value_and_grad": _value_and_grad, "central": _central,
-                                "symbolic": _symbolic,
+                                "symbolic": _symbolic, "hvp": _hvp,
                                 "micrograd": _micrograd, "torch": _torch}
 
 
 PEERS = {"micrograd": "micrograd", "torch": "torch"}
 # A method whose cost is read against another's: both timed in one process, interleaved, so
 # that the ratio is not that of two processes' luck (a few microseconds at n = 10).
-BESIDE = {"value_and_grad": "backprop"}
+BESIDE = {"value_and_grad": "backprop", "hvp": "backprop"}
 
 
 def available(method: str) -> bool:
@@ -141,8 +165,8 @@ def _measure(family: str, n: int, method: str, repeats: int, chunk: float, conn)
             prepare, call, grads = 0.0, problem.plain, None
         else:
             prepare, call, grads = METHODS[method](problem)
-    except RecursionError as err:
-        conn.send({"status": f"failed: RecursionError ({err})"})
+    except (RecursionError, ValueError) as err:  # (ValueError: a method's own check before timing failed)
+        conn.send({"status": f"failed: {type(err).__name__} ({err})"})
         return
     except OverBudget as err:
         conn.send({"status": "over budget", "note": str(err)})

@@ -27,7 +27,7 @@ MAX_NAME = 64  # a case's name becomes file names (at most 255 bytes on most sys
 MAX_POINTS = 1_000
 
 CASE_KEYS = ("name", "title", "source", "description", "function", "steps", "output", "data",
-             "points", "tolerance", "abs_tolerance", "sweep", "precision")
+             "points", "tolerance", "abs_tolerance", "sweep", "precision", "order")
 PRECISIONS = ("float64", "float32", "float16")
 POINT_KEYS = ("at", "expect")
 EXPECT_KEYS = ("value", "gradient", "tolerance", "abs_tolerance", "status", "finite_differences")
@@ -76,6 +76,7 @@ class Case:
     # how many random directions are swept (None: tridiff chooses).
     swept: tuple[str, ...] | None = None
     directions: int | None = None
+    order: int = 1   # 2: the Hessian too, row by row (tridiff.runner.hessian)
 
     @cached_property
     def graph(self) -> Graph:
@@ -150,7 +151,11 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
             if p not in PRECISIONS:
                 raise r.error(("precision",), f"unknown precision {p!r}", "choose from " + ", ".join(PRECISIONS))
         precisions = tuple(p for p in PRECISIONS if p in listed or p == "float64")
-    return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps,
+    order = data.get("order", 1)
+    if order not in (1, 2) or isinstance(order, bool):
+        raise r.error(("order",), f"order {_clip(str(order))!r} is not 1 or 2",
+                      "write `order: 2` for the Hessian as well as the gradient (1, the gradient alone, is the default)")
+    return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps, order=order,
                 output=output, points=points, signature=names, input_shapes=shapes, data=given, tolerance=tolerance,
                 abs_tolerance=absolute,
                 h=h, schemes=schemes,

@@ -67,6 +67,7 @@ def schema() -> dict:
                           "directions": {"type": "integer", "minimum": 0, "maximum": MAX_DIRECTIONS}}, SWEEP_KEYS),
         "precision": {"anyOf": [{"enum": list(PRECISIONS)},
                                 {"type": "array", "items": {"enum": list(PRECISIONS)}}]},
+        "order": {"enum": [1, 2]},
     }, CASE_KEYS, required=["name", "points"], oneOf=[{"required": ["function"]}, {"required": ["steps"]}])
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..cases.ir import Graph
 from ..ops import LOW_RULES, OPS, or_nan
-from ..schemes import SCHEMES, evaluate
+from ..schemes import KNOWN as SCHEMES, evaluate
 
 # The complex step has no cancellation, so it goes on far below the real schemes' grid.
 COMPLEX_EXTRA_H = (1e-20, 1e-30, 1e-50, 1e-100, 1e-150, 1e-200, 1e-250, 1e-300)

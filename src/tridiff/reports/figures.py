@@ -37,6 +37,11 @@ def function_plot_name(case: dict) -> str:
     return f"{case['name']}-function.svg"
 
 
+def hessian_plot_name(case: dict, k: int) -> str:
+    """The V of each Hessian element: finite differences of the gradient against h."""
+    return f"{case['name']}-p{k}-hessian.svg"
+
+
 def taylor_name(case: dict, k: int) -> str:
     return f"{case['name']}-p{k}-taylor.svg"
 

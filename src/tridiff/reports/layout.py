@@ -11,9 +11,9 @@ from dataclasses import dataclass
 
 from ..cases.arrays import described
 from ..runner.parts import PARTS
-from . import matrices, tables, verdicts, worked
+from . import hessians, matrices, tables, verdicts, worked
 from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
-                      plot_name, taylor_name)
+                      hessian_plot_name, plot_name, taylor_name)
 
 
 @dataclass(frozen=True)
@@ -182,6 +182,21 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             if heatmap_name(case, k, array) in plots:
                 blocks.append(Picture(heatmap_name(case, k, array), f"∂{case['output']}/∂{array} and its errors, "
                                                                     "element by element"))
+        if point.get("hessian"):
+            out = case["output"]
+            blocks.append(Table(hessians.matrix_headers(point), hessians.matrix_rows(point),
+                                f"The Hessian at point {k}: ∂²{out}/∂xⱼ∂xₖ, exact (each row is the gradient of ∂{out}/∂xⱼ)"))
+            blocks.append(Table(hessians.element_headers(point), hessians.element_rows(point, out),
+                                f"Its elements at point {k}, by each method: sympy's second derivative, backprop over "
+                                "backprop, forward mode over backprop (a Hessian-vector product per input)",
+                                title_is_heading=False))
+            blocks.append(Text(" ".join(filter(None, (hessians.symmetry_text(point), hessians.taylor_text(point),
+                                                      hessians.rows_text(point, out)))), "hessian"))
+            if hessian_plot_name(case, k) in plots:
+                blocks.append(Picture(hessian_plot_name(case, k), f"the Hessian's elements: error against h, point {k}"))
+            blocks.append(Bullets(hessians.difference_lines(point, out)))
+        elif point.get("hessian_note"):
+            blocks.append(Text(point["hessian_note"][0].upper() + point["hessian_note"][1:] + ".", "hessian"))
         if point.get("chain_rule"):
             gates = point["chain_rule"].get("gates")
             if gates and not gates_said:  # a function: case, cut into the gates its expression is made of (once)

@@ -17,14 +17,14 @@ from ..checkers import CHECKERS
 from ..methods.registry import BUILT_IN
 from ..runner.analysis import BEYOND, predicted_error
 from ..runner.measures import scaled
-from ..schemes import SCHEMES
+from ..schemes import KNOWN as SCHEMES
 from .curves import PLUGIN_COLORS, function_plot, taylor_plot  # noqa: F401  (the plots, from one place)
 from .svgplot import GREY, SUPERSCRIPT, Axis, Box, Canvas, Label, frame, place_near, stack, text_width, wrap
 from .tables import sweeps
 
 H_RANGE = (-16.5, -0.3)   # log10 of the steps drawn
 MAX_PANELS = 12           # nodes drawn per error plot (directions first); the tables have every node
-FAMILIES = ("one-sided", "centred", "complex step")
+FAMILIES = ("one-sided", "centred", "complex step", "second differences")
 SHOWN_METHODS = ("symbolic", "backprop")
 WIDTH = 1140              # the figure: two panels a row, within the pages' 1,200 px column
 PLOT_W, PLOT_H, LEFT = 340, 300, 52   # a panel's plot; its labels in a column to the right
@@ -39,6 +39,8 @@ def family(scheme: str) -> str:
     row = SCHEMES[scheme]
     if row.complex_step:
         return "complex step"
+    if row.derivative == 2:  # of f itself, for a Hessian's diagonal, beside those of the gradient
+        return "second differences"
     return "one-sided" if all(k > 0 for k in row.offsets) or all(k < 0 for k in row.offsets) else "centred"
 
 
@@ -61,7 +63,7 @@ def _best(node: dict, scheme: str) -> float:
     return math.inf if best is None else best["abs_error"]
 
 
-def error_plot(case: dict, point_index: int, every: bool = False) -> str | None:
+def error_plot(case: dict, point_index: int, every: bool = False, title: str | None = None) -> str | None:
     """Error against h on log–log axes, one panel per node, as an SVG document."""
     point = case["points"][point_index]
     found = sweeps(point)  # the directions first: they cover every input at once
@@ -73,8 +75,8 @@ def error_plot(case: dict, point_index: int, every: bool = False) -> str | None:
     cols = 1 if len(nodes) == 1 else 2
     panel_w = WIDTH // cols if cols == 2 else 1000
     width = panel_w * cols
-    title = (f"{case['name']}, point {point_index + 1}: the error of each estimate of ∂{case['output']}/∂node "
-             f"against the step h" + (" — every scheme, precision and method" if every else ""))
+    title = title or (f"{case['name']}, point {point_index + 1}: the error of each estimate of ∂{case['output']}/∂node "
+                      f"against the step h" + (" — every scheme, precision and method" if every else ""))
     top = 10
     for line in wrap(title, width - 20, 14, bold=True):
         top += 18
@@ -136,7 +138,8 @@ def _panel(canvas: Canvas, x0: float, y0: float, width: float, name: str, node: 
            drawn: tuple[list[dict], list[tuple], list[str]] | None) -> float:
     """One node's panel at (x0, y0); its height."""
     ref = node["reference"]
-    what = f"∂{output}/∂{name} ({node['kind']})" if "kind" in node else f"∇{output}·{node['name']} (random)"
+    what = (name if node.get("kind") == "element" else f"∂{output}/∂{name} ({node['kind']})" if "kind" in node
+            else f"∇{output}·{node['name']} (random)")  # (an element: a Hessian's, already named ∂²f/∂x∂y)
     exact = f"{ref:.6g}" if drawn is not None else "beyond float64"
     canvas.open("panel", name)
     canvas.text(x0 + 10, y0 + 16, f"{what}: exact derivative {exact}", 13, bold=True)
@@ -309,7 +312,8 @@ def _arms(canvas: Canvas, s: dict, xs: Axis, ys: Axis, box: Box) -> None:
     if not (m["truncation"] and m["roundoff"] and m["h"]):
         return
     power = "" if m["power"] == 1 else str(m["power"]).translate(SUPERSCRIPT)
-    arms = ((m["h"] / 1e3, "round-off ∝ 1/h"), (m["h"] * 1e3 ** (1 / m["power"]), f"truncation ∝ h{power}"))
+    inverse = str(m.get("inverse", 1)).translate(SUPERSCRIPT) if m.get("inverse", 1) != 1 else ""
+    arms = ((m["h"] / 1e3, f"round-off ∝ 1/h{inverse}"), (m["h"] * 1e3 ** (1 / m["power"]), f"truncation ∝ h{power}"))
     for h, text in arms:
         e = scaled(predicted_error(m, h), s["ref"])
         if xs.holds(h) and ys.holds(e):

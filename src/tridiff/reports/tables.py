@@ -7,7 +7,7 @@ from ..runner.analysis import reading, richardson_reading
 from ..runner.measures import scaled
 from .verdicts import headline, judged, may_lose, point_status, verdicts
 from ..methods.registry import BUILT_IN
-from ..schemes import SCHEMES
+from ..schemes import KNOWN, SCHEMES
 
 
 def num(x: float | None) -> str:
@@ -330,7 +330,7 @@ def convergence_rows(point: dict) -> list[list[str]]:
             for scheme in data["sweep"]:
                 best, pred = data["best"].get(scheme), data["predicted"].get(scheme)
                 order = data["order"].get(scheme)
-                rows.append([name, scheme + label, order_text(order), str(SCHEMES[scheme].order),
+                rows.append([name, scheme + label, order_text(order), str(KNOWN[scheme].order),
                              "—" if best is None else f"{best['h']:g}",
                              "—" if best is None else err(scaled(best["abs_error"], ref)),
                              "n/a" if pred is None else f"{pred['h']:.1e}",
@@ -377,7 +377,7 @@ def readings(point: dict) -> list[str]:
                          .replace(": exact (error 0)", " exactly"))
             if not why:
                 continue
-            if SCHEMES[scheme].complex_step:  # the same for every node: said once, below
+            if KNOWN[scheme].complex_step:  # the same for every node: said once, below
                 shared.setdefault(f"{scheme}: {why}", []).append(name)
             elif why.startswith(NO_TRUNCATION):  # a linear node's reason: once, at its lowest order
                 if not any(r.startswith(NO_TRUNCATION) for r in reasons):

@@ -4,10 +4,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..errors import attempt
-from . import circuit, csv_file, heatmap, html, json_file, markdown, tables
+from . import circuit, csv_file, heatmap, hessians, html, json_file, markdown, tables
 from ..runner.execute import Rendered
 from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
-                      plot_name, taylor_name)
+                      hessian_plot_name, plot_name, taylor_name)
 from .folder import ReportFolder
 
 # A case's pictures are capped, so that drawing costs a bounded time whatever its size:
@@ -60,6 +60,12 @@ def draw_case(case: dict) -> tuple[dict[str, str], list[str]]:
         draw(details_plot_name(case, k), f"point {k}'s error plot of every scheme",
              lambda: error_plot(case, k - 1, every=True))
         draw(taylor_name(case, k), f"point {k}'s Taylor plot", lambda: taylor_plot(case, k - 1))
+        if point.get("hessian"):
+            draw(hessian_plot_name(case, k), f"point {k}'s Hessian plot", lambda: error_plot(
+                {"name": f"{case['name']}-p{k}-hessian", "output": case["output"],
+                 "points": [hessians.as_point(point, case["output"])]}, 0,
+                title=f"{case['name']}, point {k}: each Hessian element's finite differences against the step h — "
+                      "of the gradient, and on the diagonal second differences of f"))
     most = max(nodes[:count], default=0)
     if most > MAX_PANELS:
         notes.append(f"error plots show the first {MAX_PANELS} of {most} sweeps (random directions first); the "

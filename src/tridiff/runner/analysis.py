@@ -7,9 +7,10 @@ of docs/error-model.md predicts from the exact higher derivatives.
 from __future__ import annotations
 
 import math
+import re
 import statistics
 
-from ..schemes import SCHEMES
+from ..schemes import KNOWN as SCHEMES
 from .measures import relative, scaled
 
 EPS = 2.0 ** -52
@@ -41,21 +42,31 @@ def model(scheme: str, d: list[float] | None, eps: float = EPS, value_scale: flo
                 "h": 1e-8 if mk else None, "abs_error": floor}
     trunc, power, rnd = s.truncation_term(mk), s.order, s.roundoff_constant * eps * m0
     out = {"truncation": trunc, "power": power, "roundoff": rnd, "floor": 0.0, "h": None, "abs_error": None}
+    if s.derivative != 1:
+        out["inverse"] = s.derivative  # the round-off term is rnd/h^inverse
     if trunc > 0 and rnd > 0:
-        # minimise trunc·h^p + rnd/h: p·trunc·h^(p+1) = rnd
-        h = (rnd / (power * trunc)) ** (1 / (power + 1))
+        # minimise trunc·h^p + rnd/h^d: p·trunc·h^(p+d) = d·rnd
+        d = s.derivative
+        h = (d * rnd / (power * trunc)) ** (1 / (power + d))
         if 0 < h < math.inf:  # not when the ratio under- or overflows float64
             out.update(h=h, abs_error=predicted_error(out, h))
     return out
 
 
 def predicted_error(m: dict, h: float) -> float:
-    return m["truncation"] * h ** m["power"] + m["roundoff"] / h + m["floor"]
+    return m["truncation"] * h ** m["power"] + m["roundoff"] / h ** m.get("inverse", 1) + m["floor"]
 
 
 def derivative_label(k: int, output: str, name: str) -> str:
+    """∂ᵏf/∂xᵏ; of a partial derivative (a Hessian's row, output ∂f/∂x), ∂ᵏ⁺¹f/∂x∂yᵏ."""
     power = str(k).translate(_SUPERSCRIPT)
-    return f"∂{power}{output}/∂{name}{power}"
+    partial = re.fullmatch(r"∂(.+)/∂(.+)", output)
+    if partial is None:
+        return f"∂{power}{output}/∂{name}{power}"
+    f, first = partial.groups()
+    if first == name:
+        return derivative_label(k + 1, f, name)
+    return f"∂{str(k + 1).translate(_SUPERSCRIPT)}{f}/∂{first}∂{name}{power}"
 
 
 def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
@@ -81,9 +92,10 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
         floor = statistics.median([e for h, e in pts if h <= 1e-20] or [best_e])
         roundoff = lambda h: floor  # noqa: E731
     else:
-        left = [h * e for h, e in pts if h < best_h]
+        d = SCHEMES[scheme].derivative  # round-off ≈ C/h^d
+        left = [h ** d * e for h, e in pts if h < best_h]
         c = statistics.median(left) if left else 0.0
-        roundoff = lambda h: c / h  # noqa: E731
+        roundoff = lambda h: c / h ** d  # noqa: E731
     candidates = [(h, e) for h, e in pts if h > best_h and e >= 10 * max(roundoff(h), best_e)]
     run: list[tuple[float, float]] = []
     longest: list[tuple[float, float]] = []
@@ -110,25 +122,31 @@ def observed_order(scheme: str, rows: list[dict], d: list[float] | None,
 def analyse_node(node: dict, output: str, name: str, eps: float = EPS, value_scale: float | None = None,
                  value_digits: float | None = None) -> None:
     """Add order, best, predicted (and the complex step's floor) to one node's results."""
-    d = node.get("derivatives")
     node["order"], node["order_note"], node["best"], node["predicted"], node["model"] = {}, {}, {}, {}, {}
-    ref = node["reference"]
-    for scheme, rows in node["sweep"].items():
-        order, note = observed_order(scheme, rows, d, derivative_label(SCHEMES[scheme].truncation, output, name),
-                                     value_digits)
-        node["order"][scheme] = None if order is None else round(order, 3)
-        node["order_note"][scheme] = note
-        finite = [r for r in rows if r["abs_error"] is not None]
-        best = min(finite, key=lambda r: r["abs_error"]) if finite else None
-        node["best"][scheme] = None if best is None else {
-            "h": best["h"], "abs_error": best["abs_error"], "rel_error": best["rel_error"]}
-        m = model(scheme, d, eps, value_scale)
-        node["model"][scheme] = m  # the curve the plots draw: writers format, never compute
-        node["predicted"][scheme] = None if m is None or m["h"] is None else {
-            "h": m["h"], "abs_error": m["abs_error"], "rel_error": relative(m["abs_error"], ref)}
-        if SCHEMES[scheme].complex_step:
-            tiny = [r["abs_error"] for r in rows if r["h"] <= 1e-20 and r["abs_error"] is not None]
-            node["floor"] = max(tiny) if tiny else None
+    for scheme in node["sweep"]:
+        analyse_scheme(node, scheme, node.get("derivatives"), output, name, eps, value_scale, value_digits)
+
+
+def analyse_scheme(node: dict, scheme: str, d: list[float] | None, output: str, name: str, eps: float = EPS,
+                   value_scale: float | None = None, value_digits: float | None = None) -> None:
+    """One scheme's order, best, predicted and model, from its sweep's rows in `node` and
+    the derivatives `d` of the function it differences (d[0] its value) along the node."""
+    rows, ref = node["sweep"][scheme], node["reference"]
+    order, note = observed_order(scheme, rows, d, derivative_label(SCHEMES[scheme].truncation, output, name),
+                                 value_digits)
+    node["order"][scheme] = None if order is None else round(order, 3)
+    node["order_note"][scheme] = note
+    finite = [r for r in rows if r["abs_error"] is not None]
+    best = min(finite, key=lambda r: r["abs_error"]) if finite else None
+    node["best"][scheme] = None if best is None else {
+        "h": best["h"], "abs_error": best["abs_error"], "rel_error": best["rel_error"]}
+    m = model(scheme, d, eps, value_scale)
+    node["model"][scheme] = m  # the curve the plots draw: writers format, never compute
+    node["predicted"][scheme] = None if m is None or m["h"] is None else {
+        "h": m["h"], "abs_error": m["abs_error"], "rel_error": relative(m["abs_error"], ref)}
+    if SCHEMES[scheme].complex_step:
+        tiny = [r["abs_error"] for r in rows if r["h"] <= 1e-20 and r["abs_error"] is not None]
+        node["floor"] = max(tiny) if tiny else None
 
 
 def reading(scheme: str, node: dict) -> str:

@@ -29,6 +29,7 @@ from .parts import parts
 from .chain import chain_rule
 from .array_chain import array_chain_rule
 from .gates import gate_chain_rule, gate_names
+from .hessian import with_hessian
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
@@ -63,6 +64,8 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
                                 "points (raise it with --timeout)"}
         else:
             entry = as_expected(run_point(case, engines, point), point)
+            if case.order == 2 and "gradient" in entry and entry["status"] != "nondifferentiable":
+                with_hessian(case, point, entry, run_case, plugins)
             done += 1
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"

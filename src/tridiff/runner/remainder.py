@@ -91,6 +91,29 @@ def resolves(hs: list[float], c: float, size: float) -> float:
     return max(ALLOWED, 10 ** high)
 
 
+def _swept(graph: Graph, x: dict[str, mpf], v: list[mpf], scale) -> tuple | None:
+    """f at x, and at x + h·v for h = STEPS and then deeper, down to where deep_steps(c, size)
+    says ((c, size) = scale(f0, f at STEPS): the next Taylor term's size, and the sum the
+    method's error is relative to): (f0, the h, f at each, c, size). None where f cannot be
+    evaluated along v (a domain edge)."""
+    inputs = list(x)
+
+    def along(h: float) -> mpf:
+        with mpmath.workprec(_bits(h, x)):  # (x + h·v itself at the working precision)
+            return _value(graph, {n: x[n] + mpf(h) * d for n, d in zip(inputs, v)}, _bits(h, x))
+
+    try:
+        f0 = _value(graph, x, _bits(DEEPEST, x))
+        moved = [along(h) for h in STEPS]
+        with mpmath.workprec(_bits(DEEPEST, x)):
+            c, size = scale(f0, moved)
+        hs = list(STEPS) + deep_steps(c, size)
+        moved += [along(h) for h in hs[len(STEPS):]]
+    except (Domain, ArithmeticError, ValueError):
+        return None
+    return f0, hs, moved, c, size
+
+
 def taylor_test(graph: Graph, at: dict[str, float], direction: list[float],
                 gradients: dict[str, dict[str, float]], exact: dict[str, mpf]) -> dict | None:
     """For each method's gradient (of the inputs): r(h) at each h, the slope over the
@@ -102,24 +125,18 @@ def taylor_test(graph: Graph, at: dict[str, float], direction: list[float],
     x = {n: mpf(at[n]) for n in inputs}
     v = [mpf(d) for d in direction]
 
-    def along(h: float) -> mpf:
-        with mpmath.workprec(_bits(h, x)):  # (x + h·v itself at the working precision)
-            return _value(graph, {n: x[n] + mpf(h) * d for n, d in zip(inputs, v)}, _bits(h, x))
+    def scale(f0: mpf, moved: list[mpf]) -> tuple[float, float]:
+        # c from the two smallest fixed h, ∇f·v eliminated: (a/h₁ − b/h₂)/(h₁ − h₂), off by ~f‴·h
+        (h1, a), (h2, b) = zip(STEPS[-2:], moved[-2:])
+        c = float(abs(((a - f0) / h1 - (b - f0) / h2) / (mpf(h1) - mpf(h2))))
+        size = float(mpmath.fsum(abs(exact[n] * d) for n, d in zip(inputs, v)))
+        # at a stationary point there is no g·v to be relative to: f's change over h = 0.1 stands in
+        return c, size or float(abs(moved[0] - f0) / STEPS[0])
 
-    try:
-        f0 = _value(graph, x, _bits(DEEPEST, x))
-        moved = [along(h) for h in STEPS]
-        with mpmath.workprec(_bits(DEEPEST, x)):
-            # c from the two smallest fixed h, ∇f·v eliminated: (a/h₁ − b/h₂)/(h₁ − h₂), off by ~f‴·h
-            (h1, a), (h2, b) = zip(STEPS[-2:], moved[-2:])
-            c = float(abs(((a - f0) / h1 - (b - f0) / h2) / (mpf(h1) - mpf(h2))))
-            size = float(mpmath.fsum(abs(exact[n] * d) for n, d in zip(inputs, v)))
-            # at a stationary point there is no g·v to be relative to: f's change over h = 0.1 stands in
-            size = size or float(abs(moved[0] - f0) / STEPS[0])
-            hs = list(STEPS) + deep_steps(c, size)
-            moved += [along(h) for h in hs[len(STEPS):]]
-    except (Domain, ArithmeticError, ValueError):
+    swept = _swept(graph, x, v, scale)
+    if swept is None:
         return None
+    f0, hs, moved, c, size = swept
     methods = {}
     with mpmath.workprec(_bits(hs[-1], x)):
         for label, g in gradients.items():
@@ -149,3 +166,49 @@ def _verdict(hs: list[float], r: list[float], gv: float, off: float) -> dict:
     # slope above 1.5: h² still dominates; off within ALLOWED: what is left is float64's rounding of g
     verdict = "right" if s is None or off <= ALLOWED or s > 1.5 else "wrong"
     return {"remainder": r, "slope": s, "off": off, "verdict": verdict, "gv": gv}
+
+
+def second_order_test(graph: Graph, at: dict[str, float], direction: list[float],
+                      hessians: dict[str, dict[tuple[str, str], float]], gradient: dict[str, mpf],
+                      exact: dict[tuple[str, str], mpf]) -> dict | None:
+    """The Taylor test one order up: r(h) = |f(x + h·v) − f(x) − h·∇f·v − ½h²·vᵀHv|, ∇f the
+    certified gradient and H each method's Hessian, falls like h³ when H is right (the
+    cubic term stays) and like h² when it is not (½·vᵀ(H − ∇²f)v·h² stays). `exact`: the
+    certified Hessian (the reference's row), for each method's error of vᵀHv."""
+    inputs = list(graph.inputs)
+    if not inputs or len(graph.nodes) > MAX_NODES:
+        return None
+    x = {n: mpf(at[n]) for n in inputs}
+    v = [mpf(d) for d in direction]
+
+    def quadratic(H: dict[tuple[str, str], float | mpf]) -> mpf:
+        return mpmath.fsum(mpf(H[a, b]) * v[j] * v[k] for j, a in enumerate(inputs) for k, b in enumerate(inputs))
+
+    with mpmath.workprec(_bits(DEEPEST, x)):
+        gv = mpmath.fsum(gradient[n] * d for n, d in zip(inputs, v))
+        truth = quadratic(exact)
+
+    def scale(f0: mpf, moved: list[mpf]) -> tuple[float, float]:
+        # the cubic term's c, from the smallest fixed h with the exact quadratic taken out
+        h = mpf(STEPS[-1])
+        size = float(mpmath.fsum(abs(exact[a, b] * v[j] * v[k]) for j, a in enumerate(inputs)
+                                 for k, b in enumerate(inputs)))
+        return float(abs(moved[-1] - f0 - h * gv - h * h / 2 * truth) / h ** 3), size or 1.0
+
+    swept = _swept(graph, x, v, scale)
+    if swept is None:
+        return None
+    f0, hs, moved, _, size = swept
+    methods = {}
+    with mpmath.workprec(_bits(hs[-1], x)):
+        for label, H in hessians.items():
+            if any((a, b) not in H or not math.isfinite(H[a, b]) for a in inputs for b in inputs):
+                continue
+            vhv = quadratic(H)
+            r = [float(abs(f - f0 - mpf(h) * gv - mpf(h) ** 2 / 2 * vhv)) for f, h in zip(moved, hs)]
+            s = slope(hs, r)
+            off = float(abs(vhv - truth)) / size
+            # slope above 2.5: h³ still dominates; off within ALLOWED: float64's rounding of H
+            verdict = "right" if s is None or off <= ALLOWED or s > 2.5 else "wrong"
+            methods[label] = {"remainder": r, "slope": s, "off": off, "verdict": verdict, "vHv": float(vhv)}
+    return {"direction": list(direction), "h": hs, "size": size, "methods": methods}

@@ -161,6 +161,8 @@ class PointResult(TypedDict, total=False):
     directions: Directions
     circuit: Circuit | None
     chain_rule_note: str             # why the chain rule is not written out at this point
+    hessian: dict                    # order 2: row j, the gradient of ∂f/∂xⱼ, judged (runner.hessian)
+    hessian_note: str                # order 2: why there is no Hessian at this point
     not_available: dict[str, str]    # each part that failed, and why (runner.parts)
 
 

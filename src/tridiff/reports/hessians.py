@@ -1,0 +1,84 @@
+"""A point's Hessian (`order: 2`) as tables: the matrix of exact values, then one row per
+element with each method's value, error and verdict, as the gradient's table has them.
+Formats what tridiff.runner.hessian put in the results; computes nothing."""
+from __future__ import annotations
+
+from ..runner.hessian import element, named
+from ..runner.analysis import reading
+from .tables import err, exact_methods, num
+from .verdicts import headline, verdicts
+
+
+def as_point(point: dict, output: str) -> dict:
+    """The Hessian's elements as a point's nodes (∂²f/∂x∂y: its entry), for the error plot."""
+    h = point["hessian"]
+    return {"gradient": {element(output, row["of"], k): {**node, "kind": "element"}
+                         for row in h["rows"] for k, node in row["elements"].items()}}
+
+
+def matrix_headers(point: dict) -> list[str]:
+    return ["", *point["hessian"]["inputs"]]
+
+
+def matrix_rows(point: dict) -> list[list[str]]:
+    """H[j,k], exact, rounded for reading (every digit in the table below)."""
+    h = point["hessian"]
+    return [[f"∂/∂{row['of']}", *(num(row["elements"][k]["reference"]) if k in row["elements"] else "—"
+                                  for k in h["inputs"])] for row in h["rows"]]
+
+
+def element_headers(point: dict) -> list[str]:
+    methods = exact_methods([as_point(point, "f")])
+    return ["element", "exact (30 digits)", *(m.replace("_", " ") for m in methods), "errors (relative)", "verdicts"]
+
+
+def element_rows(point: dict, output: str) -> list[list[str]]:
+    found = as_point(point, output)
+    methods = exact_methods([found])
+    return [[name, node["reference_digits"], *(num(node["methods"].get(m)) for m in methods),
+             " / ".join(err(headline(node, m)) if m in node["errors"] else "—" for m in methods),
+             verdicts(node, methods)] for name, node in found["gradient"].items()]
+
+
+def symmetry_text(point: dict) -> str:
+    """How far each method's H[j,k] is from its H[k,j]."""
+    found = point["hessian"]["symmetry"]
+    if not found:
+        return "Symmetry: one input, nothing to compare."
+    said = ", ".join(f"{m.replace('_', ' ')} {'exactly' if off == 0 else f'to {off:.1e}'}" for m, off in found.items())
+    return f"Symmetry, H[j,k] against H[k,j] (relative): {said}."
+
+
+def rows_text(point: dict, output: str) -> str:
+    """Rows that are not plainly right: each element's problem, named (∂²f/∂x∂y: …)."""
+    off = [f"{row['status']}: {named(output, row)}" for row in point["hessian"]["rows"]
+           if row["status"] != "ok" and row["message"]]
+    text = "; ".join(off)
+    return text[:1].upper() + text[1:] + ("." if text else "")
+
+
+def difference_lines(point: dict, output: str) -> list[str]:
+    """Each element's finite differences in a sentence: central differences of the gradient,
+    and on the diagonal second differences of f itself, with their best h, model and order."""
+    lines = []
+    for name, node in as_point(point, output)["gradient"].items():
+        said = [reading(s, node).replace(f"{s}: ", f"{what}: ", 1)
+                for s, what in (("central", "central differences of the gradient"),
+                                ("second_difference", "second differences of f")) if s in node.get("sweep", {})]
+        if said:
+            lines.append(f"{name}: " + " ".join(said))
+    return lines
+
+
+def taylor_text(point: dict) -> str | None:
+    """The second-order Taylor test in a sentence: each method's slope and verdict."""
+    tested = point["hessian"].get("taylor")
+    if not tested or not tested["methods"]:
+        return None
+    said = ", ".join(f"{m.replace('_', ' ')} {_slope(t['slope'])} ({t['verdict']})" for m, t in tested["methods"].items())
+    return ("The Taylor test one order up, along a random direction v: r(h) = |f(x + h·v) − f(x) − h·∇f·v − "
+            f"½h²·vᵀHv| falls like h³ for a right H and like h² for a wrong one; slopes over the smallest h: {said}.")
+
+
+def _slope(s: float | None) -> str:
+    return "—" if s is None else f"{s:.2f}"
