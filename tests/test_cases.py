@@ -76,7 +76,7 @@ BAD = [
     ("name: a\nfunction: x\npoints:\n  - at: {x: one}\n", ":4:", "expected a number, got the text 'one'"),
     ("name: a\nfunction: x\npoints:\n  - at: {x: true}\n", ":4:", "expected a number, got True"),
     ("name: a\nfunction: x\npoints:\n  - at: {x: .inf}\n", ":4:", "not a finite number"),
-    ("name: a\nfunction: x\npoints:\n  - at: {x: [1]}\n", ":2:", "is a vector of 1 element, but the output must be a number"),
+    ("name: a\nfunction: x\npoints:\n  - at: {x: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}\n", ":2:", "is a vector of 25 elements: an array output is judged on its Jacobian"),
     ("name: a\nfunction: 2*x\npoints:\n  - at: {x: 1}\n  - at: {x: [1]}\n", ":5:", "expected a number, got a list"),
     ("name: a\nfunction: x\npoints:\n  - at: {x: 1}\n    expect: {gradient: {z: 1}}\n", ":5:", "'z' is not a node"),
     ("name: a\nfunction: x\npoints:\n  - at: {x: 1}\n    expct: {value: 1}\n", ":5:", "did you mean 'expect'?"),

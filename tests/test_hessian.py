@@ -102,3 +102,28 @@ def test_no_hessian_at_a_kink_and_order_is_checked(write_case):
     from tridiff.errors import CaseError
     with pytest.raises(CaseError, match="order"):
         case_from(write_case, "name: o\nfunction: x*x\norder: 3\npoints:\n  - at: {x: 1.0}\n")
+
+
+def test_the_library_logistic_regression_hessian_is_the_textbooks():
+    """Xᵀ·diag(σ(m)σ(−m))·X / n + 2λI, m = y·(Xw), from the case's own CSV files, in mpmath."""
+    import csv
+    from conftest import ROOT
+    from tridiff.cases.files import load_library
+    case = next(c for c in load_library([ROOT / "cases"]).cases if c.name == "logistic-regression-l2")
+    folder = ROOT / "cases" / "logistic-regression-l2"
+    X = [[float(v) for v in row] for row in csv.reader((folder / "X.csv").open())]
+    y = [float(row[0]) for row in csv.reader((folder / "y.csv").open())]
+    w, lam = case.points[0].at, 0.1
+    point = run_case(case)["points"][0]
+    rows = {row["of"]: row for row in point["hessian"]["rows"]}
+    with mpmath.workdps(60):
+        n = len(X)
+        m = [mpmath.mpf(y[i]) * mpmath.fsum(mpmath.mpf(X[i][k]) * mpmath.mpf(w[f"w[{k}]"]) for k in range(3))
+             for i in range(n)]
+        s = [1 / (1 + mpmath.exp(-mi)) * (1 / (1 + mpmath.exp(mi))) for mi in m]
+        for j in range(3):
+            for k in range(3):
+                exact = mpmath.fsum(mpmath.mpf(X[i][j]) * s[i] * mpmath.mpf(X[i][k]) for i in range(n)) / n \
+                    + (2 * mpmath.mpf(lam) if j == k else 0)
+                got = mpmath.mpf(rows[f"w[{j}]"]["elements"][f"w[{k}]"]["reference_digits"])
+                assert abs(got - exact) <= abs(exact) * mpmath.mpf(10) ** -28, (j, k)

@@ -19,7 +19,7 @@ LOAD_ERRORS = {  # file -> (content, fragment of the message); `check` and `run`
                   + "".join(f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi")),
                   "aliases"),
     "unknown-key.yaml": ("name: a\nfucntion: x\n" + PT, "did you mean 'function'"),
-    "wrong-type.yaml": ("name: a\nfunction: x\npoints: [{at: {x: [1, 2]}}]\n", "the output must be a number"),
+    "wrong-type.yaml": ("name: a\nfunction: x\npoints: [{at: {x: [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]}}]\n", "judged on its Jacobian"),
     "missing.yaml": ("name: a\n" + PT, "exactly one of 'function' and 'steps'"),
     "bad-name.yaml": ("name: Not A Name\nfunction: x\n" + PT, "is not valid"),
     "import.yaml": ("name: a\nfunction: __import__('os').system('touch {marker}')\n" + PT, "'__'"),

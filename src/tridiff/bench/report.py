@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import platform
-from pathlib import Path
 
 from ..reports.folder import ReportFolder
 from .problems import FAMILIES

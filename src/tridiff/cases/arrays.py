@@ -40,6 +40,10 @@ def element(name: str, index: tuple[int, ...]) -> str:
     return f"{name}[{','.join(map(str, index))}]"
 
 
+# An array output is judged on its Jacobian, one row (a case run) per element: at most these.
+MAX_OUTPUTS = 24
+
+
 def size_text(shape: tuple[int, ...]) -> str:
     """3×4, or '5 elements' for a vector, for messages."""
     if len(shape) == 1:

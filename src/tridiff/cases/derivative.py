@@ -109,14 +109,19 @@ def gradient_nodes(graph: Graph, values: list[float]) -> tuple[list[Node], dict[
 
 
 def partial_graph(graph: Graph, nodes: list[Node], adjoint: int | None, wrt: str) -> Graph:
-    """∂f/∂wrt as a function of the same inputs: the nodes its adjoint needs (and every
-    input), renumbered in order — another input's adjoint, which may overflow where this
-    one does not, is no part of it."""
+    """∂f/∂wrt as a function of the same inputs: the graph whose output is that adjoint."""
     if adjoint is None:  # f does not depend on wrt: ∂f/∂wrt is 0 everywhere
         nodes = nodes + [Node("const", value=0.0, text="0.0")]
         adjoint = len(nodes) - 1
+    return subgraph(graph, nodes, adjoint, f"∂{graph.output_name}/∂{wrt}")
+
+
+def subgraph(graph: Graph, nodes: list[Node], output: int, name: str) -> Graph:
+    """The function computed at `output` (named `name`), of the graph's inputs: the nodes it
+    needs (and every input), renumbered in order — another output's nodes, which may
+    overflow where this one's do not, are no part of it."""
     keep = set(graph.inputs.values())
-    stack = [adjoint]
+    stack = [output]
     while stack:
         i = stack.pop()
         if i not in keep:
@@ -124,8 +129,8 @@ def partial_graph(graph: Graph, nodes: list[Node], adjoint: int | None, wrt: str
             stack.extend(nodes[i].args)
     new = {old: k for k, old in enumerate(sorted(keep))}
     kept = [Node(n.op, tuple(new[a] for a in n.args), n.value, n.text) for n in (nodes[i] for i in sorted(keep))]
-    return Graph(inputs={name: new[i] for name, i in graph.inputs.items()}, steps={}, output=new[adjoint],
-                 output_name=f"∂{graph.output_name}/∂{wrt}", nodes=kept)
+    return Graph(inputs={n: new[i] for n, i in graph.inputs.items()}, steps={}, output=new[output],
+                 output_name=name, nodes=kept)
 
 
 def directional(graph: Graph, values: list[float], v: dict[str, float]) -> Graph:

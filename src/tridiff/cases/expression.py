@@ -313,10 +313,10 @@ def parsed_steps(steps: dict[str, str], function: bool) -> tuple[dict[str, list[
 
 
 def not_a_number(name: str, shape: tuple[int, ...], function: bool) -> CaseError:
-    """The output evaluated to an array."""
-    return CaseError(f"{'the function' if function else name} is {arrays.described(shape)}, "
-                     "but the output must be a number",
-                     "reduce it to one: sum(...), mean(...), or an element such as p[0]")
+    """The output evaluated to an array too large for its Jacobian to be judged row by row."""
+    return CaseError(f"{'the function' if function else name} is {arrays.described(shape)}: an array output is "
+                     f"judged on its Jacobian, one row per element, at most {arrays.MAX_OUTPUTS}",
+                     "reduce it to a number (sum(...), mean(...), an element such as p[0]) or to a smaller array")
 
 
 def output_is_input(output: str) -> CaseError:
@@ -340,9 +340,15 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
         start = len(graph.nodes)
         try:
             root = parse(tokens[name], emitter)
-            if isinstance(root, np.ndarray):
-                if name == output:
+            if isinstance(root, np.ndarray) and name == output:
+                if root.size > arrays.MAX_OUTPUTS:
                     raise not_a_number(name, root.shape, function)
+                # a Jacobian's rows: each element a node of its own, the output of one row's case
+                elements = own_nodes(graph, root, start)
+                graph.outputs = {arrays.element(name, index): elements[index] for index in np.ndindex(*root.shape)}
+                graph.output = next(iter(graph.outputs.values()))
+                continue
+            if isinstance(root, np.ndarray):
                 emitter.named(name, own_nodes(graph, root, start))
                 for index in np.ndindex(*root.shape):
                     graph.steps[arrays.element(name, index)] = emitter.arrays[name][index]

@@ -77,6 +77,9 @@ class Case:
     swept: tuple[str, ...] | None = None
     directions: int | None = None
     order: int = 1   # 2: the Hessian too, row by row (tridiff.runner.hessian)
+    # A row of a Jacobian or Hessian (tridiff.runner.rows): its gradient's elements and what
+    # the checkers say of them are kept; the circuit, Taylor test and chain rule are not made.
+    row: bool = False
 
     @cached_property
     def graph(self) -> Graph:
@@ -155,6 +158,9 @@ def read_case(data: Any, lines: dict, file: str, base: tuple = ()) -> Case:
     if order not in (1, 2) or isinstance(order, bool):
         raise r.error(("order",), f"order {_clip(str(order))!r} is not 1 or 2",
                       "write `order: 2` for the Hessian as well as the gradient (1, the gradient alone, is the default)")
+    if order == 2 and names.output_shape:
+        raise r.error(("order",), "order 2 needs a number as the output: the second derivatives of an array output "
+                                  "are not judged yet", "reduce the output to a number, or leave out `order`")
     return Case(name=name, file=file, line=lines.get(base, 1), function=function, steps=steps, order=order,
                 output=output, points=points, signature=names, input_shapes=shapes, data=given, tolerance=tolerance,
                 abs_tolerance=absolute,

@@ -47,6 +47,9 @@ class Named:
 class Graph(Named):
     nodes: list[Node] = field(default_factory=list)
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)  # inputs and steps that are arrays
+    # An array output's elements by name (p[0], …): the case is judged on its Jacobian, each
+    # row the gradient of one of them (tridiff.runner.matrix); `output` is then the first.
+    outputs: dict[str, int] = field(default_factory=dict)
 
     def add(self, node: Node) -> int:
         self.nodes.append(node)

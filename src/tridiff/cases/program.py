@@ -128,7 +128,7 @@ def trace(steps: dict[str, str], output: str, *, function: bool = False,
         try:
             root = parse(tokens[name], tracer)
             shape = program.equations[root].shape
-            if name == output and shape:
+            if name == output and shape and _size(shape) > arrays.MAX_OUTPUTS:
                 raise not_a_number(name, shape, function)
         except CaseError as err:
             raise err.located(field=field_of(name))
@@ -196,6 +196,7 @@ class Signature:
     output_name: str
     shapes: dict[str, tuple[int, ...]]   # the inputs and steps that are arrays, in the graph's order
     nodes: int                           # the graph's nodes, at most (see graph_nodes)
+    output_shape: tuple[int, ...] = ()   # an array output: the case is judged on its Jacobian
 
     @cached_property
     def named(self) -> Names:
@@ -280,4 +281,5 @@ def signature(program: Program, function: bool) -> Signature:
         raise CaseError(f"the arrays expand to {nodes:,} operations, each a node of the graph ({written(program, biggest)} "
                         f"alone {alone:,}): over the limit of {arrays.MAX_NODES:,}",
                         "use smaller arrays (tridiff judges every element)")
-    return Signature(Names(inputs), Names(steps), program.output_name, shapes, nodes)
+    return Signature(Names(inputs), Names(steps), program.output_name, shapes, nodes,
+                     eqs[program.output].shape if program.output >= 0 else ())

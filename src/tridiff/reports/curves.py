@@ -6,7 +6,7 @@ import math
 
 from ..methods.registry import BUILT_IN
 from ..schemes import SCHEMES
-from .svgplot import GREY, Axis, Box, Canvas, Label, frame, place_near, stack, wrap
+from .svgplot import GREY, Axis, Canvas, Label, frame, place_near, stack, wrap
 
 # the methods without a style of their own (forward mode, plug-ins): none of the schemes' or styled methods' colours
 PLUGIN_COLORS = ("#8c564b", "#e377c2", "#bcbd22", "#393b79", "#7f7f7f")

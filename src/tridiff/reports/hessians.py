@@ -3,17 +3,22 @@ element with each method's value, error and verdict, as the gradient's table has
 Formats what tridiff.runner.hessian put in the results; computes nothing."""
 from __future__ import annotations
 
-from ..runner.hessian import element, named
+from ..runner.hessian import element
+from ..runner.rows import named
 from ..runner.analysis import reading
+from . import worked
 from .tables import err, exact_methods, num
 from .verdicts import headline, verdicts
 
 
 def as_point(point: dict, output: str) -> dict:
-    """The Hessian's elements as a point's nodes (∂²f/∂x∂y: its entry), for the error plot."""
+    """The Hessian's elements as a point's nodes (∂²f/∂x∂y: its entry), and what the checkers
+    say of each, for the error plot and the checkers' lines."""
     h = point["hessian"]
     return {"gradient": {element(output, row["of"], k): {**node, "kind": "element"}
-                         for row in h["rows"] for k, node in row["elements"].items()}}
+                         for row in h["rows"] for k, node in row["elements"].items()},
+            "gradient_checks": [{**check, "node": element(output, row["of"], check["node"])}
+                                for row in h["rows"] for check in row.get("gradient_checks") or []]}
 
 
 def matrix_headers(point: dict) -> list[str]:
@@ -51,7 +56,7 @@ def symmetry_text(point: dict) -> str:
 
 def rows_text(point: dict, output: str) -> str:
     """Rows that are not plainly right: each element's problem, named (∂²f/∂x∂y: …)."""
-    off = [f"{row['status']}: {named(output, row)}" for row in point["hessian"]["rows"]
+    off = [f"{row['status']}: {named(row, lambda j, k: element(output, j, k))}" for row in point["hessian"]["rows"]
            if row["status"] != "ok" and row["message"]]
     text = "; ".join(off)
     return text[:1].upper() + text[1:] + ("." if text else "")
@@ -82,3 +87,18 @@ def taylor_text(point: dict) -> str | None:
 
 def _slope(s: float | None) -> str:
     return "—" if s is None else f"{s:.2f}"
+
+
+# Each checker one order up, as its library calls it: the same check on the gradient's
+# functions ∂f/∂xⱼ, at its own default step and tolerance.
+SECOND_ORDER = {"torch gradcheck": "torch gradgradcheck", "jax check_grads": "jax check_grads(order=2)"}
+
+
+def checker_lines(point: dict, output: str) -> list[str]:
+    """What each gradient checker would say of the Hessian — itself run on each ∂f/∂xⱼ, as
+    gradgradcheck runs gradcheck on the gradient — one line per checker and precision."""
+    lines = worked.checker_lines(as_point(point, output), len(point["hessian"]["inputs"]) ** 2)
+    for first, second in SECOND_ORDER.items():
+        lines = [second + line[len(first):] if line.startswith(first + " (") else line for line in lines]
+    return [line.replace("every input", "every element").replace("a gradient off by", "a Hessian off by")
+            for line in lines]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..cases.arrays import described
 from ..runner.parts import PARTS
-from . import hessians, matrices, tables, verdicts, worked
+from . import hessians, jacobians, matrices, tables, verdicts, worked
 from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
                       hessian_plot_name, plot_name, taylor_name)
 
@@ -164,7 +164,17 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                 blocks.append(Text(f"Exact: {case['output']} = {point['value_reference_digits']}", "exact"))
                 blocks.append(Table(tables.EXACT_HEADERS, tables.exact_rows(point)))
             continue
-        blocks.append(Text(tables.value_text(case, point), "value"))
+        if point.get("jacobian"):  # an array output: its values, its Jacobian, the dot-product test
+            blocks.append(Table(jacobians.OUTPUT_HEADERS, jacobians.output_rows(point),
+                                f"The outputs at point {k}, each the function of one row of the Jacobian:",
+                                title_is_heading=False))
+            blocks.append(Table(jacobians.matrix_headers(point), jacobians.matrix_rows(point),
+                                f"The Jacobian at point {k}: ∂{case['output']}ᵢ/∂xₖ, exact (row i is the gradient of "
+                                f"{case['output']}ᵢ, a case of its own)"))
+            if jacobians.dot_text(point):
+                blocks.append(Text(jacobians.dot_text(point), "jacobian"))
+        else:
+            blocks.append(Text(tables.value_text(case, point), "value"))
         # read top to bottom: the circuit, its gradients, the chain rule, the V, the checkers in a line
         # each; what a reader opens on purpose is folded below them
         if circuit_name(case, k) in plots:
@@ -176,8 +186,10 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             blocks.append(Table(tables.node_headers(point), tables.node_rows(point),
                                 "The worst nodes and the nodes swept one by one"))
         else:
-            blocks.append(Table(tables.node_headers(point), tables.node_rows(point), f"Gradients at point {k}: every node of the circuit"))
-        for array, title, headers, rows in matrices.array_tables(case, point):
+            blocks.append(Table(tables.node_headers(point), tables.node_rows(point),
+                                f"The Jacobian's elements at point {k}, by each method" if point.get("jacobian") else
+                                f"Gradients at point {k}: every node of the circuit"))
+        for array, title, headers, rows in [] if point.get("jacobian") else matrices.array_tables(case, point):
             blocks.append(Table(headers, rows, title))
             if heatmap_name(case, k, array) in plots:
                 blocks.append(Picture(heatmap_name(case, k, array), f"∂{case['output']}/∂{array} and its errors, "
@@ -195,6 +207,11 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
             if hessian_plot_name(case, k) in plots:
                 blocks.append(Picture(hessian_plot_name(case, k), f"the Hessian's elements: error against h, point {k}"))
             blocks.append(Bullets(hessians.difference_lines(point, out)))
+            said = hessians.checker_lines(point, out)
+            if said:
+                blocks.append(Text(f"What the gradient checkers would say of the Hessian at point {k}, each on "
+                                   f"every ∂{out}/∂xⱼ at its defaults:", "checkers"))
+                blocks.append(Bullets(said))
         elif point.get("hessian_note"):
             blocks.append(Text(point["hessian_note"][0].upper() + point["hessian_note"][1:] + ".", "hessian"))
         if point.get("chain_rule"):

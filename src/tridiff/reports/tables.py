@@ -183,6 +183,9 @@ def _cancels(point: dict) -> bool:
 def node_headers(point: dict) -> list[str]:
     methods = exact_methods([point])
     stated = (point.get("expect") or {}).get("gradient")
+    if "jacobian" in point:  # its nodes are a Jacobian's elements: no kind or value of their own to show
+        return (["element", "exact (30 digits)", *(["float64 may lose"] if _cancels(point) else []),
+                 *(m.replace("_", " ") for m in methods), "errors (relative)", "verdicts"])
     return (["node", "kind", "value", "exact (30 digits)", *(["float64 may lose"] if _cancels(point) else []),
              *(m.replace("_", " ") for m in methods),
              "errors (relative)", "verdicts"] + (["source states"] if stated else []))
@@ -248,9 +251,11 @@ def node_rows(point: dict) -> list[list[str]]:
     methods = exact_methods([point])
     only = shown_nodes(point)
     gradient = point.get("gradient", {})
+    elements = "jacobian" in point
     for name, node in gradient.items() if only is None else ((n, gradient[n]) for n in only):
         kink = "one_sided" in node  # no derivative to judge against: see node_notes
-        row = [name, node["kind"], num(node["value"]), "does not exist (kink)" if kink else node["reference_digits"],
+        row = [name, *(() if elements else (node["kind"], num(node["value"]))),
+               "does not exist (kink)" if kink else node["reference_digits"],
                *([may_lose(node)] if cancels else []),
                *(num(node["methods"].get(m)) for m in methods),
                "not judged" if kink else " / ".join(err(headline(node, m)) if m in node["errors"] else "—"

@@ -30,12 +30,13 @@ from .chain import chain_rule
 from .array_chain import array_chain_rule
 from .gates import gate_chain_rule, gate_names
 from .hessian import with_hessian
+from .jacobian import jacobian_point
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .analysis import analyse_node
 from .curve import function_curve
 from .judge import LIMITED, TINY, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
-from .results import CaseResult, PointResult, case_result
+from .results import WORST_FIRST, CaseResult, PointResult, case_result
 
 
 def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions: tuple[str, ...] = (),
@@ -47,15 +48,16 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     computed, so that a large case keeps what it finished and leaves time for its reports."""
     result = case_result(case)
     function = function_of(case)
+    matrix = bool(case.graph.outputs)  # an array output: judged on its Jacobian, row by row (runner.jacobian)
     if case.graph.shapes:
         result["array_circuit"] = circuit.program_data(function.program())
-        result["array_chain_rule"] = array_chain_rule(function.program())
+        result["array_chain_rule"] = None if matrix else array_chain_rule(function.program())
     wanted = set(case.precisions) | set(precisions)
     swept = plan.swept(case)
-    engines = Engines(Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},
-                      tuple(p for p in PRECISIONS if p in wanted and p != "float64"), swept,
-                      [plan.direction(k, len(case.graph.inputs)) for k in range(1, plan.direction_count(case, swept) + 1)])
-    symbolic = engines["symbolic"]
+    engines = None if matrix else Engines(
+        Reference(case.graph), {kind.label: (kind, kind.prepare(function)) for kind in kinds(plugins or {})},
+        tuple(p for p in PRECISIONS if p in wanted and p != "float64"), swept,
+        [plan.direction(k, len(case.graph.inputs)) for k in range(1, plan.direction_count(case, swept) + 1)])
     done = 0
     for number, point in enumerate(case.points, 1):
         if stop_at is not None and time.monotonic() > stop_at:
@@ -63,25 +65,33 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
                      "message": f"not computed: the case's time limit ran out after {done} of {len(case.points)} "
                                 "points (raise it with --timeout)"}
         else:
-            entry = as_expected(run_point(case, engines, point), point)
-            if case.order == 2 and "gradient" in entry and entry["status"] != "nondifferentiable":
+            entry = as_expected(jacobian_point(case, point, run_case, plugins) if engines is None else
+                                run_point(case, engines, point), point)
+            if case.order == 2 and engines is not None and "gradient" in entry and entry["status"] != "nondifferentiable":
                 with_hessian(case, point, entry, run_case, plugins)
             done += 1
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
         result["points"].append(entry)
-    if len(case.graph.inputs) == 1 and done == len(case.points):
-        curve = parts(result)("curve", lambda: function_curve(case, symbolic, engines["backprop"]), store=False)
+    if engines is None:
+        return _summed(result)
+    if len(case.graph.inputs) == 1 and done == len(case.points) and not case.row:
+        curve = parts(result)("curve", lambda: function_curve(case, engines["symbolic"], engines["backprop"]),
+                              store=False)
         if curve is not None:
             result["curve"] = curve
     over = {label: engine.over_budget for label, (_, engine) in engines.methods.items()
             if getattr(engine, "over_budget", None)}
     if over:
         result["over_budget"] = over
+    return _summed(result)
+
+
+def _summed(result: CaseResult) -> CaseResult:
+    """The case's status and message: its worst point's."""
     problems = [p for p in result["points"] if p["status"] != "ok"]
     if problems:
-        rank = {"mismatch": 0, "error": 1, "nondifferentiable": 2, "limited": 3}
-        worst = min(problems, key=lambda p: rank[p["status"]])
+        worst = min(problems, key=lambda p: WORST_FIRST.index(p["status"]))
         result["status"] = worst["status"]
         more = f" (and {len(problems) - 1} more points)" if len(problems) > 1 else ""
         result["message"] = worst["message"] + more
@@ -219,11 +229,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         part("directions", lambda: _directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
     mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
-    if "backprop" in methods:
+    if "backprop" in methods and not case.row:
         # a function: case's gates carry the names its chain rule calls them (a = x ** 2)
         part("circuit", lambda: _circuit(graph, engines, point, values, methods["backprop"],
                                          gate_names(graph) if case.function is not None else None))
-    if not exact.kinks and methods:  # (at a kink neither a local derivative nor h² exists)
+    if not exact.kinks and methods and not case.row:  # (at a kink neither a local derivative nor h² exists)
         v = engines.directions[0] if engines.directions else plan.direction(1, len(graph.inputs))
         if not part("taylor", lambda: as_judged(taylor_test(graph, point.at, v, methods,
                                                             {n: g.exact for n, g in exact.gradient.items()}),
@@ -236,6 +246,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             {"float64": methods} | {p: {"backprop": found.gradients} for p, found in lower.items()},
             {(label, n) for n, node in entry["gradient"].items() for label, e in node["errors"].items()
              if e["verdict"] == WRONG}))
+    if not exact.kinks and not case.row:
         # a function: case through its own gates (quadratic's x used twice, its two paths added);
         # named steps (or a long expression) through the named nodes, their local forms from sympy
         written = part("chain_rule", lambda: (case.function is not None and gate_chain_rule(

@@ -8,23 +8,19 @@ together, with the symmetry each method keeps (or does not) between H[j,k] and H
 """
 from __future__ import annotations
 
-import dataclasses
 import math
-import re
 from collections.abc import Callable, Mapping
-
-import mpmath
 
 from ..cases.derivative import NoRule, gradient_nodes, partial_graph
 from ..cases.files import Case, Point
-from ..cases.program import Names
-from ..methods import Function, Method, function_of
+from ..methods import Method, function_of
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import sweep
 from ..schemes import SECOND_DIFFERENCE
 from . import measures, plan
 from .analysis import analyse_scheme
 from .remainder import second_order_test
+from .rows import exact, named, row_case, row_methods, symmetry
 
 MAX_INPUTS = 24  # rows, each a case run of its own: beyond, the gradient alone
 
@@ -32,17 +28,6 @@ MAX_INPUTS = 24  # rows, each a case run of its own: beyond, the gradient alone
 def element(output: str, row: str, column: str) -> str:
     """H[j,k] as a reader names it: ∂²f/∂x∂y, ∂²f/∂x²."""
     return f"∂²{output}/∂{row}²" if row == column else f"∂²{output}/∂{row}∂{column}"
-
-
-def row_methods(plugins: Mapping[str, Method], function: Function, wrt: str) -> dict[str, Method]:
-    """The plug-ins that give a Hessian ({x: {y: ∂²f/∂x∂y}}, `gives = "hessian"`), each as a
-    method of row wrt: asked with f's own function (what it knows), giving H[wrt]."""
-    def row(method: Method) -> Method:
-        def ask(_: Function, at: dict[str, float]) -> object:
-            got = method(function, at)
-            return got.get(wrt, {}) if isinstance(got, Mapping) else got
-        return ask
-    return {label: row(m) for label, m in plugins.items() if getattr(m, "gives", None) == "hessian"}
 
 
 def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict],
@@ -63,15 +48,9 @@ def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict]
     entry["hessian"] = found
     wrong = [row for row in found["rows"] if row["status"] == "mismatch"]
     if wrong:
-        said = "; ".join(named(case.output, row) for row in wrong[:3])
+        said = "; ".join(named(row, lambda j, k: element(case.output, j, k)) for row in wrong[:3])
         entry["status"] = "mismatch"
         entry["message"] = f"Hessian: {said}" if not entry["message"] else f"{entry['message']}; Hessian: {said}"
-
-
-def named(output: str, row: dict) -> str:
-    """A row's mismatch as the Hessian's element: "∂²f/∂x∂y: wrong gave 481.0, exact 480.0 …"."""
-    said = re.sub(r"^point \d+ \(.*?\): ", "", row["message"] or "")
-    return re.sub(r"(^|; )node (\S+?): ", lambda m: f"{m.group(1)}{element(output, row['of'], m.group(2))}: ", said)
 
 
 def kink_at(graph, values: list[float]) -> str | None:
@@ -100,15 +79,16 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
     rows = []
     for wrt in inputs:
         derived = partial_graph(graph, nodes, adjoints[wrt], wrt)
-        result = run(_row_case(case, derived, point), row_methods(plugins or {}, function_of(case), wrt))
+        result = run(row_case(case, derived, point), row_methods(plugins or {}, function_of(case), wrt, "hessian"))
         (entry,) = result["points"]
         elements = {k: entry["gradient"][k] for k in inputs if k in entry.get("gradient", {})}
         if "sweep" in elements.get(wrt, {}) and math.isfinite(elements[wrt]["reference"]):
             _second_difference(case, values, wrt, elements[wrt], scale)
         rows.append({"of": wrt, "name": derived.output_name, "status": entry["status"], "message": entry["message"],
                      "value": entry.get("value"), "value_reference_digits": entry.get("value_reference_digits"),
-                     "over_budget": result.get("over_budget") or {}, "elements": elements})
-    found = {"inputs": inputs, "rows": rows, "symmetry": _symmetry(rows, inputs)}
+                     "over_budget": result.get("over_budget") or {}, "elements": elements,
+                     "gradient_checks": entry.get("gradient_checks") or []})
+    found = {"inputs": inputs, "rows": rows, "symmetry": symmetry(rows, inputs)}
     tested = _taylor(case, point, found)
     if tested is not None:
         found["taylor"] = tested
@@ -120,13 +100,13 @@ def _taylor(case: Case, point: Point, found: dict) -> dict | None:
     rows, inputs = found["rows"], found["inputs"]
     if any(k not in row["elements"] for row in rows for k in inputs):
         return None
-    exact = {(row["of"], k): _exact(row["elements"][k]["reference_digits"]) for row in rows for k in inputs}
+    certified = {(row["of"], k): exact(row["elements"][k]["reference_digits"]) for row in rows for k in inputs}
     first = rows[0]["elements"][inputs[0]]["methods"]
     hessians = {m: {(row["of"], k): row["elements"][k]["methods"].get(m) for row in rows for k in inputs}
                 for m in first}
     hessians = {m: H for m, H in hessians.items() if all(v is not None for v in H.values())}
-    gradient = {row["of"]: _exact(row["value_reference_digits"]) for row in rows}
-    return second_order_test(case.graph, point.at, plan.direction(1, len(inputs)), hessians, gradient, exact)
+    gradient = {row["of"]: exact(row["value_reference_digits"]) for row in rows}
+    return second_order_test(case.graph, point.at, plan.direction(1, len(inputs)), hessians, gradient, certified)
 
 
 def _second_difference(case: Case, values: list[float], wrt: str, node: dict, scale: float | None) -> None:
@@ -138,44 +118,7 @@ def _second_difference(case: Case, values: list[float], wrt: str, node: dict, sc
     # three decades above ε^(1/4), too few points for a slope on decades alone
     hs = tuple(sorted({*case.h, *(h / math.sqrt(10) for h in case.h[:-1])}, reverse=True))
     estimates = sweep(graph, values, [wrt], hs, (name,))[wrt][name]
-    node["sweep"][name] = measures.sweep_rows(hs, estimates, _exact(node["reference_digits"]))
+    node["sweep"][name] = measures.sweep_rows(hs, estimates, exact(node["reference_digits"]))
     along = node.get("derivatives")  # ∂/∂x of ∂f/∂x, and higher: f's own from its second derivative on
     analyse_scheme(node, name, [values[graph.output], *along] if along else None, case.output, wrt,
                    value_scale=scale)
-
-
-def _exact(digits: str) -> mpmath.mpf:
-    """The reference's 30 digits as a number, every digit kept (not rounded to float64's 53 bits)."""
-    with mpmath.workdps(40):
-        return mpmath.mpf(digits)
-
-
-def _row_case(case: Case, graph, point: Point) -> Case:
-    """∂f/∂xⱼ as a case of its own: one point, no stated values, its graph given (not parsed)."""
-    text = f"{graph.output_name} of {case.output}"
-    row = dataclasses.replace(
-        case, name=f"{case.name}-{graph.output_name}", function=text, steps={graph.output_name: text},
-        output=graph.output_name, points=(Point(at=dict(point.at)),), data={}, input_shapes={}, swept=None,
-        directions=0, order=1, signature=dataclasses.replace(
-            case.signature, steps=Names({}), output_name=graph.output_name, shapes={}, nodes=len(graph.nodes)))
-    row.__dict__["graph"] = graph  # (Case.graph is a cached property: given here, never parsed)
-    return row
-
-
-def _symmetry(rows: list[dict], inputs: list[str]) -> dict[str, float]:
-    """Each method's largest |H[j,k] − H[k,j]| relative to the larger of the two: the exact
-    Hessian is symmetric; a method need not be."""
-    worst: dict[str, float] = {}
-    for j, row in enumerate(rows):
-        for k in range(j + 1, len(inputs)):
-            a, b = row["elements"].get(inputs[k]), rows[k]["elements"].get(inputs[j])
-            if a is None or b is None:
-                continue
-            for method in [m for m in a["methods"] if m in b["methods"]]:  # (in order: a set's would vary)
-                x, y = a["methods"][method], b["methods"][method]
-                if x is None or y is None:
-                    continue
-                size = max(abs(x), abs(y))
-                off = abs(x - y) / size if size else 0.0
-                worst[method] = max(worst.get(method, 0.0), off)
-    return worst

@@ -16,6 +16,7 @@ SCHEMA = 2  # 2: "ok" means every method right; "limited" (by float64) is new; v
 
 STATUSES = ("ok", "limited", "mismatch", "error", "nondifferentiable")
 PASSING = ("ok", "limited")  # a case with these passes: exit 0, pytest green
+WORST_FIRST = ("mismatch", "error", "nondifferentiable", "limited", "ok")  # which status a case (or a matrix) takes
 
 
 class Errors(TypedDict):
