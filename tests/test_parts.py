@@ -29,8 +29,8 @@ def _pages(result: dict, figures: Figures = Figures()) -> list[str]:
 
 
 @pytest.mark.parametrize("module, name, key, named", [
-    (case_module, "_model_derivatives", "error_model", "the error model's derivatives"),
-    (case_module, "_convergence", "finite_differences", "the finite differences' analysis"),
+    (case_module.sweeps, "model_derivatives", "error_model", "the error model's derivatives"),
+    (case_module.sweeps, "convergence", "finite_differences", "the finite differences' analysis"),
     (case_module.precision, "lower", "precisions", "the lower precisions"),
     (case_module.precision, "entry", "precisions", "the lower precisions"),
 ])
@@ -46,7 +46,7 @@ def test_a_failing_part_of_a_point_is_said_and_the_point_kept(write_case, monkey
         assert f"{named}: {SAID}" in page
     if key == "finite_differences":  # the node shows no half-made sweep
         assert "sweep" not in point["gradient"]["x"] and "order" not in point["gradient"]["x"]
-    if name == "_model_derivatives":  # the sweeps stand, without the model's derivatives
+    if name == "model_derivatives":  # the sweeps stand, without the model's derivatives
         assert point["gradient"]["x"]["sweep"] and point["gradient"]["x"]["derivatives"] is None
 
 

@@ -44,6 +44,13 @@ def element(name: str, index: tuple[int, ...]) -> str:
 MAX_OUTPUTS = 24
 
 
+def too_many_outputs(name: str, shape: tuple[int, ...], function: bool) -> CaseError:
+    """The output is an array too large for its Jacobian to be judged row by row."""
+    return CaseError(f"{'the function' if function else name} is {described(shape)}: an array output is "
+                     f"judged on its Jacobian, one row per element, at most {MAX_OUTPUTS}",
+                     "reduce it to a number (sum(...), mean(...), an element such as p[0]) or to a smaller array")
+
+
 def size_text(shape: tuple[int, ...]) -> str:
     """3×4, or '5 elements' for a vector, for messages."""
     if len(shape) == 1:

@@ -312,13 +312,6 @@ def parsed_steps(steps: dict[str, str], function: bool) -> tuple[dict[str, list[
     return tokens, order, field_of
 
 
-def not_a_number(name: str, shape: tuple[int, ...], function: bool) -> CaseError:
-    """The output evaluated to an array too large for its Jacobian to be judged row by row."""
-    return CaseError(f"{'the function' if function else name} is {arrays.described(shape)}: an array output is "
-                     f"judged on its Jacobian, one row per element, at most {arrays.MAX_OUTPUTS}",
-                     "reduce it to a number (sum(...), mean(...), an element such as p[0]) or to a smaller array")
-
-
 def output_is_input(output: str) -> CaseError:
     return CaseError(f"the output name '{output}' is also an input",
                      "set `output:` to a name the expression does not use", field="output")
@@ -340,12 +333,11 @@ def build_graph(steps: dict[str, str], output: str, *, function: bool = False,
         start = len(graph.nodes)
         try:
             root = parse(tokens[name], emitter)
-            if isinstance(root, np.ndarray) and name == output:
+            if isinstance(root, np.ndarray) and name == output:  # a Jacobian's rows: each element a node of its own
                 if root.size > arrays.MAX_OUTPUTS:
-                    raise not_a_number(name, root.shape, function)
-                # a Jacobian's rows: each element a node of its own, the output of one row's case
+                    raise arrays.too_many_outputs(name, root.shape, function)
                 elements = own_nodes(graph, root, start)
-                graph.outputs = {arrays.element(name, index): elements[index] for index in np.ndindex(*root.shape)}
+                graph.outputs = {arrays.element(name, i): elements[i] for i in np.ndindex(*root.shape)}
                 graph.output = next(iter(graph.outputs.values()))
                 continue
             if isinstance(root, np.ndarray):

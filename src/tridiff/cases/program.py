@@ -22,7 +22,7 @@ from ..errors import CaseError
 from ..ops import CONSTANTS, OPS
 from . import arrays
 from .builder import Emitter
-from .expression import not_a_number, output_is_input, parse, parsed_steps
+from .expression import output_is_input, parse, parsed_steps
 from .ir import Named
 
 # The primitives of programs beyond the elementwise ones of ops.OPS (which broadcast):
@@ -129,7 +129,7 @@ def trace(steps: dict[str, str], output: str, *, function: bool = False,
             root = parse(tokens[name], tracer)
             shape = program.equations[root].shape
             if name == output and shape and _size(shape) > arrays.MAX_OUTPUTS:
-                raise not_a_number(name, shape, function)
+                raise arrays.too_many_outputs(name, shape, function)
         except CaseError as err:
             raise err.located(field=field_of(name))
         if not function:

@@ -11,20 +11,15 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-import mpmath
-import numpy as np
-
 from ..cases.files import Case, Point
 from ..cases.ir import Unsupported
-from ..methods import Method, function_of, richardson, taylor
+from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
-from ..methods.finite import PRECISIONS, complex_grid, directional_sweep, sweep
-from ..methods.reference import Exact, Number, Reference, Undefined, brief, digits, to_float
+from ..methods.finite import PRECISIONS, sweep
+from ..methods.reference import Number, Reference, Undefined, brief, to_float
 from ..methods.reference.conditioning import blocked, lost, subnormal_scale
-from ..methods.reference.numbers import SHOWN
 from ..methods.registry import Kind, kinds
-from ..schemes import SCHEMES
-from . import circuit, kinks, measures, plan, precision
+from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
 from .chain import chain_rule
 from .array_chain import array_chain_rule
@@ -33,7 +28,6 @@ from .hessian import with_hessian
 from .jacobian import jacobian_point
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
-from .analysis import analyse_node
 from .curve import function_curve
 from .judge import LIMITED, TINY, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
 from .results import WORST_FIRST, CaseResult, PointResult, case_result
@@ -169,8 +163,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     lower = part("precisions", lambda: {p: precision.lower(case, engines["backprop"], point, swept, p)
                                         for p in engines.lower_precisions}, store=False, default={})
     extrapolated = sweep(graph, values, swept, richardson.STEPS, ("central",))
-    model, along = part("error_model", lambda: _model_derivatives(case, values, swept, engines.directions), store=False,
-                        default=(dict.fromkeys(swept), [None] * len(engines.directions)))
+    model, along = part("error_model", lambda: sweeps.model_derivatives(case, values, swept, engines.directions),
+                        store=False, default=(dict.fromkeys(swept), [None] * len(engines.directions)))
 
     entry["value"] = values[graph.output]
     entry["value_reference"] = exact.value.float
@@ -204,7 +198,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                            blocked=bool(blocked_by))
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
-            node.update(part("finite_differences", lambda: _convergence(
+            node.update(part("finite_differences", lambda: sweeps.convergence(
                 case, dict(node), name, estimates[name], extrapolated[name]["central"], ref, number.float,
                 abs(values[graph.output]), exact.value.scale, entry["value_digits_right"], model[name]),
                 store=False, default={}))
@@ -226,7 +220,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
                                               graph.output_name, blocked_by, broken if blocked_by else []), store=False)
     if engines.directions:
-        part("directions", lambda: _directions(case, engines.directions, along, values, exact,
+        part("directions", lambda: sweeps.directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))
     mismatches += check_expect(case, point, exact, value_of, methods) + check_differences(graph, values, point)
     if "backprop" in methods and not case.row:
@@ -272,76 +266,6 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                            for e in node["errors"].values()):
         entry.update(status="limited", message=float64 or "limited by float64 (where and why: n/a, see not_available)")
     return entry
-
-
-def _convergence(case: Case, node: dict, name: str, estimates: dict, central: np.ndarray, ref: mpmath.mpf,
-                 ref_float: float, value: float, value_scale: float, value_digits: float | None,
-                 derivatives: list | None) -> dict:
-    """A sweep's rows, Richardson's extrapolation and the convergence analysis, into `node`
-    (a named node's or a direction's), which is returned."""
-    node["sweep"] = {}
-    for scheme, est in estimates.items():
-        hs = complex_grid(case.h) if SCHEMES[scheme].complex_step else case.h
-        node["sweep"][scheme] = measures.sweep_rows(hs, est, ref)
-    node["richardson"] = rich = richardson.extrapolate(central, value)
-    if rich["estimate"] is not None:
-        rich["abs_error"] = measures.absolute(rich["estimate"], ref)
-        rich["rel_error"] = measures.relative(rich["abs_error"], ref_float)
-    node["derivatives"] = derivatives
-    analyse_node(node, case.graph.output_name, name, value_scale=value_scale, value_digits=value_digits)
-    return node
-
-
-def _model_order(case: Case) -> int:
-    return max(SCHEMES[s].truncation for s in case.schemes)  # the derivatives the error models need
-
-
-def _model_derivatives(case: Case, values: list[float], swept: list[str],
-                       directions: list[list[float]]) -> tuple[dict, list]:
-    """The higher derivatives the error models need, along each swept node and each
-    direction: Taylor mode's, in float64, all in one pass over the graph (an error model
-    needs their size to a digit or two, not sympy's exact forms, which cost a tenth of a run)."""
-    graph = case.graph
-    named = graph.named
-    seeds = [{named[n]: 1.0} for n in swept] + [dict(zip(graph.inputs.values(), v)) for v in directions]
-    taylored = taylor.derivatives(graph, values, seeds, _model_order(case)) if seeds else []
-    return dict(zip(swept, taylored)), taylored[len(swept):]
-
-
-def _directions(case: Case, directions: list[list[float]], model: list, values: list[float], exact: Exact,
-                value_digits: float | None) -> dict:
-    """Sweeps of the directional derivative ∇f·v along each random unit direction v,
-    against the exact ∇f·v (the certified gradient's sum, computed exactly); `model`: the
-    derivatives along each v, for its error model."""
-    graph = case.graph
-    inputs = list(graph.inputs)
-    numbers = [exact.gradient[n] for n in inputs]
-    if not kinks.differentiable(exact) or any(not math.isfinite(n.float) or not mpmath.isfinite(n.uncertainty)
-                                              for n in numbers):
-        return {"note": "not swept: some input's exact derivative does not exist here or is beyond float64 (a kink, "
-                        "an overflow), so ∇f·v has no reference to compare with"}
-    estimates = directional_sweep(graph, values, directions, case.h, case.schemes)
-    extrapolated = directional_sweep(graph, values, directions, richardson.STEPS, ("central",))
-    swept = []
-    for k, (v, found, central, derivatives) in enumerate(zip(directions, estimates, extrapolated, model), 1):
-        with mpmath.workprec(256):
-            # each term exact (a float times a certified value), then one rounding at 256 bits;
-            # the digits shown are those the terms' uncertainties and that rounding leave sure
-            ref = mpmath.fsum(n.exact * x for n, x in zip(numbers, v))
-            bound = mpmath.fsum(abs(x) * (n.uncertainty + abs(n.exact) * mpmath.mpf(2) ** -250)
-                                for n, x in zip(numbers, v))
-            sure = SHOWN if bound <= abs(ref) * mpmath.mpf(10) ** -(SHOWN + 1) else \
-                int(mpmath.floor(-mpmath.log10(bound / abs(ref)))) if ref and bound < abs(ref) else 0
-        node = {"name": f"v{k}", "seed": k, "reference": to_float(ref),
-                "reference_digits": digits(ref, sure) if sure else "0" if not ref else "?"}
-        if not ref and bound:
-            node["reference_note"] = f"zero within ±{brief(bound)} (not proven exactly 0)"
-        elif sure < SHOWN:
-            node["reference_note"] = f"only {sure} digits certain: the terms of ∇f·v cancel"
-        _convergence(case, node, node["name"], found, central["central"], ref, node["reference"],
-                     abs(values[graph.output]), exact.value.scale, value_digits, derivatives)
-        swept.append(node)
-    return {"note": None, "swept": swept}
 
 
 def _digits_right(got: float, exact: Number) -> float | None:
