@@ -77,9 +77,10 @@ class Case:
     swept: tuple[str, ...] | None = None
     directions: int | None = None
     order: int = 1   # 2: the Hessian too, row by row (tridiff.runner.hessian)
-    # A row of a Jacobian or Hessian (tridiff.runner.rows): its gradient's elements and what
-    # the checkers say of them are kept; the circuit, Taylor test and chain rule are not made.
-    row: bool = False
+    # A row of a "hessian" or a "jacobian" (tridiff.runner.rows): its gradient's elements are
+    # kept, and a Hessian's what the checkers say of them (gradgradcheck); the circuit, Taylor
+    # test and chain rule are not made.
+    row: str = ""
 
     @cached_property
     def graph(self) -> Graph:

@@ -75,9 +75,11 @@ def page(document: dict, figures: Figures, sections: list[str] | None = None) ->
     return "\n".join(parts)
 
 
-def case_section(case: dict, figures: Figures) -> str:
-    """One case: heading, text, and per point the circuit, the tables and the plot."""
-    return "\n".join(part for block in layout.case_blocks(case, figures) for part in _parts(block, figures.svgs))
+def case_section(case: dict, figures: Figures, blocks: list | None = None) -> str:
+    """One case: heading, text, and per point the circuit, the tables and the plot (`blocks`:
+    the case's, where the caller laid them out already)."""
+    blocks = layout.case_blocks(case, figures) if blocks is None else blocks
+    return "\n".join(part for block in blocks for part in _parts(block, figures.svgs))
 
 
 def _parts(block: layout.Block, svgs: dict[str, str]) -> list[str]:

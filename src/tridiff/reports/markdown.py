@@ -40,18 +40,20 @@ def index(document: dict) -> str:
 DETAILS = "details"  # the folder of the pages a case's folds link to (details/NAME.md: never a case's name)
 
 
-def case_page(case: dict, figures: Figures, standalone: bool = True) -> str:
+def case_page(case: dict, figures: Figures, standalone: bool = True, blocks: list | None = None) -> str:
     """A case's page; `standalone` pages link back to the index, and to the page of its
-    details (details_page); in a notebook the details are folded in place."""
+    details (details_page); in a notebook the details are folded in place. `blocks`: the
+    case's, where the caller laid them out already (layout.case_blocks)."""
     back = f"[← all cases]({INDEX}) · " if standalone else ""
     link = f"{DETAILS}/{case['name']}.md" if standalone else None
-    return "\n".join(line for block in layout.case_blocks(case, figures) for line in _lines(block, back, link))
+    blocks = layout.case_blocks(case, figures) if blocks is None else blocks
+    return "\n".join(line for block in blocks for line in _lines(block, back, link))
 
 
-def details_page(case: dict, figures: Figures) -> str:
+def details_page(case: dict, figures: Figures, blocks: list | None = None) -> str:
     """What each point's fold holds, on a page of its own beside the case's."""
     lines = [f"# {case['name']}, in detail", "", f"[← {case['name']}](../{case['name']}.md) · [all cases](../{INDEX})", ""]
-    for block in layout.case_blocks(case, figures):
+    for block in layout.case_blocks(case, figures) if blocks is None else blocks:
         match block:
             case layout.PointHeading(k, at, status):
                 lines += [f"## Point {k}: {at} — {status}", ""]

@@ -271,10 +271,10 @@ def _levels(node: dict, ref: float, every: bool, zero: list[str]) -> list[dict]:
 def _draw(canvas: Canvas, s: dict, xs: Axis, ys: Axis, clip: str) -> Label | None:
     """One series: its line (broken where an error is 0), markers, model curve and ▼; its label."""
     color = s["color"]
-    if s["model"] is not None:  # every 0.1 decade of h, where it is within a decade of the plot's range
+    if s["model"] is not None:  # every 0.25 decade of h (a sum of two power laws: straight but for its bend), where it is within a decade of the plot's range
         piece: list[tuple[float, float]] = []
-        for k in range(int((xs.hi - xs.lo) * 10) + 1):
-            h = 10 ** (xs.lo + k * 0.1)
+        for k in range(int((xs.hi - xs.lo) * 4) + 1):
+            h = 10 ** (xs.lo + k * 0.25)
             e = scaled(predicted_error(s["model"], h), s["ref"])
             if e > 0 and ys.lo - 1 <= math.log10(e) <= ys.hi + 1:
                 piece.append((xs(h), ys(e)))

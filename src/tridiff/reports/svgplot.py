@@ -10,6 +10,8 @@ fixed offsets around the point they name (`place_near`), in a fixed order.
 """
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 import re
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ def num(v: float) -> str:
     return "0" if text == "-0" else text
 
 
+@functools.lru_cache(maxsize=4096)  # (labels repeat: ticks, checkers' names, schemes')
 def text_width(text: str, size: float, bold: bool = False) -> float:
     ems = 0.0
     for ch in text:
@@ -128,6 +131,14 @@ class Axis:
         return out
 
 
+# The markers' outlines, at radius 1 (o and x are drawn as a circle and a cross).
+MARKERS = {"s": [(-0.85, -0.85), (0.85, -0.85), (0.85, 0.85), (-0.85, 0.85)],
+           "^": [(0, -1.1), (1, 0.7), (-1, 0.7)], "v": [(0, 1.1), (1, -0.7), (-1, -0.7)],
+           "D": [(0, -1.1), (1, 0), (0, 1.1), (-1, 0)],
+           "*": [(math.sin(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55),
+                  -math.cos(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55)) for k in range(10)]}
+
+
 class Canvas:
     """The elements of one SVG document, and the box of every piece of text in it."""
 
@@ -140,8 +151,13 @@ class Canvas:
         self.clips = 0
 
     def free(self, box: Box, within: Box | None = None) -> bool:
-        return (within is None or box.inside(within)) and \
-            not any(box.overlaps(b, 1.0) for b in self.boxes + self.clear)
+        if within is not None and not box.inside(within):
+            return False
+        x0, y0, x1, y1 = box.x0, box.y0, box.x1 + 1.0, box.y1 + 1.0  # (Box.overlaps with pad 1, unrolled: hot)
+        for b in itertools.chain(self.boxes, self.clear):
+            if x0 < b.x1 + 1.0 and b.x0 < x1 and y0 < b.y1 + 1.0 and b.y0 < y1:
+                return False
+        return True
 
     def open(self, role: str, name: str) -> None:
         """A group of elements named for readers and tests: data-panel, data-series."""
@@ -177,11 +193,7 @@ class Canvas:
         def path(points: list[tuple[float, float]]) -> str:
             return "M " + " L ".join(f"{num(x + dx * r)} {num(y + dy * r)}" for dx, dy in points) + " Z"
         stroke = f' stroke="{edge}" stroke-width="0.6"' if edge else ""
-        shapes = {"s": [(-0.85, -0.85), (0.85, -0.85), (0.85, 0.85), (-0.85, 0.85)],
-                  "^": [(0, -1.1), (1, 0.7), (-1, 0.7)], "v": [(0, 1.1), (1, -0.7), (-1, -0.7)],
-                  "D": [(0, -1.1), (1, 0), (0, 1.1), (-1, 0)],
-                  "*": [(math.sin(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55),
-                         -math.cos(k * math.pi / 5) * (1.3 if k % 2 == 0 else 0.55)) for k in range(10)]}
+        shapes = MARKERS
         if kind not in shapes and kind != "x":  # (a scheme added with a marker drawn nowhere else: a dot)
             kind = "o"
         if kind == "o":

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..errors import attempt
-from . import circuit, csv_file, heatmap, hessians, html, json_file, markdown, tables
+from . import circuit, csv_file, heatmap, hessians, html, json_file, layout, markdown, tables
 from ..runner.execute import Rendered
 from .figures import (Figures, array_circuit_name, circuit_name, details_plot_name, function_plot_name, heatmap_name,
                       hessian_plot_name, plot_name, taylor_name)
@@ -95,8 +95,10 @@ def data_pieces(case: dict) -> dict[str, str]:
 
 
 def page_pieces(case: dict, figures: Figures) -> dict[str, str]:
-    return {"page.md": markdown.case_page(case, figures), "details.md": markdown.details_page(case, figures),
-            "index.html": html.case_section(case, figures)}
+    blocks = layout.case_blocks(case, figures)  # laid out once, formatted three times
+    return {"page.md": markdown.case_page(case, figures, blocks=blocks),
+            "details.md": markdown.details_page(case, figures, blocks),
+            "index.html": html.case_section(case, figures, blocks)}
 
 
 def write_all(document: dict, folder: ReportFolder, figures: Figures,

@@ -18,6 +18,7 @@ running when it stops for any reason.
 """
 from __future__ import annotations
 
+import math
 import multiprocessing.connection
 import os
 import pickle
@@ -153,8 +154,7 @@ TICK = 0.5  # seconds between progress reports while nothing finishes
 def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: dict, precisions: tuple[str, ...],
                 render: Render | None, contained: Contained, progress: Progress | None = None) -> list[CaseRun]:
     runs: list[CaseRun | None] = [None] * len(cases)
-    # The largest first (by points times nodes), so that the small ones fill in at the end.
-    waiting = sorted(range(len(cases)), key=lambda i: -len(cases[i].points) * cases[i].signature.nodes)
+    waiting = sorted(range(len(cases)), key=lambda i: -_cost(cases[i]))  # the largest first: the small fill in at the end
     running: dict[int, tuple[int, Worker, float]] = {}  # worker pid -> (index, worker, deadline)
     idle: list[Worker] = []  # workers done with a case, waiting for the next
     limit = timeout or float("inf")
@@ -243,6 +243,14 @@ def _in_workers(cases: list[Case], timeout: float | None, jobs: int, plugins: di
         for worker in [w for _, w, _ in running.values()] + idle:
             worker.end()
     return runs  # type: ignore[return-value]
+
+
+def _cost(case: Case) -> int:
+    """What a case should cost, known before it runs: its points times its nodes, times one
+    more than its rows (a Hessian's inputs, a Jacobian's outputs: each a case run of its own)."""
+    shape = case.signature.output_shape
+    rows = len(case.signature.inputs) if case.order == 2 else math.prod(shape) if shape else 0
+    return len(case.points) * case.signature.nodes * (1 + rows)
 
 
 RETIRE = 2 ** 30  # bytes resident after a case beyond which a worker is not given another

@@ -79,7 +79,7 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
     rows = []
     for wrt in inputs:
         derived = partial_graph(graph, nodes, adjoints[wrt], wrt)
-        result = run(row_case(case, derived, point), row_methods(plugins or {}, function_of(case), wrt, "hessian"))
+        result = run(row_case(case, derived, point, "hessian"), row_methods(plugins or {}, function_of(case), wrt, "hessian"))
         (entry,) = result["points"]
         elements = {k: entry["gradient"][k] for k in inputs if k in entry.get("gradient", {})}
         if "sweep" in elements.get(wrt, {}) and math.isfinite(elements[wrt]["reference"]):

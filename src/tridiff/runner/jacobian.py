@@ -39,7 +39,7 @@ def jacobian_point(case: Case, point: Point, run: Callable[..., dict],
     function = function_of(case)
     rows, gradient = [], {}
     for out, node in graph.outputs.items():
-        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point),
+        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "jacobian"),
                      row_methods(plugins or {}, function, out, "jacobian"))
         (entry,) = result["points"]
         rows.append({"of": out, "status": entry["status"], "message": entry["message"],

@@ -15,14 +15,14 @@ from ..cases.program import Names
 from ..methods import Function, Method
 
 
-def row_case(case: Case, graph: Graph, point: Point) -> Case:
+def row_case(case: Case, graph: Graph, point: Point, kind: str) -> Case:
     """One row's function as a case of its own: one point, no stated values, its graph
-    given (not parsed), its inputs the case's."""
+    given (not parsed), its inputs the case's; `kind`: "hessian" or "jacobian"."""
     text = f"{graph.output_name} of {case.output}"
     row = dataclasses.replace(
         case, name=f"{case.name}-{graph.output_name}", function=text, steps={graph.output_name: text},
         output=graph.output_name, points=(Point(at=dict(point.at)),), data={}, input_shapes={}, swept=None,
-        directions=0, order=1, row=True, signature=dataclasses.replace(
+        directions=0, order=1, row=kind, signature=dataclasses.replace(
             case.signature, steps=Names({}), output_name=graph.output_name, shapes={}, nodes=len(graph.nodes),
             output_shape=()))
     row.__dict__["graph"] = graph  # (Case.graph is a cached property: given here, never parsed)
