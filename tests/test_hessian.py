@@ -127,3 +127,25 @@ def test_the_library_logistic_regression_hessian_is_the_textbooks():
                     + (2 * mpmath.mpf(lam) if j == k else 0)
                 got = mpmath.mpf(rows[f"w[{j}]"]["elements"][f"w[{k}]"]["reference_digits"])
                 assert abs(got - exact) <= abs(exact) * mpmath.mpf(10) ** -28, (j, k)
+
+
+def test_the_mixed_four_point_stencil_off_the_diagonal(write_case):
+    """∂²f/∂x∂y by ((f(x+h,y+h) − 2f + f(x−h,y−h))/h² − (f(x+h,y−h) − 2f + f(x−h,y+h))/h²)/4,
+    bit for bit as plain Python computes it; order 2, its best h near the model's."""
+    import math
+    case = case_from(write_case, "name: m\nfunction: exp(x)*sin(y) + x*y**3\norder: 2\n"
+                                 "points:\n  - at: {x: 0.3, y: -1.7}\n")
+    rows = {row["of"]: row for row in run_case(case)["points"][0]["hessian"]["rows"]}
+    node, mirror = rows["x"]["elements"]["y"], rows["y"]["elements"]["x"]
+    assert node["sweep"]["mixed_difference"] == mirror["sweep"]["mixed_difference"]
+
+    def f(x: float, y: float) -> float:
+        return math.exp(x) * math.sin(y) + x * y ** 3
+    x, y, h = 0.3, -1.7, 0.01
+    f0 = f(x, y)
+    by_hand = ((f(x + h, y + h) - 2 * f0 + f(x - h, y - h)) / (h * h)
+               - (f(x + h, y - h) - 2 * f0 + f(x - h, y + h)) / (h * h)) / 4
+    assert next(r for r in node["sweep"]["mixed_difference"] if r["h"] == h)["estimate"] == by_hand
+    assert abs(node["order"]["mixed_difference"] - 2) <= 0.1
+    best, model = node["best"]["mixed_difference"]["h"], node["predicted"]["mixed_difference"]["h"]
+    assert model / 10 <= best <= model * 10

@@ -83,7 +83,15 @@ SCHEMES: dict[str, Scheme] = {s.name: s for s in _SCHEMES}  # the first derivati
 SECOND_DIFFERENCE = Scheme("second_difference", ((1, 1), (-2, 0), (1, -1)), 1,
                            "(f(x+h) - 2*f(x) + f(x-h)) / (h*h)", "#8c564b", "o", derivative=2)
 # every scheme, by name (a view: a scheme added to SCHEMES is known here too)
-KNOWN: Mapping[str, Scheme] = ChainMap(SCHEMES, {SECOND_DIFFERENCE.name: SECOND_DIFFERENCE})
+# The mixed four-point stencil for ∂²f/∂x∂y, off the diagonal — (f(x+h,y+h) − f(x+h,y−h) −
+# f(x−h,y+h) + f(x−h,y−h))/(4h²) in exact arithmetic — evaluated as the second difference
+# along u = (1, 1) less the one along w = (1, −1), over 4 (runner.hessian). Its terms here
+# are one direction's: the round-off of two such differences over 4 is 2ε·|f|/h², and its
+# truncation h²·|f_uuuu − f_wwww|/48 (the error model's fourth derivative is (f_uuuu − f_wwww)/2).
+MIXED_DIFFERENCE = Scheme("mixed_difference", ((1, 1), (-2, 0), (1, -1)), 2,
+                          "((f(x+h,y+h) - 2*f(x,y) + f(x-h,y-h)) / (h*h) - "
+                          "(f(x+h,y-h) - 2*f(x,y) + f(x-h,y+h)) / (h*h)) / 4", "#e377c2", "o", derivative=2)
+KNOWN: Mapping[str, Scheme] = ChainMap(SCHEMES, {s.name: s for s in (SECOND_DIFFERENCE, MIXED_DIFFERENCE)})
 
 
 def evaluate(scheme: Scheme, f: dict, f0, h):

@@ -69,7 +69,8 @@ def difference_lines(point: dict, output: str) -> list[str]:
     for name, node in as_point(point, output)["gradient"].items():
         said = [reading(s, node).replace(f"{s}: ", f"{what}: ", 1)
                 for s, what in (("central", "central differences of the gradient"),
-                                ("second_difference", "second differences of f")) if s in node.get("sweep", {})]
+                                ("second_difference", "second differences of f"),
+                                ("mixed_difference", "the mixed four-point stencil of f")) if s in node.get("sweep", {})]
         if said:
             lines.append(f"{name}: " + " ".join(said))
     return lines

@@ -11,12 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+import numpy as np
+
 from ..cases.derivative import NoRule, gradient_nodes, partial_graph
 from ..cases.files import Case, Point
-from ..methods import Method, function_of
+from ..methods import Method, function_of, taylor
 from ..methods.evaluate import FloatFailure, forward
-from ..methods.finite import sweep
-from ..schemes import SECOND_DIFFERENCE
+from ..methods.finite import directional_sweep, sweep
+from ..schemes import MIXED_DIFFERENCE, SECOND_DIFFERENCE
 from . import measures, plan
 from .analysis import analyse_scheme
 from .remainder import second_order_test
@@ -88,6 +90,11 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
                      "value": entry.get("value"), "value_reference_digits": entry.get("value_reference_digits"),
                      "over_budget": result.get("over_budget") or {}, "elements": elements,
                      "gradient_checks": entry.get("gradient_checks") or []})
+    for j, a in enumerate(inputs):
+        for b in inputs[j + 1:]:
+            pair = [row["elements"].get(c) for row, c in ((rows[j], b), (rows[inputs.index(b)], a))]
+            if all(p is not None and "sweep" in p and math.isfinite(p["reference"]) for p in pair):
+                _mixed_difference(case, values, a, b, pair, scale)
     found = {"inputs": inputs, "rows": rows, "symmetry": symmetry(rows, inputs)}
     tested = _taylor(case, point, found)
     if tested is not None:
@@ -109,14 +116,36 @@ def _taylor(case: Case, point: Point, found: dict) -> dict | None:
     return second_order_test(case.graph, point.at, plan.direction(1, len(inputs)), hessians, gradient, certified)
 
 
+def _steps(case: Case) -> tuple[float, ...]:
+    """The case's steps and the half decades between: a second difference's truncation arm
+    spans only the three decades above ε^(1/4), too few points for a slope on decades alone."""
+    return tuple(sorted({*case.h, *(h / math.sqrt(10) for h in case.h[:-1])}, reverse=True))
+
+
+def _mixed_difference(case: Case, values: list[float], a: str, b: str, pair: list[dict],
+                      scale: float | None) -> None:
+    """∂²f/∂a∂b (and ∂²f/∂b∂a, the same estimates) by the mixed four-point stencil of f:
+    second differences along u = eₐ + e_b and w = eₐ − e_b, (D_u − D_w)/4."""
+    graph, name, hs = case.graph, MIXED_DIFFERENCE.name, _steps(case)
+    inputs = list(graph.inputs)
+    u = [1.0 if n in (a, b) else 0.0 for n in inputs]
+    w = [1.0 if n == a else -1.0 if n == b else 0.0 for n in inputs]
+    along_u, along_w = directional_sweep(graph, values, [u, w], hs, (SECOND_DIFFERENCE.name,))
+    with np.errstate(all="ignore"):
+        estimates = (along_u[SECOND_DIFFERENCE.name] - along_w[SECOND_DIFFERENCE.name]) / 4
+    du, dw = taylor.derivatives(graph, values, [{graph.inputs[n]: x for n, x in zip(inputs, v) if x}
+                                                for v in (u, w)], 4)
+    model = None if du is None or dw is None else [values[graph.output], 0.0, 0.0, 0.0, (du[4] - dw[4]) / 2]
+    for node, (row, column) in zip(pair, ((a, b), (b, a))):
+        node["sweep"][name] = measures.sweep_rows(hs, estimates, exact(node["reference_digits"]))
+        analyse_scheme(node, name, model, case.output, column, value_scale=scale)
+
+
 def _second_difference(case: Case, values: list[float], wrt: str, node: dict, scale: float | None) -> None:
     """The diagonal element ∂²f/∂x² by second differences of f itself, swept over h beside
     the differences of the gradient: its V has a round-off arm ∝ ε·|f|/h², so its best h
     is about ε^(1/4), where the gradient's central difference's is ε^(1/3)."""
-    graph, name = case.graph, SECOND_DIFFERENCE.name
-    # the case's steps and the half decades between: its truncation arm spans only the
-    # three decades above ε^(1/4), too few points for a slope on decades alone
-    hs = tuple(sorted({*case.h, *(h / math.sqrt(10) for h in case.h[:-1])}, reverse=True))
+    graph, name, hs = case.graph, SECOND_DIFFERENCE.name, _steps(case)
     estimates = sweep(graph, values, [wrt], hs, (name,))[wrt][name]
     node["sweep"][name] = measures.sweep_rows(hs, estimates, exact(node["reference_digits"]))
     along = node.get("derivatives")  # ∂/∂x of ∂f/∂x, and higher: f's own from its second derivative on
