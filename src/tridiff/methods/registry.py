@@ -172,6 +172,7 @@ def _elements(label: str, got: Mapping, shapes: dict[str, tuple[int, ...]], prob
 
 def kinds(plugins: Mapping[str, Method]) -> list[Kind]:
     """Every method of a run: the built-ins, then the plug-ins under their labels (not those
-    that give a Hessian, `gives = "hessian"`: a case's Hessian rows ask them, runner.hessian)."""
+    that give a whole matrix, `gives = "hessian"` or `"jacobian"`: a Hessian's or a Jacobian's
+    rows ask them, tridiff.runner.rows)."""
     return [*BUILT_IN.values(), *(plugin(label, method) for label, method in plugins.items()
-                                  if getattr(method, "gives", None) != "hessian")]
+                                  if getattr(method, "gives", None) not in ("hessian", "jacobian"))]
