@@ -149,3 +149,40 @@ def test_the_mixed_four_point_stencil_off_the_diagonal(write_case):
     assert abs(node["order"]["mixed_difference"] - 2) <= 0.1
     best, model = node["best"]["mixed_difference"]["h"], node["predicted"]["mixed_difference"]["h"]
     assert model / 10 <= best <= model * 10
+
+
+def test_a_plugins_hessian_vector_products_are_judged_against_the_certified_h_v(tmp_path):
+    import json
+    (tmp_path / "plug.py").write_text(PLUG + """
+def hv(function, at, v):
+    H = right(function, at)
+    return {a: sum(H[a][b] * v[b] for b in ("x", "y")) for a in ("x", "y")}
+hv.gives = "hvp"
+
+def hv_off(function, at, v):
+    got = hv(function, at, v)
+    got["y"] *= 1.0001
+    return got
+hv_off.gives = "hvp"
+
+def hv_broken(function, at, v):
+    return [1.0, 2.0]
+hv_broken.gives = "hvp"
+""")
+    (tmp_path / "r.yaml").write_text("name: r\nfunction: (1 - x)**2 + 100*(y - x**2)**2\norder: 2\n"
+                                     "points:\n  - at: {x: -1.2, y: 1.0}\n")
+    done = tridiff("run", "r.yaml", "--method", "plug.py:hv", "--method", "plug.py:hv_off",
+                   "--method", "plug.py:hv_broken", "--out", "out", cwd=tmp_path)
+    assert done.returncode == 1 and "(H·v)[y]: hv_off gave" in done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    products = json.loads((tmp_path / "out" / "results.json").read_text())["cases"][0]["points"][0]["hessian"]["products"]
+    assert {e["verdict"] for e in products["hv"]["elements"].values()} == {"right"}
+    assert products["hv_off"]["elements"]["y"]["verdict"] == "wrong" and products["hv_off"]["elements"]["x"]["verdict"] == "right"
+    assert "not a mapping" in products["hv_broken"]["problem"]
+    v = products["hv"]["v"]  # the exact H·v by hand: H = [[1330, 480], [480, 200]] at the exact binary -1.2
+    with mpmath.workdps(50):
+        x = mpmath.mpf(-1.2)
+        h = [[1200 * x * x - 400 + 2, -400 * x], [-400 * x, 200]]
+        for j, a in enumerate("xy"):
+            truth = h[j][0] * mpmath.mpf(v[0]) + h[j][1] * mpmath.mpf(v[1])
+            assert abs(mpmath.mpf(products["hv"]["elements"][a]["reference_digits"]) - truth) <= abs(truth) * 1e-28

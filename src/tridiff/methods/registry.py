@@ -172,7 +172,7 @@ def _elements(label: str, got: Mapping, shapes: dict[str, tuple[int, ...]], prob
 
 def kinds(plugins: Mapping[str, Method]) -> list[Kind]:
     """Every method of a run: the built-ins, then the plug-ins under their labels (not those
-    that give a whole matrix, `gives = "hessian"` or `"jacobian"`: a Hessian's or a Jacobian's
-    rows ask them, tridiff.runner.rows)."""
+    that give a whole matrix or H·v, `gives = "hessian"`, `"jacobian"` or `"hvp"`: a Hessian's
+    or a Jacobian's rows ask them, tridiff.runner.rows and runner.hvp)."""
     return [*BUILT_IN.values(), *(plugin(label, method) for label, method in plugins.items()
-                                  if getattr(method, "gives", None) not in ("hessian", "jacobian"))]
+                                  if getattr(method, "gives", None) not in ("hessian", "jacobian", "hvp"))]

@@ -103,3 +103,19 @@ def checker_lines(point: dict, output: str) -> list[str]:
         lines = [second + line[len(first):] if line.startswith(first + " (") else line for line in lines]
     return [line.replace("every input", "every element").replace("a gradient off by", "a Hessian off by")
             for line in lines]
+
+
+def products_text(point: dict) -> str | None:
+    """The Hessian-vector products plug-ins gave, against the certified H·v, in a sentence."""
+    given = point["hessian"].get("products")
+    if not given:
+        return None
+    said = []
+    for label, p in given.items():
+        verdicts = {e["verdict"] for e in p["elements"].values()}
+        worst = max((e["error"] for e in p["elements"].values() if e["error"] is not None), default=None)
+        word = p["problem"] or ("wrong at " + ", ".join(f"(H·v)[{j}]" for j, e in p["elements"].items()
+                                                     if e["verdict"] == "wrong") if "wrong" in verdicts else
+                                "limited by float64" if "limited" in verdicts else "right at every element")
+        said.append(f"{label}: {word}" + (f" (relative error {worst:.1e} at worst)" if worst is not None else ""))
+    return ("Hessian-vector products given, against the certified H·v along a random unit v: " + "; ".join(said) + ".")

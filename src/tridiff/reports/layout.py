@@ -203,7 +203,8 @@ def case_blocks(case: dict, figures: Figures, detailed: int = tables.DETAILED_PO
                                 "backprop, forward mode over backprop (a Hessian-vector product per input)",
                                 title_is_heading=False))
             blocks.append(Text(" ".join(filter(None, (hessians.symmetry_text(point), hessians.taylor_text(point),
-                                                      hessians.rows_text(point, out)))), "hessian"))
+                                                      hessians.products_text(point), hessians.rows_text(point, out)))),
+                               "hessian"))
             if hessian_plot_name(case, k) in plots:
                 blocks.append(Picture(hessian_plot_name(case, k), f"the Hessian's elements: error against h, point {k}"))
             blocks.append(Bullets(hessians.difference_lines(point, out)))

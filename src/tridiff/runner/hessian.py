@@ -22,6 +22,7 @@ from ..schemes import MIXED_DIFFERENCE, SECOND_DIFFERENCE
 from . import measures, plan
 from .analysis import analyse_scheme
 from .remainder import second_order_test
+from .hvp import products, wrong as products_wrong
 from .rows import exact, named, row_case, row_methods, symmetry
 
 MAX_INPUTS = 24  # rows, each a case run of its own: beyond, the gradient alone
@@ -49,8 +50,9 @@ def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict]
         return
     entry["hessian"] = found
     wrong = [row for row in found["rows"] if row["status"] == "mismatch"]
-    if wrong:
-        said = "; ".join(named(row, lambda j, k: element(case.output, j, k)) for row in wrong[:3])
+    bad = products_wrong(found.get("products", {}))
+    if wrong or bad:
+        said = "; ".join([named(row, lambda j, k: element(case.output, j, k)) for row in wrong[:3]] + bad[:3])
         entry["status"] = "mismatch"
         entry["message"] = f"Hessian: {said}" if not entry["message"] else f"{entry['message']}; Hessian: {said}"
 
@@ -99,6 +101,9 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
     tested = _taylor(case, point, found)
     if tested is not None:
         found["taylor"] = tested
+    given = products(case, point, found, plugins or {})
+    if given:
+        found["products"] = given
     return found
 
 

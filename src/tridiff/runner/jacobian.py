@@ -42,7 +42,7 @@ def jacobian_point(case: Case, point: Point, run: Callable[..., dict],
         # a row is a gradient, each plug-in's to give (torch's adapter walks the row's graph),
         # and a plug-in that gives the whole Jacobian gives its row
         asked = {label: m for label, m in (plugins or {}).items() if getattr(m, "gives", None) not in
-                 ("jacobian", "hessian")} | row_methods(plugins or {}, function, out, "jacobian")
+                 ("jacobian", "hessian", "hvp")} | row_methods(plugins or {}, function, out, "jacobian")
         result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "jacobian"), asked)
         (entry,) = result["points"]
         rows.append({"of": out, "status": entry["status"], "message": entry["message"],
