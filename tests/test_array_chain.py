@@ -20,7 +20,7 @@ def test_the_two_layer_net_backward_pass_is_the_notes_own():
     case = next(c for c in load_library([ROOT / "cases"]).cases if c.name == "cs231n-two-layer-net")
     ops, grads = _rules(case)
     assert ops["a"] == "X @ W1" and ops["b"] == "a + b1" and ops["h"] == "relu(b)" and ops["c"] == "h @ W2"
-    assert grads["W2"] == ("10×3", "hᵀ · ∂L/∂c + ∂L/∂k ⊙ W2 + ∂L/∂k ⊙ W2")  # used in h @ W2 and in W2 * W2
+    assert grads["W2"] == ("10×3", "hᵀ · ∂L/∂c + ∂L/∂l ⊙ W2 + ∂L/∂l ⊙ W2")  # used in h @ W2 and in W2 * W2
     assert grads["b2"] == ("3 elements", "∂L/∂s summed over the rows")
     assert grads["h"] == ("5×10", "∂L/∂c · W2ᵀ")
     assert grads["b"] == ("5×10", "∂L/∂h ⊙ (1 if b > 0, else 0)")
@@ -35,12 +35,12 @@ def test_every_array_the_output_needs_is_there_once_with_one_term_per_use(write_
     case = case_from(write_case, "name: t\nsteps:\n  u: W @ x + b\n  v: u * u + x[0]\n  L: sum(v) + mean(W)\n"
                                  "points:\n  - at: {W: [[1, 2], [3, 4]], x: [1, 2], b: [0.5, 0.5]}\n")
     ops, grads = _rules(case)
-    assert ops == {"a": "W @ x", "u": "a + b", "c": "u * u", "d": "x[0]", "v": "c + d", "e": "sum(v)",
-                   "f": "mean(W)", "L": "e + f"}
-    assert list(grads) == ["L", "f", "e", "v", "d", "c", "u", "b", "a", "x", "W"]  # from the output back
+    assert ops == {"a": "W @ x", "u": "a + b", "c": "u * u", "d": "x[0]", "v": "c + d", "f": "sum(v)",
+                   "g": "mean(W)", "L": "f + g"}  # (no operation is named e: that is Euler's number)
+    assert list(grads) == ["L", "g", "f", "v", "d", "c", "u", "b", "a", "x", "W"]  # from the output back
     assert grads["u"] == ("2 elements", "∂L/∂c ⊙ u + ∂L/∂c ⊙ u")          # u * u: two uses, added
     assert grads["x"] == ("2 elements", "Wᵀ · ∂L/∂a + ∂L/∂d at [0], 0 elsewhere")
-    assert grads["W"] == ("2×2", "∂L/∂a · xᵀ + ∂L/∂f / 4 at every element")
+    assert grads["W"] == ("2×2", "∂L/∂a · xᵀ + ∂L/∂g / 4 at every element")
     assert grads["d"] == ("a number", "Σ(∂L/∂v)")                          # a number broadcast over v
 
 

@@ -75,7 +75,7 @@ class Graph(Named):
             after = []
             for n in frontier:
                 visits -= 1
-                name = self.name_of(n)
+                name = self.name_of(n) if n != self.output else None  # (a Jacobian row's output: p[1] of its own)
                 if name is not None and "[" in name:
                     if len(found) == most:
                         return found + ["…"]

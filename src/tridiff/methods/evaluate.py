@@ -66,5 +66,5 @@ def describe(graph: Graph, i: int, args: list[float]) -> str:
         text = f"{left} {op.symbol} {right}"
     else:
         text = f"{op.symbol}{shown}"
-    elements = graph.elements_at(i) if graph.shapes else []
+    elements = graph.elements_at(i) if any("[" in name for name in graph.inputs) else []  # (a Jacobian's row too)
     return f"{text} at {', '.join(elements)}" if elements else text

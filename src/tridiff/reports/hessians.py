@@ -3,6 +3,8 @@ element with each method's value, error and verdict, as the gradient's table has
 Formats what tridiff.runner.hessian put in the results; computes nothing."""
 from __future__ import annotations
 
+import math
+
 from ..runner.hessian import element
 from ..runner.rows import named
 from ..runner.analysis import reading
@@ -28,8 +30,17 @@ def matrix_headers(point: dict) -> list[str]:
 def matrix_rows(point: dict) -> list[list[str]]:
     """H[j,k], exact, rounded for reading (every digit in the table below)."""
     h = point["hessian"]
-    return [[f"∂/∂{row['of']}", *(num(row["elements"][k]["reference"]) if k in row["elements"] else "—"
+    return [[f"∂/∂{row['of']}", *(shown(row["elements"][k]) if k in row["elements"] else "—"
                                   for k in h["inputs"])] for row in h["rows"]]
+
+
+def shown(node: dict) -> str:
+    """An element's exact value for reading: the float, or where it under- or overflows
+    float64 (5e-695 is 0.0 there), its own digits, shortened."""
+    if node["reference"] == 0 and node["reference_digits"].strip("0.-") or not math.isfinite(node["reference"]):
+        mantissa, _, exponent = node["reference_digits"].partition("e")
+        return f"{mantissa[:6]}e{exponent}" if exponent else node["reference_digits"][:8]
+    return num(node["reference"])
 
 
 def element_headers(point: dict) -> list[str]:
@@ -48,8 +59,10 @@ def element_rows(point: dict, output: str) -> list[list[str]]:
 def symmetry_text(point: dict) -> str:
     """How far each method's H[j,k] is from its H[k,j]."""
     found = point["hessian"]["symmetry"]
-    if not found:
+    if len(point["hessian"]["inputs"]) == 1:
         return "Symmetry: one input, nothing to compare."
+    if not found:
+        return "Symmetry: no method gave both H[j,k] and H[k,j] to compare."
     said = ", ".join(f"{m.replace('_', ' ')} {'exactly' if off == 0 else f'to {off:.1e}'}" for m, off in found.items())
     return f"Symmetry, H[j,k] against H[k,j] (relative): {said}."
 
@@ -101,8 +114,8 @@ def checker_lines(point: dict, output: str) -> list[str]:
     lines = worked.checker_lines(as_point(point, output), len(point["hessian"]["inputs"]) ** 2)
     for first, second in SECOND_ORDER.items():
         lines = [second + line[len(first):] if line.startswith(first + " (") else line for line in lines]
-    return [line.replace("every input", "every element").replace("a gradient off by", "a Hessian off by")
-            for line in lines]
+    return [line.replace("every input", "every element").replace(" inputs (those checked)", " elements (those checked)")
+            .replace("a gradient off by", "a Hessian off by") for line in lines]
 
 
 def products_text(point: dict) -> str | None:

@@ -5,6 +5,7 @@ tridiff.runner.jacobian put in the results; computes nothing."""
 from __future__ import annotations
 
 from ..runner.jacobian import element
+from .hessians import shown
 from .tables import num
 
 OUTPUT_HEADERS = ["output", "float64", "exact (30 digits)", "its row"]
@@ -22,7 +23,7 @@ def matrix_headers(point: dict) -> list[str]:
 def matrix_rows(point: dict) -> list[list[str]]:
     """J[i,k], exact, rounded for reading (every digit in the elements' table)."""
     j, gradient = point["jacobian"], point.get("gradient", {})
-    return [[f"∂{o}", *(num(gradient[element(o, k)]["reference"]) if element(o, k) in gradient else "—"
+    return [[f"∂{o}", *(shown(gradient[element(o, k)]) if element(o, k) in gradient else "—"
                         for k in j["inputs"])] for o in j["outputs"]]
 
 

@@ -15,7 +15,7 @@ import string
 
 from ..cases.arrays import size_text
 from ..cases.program import Program
-from ..ops import OPS
+from ..ops import CONSTANTS, OPS
 from .gates import WRITTEN, power_local
 
 # Each array primitive's vector–Jacobian product in each argument, over the adjoint of its
@@ -51,8 +51,8 @@ def operation_names(program: Program) -> tuple[list[int], dict[int, str]] | None
     chain = [v for v in sorted(needed) if live[v]]
     if len(chain) > MAX_OPERATIONS:
         return None
-    taken = set(names.values()) | set(program.data)
-    free = (c for c in string.ascii_lowercase + "".join(f"g{k}" for k in range(1, 100)) if c not in taken)
+    taken = set(names.values()) | set(program.data) | set(CONSTANTS)  # (e and pi are the constants' names)
+    free = (c for c in [*string.ascii_lowercase, *(f"g{k}" for k in range(1, 100))] if c not in taken)
     for v in chain:
         if v not in names:
             names[v] = next(free)

@@ -59,10 +59,10 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
                      "message": f"not computed: the case's time limit ran out after {done} of {len(case.points)} "
                                 "points (raise it with --timeout)"}
         else:
-            entry = as_expected(jacobian_point(case, point, run_case, plugins) if engines is None else
+            entry = as_expected(jacobian_point(case, point, run_case, plugins, stop_at) if engines is None else
                                 run_point(case, engines, point), point)
             if case.order == 2 and engines is not None and "gradient" in entry and entry["status"] != "nondifferentiable":
-                with_hessian(case, point, entry, run_case, plugins)
+                with_hessian(case, point, entry, run_case, plugins, stop_at)
             done += 1
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"

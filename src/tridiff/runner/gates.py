@@ -20,7 +20,7 @@ from ..cases.ir import Graph
 from ..methods.reference import Number
 from ..methods.reference.numbers import digits, to_float
 from ..methods.reference.rules import RULES, Decide, Domain
-from ..ops import OPS
+from ..ops import CONSTANTS, OPS
 from .chain import MAX_NAMED, chain_nodes
 
 PRECISION = 256  # bits for products of local derivatives: far beyond the 30 digits printed
@@ -55,8 +55,8 @@ def gate_names(graph: Graph) -> dict[int, str] | None:
     gates = gates_of(graph)
     if not gates or gates[-1] != graph.output or len(gates) > MAX_GATES or len(graph.inputs) + len(gates) > MAX_NAMED:
         return None
-    taken = set(graph.inputs) | {graph.output_name}
-    free = (c for c in string.ascii_lowercase + "".join(f"g{k}" for k in range(1, 100)) if c not in taken)
+    taken = set(graph.inputs) | {graph.output_name} | set(CONSTANTS)  # (e and pi are the constants' names)
+    free = (c for c in [*string.ascii_lowercase, *(f"g{k}" for k in range(1, 100))] if c not in taken)
     names: dict[int, str] = {i: name for name, i in graph.inputs.items()}
     for i in gates[:-1]:
         names[i] = next(free)

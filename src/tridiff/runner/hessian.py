@@ -9,6 +9,7 @@ together, with the symmetry each method keeps (or does not) between H[j,k] and H
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -17,12 +18,14 @@ from ..cases.derivative import NoRule, gradient_nodes, partial_graph
 from ..cases.files import Case, Point
 from ..methods import Method, function_of, taylor
 from ..methods.evaluate import FloatFailure, forward
+from ..methods.reference import Reference, Undefined
 from ..methods.finite import directional_sweep, sweep
 from ..schemes import MIXED_DIFFERENCE, SECOND_DIFFERENCE
 from . import measures, plan
 from .analysis import analyse_scheme
 from .remainder import second_order_test
 from .hvp import products, wrong as products_wrong
+from .results import PASSING
 from .rows import exact, named, row_case, row_methods, symmetry
 
 MAX_INPUTS = 24  # rows, each a case run of its own: beyond, the gradient alone
@@ -34,31 +37,35 @@ def element(output: str, row: str, column: str) -> str:
 
 
 def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict],
-                 plugins: Mapping[str, Method] | None = None) -> None:
+                 plugins: Mapping[str, Method] | None = None, stop_at: float | None = None) -> None:
     """The point's `hessian` (or `hessian_note`, why there is none), its rows run by `run`
-    (the runner's run_case); a wrong element makes the point a mismatch, named."""
+    (the runner's run_case) until `stop_at`; a wrong element makes the point a mismatch, a
+    row float64 cannot give an error, each named."""
     try:
         values = forward(case.graph, point.at)
-    except FloatFailure:
+        exact = Reference(case.graph).at(point.at)
+    except (FloatFailure, Undefined):
         return
-    at_kink = kink_at(case.graph, values)
-    found = (f"the Hessian is left out: {at_kink} sits at its kink, where f's second derivative does not exist "
-             "or cannot be certified" if at_kink else hessian(case, point, values, run, entry.get("value_scale"),
-                                                             plugins or {}))
+    # the side of each kink as the exact inputs are (float64's rounding may cross one)
+    at_kink = kink_at(case.graph, exact.values)
+    found = (f"the Hessian is left out: {at_kink} sits at its kink, where f's second derivative does not exist"
+             if at_kink else hessian(case, point, values, run, entry.get("value_scale"), plugins or {},
+                                     exact.values, stop_at))
     if isinstance(found, str):
         entry["hessian_note"] = found
         return
     entry["hessian"] = found
     wrong = [row for row in found["rows"] if row["status"] == "mismatch"]
     bad = products_wrong(found.get("products", {}))
-    if wrong or bad:
-        said = "; ".join([named(row, lambda j, k: element(case.output, j, k)) for row in wrong[:3]] + bad[:3])
-        entry["status"] = "mismatch"
+    failed = [row for row in found["rows"] if row["status"] == "error"]
+    said = "; ".join([named(row, lambda j, k: element(case.output, j, k)) for row in (wrong or failed)[:3]] + bad[:3])
+    if wrong or bad or failed and entry["status"] in PASSING:
+        entry["status"] = "mismatch" if wrong or bad else "error"
         entry["message"] = f"Hessian: {said}" if not entry["message"] else f"{entry['message']}; Hessian: {said}"
 
 
-def kink_at(graph, values: list[float]) -> str | None:
-    """The first relu or abs at 0, or max or min at a tie, in float64 at the point."""
+def kink_at(graph, values: list) -> str | None:
+    """The first relu or abs at 0, or max or min at a tie, at the point (exact values)."""
     for i, node in enumerate(graph.nodes):
         args = [values[a] for a in node.args]
         if node.op in ("relu", "abs") and args[0] == 0 or node.op in ("max", "min") and args[0] == args[1]:
@@ -67,23 +74,29 @@ def kink_at(graph, values: list[float]) -> str | None:
 
 
 def hessian(case: Case, point: Point, values: list[float], run: Callable[..., dict],
-            scale: float | None = None, plugins: Mapping[str, Method] | None = None) -> dict | str:
-    """The Hessian at `point` (values: the graph's float64 values there): its `rows`, each
-    the gradient entry of ∂f/∂xⱼ as `run` judged it (the diagonal's with f's second
-    differences too; `scale`: f's rounding scale there), and its `symmetry`; a sentence
-    instead where it cannot be built."""
+            scale: float | None = None, plugins: Mapping[str, Method] | None = None,
+            sides: list | None = None, stop_at: float | None = None) -> dict | str:
+    """The Hessian at `point` (values: the graph's float64 values there; `sides`: its exact
+    ones, which decide each kink's side): its `rows`, each the gradient entry of ∂f/∂xⱼ as
+    `run` judged it (the diagonal's with f's second differences too; `scale`: f's rounding
+    scale there), and its `symmetry`; a sentence instead where it cannot be built, or
+    where the case's time (`stop_at`) runs out before its last row."""
     graph = case.graph
     inputs = list(graph.inputs)
     if len(inputs) > MAX_INPUTS:
         return f"the Hessian is left out: {len(inputs):,} inputs, over the {MAX_INPUTS} rows a page can show"
     try:
-        nodes, adjoints = gradient_nodes(graph, values)
+        nodes, adjoints = gradient_nodes(graph, values if sides is None else sides)
     except NoRule as err:
         return f"the Hessian is left out: tridiff has no exact rule yet for the derivative of {err.args[0]}′"
     rows = []
-    for wrt in inputs:
+    for done, wrt in enumerate(inputs):
+        if stop_at is not None and time.monotonic() > stop_at:
+            return (f"the Hessian is left out: the case's time limit ran out after {done} of its {len(inputs)} rows "
+                    "(raise it with --timeout)")
         derived = partial_graph(graph, nodes, adjoints[wrt], wrt)
-        result = run(row_case(case, derived, point, "hessian"), row_methods(plugins or {}, function_of(case), wrt, "hessian"))
+        result = run(row_case(case, derived, point, "hessian"),
+                     row_methods(plugins or {}, function_of(case), wrt, "hessian"), (), stop_at)
         (entry,) = result["points"]
         elements = {k: entry["gradient"][k] for k in inputs if k in entry.get("gradient", {})}
         if "sweep" in elements.get(wrt, {}) and math.isfinite(elements[wrt]["reference"]):
@@ -91,7 +104,8 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
         rows.append({"of": wrt, "name": derived.output_name, "status": entry["status"], "message": entry["message"],
                      "value": entry.get("value"), "value_reference_digits": entry.get("value_reference_digits"),
                      "over_budget": result.get("over_budget") or {}, "elements": elements,
-                     "gradient_checks": entry.get("gradient_checks") or []})
+                     "gradient_checks": entry.get("gradient_checks") or []}
+                    | ({"reference_digits": entry["reference_digits"]} if "reference_digits" in entry else {}))
     for j, a in enumerate(inputs):
         for b in inputs[j + 1:]:
             pair = [row["elements"].get(c) for row, c in ((rows[j], b), (rows[inputs.index(b)], a))]

@@ -12,6 +12,8 @@ random unit u and v, each beside the exact ⟨u, J·v⟩ of the certified J.
 """
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Callable, Mapping
 
 import mpmath
@@ -31,20 +33,26 @@ def element(output: str, wrt: str) -> str:
 
 
 def jacobian_point(case: Case, point: Point, run: Callable[..., dict],
-                   plugins: Mapping[str, Method] | None = None) -> PointResult:
+                   plugins: Mapping[str, Method] | None = None, stop_at: float | None = None) -> PointResult:
     """The point's entry: its status, the Jacobian's elements as `gradient`, and `jacobian`
-    (the rows' values and statuses, the dot-product test)."""
+    (the rows' values and statuses, the dot-product test); rows not started by `stop_at`
+    are not computed, and say so."""
     graph = case.graph
     inputs = list(graph.inputs)
     function = function_of(case)
     rows, gradient = [], {}
-    for out, node in graph.outputs.items():
+    for done, (out, node) in enumerate(graph.outputs.items()):
+        if stop_at is not None and time.monotonic() > stop_at:
+            return {"at": point.at, "status": "error", "message": f"not computed: the case's time limit ran out after "
+                    f"{done} of the Jacobian's {len(graph.outputs)} rows (raise it with --timeout)"}
         # a row is a gradient, each plug-in's to give (torch's adapter walks the row's graph),
         # and a plug-in that gives the whole Jacobian gives its row
         asked = {label: m for label, m in (plugins or {}).items() if getattr(m, "gives", None) not in
                  ("jacobian", "hessian", "hvp")} | row_methods(plugins or {}, function, out, "jacobian")
-        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "jacobian"), asked)
+        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "jacobian"), asked, (), stop_at)
         (entry,) = result["points"]
+        if entry["status"] == "error" and entry["message"]:  # which row: f[1]'s log(-1.0) at z[1]
+            entry["message"] = re.sub(r"^point \d+ \(.*?\): ", f"{out}: ", entry["message"])
         rows.append({"of": out, "status": entry["status"], "message": entry["message"],
                      "value": entry.get("value"), "value_reference_digits": entry.get("value_reference_digits"),
                      "over_budget": result.get("over_budget") or {}})

@@ -45,7 +45,10 @@ def named(row: dict, element) -> str:
     """A row's mismatch with each node named as the matrix's element (element(row, node)):
     "∂²f/∂x∂y: wrong gave 481.0, exact 480.0 …"."""
     said = re.sub(r"^point \d+ \(.*?\): ", "", row["message"] or "")
-    return re.sub(r"(^|; )node (\S+?): ", lambda m: f"{m.group(1)}{element(row['of'], m.group(2))}: ", said)
+    said = re.sub(r"(^|; )node (\S+?): ", lambda m: f"{m.group(1)}{element(row['of'], m.group(2))}: ", said)
+    # the row's own words for an element, ∂(∂f/∂y)/∂x written ∂∂f/∂y/∂x: the matrix's
+    return re.sub(re.escape(f"∂{row.get('name', row['of'])}/∂") + r"([\w\[\],]+)",
+                  lambda m: element(row["of"], m.group(1)), said)
 
 
 def exact(digits: str) -> mpmath.mpf:
