@@ -31,8 +31,10 @@ from .cases.tracer import Untraceable, trace
 from .errors import CaseError
 from .runner import blackbox
 from .runner.execute import DEFAULT_TIMEOUT, run_cases
+from .runner.hessian import element
 
 LABEL = "your gradient"
+HESSIAN = "your Hessian"
 MAX_NOTES = 10  # branches listed by str(); .notes has every one
 MAX_WRONG = 100  # wrong elements listed by str(); .wrong has every one, assert_gradient's message too
 BLACK_BOX = "black box"
@@ -69,27 +71,31 @@ class Check:
         if self.mode == BLACK_BOX:
             return _black_box_lines(self)
         point = self.result["points"][0] if self.result["points"] else {}
-        judged = any(LABEL in node["methods"] for node in (point.get("gradient") or {}).values())
+        nodes = _judged_nodes(point, self.result["output"])
+        judged = any(label in node["methods"] for node, label in nodes.values())
         rule = (f"judged against the certified exact value, relative tolerance {self.result['tolerance']:g}"
                 + (f", absolute {self.result['abs_tolerance']:g}" if self.result["abs_tolerance"] else ""))
         if self.wrong:
-            size = sum(node["kind"] == "input" for node in point["gradient"].values())
-            verdict = f"your gradient is wrong at {len(self.wrong)} of {size} elements ({rule})"
+            verdict = "; ".join(
+                f"your {what} is wrong at {sum(nodes[n][1] == label for n in self.wrong)} of "
+                f"{sum(node['kind'] == 'input' for node, used in nodes.values() if used == label)} elements"
+                for what, label in (("gradient", LABEL), ("Hessian", HESSIAN)) if any(nodes[n][1] == label
+                                                                                      for n in self.wrong)) + f" ({rule})"
         elif self.status == "ok":
-            verdict = (f"your gradient is right at every element ({rule})" if judged
-                       else "every method is right at every element")
+            verdict = (f"your {'gradient and Hessian are' if _hessian_judged(nodes) else 'gradient is'} right at every "
+                       f"element ({rule})" if judged else "every method is right at every element")
         else:
             verdict = self.result["message"]
         said = [("verdict", f"{self.status}: {verdict}")]
-        if any(point["gradient"][name]["methods"].get(LABEL) is None for name in self.wrong):
+        if any(nodes[name][0]["methods"].get(nodes[name][1]) is None for name in self.wrong):
             # no usable answer (grad raised, or gave the wrong shape): the runner's words, without the point
             said.append(("why", re.sub(r"^point \d+ \(.*?\): ", "", point["message"] or "")))
         said += [("kink", f"possible kink {note}") for note in self.kinks]
         shown = self.wrong if most is None else self.wrong[:most]
         for name in shown:
-            node = point["gradient"][name]
-            rel = (node["errors"].get(LABEL) or {}).get("rel_error")
-            yours = node["methods"].get(LABEL)
+            node, label = nodes[name]
+            rel = (node["errors"].get(label) or {}).get("rel_error")
+            yours = node["methods"].get(label)
             said.append(("wrong", f"{name}: yours {'none' if yours is None else repr(yours)}, exact {node['reference']!r}"
                          + (f" (relative error {rel:.2g})" if rel is not None else "")))
         if len(shown) < len(self.wrong):
@@ -133,6 +139,20 @@ class Check:
         return Path(path)
 
 
+def _judged_nodes(point: dict, output: str) -> dict[str, tuple[dict, str]]:
+    """Every judged element by name, with the label of yours it is judged for: the
+    gradient's inputs (w[0]), and where there is one the Hessian's elements (∂²f/∂w[0]∂w[1])."""
+    found = {name: (node, LABEL) for name, node in (point.get("gradient") or {}).items()}
+    for row in (point.get("hessian") or {}).get("rows", []):
+        found |= {element(output, row["of"], k): ({**node, "kind": "input"}, HESSIAN)
+                  for k, node in row["elements"].items()}
+    return found
+
+
+def _hessian_judged(nodes: dict) -> bool:
+    return any(label == HESSIAN and HESSIAN in node["methods"] for node, label in nodes.values())
+
+
 def _branches(notes: list[str]) -> list[str]:
     """The branches taken, one line per line of the user's code that took more than two
     (an np.max over a batch decides hundreds of comparisons), at most MAX_NOTES lines."""
@@ -161,10 +181,16 @@ def case_text(case: dict) -> str:
 
 
 def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt: list[str] | None = None,
-          tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT) -> Check:
+          tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT, hess: Callable | None = None,
+          order: int | None = None) -> Check:
     """Trace f at `at` (keyword arguments), differentiate it every way tridiff knows, and
     judge `grad` beside them; where tracing cannot follow f, judge `grad` against finite
-    differences of f itself (`mode` "black box")."""
+    differences of f itself (`mode` "black box"). `hess` (called as grad is: an n×n array
+    over the elements of `wrt` in order, or {row: {column: value}} by element name) is
+    judged on the Hessian, element by element; `order=2` judges the Hessian without one."""
+    if order not in (None, 1, 2) or isinstance(order, bool):
+        raise CaseError(f"order {order!r} is not 1 or 2", "order=2 judges the Hessian as well as the gradient",
+                        file="<python>", field="order")
     wrt = default_wrt(at) if wrt is None else list(wrt)
     unknown = [name for name in wrt if name not in at]
     if unknown:
@@ -190,10 +216,17 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     if large:
         return _black_box(f, dict(at), wrt, grad, f"{large[0]} has {np.size(at[large[0]]):,} elements, more than a "
                           f"case's {MAX_ELEMENTS:,} per array", said)
+    second = hess is not None or order == 2
+    if second:
+        said.append("the Hessian is judged only where tracing follows f (a black box has no certified second "
+                    "derivative to judge it against)")
     try:
         case = traced_case(f, at, wrt, tolerance)
     except Untraceable as err:
         return _black_box(f, dict(at), wrt, grad, err.problem, said)
+    if second:
+        said.pop()
+        case[0]["order"] = 2
     text, notes = case
     notes = said + notes
     try:
@@ -201,6 +234,8 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     except CaseError as err:  # traced, but over a case's limits (its size): f itself can still be judged
         return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}", said)
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
+    if hess is not None:
+        methods[HESSIAN] = _plugged_hessian(hess, dict(at), wrt)
     result = run_cases([traced], timeout=timeout, plugins=methods)[0].result
     if result["status"] == "error" and (result["message"] or "").startswith("timed out"):
         return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}", said)
@@ -209,6 +244,11 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]
     if grad is not None and result["status"] == "mismatch" and not wrong:  # no usable answer at all
         wrong = [name for name, node in gradient.items() if node["kind"] == "input" and node["methods"].get(LABEL) is None]
+    if result["points"]:
+        nodes = _judged_nodes(result["points"][0], result["output"])
+        wrong += [name for name, (node, label) in nodes.items() if label == HESSIAN and
+                  ((node["errors"].get(HESSIAN) or {}).get("verdict") == "wrong" or
+                   hess is not None and node["methods"].get(HESSIAN) is None)]
     return Check(result["status"], wrong, result, text, notes)
 
 
@@ -266,6 +306,24 @@ def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
     def method(function, point: dict[str, float]) -> dict[str, Any]:
         given = function.arrays(point)
         return _answer(grad(**(_copies(at) | {name: given[name] for name in wrt})), wrt)
+    return method
+
+
+def _plugged_hessian(hess: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
+    """`hess` as a plug-in that gives a Hessian (tridiff.runner.rows asks it once per row):
+    called with f's arguments, its n×n array read over the elements of `wrt` in order."""
+    def method(function, point: dict[str, float]) -> object:
+        given = function.arrays(point)
+        got = hess(**(_copies(at) | {name: given[name] for name in wrt}))
+        if isinstance(got, Mapping):
+            return got
+        names = list(function.graph.inputs)
+        matrix = np.asarray(got, dtype=float)
+        if matrix.shape != (len(names), len(names)):
+            raise ValueError(f"hess gave an array of shape {matrix.shape}, where {len(names)}×{len(names)} is due "
+                             f"(one row and column per element of wrt, in order)")
+        return {a: {b: matrix[j, k] for k, b in enumerate(names)} for j, a in enumerate(names)}
+    method.gives = "hessian"
     return method
 
 

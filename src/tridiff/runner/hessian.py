@@ -58,7 +58,8 @@ def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict]
     wrong = [row for row in found["rows"] if row["status"] == "mismatch"]
     bad = products_wrong(found.get("products", {}))
     failed = [row for row in found["rows"] if row["status"] == "error"]
-    said = "; ".join([named(row, lambda j, k: element(case.output, j, k)) for row in (wrong or failed)[:3]] + bad[:3])
+    said = "; ".join(dict.fromkeys([named(row, lambda j, k: element(case.output, j, k)) for row in (wrong or failed)[:3]]
+                                   + bad[:3]))  # (a plug-in's one failure is every row's)
     if wrong or bad or failed and entry["status"] in PASSING:
         entry["status"] = "mismatch" if wrong or bad else "error"
         entry["message"] = f"Hessian: {said}" if not entry["message"] else f"{entry['message']}; Hessian: {said}"
