@@ -35,6 +35,7 @@ from .runner.hessian import element
 
 LABEL = "your gradient"
 HESSIAN = "your Hessian"
+JACOBIAN = "your Jacobian"
 MAX_NOTES = 10  # branches listed by str(); .notes has every one
 MAX_WRONG = 100  # wrong elements listed by str(); .wrong has every one, assert_gradient's message too
 BLACK_BOX = "black box"
@@ -78,12 +79,12 @@ class Check:
         if self.wrong:
             verdict = "; ".join(
                 f"your {what} is wrong at {sum(nodes[n][1] == label for n in self.wrong)} of "
-                f"{sum(node['kind'] == 'input' for node, used in nodes.values() if used == label)} elements"
-                for what, label in (("gradient", LABEL), ("Hessian", HESSIAN)) if any(nodes[n][1] == label
+                f"{sum(node['kind'] in ('input', 'element') for node, used in nodes.values() if used == label)} elements"
+                for what, label in (("gradient", LABEL), ("Hessian", HESSIAN), ("Jacobian", JACOBIAN)) if any(nodes[n][1] == label
                                                                                       for n in self.wrong)) + f" ({rule})"
         elif self.status == "ok":
-            verdict = (f"your {'gradient and Hessian are' if _hessian_judged(nodes) else 'gradient is'} right at every "
-                       f"element ({rule})" if judged else "every method is right at every element")
+            verdict = (f"your {_yours(nodes)} right at every element ({rule})" if judged
+                       else "every method is right at every element")
         else:
             verdict = self.result["message"]
         said = [("verdict", f"{self.status}: {verdict}")]
@@ -142,15 +143,18 @@ class Check:
 def _judged_nodes(point: dict, output: str) -> dict[str, tuple[dict, str]]:
     """Every judged element by name, with the label of yours it is judged for: the
     gradient's inputs (w[0]), and where there is one the Hessian's elements (∂²f/∂w[0]∂w[1])."""
-    found = {name: (node, LABEL) for name, node in (point.get("gradient") or {}).items()}
+    found = {name: (node, JACOBIAN if "jacobian" in point else LABEL) for name, node in (point.get("gradient") or {}).items()}
     for row in (point.get("hessian") or {}).get("rows", []):
         found |= {element(output, row["of"], k): ({**node, "kind": "input"}, HESSIAN)
                   for k, node in row["elements"].items()}
     return found
 
 
-def _hessian_judged(nodes: dict) -> bool:
-    return any(label == HESSIAN and HESSIAN in node["methods"] for node, label in nodes.values())
+def _yours(nodes: dict) -> str:
+    """What of yours was judged: "gradient is", "gradient and Hessian are", "Jacobian is"."""
+    said = [what for what, label in (("gradient", LABEL), ("Hessian", HESSIAN), ("Jacobian", JACOBIAN))
+            if any(used == label and label in node["methods"] for node, used in nodes.values())]
+    return " and ".join(said) + (" are" if len(said) > 1 else " is")
 
 
 def _branches(notes: list[str]) -> list[str]:
@@ -182,12 +186,14 @@ def case_text(case: dict) -> str:
 
 def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt: list[str] | None = None,
           tolerance: float | None = None, timeout: float | None = DEFAULT_TIMEOUT, hess: Callable | None = None,
-          order: int | None = None) -> Check:
+          order: int | None = None, jac: Callable | None = None) -> Check:
     """Trace f at `at` (keyword arguments), differentiate it every way tridiff knows, and
     judge `grad` beside them; where tracing cannot follow f, judge `grad` against finite
     differences of f itself (`mode` "black box"). `hess` (called as grad is: an n×n array
     over the elements of `wrt` in order, or {row: {column: value}} by element name) is
-    judged on the Hessian, element by element; `order=2` judges the Hessian without one."""
+    judged on the Hessian, element by element; `order=2` judges the Hessian without one.
+    Where f returns an array (at most 24 numbers) its Jacobian is judged, and `jac`, an m×n
+    array (outputs by inputs, each flattened in order) or {output: {input: value}}, beside it."""
     if order not in (None, 1, 2) or isinstance(order, bool):
         raise CaseError(f"order {order!r} is not 1 or 2", "order=2 judges the Hessian as well as the gradient",
                         file="<python>", field="order")
@@ -229,13 +235,23 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
         case[0]["order"] = 2
     text, notes = case
     notes = said + notes
+    written = text["function"] if "function" in text else text["steps"][text["output"]]
+    vector = written.startswith("stack(")  # (the tracer writes an array output so, and only it)
+    if vector and (grad is not None or second):
+        raise CaseError("f returns an array: its derivative is a Jacobian", "give it as jac=, not grad= (and no "
+                        "Hessian: second derivatives of an array are not judged)", file="<python>", field="grad")
+    if jac is not None and not vector:
+        raise CaseError("f returns a number: its derivative is a gradient", "give it as grad=, not jac=",
+                        file="<python>", field="jac")
     try:
         traced = read_case(text, {}, "<python>")
     except CaseError as err:  # traced, but over a case's limits (its size): f itself can still be judged
         return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}", said)
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
     if hess is not None:
-        methods[HESSIAN] = _plugged_hessian(hess, dict(at), wrt)
+        methods[HESSIAN] = _plugged_matrix(hess, dict(at), wrt, "hessian")
+    if jac is not None:
+        methods[JACOBIAN] = _plugged_matrix(jac, dict(at), wrt, "jacobian")
     result = run_cases([traced], timeout=timeout, plugins=methods)[0].result
     if result["status"] == "error" and (result["message"] or "").startswith("timed out"):
         return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}", said)
@@ -246,9 +262,10 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
         wrong = [name for name, node in gradient.items() if node["kind"] == "input" and node["methods"].get(LABEL) is None]
     if result["points"]:
         nodes = _judged_nodes(result["points"][0], result["output"])
-        wrong += [name for name, (node, label) in nodes.items() if label == HESSIAN and
-                  ((node["errors"].get(HESSIAN) or {}).get("verdict") == "wrong" or
-                   hess is not None and node["methods"].get(HESSIAN) is None)]
+        given = {HESSIAN: hess, JACOBIAN: jac}
+        wrong += [name for name, (node, label) in nodes.items() if label in given and
+                  ((node["errors"].get(label) or {}).get("verdict") == "wrong" or
+                   given[label] is not None and node["methods"].get(label) is None)]
     return Check(result["status"], wrong, result, text, notes)
 
 
@@ -309,21 +326,25 @@ def _plugged(grad: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
     return method
 
 
-def _plugged_hessian(hess: Callable, at: dict[str, Any], wrt: list[str]) -> Callable:
-    """`hess` as a plug-in that gives a Hessian (tridiff.runner.rows asks it once per row):
-    called with f's arguments, its n×n array read over the elements of `wrt` in order."""
+def _plugged_matrix(given: Callable, at: dict[str, Any], wrt: list[str], gives: str) -> Callable:
+    """`hess` or `jac` as a plug-in that gives a whole matrix (tridiff.runner.rows asks it
+    once per row): called with f's arguments, an array read with a row per element of
+    `wrt` (a Hessian) or of f's output (a Jacobian), a column per element of `wrt`."""
     def method(function, point: dict[str, float]) -> object:
-        given = function.arrays(point)
-        got = hess(**(_copies(at) | {name: given[name] for name in wrt}))
+        arrays = function.arrays(point)
+        got = given(**(_copies(at) | {name: arrays[name] for name in wrt}))
         if isinstance(got, Mapping):
             return got
-        names = list(function.graph.inputs)
+        columns = list(function.graph.inputs)
+        rows = list(function.graph.outputs) if gives == "jacobian" else columns
         matrix = np.asarray(got, dtype=float)
-        if matrix.shape != (len(names), len(names)):
-            raise ValueError(f"hess gave an array of shape {matrix.shape}, where {len(names)}×{len(names)} is due "
-                             f"(one row and column per element of wrt, in order)")
-        return {a: {b: matrix[j, k] for k, b in enumerate(names)} for j, a in enumerate(names)}
-    method.gives = "hessian"
+        if matrix.shape != (len(rows), len(columns)):
+            per = "element of wrt" if gives == "hessian" else "element of f's output"
+            raise ValueError(f"{'hess' if gives == 'hessian' else 'jac'} gave an array of shape {matrix.shape}, where "
+                             f"{len(rows)}×{len(columns)} is due (a row per {per}, a column per element of wrt, "
+                             "in order)")
+        return {a: {b: matrix[j, k] for k, b in enumerate(columns)} for j, a in enumerate(rows)}
+    method.gives = gives
     return method
 
 

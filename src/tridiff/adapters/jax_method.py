@@ -28,7 +28,7 @@ RULES = {
 ARRAY_RULES = dict(
     RULES, matmul=jnp.matmul, sum=jnp.sum, mean=jnp.mean, amax=jnp.max, amin=jnp.min, transpose=jnp.transpose,
     softmax=lambda a: jax.nn.softmax(a, axis=-1), logsumexp=jax.scipy.special.logsumexp,
-    index=lambda a, subscripts: a[subscripts])
+    index=lambda a, subscripts: a[subscripts], stack=lambda *a: jnp.stack(a))
 
 
 def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:

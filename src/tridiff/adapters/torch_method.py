@@ -23,7 +23,8 @@ RULES = {
 ARRAY_RULES = dict(
     RULES, matmul=torch.matmul, sum=torch.sum, mean=torch.mean, amax=torch.max, amin=torch.min,
     transpose=lambda a: a.permute(*reversed(range(a.dim()))), softmax=lambda a: torch.softmax(a, dim=-1),
-    logsumexp=lambda a: torch.logsumexp(a.reshape(-1), dim=0), index=lambda a, subscripts: a[subscripts])
+    logsumexp=lambda a: torch.logsumexp(a.reshape(-1), dim=0), index=lambda a, subscripts: a[subscripts],
+    stack=lambda *a: torch.stack(a))
 
 
 def gradient(function: Function, at: dict[str, float]) -> dict[str, float]:

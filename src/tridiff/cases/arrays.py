@@ -21,7 +21,9 @@ MAX_NODES = 2_000_000   # in a whole case, arrays expanded: what a case of 2 MB 
 MAX_DIMENSIONS = 4
 
 # Functions of arrays (beyond the elementwise primitives): their number of arguments.
-ARRAY_FUNCTIONS = {"sum": (1,), "mean": (1,), "transpose": (1,), "softmax": (1,), "logsumexp": (1,)}
+ARRAY_FUNCTIONS = {"sum": (1,), "mean": (1,), "transpose": (1,), "softmax": (1,), "logsumexp": (1,),
+                   # stack(a, b, …): numbers or arrays of one shape, along a new first axis
+                   "stack": tuple(range(1, 25))}
 
 Value = "int | np.ndarray"  # a node id, or an array of node ids
 Apply = Callable[[str, tuple], int]          # (op, scalar args) -> node
@@ -140,8 +142,27 @@ def _fold(op: str, values, apply: Apply):
     return total
 
 
+def stack_shape(shapes: list[tuple[int, ...]], labels: tuple) -> tuple[int, ...]:
+    """stack(a, b, …)'s shape: its arguments', one more axis in front; all of one shape."""
+    for shape, label in zip(shapes[1:], labels[1:]):
+        if shape != shapes[0]:
+            raise CaseError(f"stack() needs arguments of one shape: {_named(labels[0], shapes[0])} and "
+                            f"{_named(label, shape)}", "stack numbers with numbers, or arrays of one shape")
+    return (len(shapes),) + shapes[0]
+
+
+def _named(label: str | None, shape: tuple[int, ...]) -> str:
+    return f"{label + ' is ' if label else ''}{described(shape) if shape else 'a number'}"
+
+
 def call(fn: str, args: tuple, apply: Apply, constant: Constant) -> object:
     """An array function, or max/min of one array (its largest or smallest element)."""
+    if fn == "stack":
+        stack_shape([np.shape(a) for a in args], (None,) * len(args))
+        out = np.empty((len(args),) + np.shape(args[0]), dtype=object)
+        for k, a in enumerate(args):
+            out[k] = a
+        return out
     (a,) = args
     if not isinstance(a, np.ndarray):
         if fn == "softmax":

@@ -238,10 +238,14 @@ def _arities(fn: str) -> tuple[int, ...]:
 
 
 def _arguments(fn: str) -> str:
+    if len(_arities(fn)) > 2:
+        return f"1 to {max(_arities(fn))} arguments"
     return " or ".join("one argument" if n == 1 else f"{n} arguments" for n in _arities(fn))
 
 
 def _call(fn: str) -> str:
+    if len(_arities(fn)) > 2:
+        return f"{fn}(a, b, c)"
     return " or ".join(f"{fn}(x)" if n == 1 else f"{fn}(x, y)" for n in _arities(fn))
 
 

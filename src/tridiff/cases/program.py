@@ -27,7 +27,7 @@ from .ir import Named
 
 # The primitives of programs beyond the elementwise ones of ops.OPS (which broadcast):
 # "amax"/"amin" are max(a)/min(a) of one array, its largest or smallest element.
-ARRAY_OPS = ("matmul", "sum", "mean", "amax", "amin", "transpose", "softmax", "logsumexp", "index")
+ARRAY_OPS = ("matmul", "sum", "mean", "amax", "amin", "transpose", "softmax", "logsumexp", "index", "stack")
 
 
 @dataclass(frozen=True)
@@ -88,6 +88,8 @@ class Tracer(Emitter):
         labels = tuple(self.labels.get(a) for a in args)
         if op == "matmul":
             return self._add(op, args, arrays.matmul_shape(shapes[0], shapes[1], labels))
+        if op == "stack":
+            return self._add(op, args, arrays.stack_shape(shapes, labels))
         if op in arrays.ARRAY_FUNCTIONS or (op in ("max", "min") and len(args) == 1):
             (a,), (shape,) = args, shapes
             if not shape:  # as for the graph: the sum, mean, maximum or transpose of a number is itself
@@ -213,7 +215,7 @@ def _equation_nodes(eq: Equation, shapes: list[tuple[int, ...]]) -> int:
     n = _size(shapes[0]) if shapes else 1
     if eq.op == "input":
         return _size(eq.shape)
-    if eq.op in ("index", "transpose", "id"):  # views of existing nodes; ids are counted per step
+    if eq.op in ("index", "transpose", "id", "stack"):  # views of existing nodes; ids are counted per step
         return 0
     if eq.op == "matmul":
         (sa, sb) = shapes

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import CaseError
+from .arrays import MAX_OUTPUTS
 
 # numpy's name of an elementwise function (as called on object arrays) → the case language's
 FUNCTIONS = {"exp": "exp", "log": "log", "sqrt": "sqrt", "sin": "sin", "cos": "cos", "tan": "tan",
@@ -173,7 +174,8 @@ def _traced(x: Any) -> Tracer:
 
 
 # float64 values of each traced operation
-_VALUES: dict[str, Callable] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
+_VALUES: dict[str, Callable] = {"stack": lambda *a: np.float64(0.0),  # (an array: never compared)
+                                "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "**": np.power,
                                 "neg": np.negative, "abs": np.abs, "softplus": lambda a: np.logaddexp(0.0, a),
                                 **{case: getattr(np, name) for name, case in FUNCTIONS.items()}}
 # what the branches taken say, for the trace under way: an ordered set (a dict), since a list's
@@ -221,6 +223,8 @@ def _steps(out: Tracer, taken: set[str]) -> tuple[dict[str, str], str]:
             written, binary[id(node)] = f"{inner[0]} {node.op} {inner[1]}", True
         elif node.op == "neg":
             written, binary[id(node)] = f"-{inner[0]}", True  # (-x) ** 2 is not -(x ** 2)
+        elif node.op == "stack":
+            written, binary[id(node)] = f"stack({', '.join(text[id(a)] for a in node.args)})", False
         else:
             written, binary[id(node)] = f"{node.op}({text[id(node.args[0])]})", False
         # used twice, or long: named (a long text inlined into its user would be copied into
@@ -260,15 +264,22 @@ def trace(f: Callable, at: dict[str, Any], wrt: list[str]) -> tuple[dict[str, st
                           "write it with the operators and numpy's elementwise functions", file="<python>") from None
     if isinstance(out, np.ndarray) and out.shape == ():
         out = out[()]
-    if isinstance(out, np.ndarray):
-        raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss)",
-                          file="<python>")
+    if isinstance(out, np.ndarray):  # its Jacobian is judged, row by row: stack(…) in the case language
+        if not 0 < out.size <= MAX_OUTPUTS or any(_traced(x) is NotImplemented for x in out.flat):
+            raise Untraceable(f"f returned an array of shape {out.shape}", "return one number (a loss), or an "
+                              f"array of at most {MAX_OUTPUTS} numbers (its Jacobian is judged)", file="<python>")
+        out = _stacked(out)
     if not isinstance(out, Tracer):
         if _traced(out) is NotImplemented:
             raise Untraceable(f"f returned {type(out).__name__}", "return one number (a loss)", file="<python>")
         out = _traced(out)  # f does not depend on its inputs here (every path cut by a branch)
     out = _with_every_input(out, args, wrt)
     return (*_steps(out, set(at)), list(_NOTES))
+
+
+def _stacked(a: np.ndarray) -> Tracer:
+    """An array of traced values as one: stack(…) of its elements, or of its rows' stacks."""
+    return Tracer("stack", tuple(_traced(x) for x in a) if a.ndim == 1 else tuple(_stacked(row) for row in a))
 
 
 def _nameable(name: str) -> None:

@@ -118,6 +118,8 @@ def _contribution(program: Program, v: int, k: int, g: str, shown, names: dict[i
     eqs = program.equations
     eq, arg = eqs[v], eqs[eqs[v].args[k]]
     args = [shown(a) for a in eq.args]
+    if eq.op == "stack":  # its k-th argument is its k-th slice
+        return f"{g}[{k}]"
     if eq.op in ARRAY_WRITTEN:
         return ARRAY_WRITTEN[eq.op][k].format(*args, g=g, out=names[v], n=_size(arg.shape),
                                               at=", ".join(map(str, eq.param or ())),

@@ -196,6 +196,14 @@ def _index_vjp(k, indices, g, out, a):
     return (grad,)
 
 
+def _stack(k, _, *args):
+    return np.stack([np.asarray(a, dtype=float) for a in args])
+
+
+def _stack_vjp(k, _, g, out, *args):
+    return tuple(g[i] for i in range(len(args)))  # each argument's slice of the adjoint
+
+
 @dataclass(frozen=True)
 class Rule:
     forward: Callable
@@ -207,6 +215,7 @@ RULES: dict[str, Rule] = {
     "amax": Rule(_amax, _chosen_vjp), "amin": Rule(_amin, _chosen_vjp),
     "transpose": Rule(_transpose, _transpose_vjp), "softmax": Rule(_softmax, _softmax_vjp),
     "logsumexp": Rule(_logsumexp, _logsumexp_vjp), "index": Rule(_index, _index_vjp),
+    "stack": Rule(_stack, _stack_vjp),
 }
 
 
