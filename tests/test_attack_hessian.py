@@ -110,3 +110,16 @@ def test_a_failing_jacobian_row_names_its_output_and_the_input_element(write_cas
     assert point["status"] == "error"
     assert point["message"].startswith("point 1 (") and "p[1]: " in point["message"]
     assert "log(-1.0) at z[1]" in point["message"]
+
+
+def test_float64_rounding_across_a_kink_is_float64s_limit_not_a_wrong_method(write_case):
+    """At the flip point float64 puts relu's argument above 0 and the exact one is below:
+    every float64 evaluation takes the other branch, so backprop's 12.76… against the exact
+    0 is float64's limit — said with the rounding that crossed the kink — not a mismatch."""
+    case = case_from(write_case, f"name: flip\nfunction: relu(x*x*x - z)*y\n"
+                                 f"points:\n  - at: {{x: {X!r}, z: {Z!r}, y: 2}}\n")
+    point = run_case(case)["points"][0]
+    assert point["status"] == "limited"
+    assert "the other side of relu's kink" in point["message"]
+    assert point["gradient"]["x"]["reference"] == 0.0
+    assert point["gradient"]["x"]["errors"]["backprop"]["verdict"] == "limited"

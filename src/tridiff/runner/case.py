@@ -156,7 +156,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # Where float64's rounding puts a local derivative out of reach (asin at the 1.0 sin(x)
     # rounds to), a method's failure is float64's limit, not its own: said, not a mismatch.
     blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if broken or any(
-        not math.isfinite(g) for grads in methods.values() for g in grads.values()) else None
+        not math.isfinite(g) for grads in methods.values() for g in grads.values()) or graph.has_kinks else None
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
