@@ -76,6 +76,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--family", action="append", metavar="NAME", help="tanh_sum, mlp, chain, steps or network (default: all)")
     c.add_argument("--sizes", metavar="N,N,...", help="the values of n (default 10..100000, quick 10..1000)")
 
+    c = sub.add_parser("fuzz", help="random functions at hard points through every engine: the wrong ones, shrunk")
+    c.add_argument("--seed", type=int, default=0, help="the campaign's seed: the same seed, the same findings")
+    c.add_argument("--cases", type=int, default=500, metavar="N", help="functions to try (default 500)")
+    c.add_argument("--budget", type=float, metavar="SECONDS", help="no new batch of functions after this long")
+    c.add_argument("--depth", type=int, default=4, help="operations nested at most (default 4)")
+    c.add_argument("--method", action="append", default=[], metavar="NAME|MODULE:FUNCTION", help="an engine to test")
+    c.add_argument("--out", default="fuzz", metavar="DIR", help="the report and the findings' case files")
+
     c = sub.add_parser("trace", help="write the case file of your Python function, traced at given points")
     c.add_argument("function", metavar="FILE.py:NAME", help="the function, e.g. model.py:loss (or module:name)")
     c.add_argument("--at", required=True, metavar="POINT.yaml", help="its keyword arguments: a YAML mapping of "
@@ -316,6 +324,11 @@ def cmd_trace(args) -> int:
     return EXIT_INVALID if errors else EXIT_OK
 
 
+def cmd_fuzz(args) -> int:
+    from .fuzz import command
+    return command(args)
+
+
 def _in_main_thread() -> bool:
     """Signal handlers can be set only from the main thread (main() may be called from others)."""
     import threading
@@ -323,7 +336,7 @@ def _in_main_thread() -> bool:
 
 
 COMMANDS = {"run": cmd_run, "show": cmd_show, "bench": cmd_bench, "schema": cmd_schema, "check": cmd_check, "list": cmd_list, "new": cmd_new,
-            "trace": cmd_trace}
+            "trace": cmd_trace, "fuzz": cmd_fuzz}
 
 
 class _Terminated(KeyboardInterrupt):

@@ -77,9 +77,9 @@ class Case:
     swept: tuple[str, ...] | None = None
     directions: int | None = None
     order: int = 1   # 2: the Hessian too, row by row (tridiff.runner.hessian)
-    # A row of a "hessian" or a "jacobian" (tridiff.runner.rows): its gradient's elements are
-    # kept, and a Hessian's what the checkers say of them (gradgradcheck); the circuit, Taylor
-    # test and chain rule are not made.
+    # A case run for its gradient's verdicts alone: a Jacobian's row or a fuzzed case
+    # ("gradient"), or a Hessian's row ("hessian", what the checkers say kept: gradgradcheck);
+    # the circuit, Taylor test and chain rule are not made.
     row: str = ""
 
     @cached_property

@@ -233,7 +233,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                                                             {n: g.exact for n, g in exact.gradient.items()}),
                                                 entry["gradient"])):
             entry.pop("taylor", None)
-    if not exact.kinks and case.row != "jacobian":  # (at a kink a local derivative does not exist)
+    if not exact.kinks and case.row != "gradient":  # (at a kink a local derivative does not exist)
         finite = {n: exact.gradient[n].exact for n in graph.inputs if math.isfinite(exact.gradient[n].float)}
         part("gradient_checks", lambda: gradient_checks(
             graph, {"float64": values} | {p: found.values for p, found in lower.items()}, swept, finite,

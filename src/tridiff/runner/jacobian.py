@@ -49,7 +49,7 @@ def jacobian_point(case: Case, point: Point, run: Callable[..., dict],
         # and a plug-in that gives the whole Jacobian gives its row
         asked = {label: m for label, m in (plugins or {}).items() if getattr(m, "gives", None) not in
                  ("jacobian", "hessian", "hvp")} | row_methods(plugins or {}, function, out, "jacobian")
-        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "jacobian"), asked, (), stop_at)
+        result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "gradient"), asked, (), stop_at)
         (entry,) = result["points"]
         if entry["status"] == "error" and entry["message"]:  # which row: f[1]'s log(-1.0) at z[1]
             entry["message"] = re.sub(r"^point \d+ \(.*?\): ", f"{out}: ", entry["message"])

@@ -17,7 +17,8 @@ from ..methods import Function, Method
 
 def row_case(case: Case, graph: Graph, point: Point, kind: str) -> Case:
     """One row's function as a case of its own: one point, no stated values, its graph
-    given (not parsed), its inputs the case's; `kind`: "hessian" or "jacobian"."""
+    given (not parsed), its inputs the case's; `kind`: "hessian" (the checkers kept) or
+    "gradient" (a Jacobian's row: its gradient's verdicts only)."""
     text = f"{graph.output_name} of {case.output}"
     row = dataclasses.replace(
         case, name=f"{case.name}-{graph.output_name}", function=text, steps={graph.output_name: text},

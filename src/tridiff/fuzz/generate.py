@@ -1,0 +1,81 @@
+"""Random functions and hard points, reproducible from a seed: expression trees over every
+scalar primitive tridiff knows (tridiff.ops.OPS), written in the case language, each at a
+point drawn where gradients go wrong — near a domain's edge, at large and tiny magnitudes,
+where two arguments tie or nearly cancel. A tree, not text, so that a finding can be shrunk
+(tridiff.fuzz.campaign): replace a subtree by one of its arguments, or by an input."""
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+
+UNARY = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "log1p", "expm1", "atan",
+         "asin", "acos", "sinh", "cosh", "erf", "softplus", "neg")
+BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "max": "max", "min": "min"}
+INPUTS = ("x", "y")
+# Values a hard point is drawn from: domain edges (log, sqrt at 0; asin at ±1), overflow's
+# neighbourhood (exp near 709), the subnormal range, and ordinary ones.
+HARD = (0.0, 1e-300, 5e-324, 1e-8, 1e-3, 0.5, 1.0 - 2 ** -52, 1.0, 1.0 + 2 ** -52, 2.0, 3.0, 19.5, 30.0, 700.0,
+        709.7, 1e8, 1e150, 1e300)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One operation (or an input's name, op None) over its arguments."""
+    op: str | None
+    args: tuple["Tree", ...] = ()
+    name: str = ""
+
+    def text(self) -> str:
+        if self.op is None:
+            return self.name
+        inner = [a.text() for a in self.args]
+        if self.op == "neg":
+            return f"-({inner[0]})"
+        if self.op in BINARY and BINARY[self.op] not in ("max", "min"):
+            return f"({inner[0]}) {BINARY[self.op]} ({inner[1]})"
+        return f"{BINARY.get(self.op, self.op)}({', '.join(inner)})"
+
+    def primitives(self) -> list[str]:
+        """Its operations, outermost first."""
+        return [] if self.op is None else [self.op, *(p for a in self.args for p in a.primitives())]
+
+    def subtrees(self) -> list["Tree"]:
+        return [self, *(s for a in self.args for s in a.subtrees())]
+
+    def size(self) -> int:
+        return len(self.subtrees())
+
+
+def tree(rng: random.Random, depth: int) -> Tree:
+    """A random expression of at most `depth` levels of operations over the inputs."""
+    if depth == 0 or rng.random() < 0.2:
+        return Tree(None, name=rng.choice(INPUTS))
+    if rng.random() < 0.6:
+        return Tree(rng.choice(UNARY), (tree(rng, depth - 1),))
+    return Tree(rng.choice(tuple(BINARY)), (tree(rng, depth - 1), tree(rng, depth - 1)))
+
+
+def point(rng: random.Random) -> dict[str, float]:
+    """A hard point: each input a hard value with a random sign, sometimes nudged, sometimes
+    equal to the other (a tie) or a rounding away from it (cancellation)."""
+    x = rng.choice(HARD) * rng.choice((1.0, -1.0))
+    if rng.random() < 0.3:
+        x = x * (1 + rng.uniform(-1e-3, 1e-3))
+    roll = rng.random()
+    y = x if roll < 0.15 else math.nextafter(x, math.inf) if roll < 0.3 else \
+        rng.choice(HARD) * rng.choice((1.0, -1.0))
+    return {"x": x, "y": y}
+
+
+def replacements(t: Tree) -> list[Tree]:
+    """The trees one step smaller than t (for shrinking): a subtree replaced by one of its
+    arguments, or an operation on inputs by an input, outermost first."""
+    out: list[Tree] = []
+    if t.op is None:
+        return out
+    out += list(t.args)
+    for k, a in enumerate(t.args):
+        for smaller in replacements(a):
+            out.append(Tree(t.op, t.args[:k] + (smaller,) + t.args[k + 1:]))
+    return out

@@ -1,0 +1,43 @@
+"""A campaign's report: its numbers, a table of its findings (one per engine, primitive and
+kind), and each finding's minimal case as a ready case file whose `expect:` is the
+certified gradient — `tridiff run --method ENGINE` on it shows the mismatch again.
+Formats the campaign's plain data; computes nothing."""
+from __future__ import annotations
+
+import re
+
+import yaml
+
+HEADER = "# written by tridiff fuzz; `tridiff run` on this file judges it again\n"
+
+
+def case_file(finding: dict, n: int) -> tuple[str, str]:
+    """(file name, text) of a finding's minimal case."""
+    name = f"fuzz-{n:03d}-{finding['engine']}-{finding['primitive']}".lower()
+    name = re.sub(r"[^a-z0-9-]+", "-", name)[:64].strip("-")
+    data = {"name": name,
+            "description": f"Found by tridiff fuzz: {finding['engine']} gave {finding['got']!r} for ∂f/∂{finding['node']}, "
+                           f"exact {finding['exact']} (shrunk in {finding['steps']} steps from {finding['first']}).",
+            "function": finding["function"],
+            "points": [{"at": dict(finding["at"]), "expect": {"gradient": {finding["node"]: float(finding["exact"])}}
+                        | ({"abs_tolerance": 1e-300} if float(finding["exact"]) == 0 else {})}]}
+    return f"{name}.yaml", HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
+
+
+def markdown(campaign: dict, files: list[str]) -> str:
+    rows = "\n".join(
+        f"| {f['engine']} | {f['primitive']} | {f['kind']} | `{f['function']}` | "
+        f"{', '.join(f'{k} = {v!r}' for k, v in f['at'].items())} | ∂f/∂{f['node']}: {f['got']!r} | {f['exact']} | "
+        f"{f['steps']} steps from `{f['first']}` | [{name}]({name}) |"
+        for f, name in zip(campaign["findings"], files))
+    head = (f"# tridiff fuzz\n\nSeed {campaign['seed']}: {campaign['cases']:,} random functions (depth ≤ "
+            f"{campaign['depth']}) at hard points, {campaign['refused']:,} more refused by the case language, in "
+            f"{campaign['seconds']:g} s; engines judged: {', '.join(campaign['engines'])}. Each judged against the "
+            "certified reference by `tridiff run`'s judge: a finding is a wrong verdict — beyond what float64 may "
+            "lose evaluating the function as written — shrunk to the smallest function on which the same engine "
+            "is still wrong, one per engine, primitive and kind.\n\n")
+    if not campaign["findings"]:
+        return head + "No findings.\n"
+    return (head + f"{len(campaign['findings'])} findings:\n\n| engine | primitive | kind | minimal function | point "
+            "| the engine's | exact (30 digits) | shrunk | case file |\n|---|---|---|---|---|---|---|---|---|\n"
+            + rows + "\n")
