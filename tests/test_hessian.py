@@ -58,7 +58,7 @@ def test_the_second_difference_v_of_exp_at_1(write_case, tmp_path):
     (tmp_path / "e.yaml").write_text("name: e\nfunction: exp(x)\norder: 2\npoints:\n  - at: {x: 1.0}\n")
     tridiff("run", tmp_path / "e.yaml", "--out", tmp_path / "out")
     page = (tmp_path / "out" / "e.md").read_text()
-    assert "second differences of f: best relative error" in page and "observed order 2.00 (theory 2)" in page
+    assert "Second differences of f: best relative error" in page and "observed order 2.00 (theory 2)" in page
     assert (tmp_path / "out" / "plots" / "e-p1-hessian.svg").exists()
 
 

@@ -84,8 +84,8 @@ def difference_lines(point: dict, output: str) -> list[str]:
                 for s, what in (("central", "central differences of the gradient"),
                                 ("second_difference", "second differences of f"),
                                 ("mixed_difference", "the mixed four-point stencil of f")) if s in node.get("sweep", {})]
-        if said:
-            lines.append(f"{name}: " + " ".join(said))
+        if said:  # (each reading a sentence of its own)
+            lines.append(f"{name}: " + " ".join(r[:1].upper() + r[1:] for r in said))
     return lines
 
 
