@@ -37,6 +37,7 @@ class Finding:
     first: str           # the function it was found on, before shrinking
     steps: int           # shrinking steps taken
     size: int            # the minimal function's operations and inputs
+    nearby: bool | None  # still wrong with each input moved by 2⁻³⁰ of itself (None: not evaluable there)
 
 
 def _case(t: Tree, at: dict[str, float], name: str) -> Case | None:
@@ -95,12 +96,25 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
                 if key not in findings or small.size() < findings[key].size:
                     used = {n: at[n] for n in sorted({s.name for s in small.subtrees() if s.op is None})}
                     findings[key] = Finding(engine, key[1], kind, small.text(), used, node, got, exact, t.text(), steps,
-                                            small.size())
+                                            small.size(), _nearby(small, used, engine, plugins, timeout))
         if progress is not None:
             progress(ran, len(findings))
     return {"seed": seed, "cases": ran, "refused": refused, "engines": sorted(engines), "depth": depth,
             "seconds": round(time.monotonic() - start, 1),
             "findings": [dataclasses.asdict(f) for f in sorted(findings.values(), key=lambda f: (f.engine, f.primitive))]}
+
+
+def _nearby(t: Tree, at: dict[str, float], engine: str, plugins: Mapping[str, Method], timeout: float) -> bool | None:
+    """Whether `engine` is still wrong with each input moved by 2⁻³⁰ of itself: a finding
+    that holds only at one float (a tie, a rounding that lands on a kink) says so."""
+    moved = {n: v * (1 + 2.0 ** -30) for n, v in at.items()}
+    case = _case(t, moved, "nearby")
+    if case is None:
+        return None
+    (found,) = run_cases([case], timeout=timeout, plugins=dict(plugins))
+    if not found.result["points"] or "gradient" not in found.result["points"][0]:
+        return None
+    return engine in _wrong(found.result, {engine})
 
 
 def _shrink(t: Tree, at: dict[str, float], engine: str, plugins: Mapping[str, Method], timeout: float, jobs: int,

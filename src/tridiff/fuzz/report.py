@@ -9,6 +9,7 @@ import re
 import yaml
 
 HEADER = "# written by tridiff fuzz; `tridiff run` on this file judges it again\n"
+NEARBY = {True: "wrong there too", False: "right there: this point only", None: "not evaluable there"}
 
 
 def case_file(finding: dict, n: int) -> tuple[str, str]:
@@ -28,7 +29,7 @@ def markdown(campaign: dict, files: list[str]) -> str:
     rows = "\n".join(
         f"| {f['engine']} | {f['primitive']} | {f['kind']} | `{f['function']}` | "
         f"{', '.join(f'{k} = {v!r}' for k, v in f['at'].items())} | ∂f/∂{f['node']}: {f['got']!r} | {f['exact']} | "
-        f"{f['steps']} steps from `{f['first']}` | [{name}]({name}) |"
+        f"{f['steps']} steps from `{f['first']}` | {NEARBY[f['nearby']]} | [{name}]({name}) |"
         for f, name in zip(campaign["findings"], files))
     head = (f"# tridiff fuzz\n\nSeed {campaign['seed']}: {campaign['cases']:,} random functions (depth ≤ "
             f"{campaign['depth']}) at hard points, {campaign['refused']:,} more refused by the case language, in "
@@ -39,5 +40,6 @@ def markdown(campaign: dict, files: list[str]) -> str:
     if not campaign["findings"]:
         return head + "No findings.\n"
     return (head + f"{len(campaign['findings'])} findings:\n\n| engine | primitive | kind | minimal function | point "
-            "| the engine's | exact (30 digits) | shrunk | case file |\n|---|---|---|---|---|---|---|---|---|\n"
+            "| the engine's | exact (30 digits) | shrunk | nearby (inputs × (1 + 2⁻³⁰)) | case file |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n"
             + rows + "\n")
