@@ -20,6 +20,15 @@ from ..ops import SAFE_HELPERS
 MAX_WORK = 20_000_000
 
 
+def tangent(d, local: float):
+    """A tangent (over the inputs) times a local derivative. Where the local derivative is
+    infinite — it overflowed: ∂(a/b)/∂b = −out/b at a tiny b — an input whose tangent here is
+    exactly 0 does not move this argument at all: its term is 0, not 0·inf = NaN (reverse
+    mode never forms that product)."""
+    product = d * local
+    return product if np.isfinite(local) else np.where(np.asarray(d) == 0, 0.0, product)
+
+
 class ForwardMode:
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -34,10 +43,10 @@ class ForwardMode:
         lines, _, val = forward_code(graph, "forward_mode", tangents=True)
         out = graph.output
         # An output that depends on no input has no tangent variable: its derivative is 0.
-        tangent = f"d{out}" if graph.depends_on_inputs()[out] else "0.0"
-        lines.append(f"    return {val(out)}, {tangent}")
+        returned = f"d{out}" if graph.depends_on_inputs()[out] else "0.0"
+        lines.append(f"    return {val(out)}, {returned}")
         code = compile("\n".join(lines) + "\n", "<tridiff forward mode>", "exec")
-        self._function = define(code, namespace(SAFE_HELPERS, "real"), "forward_mode")
+        self._function = define(code, namespace(SAFE_HELPERS, "real", {"tangent": tangent}), "forward_mode")
 
     def gradient(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
         """The value, and ∂output/∂input for every input (one pass, vector duals)."""

@@ -41,7 +41,9 @@ def forward_code(graph: Graph, function: str, tangents: bool = False,
             for k, a in enumerate(node.args):
                 if live[a]:
                     partial = partial_code(node.op, k, [val(b) for b in node.args], val(i))
-                    terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(partial, f"d{a} * ({partial})"))
+                    # (tangent(d, ∂): d·∂, but 0 where an input that does not move this argument
+                    # meets an infinite ∂ — 0·inf is no NaN of the input's derivative)
+                    terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(partial, f"tangent(d{a}, {partial})"))
             lines.append(f"    d{i} = {' + '.join(terms)}")
             where.append(i)
     return lines, where, val
