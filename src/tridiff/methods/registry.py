@@ -170,9 +170,16 @@ def _elements(label: str, got: Mapping, shapes: dict[str, tuple[int, ...]], prob
     return out
 
 
+# What a plug-in may give instead of a gradient (its `gives`): a Hessian's or a Jacobian's
+# rows ask it (tridiff.runner.rows), or H·v is judged (runner.hvp); never asked for a gradient.
+WHOLE = ("hessian", "jacobian", "hvp")
+
+
+def gradient_plugins(plugins: Mapping[str, Method]) -> dict[str, Method]:
+    """The plug-ins that give a gradient (not one of WHOLE)."""
+    return {label: m for label, m in plugins.items() if getattr(m, "gives", None) not in WHOLE}
+
+
 def kinds(plugins: Mapping[str, Method]) -> list[Kind]:
-    """Every method of a run: the built-ins, then the plug-ins under their labels (not those
-    that give a whole matrix or H·v, `gives = "hessian"`, `"jacobian"` or `"hvp"`: a Hessian's
-    or a Jacobian's rows ask them, tridiff.runner.rows and runner.hvp)."""
-    return [*BUILT_IN.values(), *(plugin(label, method) for label, method in plugins.items()
-                                  if getattr(method, "gives", None) not in ("hessian", "jacobian", "hvp"))]
+    """Every method of a run: the built-ins, then the plug-ins that give a gradient, under their labels."""
+    return [*BUILT_IN.values(), *(plugin(label, method) for label, method in gradient_plugins(plugins).items())]

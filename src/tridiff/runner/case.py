@@ -16,7 +16,7 @@ from ..cases.ir import Unsupported
 from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
-from ..methods.reference import Number, Reference, Undefined, brief, to_float
+from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
 from ..methods.reference.conditioning import blocked, lost, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
@@ -62,7 +62,7 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
             entry = as_expected(jacobian_point(case, point, run_case, plugins, stop_at) if engines is None else
                                 run_point(case, engines, point), point)
             if case.order == 2 and engines is not None and "gradient" in entry and entry["status"] != "nondifferentiable":
-                with_hessian(case, point, entry, run_case, plugins, stop_at)
+                with_hessian(case, point, entry, run_case, engines.exact, plugins, stop_at)
             done += 1
         if entry["message"]:
             entry["message"] = f"point {number} ({_show_at(point.at)}): {entry['message']}"
@@ -108,9 +108,17 @@ class Engines:
     lower_precisions: tuple[str, ...]
     swept: list[str]                 # the named nodes swept one by one (runner.plan)
     directions: list[list[float]]    # the random unit directions swept along
+    last: tuple | None = None        # the point last asked of the reference, and its answer
 
     def __getitem__(self, label: str) -> Any:
         return self.methods[label][1]
+
+    def exact(self, at: dict[str, float]) -> Exact:
+        """The reference at a point, kept for the point last asked: its Hessian asks again."""
+        key = tuple((name, float(v).hex()) for name, v in at.items())  # (hex: -0.0 is not 0.0)
+        if self.last is None or self.last[0] != key:
+            self.last = (key, self.reference.at(at))
+        return self.last[1]
 
 
 def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
@@ -124,7 +132,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             entry["expect"]["finite_differences"] = [{"node": n, "scheme": s, "h": h, "value": v}
                                                      for n, s, h, v in point.expect_differences]
     try:
-        exact = engines.reference.at(point.at)
+        exact = engines.exact(point.at)
     except Undefined as err:
         stated = " (the case states a value or gradient for it)" if "expect" in entry else ""
         entry.update(status="mismatch" if stated else "error",

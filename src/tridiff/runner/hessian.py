@@ -18,7 +18,8 @@ from ..cases.derivative import NoRule, gradient_nodes, partial_graph
 from ..cases.files import Case, Point
 from ..methods import Method, function_of, taylor
 from ..methods.evaluate import FloatFailure, forward
-from ..methods.reference import Reference, Undefined
+from ..methods.reference import Exact, Undefined
+from ..methods.reference.conditioning import SIDES
 from ..methods.finite import directional_sweep, sweep
 from ..schemes import MIXED_DIFFERENCE, SECOND_DIFFERENCE
 from . import measures, plan
@@ -36,14 +37,15 @@ def element(output: str, row: str, column: str) -> str:
     return f"∂²{output}/∂{row}²" if row == column else f"∂²{output}/∂{row}∂{column}"
 
 
-def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict],
+def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict], exact_at: Callable[[dict], Exact],
                  plugins: Mapping[str, Method] | None = None, stop_at: float | None = None) -> None:
     """The point's `hessian` (or `hessian_note`, why there is none), its rows run by `run`
     (the runner's run_case) until `stop_at`; a wrong element makes the point a mismatch, a
-    row float64 cannot give an error, each named."""
+    row float64 cannot give an error, each named. `exact_at`: the case's reference at a
+    point (its answer for this point is known already: runner.case.Engines.exact)."""
     try:
         values = forward(case.graph, point.at)
-        exact = Reference(case.graph).at(point.at)
+        exact = exact_at(point.at)
     except (FloatFailure, Undefined):
         return
     # the side of each kink as the exact inputs are (float64's rounding may cross one)
@@ -68,8 +70,7 @@ def with_hessian(case: Case, point: Point, entry: dict, run: Callable[..., dict]
 def kink_at(graph, values: list) -> str | None:
     """The first relu or abs at 0, or max or min at a tie, at the point (exact values)."""
     for i, node in enumerate(graph.nodes):
-        args = [values[a] for a in node.args]
-        if node.op in ("relu", "abs") and args[0] == 0 or node.op in ("max", "min") and args[0] == args[1]:
+        if node.op in SIDES and SIDES[node.op](*(values[a] for a in node.args)) == 0:
             return f"{node.op} (node {graph.name_of(i) or i})"
     return None
 
@@ -90,14 +91,14 @@ def hessian(case: Case, point: Point, values: list[float], run: Callable[..., di
         nodes, adjoints = gradient_nodes(graph, values if sides is None else sides)
     except NoRule as err:
         return f"the Hessian is left out: tridiff has no exact rule yet for the derivative of {err.args[0]}′"
-    rows = []
+    rows, function = [], function_of(case)
     for done, wrt in enumerate(inputs):
         if stop_at is not None and time.monotonic() > stop_at:
             return (f"the Hessian is left out: the case's time limit ran out after {done} of its {len(inputs)} rows "
                     "(raise it with --timeout)")
         derived = partial_graph(graph, nodes, adjoints[wrt], wrt)
         result = run(row_case(case, derived, point, "hessian"),
-                     row_methods(plugins or {}, function_of(case), wrt, "hessian"), (), stop_at)
+                     row_methods(plugins or {}, function, wrt, "hessian"), (), stop_at)
         (entry,) = result["points"]
         elements = {k: entry["gradient"][k] for k in inputs if k in entry.get("gradient", {})}
         if "sweep" in elements.get(wrt, {}) and math.isfinite(elements[wrt]["reference"]):

@@ -14,8 +14,9 @@ import numpy as np
 
 from ..cases.files import Case, Point
 from ..methods import Method, function_of
-from ..methods.reference.numbers import digits, to_float
-from . import plan
+from ..methods.reference.numbers import Number, digits, to_float
+from . import measures, plan
+from .judge import WRONG, verdict
 from .rows import exact
 
 
@@ -47,15 +48,14 @@ def products(case: Case, point: Point, found: dict, plugins: Mapping[str, Method
 
 
 def _judged(value: object, truth: mpmath.mpf, scale: mpmath.mpf, tolerance: float) -> dict:
-    entry = {"value": None, "reference_digits": digits(truth), "error": None, "verdict": "wrong"}
+    """The judge's verdict (runner.judge.verdict) on one element, its rounding scale the sum's."""
+    entry = {"value": None, "reference_digits": digits(truth), "error": None, "verdict": WRONG}
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or \
             not math.isfinite(float(value)):
         return entry | {"problem": f"gave {type(value).__name__} {str(value)[:40]!r}, not a finite number"}
-    with mpmath.workdps(60):
-        off = abs(mpmath.mpf(float(value)) - truth)
-        error = to_float(off / abs(truth)) if truth else to_float(off)
-        verdict = "right" if off <= tolerance * abs(truth) else "limited" if off <= tolerance * scale else "wrong"
-    return entry | {"value": float(value), "error": error, "verdict": verdict}
+    off = measures.difference(float(value), truth)
+    said, rel = verdict(float(value), Number(truth, digits(truth), to_float(scale)), off, tolerance)
+    return entry | {"value": float(value), "error": rel if truth else to_float(off), "verdict": said}
 
 
 def wrong(found: dict) -> list[str]:
@@ -65,7 +65,7 @@ def wrong(found: dict) -> list[str]:
         if p["problem"]:
             said.append(f"{label}'s H·v: {p['problem']}")
         for j, e in p["elements"].items():
-            if e["verdict"] == "wrong":
+            if e["verdict"] == WRONG:
                 said.append(f"(H·v)[{j}]: {label} " + (e["problem"] if "problem" in e else
                                                        f"gave {e['value']!r}, exact {e['reference_digits']} "
                                                        f"(relative error {e['error']:.2g})"))

@@ -22,6 +22,7 @@ from ..cases.derivative import subgraph
 from ..cases.files import Case, Point
 from ..methods import Method, function_of
 from ..methods.reference.numbers import to_float
+from ..methods.registry import gradient_plugins
 from . import measures, plan
 from .results import WORST_FIRST, PointResult
 from .rows import exact, named, row_case, row_methods
@@ -40,15 +41,15 @@ def jacobian_point(case: Case, point: Point, run: Callable[..., dict],
     graph = case.graph
     inputs = list(graph.inputs)
     function = function_of(case)
+    # a row is a gradient, each plug-in's to give (torch's adapter walks the row's graph),
+    # and a plug-in that gives the whole Jacobian gives its row
+    gradients = gradient_plugins(plugins or {})
     rows, gradient = [], {}
     for done, (out, node) in enumerate(graph.outputs.items()):
         if stop_at is not None and time.monotonic() > stop_at:
             return {"at": point.at, "status": "error", "message": f"not computed: the case's time limit ran out after "
                     f"{done} of the Jacobian's {len(graph.outputs)} rows (raise it with --timeout)"}
-        # a row is a gradient, each plug-in's to give (torch's adapter walks the row's graph),
-        # and a plug-in that gives the whole Jacobian gives its row
-        asked = {label: m for label, m in (plugins or {}).items() if getattr(m, "gives", None) not in
-                 ("jacobian", "hessian", "hvp")} | row_methods(plugins or {}, function, out, "jacobian")
+        asked = gradients | row_methods(plugins or {}, function, out, "jacobian")
         result = run(row_case(case, subgraph(graph, graph.nodes, node, out), point, "gradient"), asked, (), stop_at)
         (entry,) = result["points"]
         if entry["status"] == "error" and entry["message"]:  # which row: f[1]'s log(-1.0) at z[1]
