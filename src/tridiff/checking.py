@@ -36,6 +36,7 @@ from .runner.hessian import element
 LABEL = "your gradient"
 HESSIAN = "your Hessian"
 JACOBIAN = "your Jacobian"
+YOURS = (("gradient", LABEL), ("Hessian", HESSIAN), ("Jacobian", JACOBIAN))  # what of yours a check judges
 MAX_NOTES = 10  # branches listed by str(); .notes has every one
 MAX_WRONG = 100  # wrong elements listed by str(); .wrong has every one, assert_gradient's message too
 BLACK_BOX = "black box"
@@ -77,11 +78,11 @@ class Check:
         rule = (f"judged against the certified exact value, relative tolerance {self.result['tolerance']:g}"
                 + (f", absolute {self.result['abs_tolerance']:g}" if self.result["abs_tolerance"] else ""))
         if self.wrong:
-            verdict = "; ".join(
-                f"your {what} is wrong at {sum(nodes[n][1] == label for n in self.wrong)} of "
-                f"{sum(node['kind'] in ('input', 'element') for node, used in nodes.values() if used == label)} elements"
-                for what, label in (("gradient", LABEL), ("Hessian", HESSIAN), ("Jacobian", JACOBIAN)) if any(nodes[n][1] == label
-                                                                                      for n in self.wrong)) + f" ({rule})"
+            counts = [(what, sum(nodes[n][1] == label for n in self.wrong),
+                       sum(node["kind"] in ("input", "element") for node, used in nodes.values() if used == label))
+                      for what, label in YOURS]
+            verdict = "; ".join(f"your {what} is wrong at {bad} of {size} elements" for what, bad, size in counts if bad)
+            verdict += f" ({rule})"
         elif self.status == "ok":
             verdict = (f"your {_yours(nodes)} right at every element ({rule})" if judged
                        else "every method is right at every element")
@@ -152,8 +153,8 @@ def _judged_nodes(point: dict, output: str) -> dict[str, tuple[dict, str]]:
 
 def _yours(nodes: dict) -> str:
     """What of yours was judged: "gradient is", "gradient and Hessian are", "Jacobian is"."""
-    said = [what for what, label in (("gradient", LABEL), ("Hessian", HESSIAN), ("Jacobian", JACOBIAN))
-            if any(used == label and label in node["methods"] for node, used in nodes.values())]
+    said = [what for what, label in YOURS if any(used == label and label in node["methods"]
+                                                 for node, used in nodes.values())]
     return " and ".join(said) + (" are" if len(said) > 1 else " is")
 
 
@@ -218,20 +219,19 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
             raise CaseError(f"{name} is not real numbers (numpy reads it as {dtype})",
                             "give floats or arrays of them; tridiff differentiates real functions",
                             file="<python>", field=f"at.{name}")
+    second = hess is not None or order == 2
+    # what a black box says besides (it has no certified second derivative to judge a Hessian by)
+    boxed = said + (["the Hessian is judged only where tracing follows f (a black box has no certified second "
+                     "derivative to judge it against)"] if second else [])
     large = [name for name in wrt if np.size(at[name]) > MAX_ELEMENTS]
     if large:
         return _black_box(f, dict(at), wrt, grad, f"{large[0]} has {np.size(at[large[0]]):,} elements, more than a "
-                          f"case's {MAX_ELEMENTS:,} per array", said)
-    second = hess is not None or order == 2
-    if second:
-        said.append("the Hessian is judged only where tracing follows f (a black box has no certified second "
-                    "derivative to judge it against)")
+                          f"case's {MAX_ELEMENTS:,} per array", boxed)
     try:
         case = traced_case(f, at, wrt, tolerance)
     except Untraceable as err:
-        return _black_box(f, dict(at), wrt, grad, err.problem, said)
+        return _black_box(f, dict(at), wrt, grad, err.problem, boxed)
     if second:
-        said.pop()
         case[0]["order"] = 2
     text, notes = case
     notes = said + notes
@@ -246,7 +246,7 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
     try:
         traced = read_case(text, {}, "<python>")
     except CaseError as err:  # traced, but over a case's limits (its size): f itself can still be judged
-        return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}", said)
+        return _black_box(f, dict(at), wrt, grad, f"the traced function is over a case's limits: {err.problem}", boxed)
     methods = {LABEL: _plugged(grad, dict(at), wrt)} if grad is not None else {}
     if hess is not None:
         methods[HESSIAN] = _plugged_matrix(hess, dict(at), wrt, "hessian")
@@ -254,7 +254,7 @@ def check(f: Callable, at: Mapping[str, Any], grad: Callable | None = None, wrt:
         methods[JACOBIAN] = _plugged_matrix(jac, dict(at), wrt, "jacobian")
     result = run_cases([traced], timeout=timeout, plugins=methods)[0].result
     if result["status"] == "error" and (result["message"] or "").startswith("timed out"):
-        return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}", said)
+        return _black_box(f, dict(at), wrt, grad, f"the traced case {result['message'].split(' (')[0]}", boxed)
     gradient = (result["points"][0].get("gradient") or {}) if result["points"] else {}
     wrong = [name for name, node in gradient.items()
              if (node["errors"].get(LABEL) or {}).get("verdict") == "wrong"]

@@ -43,9 +43,8 @@ class Finding:
 def _case(t: Tree, at: dict[str, float], name: str) -> Case | None:
     """The tree at the point as a case (its gradient's verdicts only); None where the case
     language refuses it (a value it cannot read)."""
-    names = {s.name for s in t.subtrees() if s.op is None}
     try:
-        case = read_case({"name": name, "function": t.text(), "points": [{"at": {n: at[n] for n in sorted(names)}}]},
+        case = read_case({"name": name, "function": t.text(), "points": [{"at": {n: at[n] for n in t.inputs()}}]},
                          {}, "<fuzz>")
     except CaseError:
         return None
@@ -94,7 +93,7 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
                 kind = "wrong" if math.isfinite(got) else "not finite"
                 key = (engine, (small.primitives() or ["input"])[0], kind)
                 if key not in findings or small.size() < findings[key].size:
-                    used = {n: at[n] for n in sorted({s.name for s in small.subtrees() if s.op is None})}
+                    used = {n: at[n] for n in small.inputs()}
                     findings[key] = Finding(engine, key[1], kind, small.text(), used, node, got, exact, t.text(), steps,
                                             small.size(), _nearby(small, used, engine, plugins, timeout))
         if progress is not None:

@@ -40,6 +40,10 @@ class Tree:
         """Its operations, outermost first."""
         return [] if self.op is None else [self.op, *(p for a in self.args for p in a.primitives())]
 
+    def inputs(self) -> list[str]:
+        """The inputs it uses, sorted."""
+        return sorted({s.name for s in self.subtrees() if s.op is None})
+
     def subtrees(self) -> list["Tree"]:
         return [self, *(s for a in self.args for s in a.subtrees())]
 
