@@ -130,11 +130,6 @@ class Graph(Named):
             hit[i] = any(hit[a] for a in self.nodes[i].args)
         return hit
 
-    @property
-    def has_kinks(self) -> bool:
-        """Whether any operation is piecewise (relu, abs, max, min): float64 may round onto its other side."""
-        return any(node.op in ("relu", "abs", "max", "min") for node in self.nodes)
-
     def movable(self) -> list[bool]:
         """Which nodes move when an input or a named step is perturbed: the nodes whose
         adjoints are wanted. A step that is a constant (`w: 0.5`) is named, so it moves."""

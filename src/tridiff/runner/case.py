@@ -17,7 +17,7 @@ from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import blocked, lost, subnormal_scale
+from ..methods.reference.conditioning import blocked, crossed, lost, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
@@ -163,8 +163,10 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     part = parts(entry)  # what the page adds to the verdicts: a failure of one is said, never the point's end
     # Where float64's rounding puts a local derivative out of reach (asin at the 1.0 sin(x)
     # rounds to), a method's failure is float64's limit, not its own: said, not a mismatch.
+    # (where every method answers, only a rounding across a kink is looked for: the piecewise nodes alone)
     blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if broken or any(
-        not math.isfinite(g) for grads in methods.values() for g in grads.values()) or graph.has_kinks else None
+        not math.isfinite(g) for grads in methods.values() for g in grads.values()) else \
+        part("float64", lambda: crossed(graph, values, exact.values), store=False)
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)

@@ -86,24 +86,34 @@ SIDES = {"relu": lambda a: (a > 0) - (a < 0), "abs": lambda a: (a > 0) - (a < 0)
          "max": lambda a, b: (a > b) - (a < b), "min": lambda a, b: (a > b) - (a < b)}
 
 
+def crossed(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
+    """Where float64's rounding puts relu's or abs's argument across 0, or max's or min's two
+    across each other, so that float64 takes the branch the exact function does not — in
+    words; None where it does not (only the piecewise nodes are looked at)."""
+    for node in graph.nodes:
+        if node.op in SIDES and all(math.isfinite(values[a]) for a in node.args) and \
+                SIDES[node.op](*(values[a] for a in node.args)) != SIDES[node.op](*(exact[a] for a in node.args)):
+            a = next(a for a in node.args if mpf(values[a]) != exact[a])
+            return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, the "
+                    f"other side of {OPS[node.op].symbol}'s kink: every float64 evaluation takes the branch the "
+                    "exact function does not")
+    return None
+
+
 def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
     """Where float64's rounding of an argument puts a local derivative out of reach — asin
     at the float 1.0 that sin(x) rounds to, whose derivative is infinite, where at the exact
-    argument it is finite; or relu's argument rounded across 0, max's two across each
-    other, so that float64 takes the other branch — in words; None where nothing does. Then
-    no float64 evaluation of the function as written can give the gradient, whatever the
-    method."""
+    argument it is finite; or where it crosses a kink (crossed) — in words; None where
+    nothing does. Then no float64 evaluation of the function as written can give the
+    gradient, whatever the method."""
+    said = crossed(graph, values, exact)
+    if said:
+        return said
     movable = graph.movable()
     with mpmath.workprec(128):
         for i, node in enumerate(graph.nodes):
             if node.op in ("input", "const") or not all(math.isfinite(values[a]) for a in node.args):
                 continue
-            if node.op in SIDES and SIDES[node.op](*(values[a] for a in node.args)) != \
-                    SIDES[node.op](*(exact[a] for a in node.args)):
-                a = next(a for a in node.args if mpf(values[a]) != exact[a])
-                return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, the "
-                        f"other side of {OPS[node.op].symbol}'s kink: every float64 evaluation takes the branch the "
-                        "exact function does not")
             rounded = [a for a in node.args if mpf(values[a]) != exact[a]]
             if not rounded or not _out_of_reach(node.op, [mpf(values[a]) for a in node.args], movable, node.args):
                 continue
