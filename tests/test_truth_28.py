@@ -17,24 +17,6 @@ _spec = importlib.util.spec_from_file_location("truth_28", ROOT / "scripts" / "t
 truth = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(truth)
 
-# Findings still open — each a fault of the symbolic method or of the judge, not of the truth:
-# every finding of such a case must say this (the case's other checks still hold).
-KNOWN = {
-    # sympy's derivatives 1/sqrt(1 - x**2) and 1 - tanh(x)**2 lose the digits that backprop's
-    # 1/sqrt((1 - x)(1 + x)) and 1/cosh(x)**2 keep: symbolic is wrong where float64 is not
-    "asin-edges": "built-in symbolic",
-    "acos-edges": "built-in symbolic",
-    "tanh-edges": "built-in symbolic",
-    # sympy's formulas overflow in Python's math (x**2 at 1.5e154, exp(700)) where float64's
-    # answer is 0 or a subnormal: symbolic raises, the point is a mismatch
-    "sigmoid-edges": "built-in symbolic gave no",
-    "atan-edges": "built-in symbolic gave no",
-    "reciprocal-edges": "built-in symbolic gave no",
-    "logistic-loss": "built-in symbolic gave no",
-    "sigmoid-sum": "built-in symbolic gave no",
-}
-
-
 def run(spec: dict) -> dict:
     return run_case(read_case(truth.case_data(spec), {}, "<truth-28>"))
 
@@ -43,9 +25,6 @@ def run(spec: dict) -> dict:
 def test_every_verdict_agrees_with_the_truth(spec):
     found, counts = truth.check(spec, run(spec))
     assert counts["points"] == len(spec["points"])
-    if spec["name"] in KNOWN:
-        assert found, "fixed: take it out of KNOWN"
-        found = [f for f in found if KNOWN[spec["name"]] not in f]
     assert found == []
 
 

@@ -15,8 +15,6 @@ change a number.
 """
 from __future__ import annotations
 
-import functools
-import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -24,9 +22,9 @@ import mpmath
 import sympy as sp
 
 from ..cases.ir import Graph, Node
-from ..ops import OPS
 from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
+from .sympy_forms import MODULES, SYMPY_OPS, printer
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
@@ -43,19 +41,6 @@ PREDICTED_MAX_SIZE = SYMBOLIC_MAX_SIZE
 SYMBOLIC_MAX_SHAPES = 500
 # Digits at which the chain rule's factors are computed, until two agree (_value_at)
 CHAIN_DIGITS = (60, 120, 240, 480, 960, 1920)
-
-
-SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()}
-_LAMBDIFY_MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
-                      # relu' is Heaviside(v), 0 at the kink as backprop takes it; max' is
-                      # Heaviside(a - b, 1/2), half at a tie as backprop takes it
-                      "Heaviside": lambda v, at_zero=0.0: 1.0 if v > 0 else 0.0 if v < 0 else float(at_zero),
-                      # the second derivative of abs or relu: zero away from the kink
-                      "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf,
-                      # max and min of any number of arguments (ops._sympy_pick), left to right
-                      # as the graph computes them
-                      "max": lambda *v: functools.reduce(OPS["max"].real, v),
-                      "min": lambda *v: functools.reduce(OPS["min"].real, v)}, "math"]
 
 
 class NotDefined(ArithmeticError):
@@ -96,8 +81,8 @@ class Shape:
         if self.compiled is None:
             slots = [_slot(j) for j in range(len(self.partials))]
             # (docstring_limit 0: no docstring, which would print every expression once more)
-            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=_LAMBDIFY_MODULES, cse=True,
-                                        docstring_limit=0)
+            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=MODULES, printer=printer(),
+                                        cse=True, docstring_limit=0)
         return self.compiled
 
 

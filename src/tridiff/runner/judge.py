@@ -41,14 +41,15 @@ RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by
 
 
 def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
-            absolute: float = 0.0, blocked: bool = False) -> tuple[str, float | None]:
+            absolute: float = 0.0, blocked: bool = False, failing: bool = False) -> tuple[str, float | None]:
     """right, limited (by float64) or wrong: the module's rule, on `off` = |got − exact|
     exact (measures.difference: its float is 0.0 below 5e-324, exp(-800) against 0.0);
     `absolute`: the case's abs_tolerance, also right within it; `blocked`: float64's
-    rounding put a local derivative out of reach, so no number is its limit too. And the
-    relative error, from the same exact difference."""
+    rounding put a local derivative out of reach, so no number is its limit too; `failing`:
+    the chain rule's numbers leave float64's range (conditioning.out_of_range), so inf or
+    nan is. And the relative error, from the same exact difference."""
     if off is None:
-        return (LIMITED if blocked else WRONG), math.inf
+        return (LIMITED if blocked or failing else WRONG), math.inf
     abs_err = float(off)
     with mpmath.workdps(measures.DIGITS):
         rel = float(off / abs(exact.exact)) if exact.exact else None
@@ -76,7 +77,7 @@ def digits_right(rel_error: float | None) -> int | None:
 
 
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
-          judged: bool = True, absolute: float = 0.0, blocked: bool = False) -> list[str]:
+          judged: bool = True, absolute: float = 0.0, blocked: bool = False, failing: bool = False) -> list[str]:
     """Record each method's gradient, errors and verdict at one node; return the wrong ones
     as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
     reference is not certain enough)."""
@@ -89,7 +90,7 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
         got = grads[name]
         off = measures.difference(got, exact.exact)
         abs_err = math.inf if off is None else float(off)
-        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked)
+        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked, failing)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got
@@ -230,18 +231,19 @@ OWN_FORMULA = 100  # roundings a method may make beyond the function's own befor
 
 
 def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str, blocked: str | None = None,
-            failures: list[str] = ()) -> str | None:
+            failures: list[str] = (), how: str = "evaluation") -> str | None:
     """Where some method is limited by float64: each such node's `float64` entry (how many
     digits float64 may lose there, where and why, the rewrite that avoids it) for the first
     EXPLAINED of them; and the point's message, naming the first. `blocked`: why no float64
-    evaluation can give the gradient here (conditioning.blocked), `failures` the methods'."""
+    `how` can give the gradient here (conditioning.blocked: no evaluation; out_of_range: no
+    chain rule), `failures` the methods'."""
     found = [(name, node) for name, node in gradient.items()
              if any(e.get("verdict") == LIMITED for e in node["errors"].values())]
     if blocked:
         for _, node in found[:EXPLAINED]:
             node["float64"] = {"condition": math.inf, "digits_lost": None, "why": blocked, "rewrite": None}
         said = f"{failures[0]}; " if failures else ""
-        return (f"limited by float64: {said or blocked + '; '}no float64 evaluation of {output} as written can give "
+        return (f"limited by float64: {said or blocked + '; '}no float64 {how} of {output} as written can give "
                 f"its gradient here (the exact one is in the table)")
     if not found:
         return None

@@ -1,0 +1,147 @@
+"""What the symbolic method differentiates with and compiles to: sympy's functions, but with
+the derivatives float64 can compute, and a compiled namespace with float64's own overflow.
+
+sympy's own derivatives are right as mathematics and lose in float64 what the function as
+written keeps — each the backprop engine's rule (tridiff.ops) written for sympy:
+- tanh′ = 1 - tanh(u)**2 cancels to 0.0 where |u| > 19 (exactly 1.7e-17 at u = 20): sech(u)**2;
+- asin′ = 1/sqrt(1 - u**2) rounds u**2 away near |u| = 1: 1/sqrt((1 - u)(1 + u));
+- atan′ = 1/(1 + u**2) overflows in u**2 past |u| = 1.3e154: datan(u), ops' rule;
+- sigmoid written 1/(1 + exp(-u)) has exp(-u)/(1 + exp(-u))**2, inf/inf at u = -750: sigmoid
+  is a function of its own here, sigmoid′ = sigmoid(u)·sigmoid(-u); softplus′ is sigmoid.
+Python's math raises OverflowError where float64 gives inf (exp(750), (1.5e154)**2), which
+made 1/(1 + u**2) fail where float64's answer is 0.0: the compiled code gets float64's inf.
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import sympy as sp
+from sympy.printing.pycode import PythonCodePrinter
+
+from ..ops import OPS, _datan, _sigmoid
+
+
+class tanh(sp.tanh):  # noqa: N801 (printed, and compiled to math.tanh, by its class name)
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.sech(self.args[0]) ** 2
+
+
+class asin(sp.asin):  # noqa: N801
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return 1 / sp.sqrt((1 - u) * (1 + u))
+
+
+class acos(sp.acos):  # noqa: N801
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return -1 / sp.sqrt((1 - u) * (1 + u))
+
+
+class datan(sp.Function):  # noqa: N801
+    """1/(1 + u**2), atan's derivative, printed so; compiled as ops' rule, which divides
+    by u twice past |u| = 1e150, where u**2 overflows and the result is merely tiny."""
+
+    def _eval_rewrite_as_Pow(self, u, **kwargs):
+        return 1 / (1 + u ** 2)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return self._eval_rewrite_as_Pow(self.args[0]).diff(self.args[0])
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_Pow(self.args[0])._eval_evalf(prec)
+
+    def _sympystr(self, printer) -> str:
+        return printer.doprint(self._eval_rewrite_as_Pow(self.args[0]))
+
+
+class atan(sp.atan):  # noqa: N801
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return datan(self.args[0])
+
+
+class sigmoid(sp.Function):  # noqa: N801
+    """1/(1 + exp(-u)), kept whole: its derivative is sigmoid(u)·sigmoid(-u)."""
+
+    @classmethod
+    def eval(cls, u):
+        return sp.S.Half if u == 0 else None
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return sigmoid(u) * sigmoid(-u)
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return 1 / (1 + sp.exp(-u))
+
+    def _eval_evalf(self, prec):  # (the chain rule's factors at 60 digits and more)
+        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+
+
+class softplus(sp.Function):  # noqa: N801
+    """log(1 + exp(u)): its derivative is sigmoid(u)."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sigmoid(self.args[0])
+
+    def _eval_rewrite_as_exp(self, u, **kwargs):
+        return sp.log(1 + sp.exp(u))
+
+    def _eval_evalf(self, prec):
+        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
+
+
+SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()} | {
+    "tanh": tanh, "asin": asin, "acos": acos, "atan": atan, "sigmoid": sigmoid, "softplus": softplus}
+
+
+def _overflows(fn, odd: bool = False):
+    """fn, with float64's inf (-inf for an odd fn at a negative argument) where Python's
+    math raises OverflowError."""
+    def safe(a: float) -> float:
+        try:
+            return fn(a)
+        except OverflowError:
+            return math.copysign(math.inf, a) if odd else math.inf
+    return safe
+
+
+def _power(a: float, b: float) -> float:
+    """a**b with float64's overflow: ±inf, the sign a negative base to an odd power has."""
+    try:
+        return a ** b
+    except OverflowError:
+        return -math.inf if a < 0 and float(b).is_integer() and int(b) % 2 else math.inf
+
+
+class Printer(PythonCodePrinter):
+    """Powers through _power (square roots stay math.sqrt: they cannot overflow)."""
+
+    def _print_Pow(self, expr, rational=False):
+        if expr.exp in (sp.S.Half, -sp.S.Half):
+            return super()._print_Pow(expr, rational)
+        return f"power({self._print(expr.base)}, {self._print(expr.exp)})"
+
+
+MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
+            # relu' is Heaviside(v), 0 at the kink as backprop takes it; max' is
+            # Heaviside(a - b, 1/2), half at a tie as backprop takes it
+            "Heaviside": lambda v, at_zero=0.0: 1.0 if v > 0 else 0.0 if v < 0 else float(at_zero),
+            # the second derivative of abs or relu: zero away from the kink
+            "DiracDelta": lambda v, k=0: 0.0 if v != 0 else math.inf,
+            # max and min of any number of arguments (ops._sympy_pick), left to right
+            # as the graph computes them
+            "max": lambda *v: functools.reduce(OPS["max"].real, v),
+            "min": lambda *v: functools.reduce(OPS["min"].real, v),
+            # sech without cosh's overflow (cosh(800) is beyond float64, sech(800) is 0)
+            "sech": lambda v: 2.0 * math.exp(-abs(v)) / (1.0 + math.exp(-2.0 * abs(v))),
+            "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real, "power": _power,
+            "exp": _overflows(math.exp), "expm1": _overflows(math.expm1), "cosh": _overflows(math.cosh),
+            "sinh": _overflows(math.sinh, odd=True)}, "math"]
+
+
+def printer() -> Printer:
+    """The printer lambdify would make for MODULES, printing powers through _power."""
+    return Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                    "user_functions": {name: name for name in MODULES[0]}})

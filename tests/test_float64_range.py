@@ -1,0 +1,70 @@
+"""Where the chain rule's own numbers leave float64's range though the gradient does not
+(issue 32's findings on tridiff's own engines): an adjoint below 4.9e-324, a local
+derivative beyond 1.8e308. A failure there is float64's limit; a finite wrong answer is
+still wrong. Expected values by hand in mpmath."""
+import math
+
+import mpmath
+import pytest
+
+from tridiff.cases.files import read_case
+from tridiff.runner.case import run_case
+
+
+def run(function: str, at: dict, plugins=None) -> dict:
+    case = read_case({"name": "t", "function": function, "points": [{"at": at}]}, {}, "<test>")
+    return run_case(case, plugins)["points"][0]
+
+
+def test_an_adjoint_below_float64s_range_is_float64s_limit():
+    # ∂(y/sinh x)/∂(sinh x) = -y/sinh²(x) is -2.2e-606 at x = 709.7, y = 1e10: it underflows
+    # in every float64 chain rule, while ∂/∂x = -y·cosh(x)/sinh²(x) is a normal number
+    def off(function, at):
+        return {"x": 1.0, "y": 0.0}
+    point = run("y / sinh(x)", {"x": 709.7, "y": 1e10}, {"off": off})
+    with mpmath.workdps(60):
+        x = mpmath.mpf(709.7)
+        want = -1e10 * mpmath.cosh(x) / mpmath.sinh(x) ** 2
+    assert float(want) == pytest.approx(-1.8e-298, rel=0.1)
+    assert float(point["gradient"]["x"]["reference_digits"]) == pytest.approx(float(want), rel=1e-14)
+    node = point["gradient"]["x"]
+    assert node["methods"]["backprop"] == 0.0 and node["errors"]["backprop"]["verdict"] == "limited"
+    assert node["errors"]["symbolic"]["verdict"] == "limited"
+    assert node["errors"]["off"]["verdict"] == "wrong"  # 1.0 is beyond what float64 may lose
+
+
+def test_a_local_derivative_beyond_float64s_range_is_float64s_limit():
+    # ∂(y/y)/∂y's two partials are ±1/y = ±2.0e323 at the smallest subnormal: inf - inf
+    point = run("x / (y / y)", {"x": 1.5, "y": 5e-324})
+    assert point["status"] == "limited", point["message"]
+    assert "beyond float64's range" in point["message"]
+    assert point["gradient"]["y"]["reference"] == 0.0 and point["gradient"]["x"]["reference"] == 1.0
+
+
+def test_a_finite_wrong_answer_there_is_still_wrong():
+    def off(function, at):  # right for x, and 1.0 for y (exact: 0)
+        return {"x": 1.0, "y": 1.0}
+    point = run("x / (y / y)", {"x": 1.5, "y": 5e-324}, {"off": off})
+    assert point["gradient"]["y"]["errors"]["off"]["verdict"] == "wrong"
+    assert point["status"] == "mismatch"
+
+
+@pytest.mark.parametrize("function, x, exact", [
+    # sympy's own derivatives lose these; the symbolic method's forms keep them
+    ("tanh(x)", -29.98, lambda x: 1 / mpmath.cosh(x) ** 2),
+    ("tanh(3*x)", 10.0, lambda x: 3 / mpmath.cosh(3 * x) ** 2),
+    ("asin(x)", 0.999999, lambda x: 1 / mpmath.sqrt(1 - x ** 2)),
+    ("acos(x)", -0.99999999, lambda x: -1 / mpmath.sqrt(1 - x ** 2)),
+    ("atan(x)", 1.5e154, lambda x: 1 / (1 + x ** 2)),
+    ("sigmoid(x)", -700.0, lambda x: mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2),
+    ("2 * sigmoid(x)", 40.0, lambda x: 2 * mpmath.exp(-x) / (1 + mpmath.exp(-x)) ** 2),
+    ("softplus(x)", 750.0, lambda x: 1 / (1 + mpmath.exp(-x))),
+    ("softplus(-x)", -750.0, lambda x: -1 / (1 + mpmath.exp(x))),
+])
+def test_the_symbolic_method_is_right_where_the_function_as_written_is(function, x, exact):
+    point = run(function, {"x": x})
+    with mpmath.workdps(60):
+        want = float(exact(mpmath.mpf(x)))
+    got = point["gradient"]["x"]["methods"]["symbolic"]
+    assert math.isfinite(got) and abs(got - want) <= 1e-12 * abs(want), (got, want)
+    assert point["gradient"]["x"]["errors"]["symbolic"]["verdict"] == "right"
