@@ -41,12 +41,23 @@ def test_a_local_derivative_beyond_float64s_range_is_float64s_limit():
     assert point["gradient"]["y"]["reference"] == 0.0 and point["gradient"]["x"]["reference"] == 1.0
 
 
-def test_a_finite_wrong_answer_there_is_still_wrong():
-    def off(function, at):  # right for x, and 1.0 for y (exact: 0)
-        return {"x": 1.0, "y": 1.0}
-    point = run("x / (y / y)", {"x": 1.5, "y": 5e-324}, {"off": off})
+def test_a_nan_where_nothing_leaves_float64s_range_is_wrong():
+    def off(function, at):
+        return {"x": 1.0, "y": math.nan}
+    point = run("x / (y / y)", {"x": 1.5, "y": 0.75}, {"off": off})
     assert point["gradient"]["y"]["errors"]["off"]["verdict"] == "wrong"
     assert point["status"] == "mismatch"
+
+
+def test_a_rounding_scale_beyond_float64s_range_excuses_any_answer():
+    # cos(y*y) at y = 1e150: float64 rounds y*y = 1e300 by up to 6e283, thousands of
+    # periods of cos: no float64 digit of the gradient exists (its sec² could overflow too)
+    def off(function, at):
+        return {"y": math.nan}
+    point = run("cos(y * y)", {"y": 1e150}, {"off": off})
+    node = point["gradient"]["y"]
+    assert node["scale"] == math.inf and point["status"] == "limited"
+    assert node["errors"]["backprop"]["verdict"] == node["errors"]["off"]["verdict"] == "limited"
 
 
 @pytest.mark.parametrize("function, x, exact", [

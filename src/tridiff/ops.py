@@ -120,6 +120,26 @@ def _datan(x: float) -> float:
     return 1.0 / (1.0 + x * x) if abs(x) <= 1e150 else (1.0 / x) / x
 
 
+def _dpow(a: float, b: float, out: float) -> float:
+    """∂(a**b)/∂a = b·a^(b-1). Where a^(b-1) alone leaves float64's range and the product
+    does not (a = 1e-323, b = 5e-324: 1e323, and 0.5), as (b/a)·out; at a = 0 with b < 1,
+    IEEE's ±inf (0 where b = 0: a**0 is 1 everywhere)."""
+    try:
+        return b * math.pow(a, b - 1.0)
+    except OverflowError:
+        return (b / a) * out
+    except ValueError:
+        if a == 0:
+            return 0.0 if b == 0 else math.copysign(math.inf, b)
+        raise
+
+
+def _dpow_b(a: float, out: float) -> float:
+    """∂(a**b)/∂b = a**b·log(a); 0 at a = 0 where a**b is 0 (b > 0): 0**b is 0 for every
+    such b, though log(0) is not a number."""
+    return 0.0 if a == 0 and out == 0 else out * math.log(a)
+
+
 def _vsigmoid(x):
     z = np.exp(-np.abs(x))  # never overflows; both branches of _sigmoid at once
     return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z))
@@ -161,7 +181,7 @@ OPS: dict[str, Op] = {
     "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), lambda sp: operator.mul, ieee=True),
     "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"),
               lambda sp: operator.truediv, ieee=True),
-    "pow": Op(2, "**", math.pow, operator.pow, np.power, ("{1} * pow({0}, {1} - 1.0)", "{out} * log({0})"),
+    "pow": Op(2, "**", math.pow, operator.pow, np.power, ("dpow({0}, {1}, {out})", "dpow_b({0}, {out})"),
               lambda sp: operator.pow),
     "neg": Op(1, "-", operator.neg, operator.neg, operator.neg, ("-1.0",), lambda sp: operator.neg, ieee=True),
     "pos": Op(1, "+", operator.pos, operator.pos, operator.pos, ("1.0",), lambda sp: _same, ieee=True),
@@ -224,7 +244,8 @@ def _sympy_pick(name: str):
     (a factor_terms per pair): n² for the max of n elements, built again for each
     derivative and each substitution — 402 s for the chain rule of a 10-class softmax, 55 s
     for sympy to differentiate one of 40. These compare numbers only. Like Max, they
-    flatten (max(max(a, b), c) is max(a, b, c)), and the derivative in an argument is
+    flatten (max(max(a, b), c) is max(a, b, c)) and keep one argument once (max(x, x) is
+    x), and the derivative in an argument is
     Max's, Heaviside(a − max(the others)): ½ at a tie of two, as backprop takes max(a, b).
     At a tie of three or more each tied argument gets ½, where backprop's chain of
     two-argument maxes gives ¼, ¼, ½: a kink either way, which the reference judges from
@@ -241,7 +262,11 @@ def _sympy_picks() -> dict:
             flat = [b for a in args for b in (a.args if a.func is cls else (a,))]
             if all(a.is_Number for a in flat):
                 return functools.reduce(fold, flat)  # exact numbers, left to right as the graph folds
-            return cls(*flat) if len(flat) != len(args) else None
+            # max(x, max(x, x)) is x: one argument once (three ½s at the tie would make 1.5)
+            unique = list(dict.fromkeys(flat))
+            if len(unique) == 1:
+                return unique[0]
+            return cls(*unique) if len(unique) != len(args) else None
 
         def fdiff(self, argindex: int = 1):
             args = self.args
@@ -261,7 +286,8 @@ def _cosh(x: float) -> float:
 
 SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math.sin, "cosh": math.cosh,
                   "sigmoid": _sigmoid, "step": _step, "sign": _sign, "exp": math.exp, "sqrt": math.sqrt,
-                  "sinh": math.sinh, "above": _above, "datan": _datan}
+                  "sinh": math.sinh, "above": _above, "datan": _datan, "dpow": _dpow, "dpow_b": _dpow_b,
+                  "times": lambda g, p: g * p if g and p else 0.0}
 # Slower but never raising OverflowError where the exact result is merely tiny.
 SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
 VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,
@@ -270,7 +296,8 @@ VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, 
                   "sigmoid": _vsigmoid, "step": lambda a: np.greater(a, 0).astype(float), "sign": np.sign,
                   "exp": np.exp, "sqrt": np.sqrt, "sinh": np.sinh,
                   "above": lambda a, b: np.greater(a, b) + 0.5 * np.equal(a, b),
-                  "datan": lambda a: 1.0 / (1.0 + np.square(a))}
+                  "datan": lambda a: 1.0 / (1.0 + np.square(a)), "dpow": lambda a, b, out: b * np.power(a, b - 1.0),
+                  "dpow_b": lambda a, out: np.where((a == 0) & (out == 0), 0.0, out * np.log(a))}
 
 
 
@@ -304,7 +331,7 @@ LOW_HELPERS = {"pow": rounded(math.pow, 2), "log": rounded(math.log), "cos": rou
                "sin": rounded(math.sin), "cosh": rounded(_cosh), "sigmoid": rounded(_sigmoid),
                "step": lambda a: np.result_type(a).type(a > 0), "sign": np.sign, "exp": rounded(math.exp),
                "sqrt": rounded(math.sqrt), "sinh": rounded(math.sinh), "above": rounded(_above, 2),
-               "datan": rounded(_datan)}
+               "datan": rounded(_datan), "dpow": rounded(_dpow, 3), "dpow_b": rounded(_dpow_b, 2)}
 # Each primitive in a lower precision: IEEE arithmetic in numpy (the same everywhere), the rest rounded.
 LOW_RULES = {name: op.vector if op.ieee else rounded(op.real, op.arity) for name, op in OPS.items()}
 

@@ -23,10 +23,13 @@ MAX_WORK = 20_000_000
 def tangent(d, local: float):
     """A tangent (over the inputs) times a local derivative. Where the local derivative is
     infinite — it overflowed: ∂(a/b)/∂b = −out/b at a tiny b — an input whose tangent here is
-    exactly 0 does not move this argument at all: its term is 0, not 0·inf = NaN (reverse
-    mode never forms that product)."""
+    exactly 0 does not move this argument at all: its term is 0, not 0·inf = NaN; and where
+    the local derivative is exactly 0 (min's unchosen argument), neither does a tangent
+    that overflowed on the way (backprop's times() is the same rule)."""
     product = d * local
-    return product if np.isfinite(local) else np.where(np.asarray(d) == 0, 0.0, product)
+    if np.isfinite(local) and local != 0:
+        return product
+    return np.where(np.isnan(product) & ((np.asarray(d) == 0) | (local == 0)), 0.0, product)
 
 
 class ForwardMode:

@@ -24,7 +24,7 @@ import sympy as sp
 from ..cases.ir import Graph, Node
 from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
-from .sympy_forms import MODULES, SYMPY_OPS, printer
+from .sympy_forms import MODULES, SYMPY_OPS, WIDE, WIDE_MODULES, printer
 
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
@@ -76,6 +76,7 @@ class Shape:
     partials: list[sp.Expr]
     size: int            # sympy nodes of the partials together
     compiled: object = None
+    widened: object = None
 
     def compile(self):
         if self.compiled is None:
@@ -84,6 +85,14 @@ class Shape:
             self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=MODULES, printer=printer(),
                                         cse=True, docstring_limit=0)
         return self.compiled
+
+    def wide(self):
+        """The same, at float64's 53 bits without its exponent range (sympy_forms.WIDE)."""
+        if self.widened is None:
+            slots = [_slot(j) for j in range(len(self.partials))]
+            self.widened = sp.lambdify(slots, [self.expr, *self.partials], modules=WIDE_MODULES, cse=True,
+                                       docstring_limit=0)
+        return self.widened
 
 
 @dataclass
@@ -281,7 +290,14 @@ class SymbolicCase:
             except (RecursionError, SyntaxError, MemoryError) as err:  # Python's compiler refuses deep code
                 self.over_budget = f"sympy's derivative of {unit.name} is too deep to compile ({type(err).__name__})"
                 raise OverBudget(self.over_budget) from None
-            out = compiled(*(values[u] for u in unit.uses))
+            args = [values[u] for u in unit.uses]
+            try:
+                out = None if any(v and not 1 / WIDE < abs(v) < WIDE for v in args) else compiled(*args)
+            except (ZeroDivisionError, OverflowError):  # perhaps an intermediate beyond float64's range
+                out = None
+            if out is None:
+                with mpmath.workprec(53):
+                    out = unit.shape.wide()(*map(mpmath.mpf, args))
             values[unit.node] = _real(out[0])
             partials[unit.node] = [_real(p) for p in out[1:]]
         adjoint = {i: 0.0 for i in self.symbol}
@@ -355,6 +371,6 @@ def _size(expr: sp.Expr, limit: int) -> int:
 def _real(v: object) -> float:
     """A compiled derivative's value as a float; Python's ** gives complex numbers for a
     negative base ((-1.5)**2.5), where the real function is not defined."""
-    if isinstance(v, complex):
+    if isinstance(v, (complex, mpmath.mpc)):
         raise NotDefined(f"the value {v} is not real")
     return float(v)

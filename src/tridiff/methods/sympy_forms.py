@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import math
 
+import mpmath
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
@@ -145,3 +146,17 @@ def printer() -> Printer:
     """The printer lambdify would make for MODULES, printing powers through _power."""
     return Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                     "user_functions": {name: name for name in MODULES[0]}})
+
+
+# The same forms at float64's 53 bits with an exponent that never leaves its range (mpmath):
+# where a point's numbers are beyond 1e±100, sympy's expanded forms — y**2 in ∂(x/y)/∂y,
+# (y**2 + 1)**(3/2) in cos(atan(y))′ — can overflow or underflow where the function as
+# written does not. Each operation is rounded to 53 bits, as float64's is.
+WIDE = 1e100
+WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
+                 "Heaviside": lambda v, at_zero=0.0: mpmath.mpf(1 if v > 0 else 0 if v < 0 else at_zero),
+                 "DiracDelta": lambda v, k=0: mpmath.mpf(0) if v != 0 else mpmath.inf,
+                 "max": MODULES[0]["max"], "min": MODULES[0]["min"],
+                 "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
+                 "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p},
+                "mpmath"]

@@ -164,14 +164,15 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # Where float64's rounding puts a local derivative out of reach (asin at the 1.0 sin(x)
     # rounds to), a method's failure is float64's limit, not its own: said, not a mismatch.
     # (where every method answers, only a rounding across a kink is looked for: the piecewise nodes alone)
-    blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if broken or any(
-        not math.isfinite(g) for grads in methods.values() for g in grads.values()) else \
+    failing = broken or any(not math.isfinite(g) for grads in methods.values() for g in grads.values())
+    blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if failing else \
         part("float64", lambda: crossed(graph, values, exact.values), store=False)
     # Where the chain rule's own numbers leave float64's range, a failure (inf, nan, an
-    # overflow) is float64's limit too; a finite answer is still judged by its scale.
-    beyond = not blocked_by and (broken or any(not math.isfinite(g) for grads in methods.values() for g in grads.values())) \
-        and part("float64", lambda: out_of_range(graph, exact.trace), store=False)
-    blocked_by = blocked_by or beyond
+    # overflow) is float64's limit too; a finite answer is still judged by its scale
+    # (and an infinite scale there excuses nothing else: judge.verdict).
+    beyond = not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values())) \
+        and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)
+    blocked_by = blocked_by or (failing and beyond)
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
@@ -210,7 +211,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
-                           blocked=bool(blocked_by) and not beyond, failing=bool(beyond))
+                           blocked=bool(blocked_by) and blocked_by != beyond, failing=bool(beyond))
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
             node.update(part("finite_differences", lambda: sweeps.convergence(
@@ -222,9 +223,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                     p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
                                        found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
-    if any(found for found, _, _ in wrong.values()) and any(v and abs(v) < TINY for v in (*values, *exact.trace.adjoint)):
+    if any(found for found, _, _ in wrong.values()) and (
+            any(abs(v) < TINY for v in values) or any(a and abs(a) < TINY for a in exact.trace.adjoint)):
         # float64's subnormals round to 2^-1074 whatever the value: their allowance, where it
-        # matters — a value's, or an adjoint's (∂(y/sinh x)/∂sinh x at x = 709.7 is 1e-616)
+        # matters — a value's (y*y at y = 1e-300 is 0.0), or an adjoint's (∂(y/sinh x)/∂sinh x
+        # at x = 709.7 is 1e-616)
         extra = part("float64", lambda: subnormal_scale(graph, exact.trace, values), store=False)
         for name, (found, number, judging) in list(wrong.items()) if extra else ():
             if found:
@@ -235,7 +238,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
                                               graph.output_name, blocked_by, broken if blocked_by else [],
-                                              "chain rule" if beyond else "evaluation"), store=False)
+                                              "chain rule" if beyond and blocked_by == beyond else "evaluation"), store=False)
     if engines.directions:
         part("directions", lambda: sweeps.directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))

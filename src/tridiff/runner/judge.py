@@ -48,17 +48,21 @@ def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
     rounding put a local derivative out of reach, so no number is its limit too; `failing`:
     the chain rule's numbers leave float64's range (conditioning.out_of_range), so inf or
     nan is. And the relative error, from the same exact difference."""
-    if off is None:
-        return (LIMITED if blocked or failing else WRONG), math.inf
+    if off is None:  # (an infinite scale: float64's rounding may reach inf or nan too, see below)
+        return (LIMITED if blocked or failing or math.isinf(exact.scale) else WRONG), math.inf
     abs_err = float(off)
     with mpmath.workdps(measures.DIGITS):
         rel = float(off / abs(exact.exact)) if exact.exact else None
         if off <= max(tolerance * abs(exact.exact), absolute):
             return RIGHT, rel
-    # Where the terms themselves overflow float64 the scale is inf, which would excuse any
-    # answer: nothing is limited by float64 there. (A few units in the last place of a
-    # subnormal are float64's own resolution there.)
-    if got == exact.float or (math.isfinite(exact.scale) and abs_err <= tolerance * exact.scale + SUBNORMAL_SLACK):
+    # A scale beyond float64's range (inf) is float64 losing every digit and more: cos(y*y)
+    # at y = 1e150, whose argument float64 rounds by 1e284 periods, has no float64 digit
+    # to give, and any finite answer is that limit — unless it is inf because the chain
+    # rule's own numbers overflow (`failing`: ±1/x in log(x) - log(x) + x at 5e-324), where
+    # float64 can give only inf or nan, and a finite answer is judged as any other. (A few
+    # units in the last place of a subnormal are float64's own resolution there.)
+    scale = exact.scale if math.isfinite(exact.scale) or not failing else 0.0
+    if got == exact.float or abs_err <= tolerance * scale + SUBNORMAL_SLACK:
         return LIMITED, rel
     return (LIMITED if blocked else WRONG), rel  # (blocked: float64's own branch is the other one)
 

@@ -18,8 +18,9 @@ class Adjoints:
     back once no node needs it, so the frame stays small however large the graph."""
 
     def __init__(self, graph: Graph, live: list[bool], val: Callable[[int], str], named: set[int],
-                 prefix: str = "", indent: str = "    "):
+                 prefix: str = "", indent: str = "    ", careful: bool = False):
         self.graph, self.live, self.val, self.named = graph, live, val, named
+        self.careful = careful  # each term through times(): an exact 0 factor makes it 0, not 0·inf = nan
         self.prefix, self.indent = prefix, indent
         self.adjoint: dict[int, str] = {}
         self.owns: set[int] = set()
@@ -86,7 +87,8 @@ class Adjoints:
         for k, a in enumerate(node.args):
             if self.live[a]:
                 partial = partial_code(node.op, k, args, self.val(i))
-                term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, f"{g} * ({partial})")
+                term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, f"times({g}, {partial})" if self.careful
+                                                       else f"{g} * ({partial})")
                 self.contribute(a, term, i, shareable=term == g)
         if i not in self.named:
             self.release(g)

@@ -57,12 +57,13 @@ class Generated(NamedTuple):
 
 
 def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = None,
-           inline: bool = False) -> Generated:
+           inline: bool = False, careful: bool = False) -> Generated:
     """The generated function: forward pass, then backward pass; repeated blocks as loops.
 
     It returns the output's value and the named nodes' adjoints; with `every_node`, the
     value and adjoint of every node (for the circuit picture). Without `blocks` and
-    `inline`, each line computes one node's value or one contribution to an adjoint."""
+    `inline`, each line computes one node's value or one contribution to an adjoint;
+    `careful`: each contribution through times(), where an exact 0 factor gives 0."""
     nodes = graph.nodes
     blocks = [] if every_node or blocks is None else blocks
     live = graph.movable()
@@ -102,7 +103,8 @@ def source(graph: Graph, every_node: bool = False, blocks: list[Block] | None = 
         lines.append("    " + op_code(graph, i, val))
         where.append(i)
 
-    adjoints = Adjoints(graph, live, val, set(range(len(nodes))) if every_node else set(graph.named.values()))
+    adjoints = Adjoints(graph, live, val, set(range(len(nodes))) if every_node else set(graph.named.values()),
+                        careful=careful)
     adjoints.write(f"{adjoints.own(graph.output)} = 1.0", graph.output)
     last = {block.ops[-1]: j for j, block in enumerate(blocks)}
     i = graph.output

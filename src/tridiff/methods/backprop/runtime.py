@@ -67,6 +67,7 @@ class Compiled:
         self.graph = graph
         self.optimised = optimise
         self._every_node = None
+        self._careful_code = None
         self.names = list(graph.named)
         self.inputs = list(graph.inputs)
         self._keys = list(self.inputs)  # value_and_grad's fast path: see there
@@ -125,7 +126,22 @@ class Compiled:
             if type(inputs) is map:  # consumed: once more from a list, the way that explains
                 return self.value_and_grad(list(map(float, at.values())))
             return self._unsafe(inputs, isinstance(failure, OverflowError))
+        total = sum(grads)
+        if total != total and value == value:  # a nan: perhaps 0·inf, where an exact 0 adjoint meets an overflow
+            if type(inputs) is map:
+                return self.value_and_grad(list(map(float, at.values())))
+            value, grads = self._careful(inputs)
         return value, Gradient(self._index, grads)
+
+    def _careful(self, inputs: list[float]) -> tuple[float, tuple[float, ...]]:
+        """Where the fast code gave a nan: once more with each contribution through times(),
+        so that an exact 0 — the adjoint of min's unchosen y/y, relu's slope left of its
+        kink — times an overflowed local derivative (1/y at y = 5e-324) adds 0, as in exact
+        arithmetic, not nan. (A nan of 0·inf is rare; the check costs one sum.)"""
+        if self._careful_code is None:
+            code = compile(source(self.graph, careful=True).text, FILENAME, "exec")
+            self._careful_code = define(code, namespace(SAFE_HELPERS, "real"))
+        return self._careful_code(inputs)
 
     def _reorder(self, keys: list[str]) -> Callable:
         """What picks the engine's inputs out of a dict's values listed in the order of

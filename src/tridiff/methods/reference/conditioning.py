@@ -129,18 +129,20 @@ LARGEST = mpf(2) ** 1024        # float64's numbers are below this; its smallest
 SMALLEST = mpf(2) ** -1075      # and below half of that a number rounds to 0.0
 
 
-def out_of_range(graph: Graph, trace) -> str | None:
+def out_of_range(graph: Graph, trace, values: list[float]) -> str | None:
     """Where the chain rule's own numbers leave float64's range though the gradient does
     not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
     -1.2e-616, while ∂/∂x is -8.3e-309) or a local derivative that overflows (1/y in
-    ∂(y/y)/∂y at y = 5e-324) — in words; None where none does. A float64 chain rule then
-    fails there (inf, nan, or an overflow) whatever the engine: float64's limit."""
+    ∂(y/y)/∂y at y = 5e-324, computed from arguments float64 holds exactly: not tan(u)'s
+    at the float64 u that acos(5e-324) rounds to) — in words; None where none does. A
+    float64 chain rule then fails there (inf, nan, or an overflow) whatever the engine."""
     for i in range(len(graph.nodes) - 1, -1, -1):
         a = trace.adjoint[i]
-        if a and (abs(a) < SMALLEST or abs(a) >= LARGEST):
-            where = "below float64's smallest number 4.9e-324" if abs(a) < SMALLEST else "beyond float64's range"
-            return (f"∂{graph.output_name}/∂{_text(graph, i, inner=True)} is exactly {brief(a)}, {where}")
-        for arg, p in zip(graph.nodes[i].args, trace.partials[i] if a else ()):
+        if a and abs(a) < SMALLEST:
+            return (f"∂{graph.output_name}/∂{_text(graph, i, inner=True)} is exactly {brief(a)}, below float64's "
+                    "smallest number 4.9e-324")
+        exactly = all(mpf(values[j]) == trace.values[j] for j in graph.nodes[i].args)
+        for arg, p in zip(graph.nodes[i].args, trace.partials[i] if a and exactly else ()):
             if isinstance(p, mpf) and abs(p) >= LARGEST:
                 return (f"the local derivative ∂{_text(graph, i, top=True, inner=True)}/∂{_text(graph, arg, inner=True)} "
                         f"is exactly {brief(p)}, beyond float64's range")
