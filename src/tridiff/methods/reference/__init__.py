@@ -1,32 +1,29 @@
 """The referee: exact value and derivatives at the exact binary point, certified.
 
-The graph is evaluated node by node in mpmath — each primitive's value beside its local
-derivatives, in a table of its own (`RULES`) that shares no code with the float rules of
-ops.py — and differentiated in reverse, at two working precisions. A number is printed
-only when both precisions agree on it to 40 significant digits and it stands above the
-rounding noise of the lower one; otherwise the precision is doubled (up to a budget that
-shrinks with the size of the graph) and the comparison repeated. mpmath's exponent is
-unbounded, so values far outside float64's range (exp(-800) = 3.7e-348) are still exact,
-and 0.0 is judged right where the truth rounds to it. The cost is linear in the number
-of nodes, whatever the depth of the expression.
+The graph is evaluated node by node in mpmath — each primitive's value beside its local derivatives, in a
+table of its own (`RULES`) that shares no code with the float rules of ops.py — and differentiated in
+reverse, at two working precisions. A number is printed only when both precisions agree on it to 40
+significant digits and it stands above the rounding noise of the lower one; otherwise the precision is
+doubled (up to a budget that shrinks with the size of the graph) and the comparison repeated. mpmath's
+exponent is unbounded, so values far outside float64's range (exp(-800) = 3.7e-348) are still exact, and
+0.0 is judged right where the truth rounds to it. The cost is linear in the number of nodes, whatever the
+depth of the expression.
 
-Each node also carries the scale of the rounding a float64 evaluation of the same graph
-honestly makes: for a value, |v| plus its arguments' scales times the local derivatives;
-for a gradient, the sum over every chain-rule path of the magnitudes of its terms, and of
-what the rounding of the values each local derivative is computed from does to it.
-∂/∂m of `m + log(exp(a-m) + exp(b-m))` is exactly 0, made of the terms 1, -0.27, -0.73:
-float64 is right to leave about 1e-16 there, and the judge knows it (tridiff.runner.judge). The
-same scale, times 2^-bits, is the noise of a working precision.
+Each node also carries the scale of the rounding a float64 evaluation of the same graph honestly makes:
+for a value, |v| plus its arguments' scales times the local derivatives; for a gradient, the sum over
+every chain-rule path of the magnitudes of its terms, and of what the rounding of the values each local
+derivative is computed from does to it. ∂/∂m of `m + log(exp(a-m) + exp(b-m))` is exactly 0, made of the
+terms 1, -0.27, -0.73: float64 is right to leave about 1e-16 there, and the judge knows it
+(tridiff.runner.judge). The same scale, times 2^-bits, is the noise of a working precision.
 
-Decisions — is this argument exactly 0 (a kink, a pole), is this exponent an integer —
-are never taken on noise: a value within the noise of its precision sends the
-evaluation to the next precision, and only at the last is it settled as 0 (and said so).
-relu and abs are not differentiable where their argument is 0, max and min where their
-arguments are equal; whether the function is, is decided from the exact one-sided
-derivatives (forward mode, the kink's slope chosen by the directions its arguments
-move): x·abs(x) is differentiable at 0. Where every partial agrees from both sides, a
-few directions over the inputs the kinks see are probed (`_probes`): max(z) + min(z) at
-z = (2, 2, 2) has every partial 1 and slope 2 along (1, 1, 1), so no gradient (`Kinked`).
+Decisions — is this argument exactly 0 (a kink, a pole), is this exponent an integer — are never taken on
+noise: a value within the noise of its precision sends the evaluation to the next precision, and only at
+the last is it settled as 0 (and said so). relu and abs are not differentiable where their argument is 0,
+max and min where their arguments are equal; whether the function is, is decided from the exact one-sided
+derivatives (forward mode, the kink's slope chosen by the directions its arguments move): x·abs(x) is
+differentiable at 0. Where every partial agrees from both sides, a few directions over the inputs the
+kinks see are probed (`probes`): max(z) + min(z) at z = (2, 2, 2) has every partial 1 and slope 2 along
+(1, 1, 1), so no gradient (`Kinked`).
 """
 from __future__ import annotations
 
@@ -38,6 +35,7 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ..evaluate import describe
+from .probes import probes
 from .conditioning import Loss
 from .numbers import Number, agree, brief, digits, is_float64, near, small, to_float
 from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
@@ -48,7 +46,6 @@ __all__ = ["Exact", "Loss", "Number", "Reference", "Undefined", "brief", "digits
 FIRST_PRECISIONS = (192, 256)  # bits; then doubled while within the budget
 MAX_PRECISION = 8192  # about 2,466 digits: 1 - tanh(x)² at x = 800 is 4e-695 and needs ~2,400
 WORK = 2_000_000      # nodes × bits: a 10,000-node graph stops at 256 bits, 200 nodes at 8,192
-PAIRS = 6             # inputs a kink sees up to which every pair of them is a direction probed (_probes)
 
 
 @dataclass
@@ -84,7 +81,7 @@ class _Pass:
     kinks: list[int]
     directional: dict[str, tuple[mpf, mpf]]  # name: (D along +e, D along -e), at kinks only
     settled: list[str]
-    along: list[tuple[dict[int, int], mpf]]  # at kinks: the slope along a few directions over the inputs (_probes)
+    along: list[tuple[dict[int, int], mpf]]  # at kinks: the slope along a few directions over the inputs (probes)
     partials: list[tuple] = field(default_factory=list)   # each node's local derivatives
     curvature: list[tuple] = field(default_factory=list)  # and how its arguments' rounding moves them
 
@@ -178,8 +175,13 @@ class Reference:
             adjoint[graph.output] = adjoint_scale[graph.output] = mpf(1)
             reached[graph.output] = True
             kinks = []
+            below_kink = [False] * n  # reached only through a kink: its rounding scale flows on all the same
             for i in range(graph.output, -1, -1):
                 if not reached[i]:  # (an infinite adjoint has always been reached)
+                    for a, p in zip(nodes[i].args, partials[i]) if below_kink[i] else ():
+                        if movable[a] and not isinstance(p, Infinite):
+                            adjoint_scale[a] += adjoint_scale[i] * (abs(p) if isinstance(p, mpf) else 1)
+                            below_kink[a] = True
                     continue
                 node = nodes[i]
                 bends = curvature[i] or (mpf(0),) * len(node.args)
@@ -189,6 +191,10 @@ class Reference:
                         continue
                     if p is KINK:  # 0 here; the one-sided derivatives below decide
                         kinks.append(i)
+                        # (float64's rounding upstream is carried on as through a slope of 1: each
+                        # side's is 0 or ±1; sin(sqrt(max(x, x))) at 1e300 loses every digit)
+                        adjoint_scale[a] += adjoint_scale[i] + abs(adjoint[i]) * bend
+                        below_kink[a] = True
                         continue
                     if isinstance(p, Infinite):
                         # ∞ times an adjoint that is 0 only because nothing reaches it is 0;
@@ -226,7 +232,7 @@ class Reference:
                     if not all(mpmath.isfinite(d) for d in directional[name]):
                         return Undefined(start, f"∂{graph.output_name}/∂{name} is infinite on one side at least "
                                                 "(a kink under a square root, say)", "the derivative does not exist here")
-                along = [(seeds, self._tangent(seeds, partials, ahead)) for seeds in self._probes(before)]
+                along = [(seeds, self._tangent(seeds, partials, ahead)) for seeds in probes(before, self.graph.inputs)]
         return _Pass(values, scale, exact, adjoint, adjoint_scale, adjoint_exact, sorted(set(kinks)), directional,
                      settled, along, partials, curvature)
 
@@ -280,24 +286,6 @@ class Reference:
                 if not ahead[u]:
                     gain[i] += sum(p * adjoint[u] for a, p in zip(nodes[u].args, partials[u]) if a == i)
         return ahead, gain
-
-    def _probes(self, before: dict[str, int]) -> list[dict[int, int]]:
-        """Directions over the inputs the kinks see (`_before`) along which f's slope is
-        compared with the sum of its partial derivatives: every one-sided partial may exist
-        and agree while f still bends (max(z) + min(z) at z = (2, 2, 2): each partial is 1,
-        yet along (1, 1, 1) the slope is 2, not 3). All of them together and alternately,
-        and each pair of them (±eᵢ ± eⱼ, up to PAIRS inputs), both ways: a test that
-        can show a kink, not prove there is none. Two inputs in logsumexp of 2,000 numbers
-        tied at the top (`_before`), so a few forward passes."""
-        seen = [i for name, i in before.items() if name in self.graph.inputs]
-        if len(seen) < 2:
-            return []
-        signs = [(1,) * len(seen), tuple((-1) ** k for k in range(len(seen)))]
-        if len(seen) <= PAIRS:
-            signs += [tuple(1 if k == a else s if k == b else 0 for k in range(len(seen)))
-                      for a in range(len(seen)) for b in range(a + 1, len(seen)) for s in (1, -1)]
-        signs += [tuple(-s for s in sign) for sign in signs]
-        return [{i: s for i, s in zip(seen, sign) if s} for sign in dict.fromkeys(signs)]
 
     def _tangent(self, seeds: dict[int, int], partials: list[tuple],
                  ahead: tuple[list[bool], list[mpf]]) -> mpf:
@@ -387,7 +375,7 @@ class Reference:
         return Exact(value, gradient, hi.kinks, one_sided, hi.values, hi.settled, kinked, hi)
 
     def _kinked(self, lo: _Pass, hi: _Pass, gradient: dict[str, Number], low: int, prec: int) -> Kinked | None:
-        """The first probed direction (`_probes`) along which f's slope differs from the
+        """The first probed direction (`probes`) along which f's slope differs from the
         sum of its partials, at both precisions beyond the noise of the lower one."""
         names = self.graph.names_of()
         with mpmath.workprec(prec):
