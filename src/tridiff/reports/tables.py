@@ -176,7 +176,8 @@ def compact_rows(document: dict) -> list[list[str]]:
 def _cancels(point: dict) -> bool:
     """Whether some node's gradient is made of terms that cancel (its rounding scale is
     well above its value): then the table shows how many digits float64 may lose there."""
-    return any(node["scale"] is None or node["scale"] > 2 * abs(node["reference"])
+    return any((node["scale"] is None or node["scale"] > 2 * abs(node["reference"]))
+               and any(e.get("verdict") for e in node["errors"].values())  # (not at a kink)
                for node in point.get("gradient", {}).values())
 
 

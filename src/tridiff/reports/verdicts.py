@@ -50,9 +50,10 @@ def sentence(case: dict) -> str | None:
 
 
 def may_lose(node: dict) -> str:
-    """How many of its ~16 digits float64 may lose at a node: log10(rounding scale / |exact|)."""
+    """How many of its ~16 digits float64 may lose at a node: log10(rounding scale / |exact|)
+    ("—" where no method is judged: at a kink)."""
     scale, ref = node["scale"], abs(node["reference"])
-    if scale is None or not math.isfinite(scale):
+    if scale is None or not math.isfinite(scale) or not any(e.get("verdict") for e in node["errors"].values()):
         return "—"
     if not ref:
         return "all (exact 0)" if scale else "none"
