@@ -256,6 +256,7 @@ def _sympy_pick(name: str):
 @functools.cache
 def _sympy_picks() -> dict:
     import sympy as sp
+    from sympy.core.logic import fuzzy_and
 
     def pick(name: str, fold: Callable):
         def eval(cls, *args):
@@ -273,7 +274,9 @@ def _sympy_picks() -> dict:
             here, others = args[argindex - 1], args[:argindex - 1] + args[argindex:]
             rest = others[0] if len(others) == 1 else self.func(*others)
             return sp.Heaviside(here - rest if name == "max" else rest - here)
-        return type(name, (sp.Function,), {"eval": classmethod(eval), "fdiff": fdiff})
+        def real(self):  # (so that sympy writes abs(max(a, b))′ as sign(…)·…, not through re() and im())
+            return fuzzy_and(a.is_extended_real for a in self.args)
+        return type(name, (sp.Function,), {"eval": classmethod(eval), "fdiff": fdiff, "_eval_is_extended_real": real})
     return {"max": pick("max", _max), "min": pick("min", _min)}
 
 
@@ -287,7 +290,9 @@ def _cosh(x: float) -> float:
 SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math.sin, "cosh": math.cosh,
                   "sigmoid": _sigmoid, "step": _step, "sign": _sign, "exp": math.exp, "sqrt": math.sqrt,
                   "sinh": math.sinh, "above": _above, "datan": _datan, "dpow": _dpow, "dpow_b": _dpow_b,
-                  "times": lambda g, p: g * p if g and p else 0.0}
+                  # (backprop's careful pass: an exact 0 adjoint times an overflowed ∂ adds 0;
+                  # so does any adjoint times a piecewise primitive's exact 0 slope, `picks`)
+                  "times": lambda g, p: g * p if g else 0.0, "picks": lambda g, p: g * p if g and p else 0.0}
 # Slower but never raising OverflowError where the exact result is merely tiny.
 SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
 VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,

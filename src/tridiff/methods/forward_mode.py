@@ -20,16 +20,16 @@ from ..ops import SAFE_HELPERS
 MAX_WORK = 20_000_000
 
 
-def tangent(d, local: float):
+def tangent(d, local: float, piecewise: bool = False):
     """A tangent (over the inputs) times a local derivative. Where the local derivative is
     infinite — it overflowed: ∂(a/b)/∂b = −out/b at a tiny b — an input whose tangent here is
     exactly 0 does not move this argument at all: its term is 0, not 0·inf = NaN; and where
-    the local derivative is exactly 0 (min's unchosen argument), neither does a tangent
-    that overflowed on the way (backprop's times() is the same rule)."""
+    a piecewise primitive's slope is exactly 0 (min's unchosen argument), neither does a
+    tangent that overflowed on the way (backprop's careful pass is the same rule)."""
     product = d * local
-    if np.isfinite(local) and local != 0:
+    if np.isfinite(local) and (local != 0 or not piecewise):
         return product
-    return np.where(np.isnan(product) & ((np.asarray(d) == 0) | (local == 0)), 0.0, product)
+    return np.where(np.isnan(product) & ((np.asarray(d) == 0) | (piecewise and local == 0)), 0.0, product)
 
 
 class ForwardMode:

@@ -15,6 +15,7 @@ change a number.
 """
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
 from .sympy_forms import MODULES, SYMPY_OPS, WIDE, WIDE_MODULES, printer
 
+SMALL_UNIT = 64  # slots up to which a unit's 0 partial is checked at 53 bits without float64's range
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
 # Node visits of differentiating one unit: its nodes times the named nodes it uses, or for
@@ -294,6 +296,12 @@ class SymbolicCase:
             try:
                 out = None if any(v and not 1 / WIDE < abs(v) < WIDE for v in args) else compiled(*args)
             except (ZeroDivisionError, OverflowError):  # perhaps an intermediate beyond float64's range
+                out = None
+            # an inf, a nan, or (in a small unit) a 0 may be an intermediate that left float64's
+            # range: cosh(700)/(sinh(700)·log(sinh(700))²) is 0.0 in float64. (A subnormal is
+            # float64's own rounding, as every float64 method has it.)
+            if out is not None and any(isinstance(p, float) and not (
+                    0 < abs(p) < math.inf or p == 0 and len(args) > SMALL_UNIT) for p in out):
                 out = None
             if out is None:
                 with mpmath.workprec(53):

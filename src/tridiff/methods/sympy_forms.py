@@ -5,6 +5,7 @@ sympy's own derivatives are right as mathematics and lose in float64 what the fu
 written keeps — each the backprop engine's rule (tridiff.ops) written for sympy:
 - tanh′ = 1 - tanh(u)**2 cancels to 0.0 where |u| > 19 (exactly 1.7e-17 at u = 20): sech(u)**2;
 - asin′ = 1/sqrt(1 - u**2) rounds u**2 away near |u| = 1: 1/sqrt((1 - u)(1 + u));
+- (u**v)′ = u**v·(v′·log(u) + v·u′/u) is nan at u = 0, where 0**v is 0: vpow, backprop's rules;
 - atan′ = 1/(1 + u**2) overflows in u**2 past |u| = 1.3e154: datan(u), ops' rule;
 - sigmoid written 1/(1 + exp(-u)) has exp(-u)/(1 + exp(-u))**2, inf/inf at u = -750: sigmoid
   is a function of its own here, sigmoid′ = sigmoid(u)·sigmoid(-u); softplus′ is sigmoid.
@@ -20,7 +21,7 @@ import mpmath
 import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
-from ..ops import OPS, _datan, _sigmoid
+from ..ops import OPS, _datan, _dpow_b, _sigmoid
 
 
 class tanh(sp.tanh):  # noqa: N801 (printed, and compiled to math.tanh, by its class name)
@@ -40,7 +41,15 @@ class acos(sp.acos):  # noqa: N801
         return -1 / sp.sqrt((1 - u) * (1 + u))
 
 
-class datan(sp.Function):  # noqa: N801
+class _Real(sp.Function):
+    """A real function of a real argument: sympy then writes abs(u)′ as sign(u)·u′, not
+    through re() and im() (whose sum absorbed sigmoid(-700) = 9.9e-305 into ½ - ½)."""
+
+    def _eval_is_extended_real(self):
+        return self.args[0].is_extended_real
+
+
+class datan(_Real):  # noqa: N801
     """1/(1 + u**2), atan's derivative, printed so; compiled as ops' rule, which divides
     by u twice past |u| = 1e150, where u**2 overflows and the result is merely tiny."""
 
@@ -62,7 +71,7 @@ class atan(sp.atan):  # noqa: N801
         return datan(self.args[0])
 
 
-class sigmoid(sp.Function):  # noqa: N801
+class sigmoid(_Real):  # noqa: N801
     """1/(1 + exp(-u)), kept whole: its derivative is sigmoid(u)·sigmoid(-u)."""
 
     @classmethod
@@ -80,7 +89,7 @@ class sigmoid(sp.Function):  # noqa: N801
         return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
 
 
-class softplus(sp.Function):  # noqa: N801
+class softplus(_Real):  # noqa: N801
     """log(1 + exp(u)): its derivative is sigmoid(u)."""
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
@@ -93,8 +102,43 @@ class softplus(sp.Function):  # noqa: N801
         return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
 
 
+class vpow(sp.Function):  # noqa: N801
+    """a**b where b is not a number: sympy's own derivative, a**b·(b′·log(a) + b·a′/a), is
+    nan at a = 0, where 0**b is 0 for every b > 0; these are backprop's, b·a**(b-1) and
+    xlog(a, a**b) (0 there). Printed as a**b."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        a, b = self.args
+        return b * vpow(a, b - 1) if argindex == 1 else xlog(a, self)
+
+    def _eval_evalf(self, prec):
+        return sp.Pow(*self.args)._eval_evalf(prec)
+
+    def _sympystr(self, printer) -> str:
+        return printer.doprint(sp.Pow(*self.args, evaluate=False))
+
+
+class xlog(sp.Function):  # noqa: N801
+    """out·log(a), 0 where a = 0 and out = 0: ∂(a**b)/∂b with out = a**b. Printed so."""
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        a, out = self.args
+        return out / a if argindex == 1 else sp.log(a)
+
+    def _eval_evalf(self, prec):
+        a, out = self.args
+        return sp.S.Zero if a == 0 and out == 0 else (out * sp.log(a))._eval_evalf(prec)
+
+    def _sympystr(self, printer) -> str:
+        return printer.doprint(self.args[1] * sp.log(self.args[0]))
+
+
+def _power(a: sp.Expr, b: sp.Expr) -> sp.Expr:
+    return a ** b if b.is_Number else vpow(a, b)
+
+
 SYMPY_OPS = {name: op.sympy(sp) for name, op in OPS.items()} | {
-    "tanh": tanh, "asin": asin, "acos": acos, "atan": atan, "sigmoid": sigmoid, "softplus": softplus}
+    "tanh": tanh, "asin": asin, "acos": acos, "atan": atan, "sigmoid": sigmoid, "softplus": softplus, "pow": _power}
 
 
 def _overflows(fn, odd: bool = False):
@@ -108,7 +152,7 @@ def _overflows(fn, odd: bool = False):
     return safe
 
 
-def _power(a: float, b: float) -> float:
+def _float_power(a: float, b: float) -> float:
     """a**b with float64's overflow: ±inf, the sign a negative base to an odd power has."""
     try:
         return a ** b
@@ -117,7 +161,7 @@ def _power(a: float, b: float) -> float:
 
 
 class Printer(PythonCodePrinter):
-    """Powers through _power (square roots stay math.sqrt: they cannot overflow)."""
+    """Powers through _float_power (square roots stay math.sqrt: they cannot overflow)."""
 
     def _print_Pow(self, expr, rational=False):
         if expr.exp in (sp.S.Half, -sp.S.Half):
@@ -137,13 +181,14 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
             "min": lambda *v: functools.reduce(OPS["min"].real, v),
             # sech without cosh's overflow (cosh(800) is beyond float64, sech(800) is 0)
             "sech": lambda v: 2.0 * math.exp(-abs(v)) / (1.0 + math.exp(-2.0 * abs(v))),
-            "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real, "power": _power,
+            "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real,
+            "power": _float_power, "vpow": _float_power, "xlog": _dpow_b,
             "exp": _overflows(math.exp), "expm1": _overflows(math.expm1), "cosh": _overflows(math.cosh),
             "sinh": _overflows(math.sinh, odd=True)}, "math"]
 
 
 def printer() -> Printer:
-    """The printer lambdify would make for MODULES, printing powers through _power."""
+    """The printer lambdify would make for MODULES, printing powers through _float_power."""
     return Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
                     "user_functions": {name: name for name in MODULES[0]}})
 
@@ -158,5 +203,6 @@ WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
                  "DiracDelta": lambda v, k=0: mpmath.mpf(0) if v != 0 else mpmath.inf,
                  "max": MODULES[0]["max"], "min": MODULES[0]["min"],
                  "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
-                 "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p},
+                 "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p,
+                 "vpow": lambda a, b: a ** b, "xlog": lambda a, out: out * mpmath.log(a) if a or out else mpmath.mpf(0)},
                 "mpmath"]

@@ -29,7 +29,7 @@ from .jacobian import jacobian_point
 from .gradcheck import gradient_checks
 from .remainder import as_judged, taylor_test
 from .curve import function_curve
-from .judge import LIMITED, TINY, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
+from .judge import LIMITED, WRONG, as_expected, certain, check_differences, check_expect, float_failure, judge, limited
 from .results import WORST_FIRST, CaseResult, PointResult, case_result
 
 
@@ -170,8 +170,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # Where the chain rule's own numbers leave float64's range, a failure (inf, nan, an
     # overflow) is float64's limit too; a finite answer is still judged by its scale
     # (and an infinite scale there excuses nothing else: judge.verdict).
-    beyond = not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values())) \
-        and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)
+    beyond, overflows = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
+                         and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or (None, False)
     blocked_by = blocked_by or (failing and beyond)
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
@@ -211,7 +211,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
-                           blocked=bool(blocked_by) and blocked_by != beyond, failing=bool(beyond))
+                           blocked=bool(blocked_by) and blocked_by != beyond, failing=bool(beyond),
+                           overflows=overflows)
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
             node.update(part("finite_differences", lambda: sweeps.convergence(
@@ -223,11 +224,10 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                     p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
                                        found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
-    if any(found for found, _, _ in wrong.values()) and (
-            any(abs(v) < TINY for v in values) or any(a and abs(a) < TINY for a in exact.trace.adjoint)):
+    if any(found for found, _, _ in wrong.values()):
         # float64's subnormals round to 2^-1074 whatever the value: their allowance, where it
-        # matters — a value's (y*y at y = 1e-300 is 0.0), or an adjoint's (∂(y/sinh x)/∂sinh x
-        # at x = 709.7 is 1e-616)
+        # matters — a value's (y*y at y = 1e-300 is 0.0), an adjoint's (∂(y/sinh x)/∂sinh x
+        # at x = 709.7 is 1e-616), or a forward tangent's (conditioning.subnormal_scale)
         extra = part("float64", lambda: subnormal_scale(graph, exact.trace, values), store=False)
         for name, (found, number, judging) in list(wrong.items()) if extra else ():
             if found:

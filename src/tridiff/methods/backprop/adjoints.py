@@ -6,6 +6,8 @@ from collections.abc import Callable
 from ...cases.ir import Graph
 from .lines import partial_code
 
+PIECEWISE = ("relu", "abs", "max", "min")  # their 0 slopes are exact, never an underflow
+
 
 class Adjoints:
     """The backward pass as it is written: which variable holds each node's adjoint so far.
@@ -20,7 +22,10 @@ class Adjoints:
     def __init__(self, graph: Graph, live: list[bool], val: Callable[[int], str], named: set[int],
                  prefix: str = "", indent: str = "    ", careful: bool = False):
         self.graph, self.live, self.val, self.named = graph, live, val, named
-        self.careful = careful  # each term through times(): an exact 0 factor makes it 0, not 0·inf = nan
+        # each term through times(): an exact 0 adjoint makes it 0, not 0·inf = nan; and
+        # through picks() at a piecewise primitive, whose 0 slope is exact (an underflowed
+        # ∂ elsewhere is not: inf·0 stays nan there)
+        self.careful = careful
         self.prefix, self.indent = prefix, indent
         self.adjoint: dict[int, str] = {}
         self.owns: set[int] = set()
@@ -87,7 +92,8 @@ class Adjoints:
         for k, a in enumerate(node.args):
             if self.live[a]:
                 partial = partial_code(node.op, k, args, self.val(i))
-                term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, f"times({g}, {partial})" if self.careful
+                careful = "picks" if node.op in PIECEWISE else "times"
+                term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, f"{careful}({g}, {partial})" if self.careful
                                                        else f"{g} * ({partial})")
                 self.contribute(a, term, i, shareable=term == g)
         if i not in self.named:

@@ -6,7 +6,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from ...cases.ir import Graph
-from .adjoints import Adjoints
+from .adjoints import PIECEWISE, Adjoints
 from .inline import inline_temporaries
 from .lines import op_code, partial_code, unpack, value_names
 from .loops import Loop, gather_gradients
@@ -42,8 +42,10 @@ def forward_code(graph: Graph, function: str, tangents: bool = False,
                 if live[a]:
                     partial = partial_code(node.op, k, [val(b) for b in node.args], val(i))
                     # (tangent(d, ∂): d·∂, but 0 where an input that does not move this argument
-                    # meets an infinite ∂ — 0·inf is no NaN of the input's derivative)
-                    terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(partial, f"tangent(d{a}, {partial})"))
+                    # meets an infinite ∂ — 0·inf is no NaN of the input's derivative — or where
+                    # a piecewise primitive's exact 0 slope meets an overflowed d)
+                    exact_zero = ", True" if node.op in PIECEWISE else ""
+                    terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(partial, f"tangent(d{a}, {partial}{exact_zero})"))
             lines.append(f"    d{i} = {' + '.join(terms)}")
             where.append(i)
     return lines, where, val

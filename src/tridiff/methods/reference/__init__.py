@@ -35,9 +35,9 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from ..evaluate import describe
-from .probes import probes
 from .conditioning import Loss
 from .numbers import Number, agree, brief, digits, is_float64, near, small, to_float
+from .probes import probes
 from .rules import (EXACT_PARTIALS, EXACT_RULES, KINK, KINK_SLOPES, RULES, Close, Decide, Domain, Infinite,
                     Undefined, Unreachable, curvature_of)
 

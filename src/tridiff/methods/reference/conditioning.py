@@ -129,23 +129,34 @@ LARGEST = mpf(2) ** 1024        # float64's numbers are below this; its smallest
 SMALLEST = mpf(2) ** -1075      # and below half of that a number rounds to 0.0
 
 
-def out_of_range(graph: Graph, trace, values: list[float]) -> str | None:
+def out_of_range(graph: Graph, trace, values: list[float]) -> tuple[str, bool] | None:
     """Where the chain rule's own numbers leave float64's range though the gradient does
     not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
-    -1.2e-616, while ∂/∂x is -8.3e-309) or a local derivative that overflows (1/y in
-    ∂(y/y)/∂y at y = 5e-324, computed from arguments float64 holds exactly: not tan(u)'s
-    at the float64 u that acos(5e-324) rounds to) — in words; None where none does. A
+    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows, or a local derivative that
+    does (1/y in ∂(y/y)/∂y at y = 5e-324) — each computed from values float64 holds
+    faithfully: not tan(u)'s at the float64 u that acos(5e-324) rounds to, where the
+    rounding scale says all. In words, and whether it overflows; None where none does. A
     float64 chain rule then fails there (inf, nan, or an overflow) whatever the engine."""
+    faithful = [math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
+                for v, e in zip(values, trace.values)]
+    everywhere = all(faithful)
     for i in range(len(graph.nodes) - 1, -1, -1):
         a = trace.adjoint[i]
+        wrt = f"∂{graph.output_name}/∂{_text(graph, i, inner=True)}"
         if a and abs(a) < SMALLEST:
-            return (f"∂{graph.output_name}/∂{_text(graph, i, inner=True)} is exactly {brief(a)}, below float64's "
-                    "smallest number 4.9e-324")
-        exactly = all(mpf(values[j]) == trace.values[j] for j in graph.nodes[i].args)
-        for arg, p in zip(graph.nodes[i].args, trace.partials[i] if a and exactly else ()):
-            if isinstance(p, mpf) and abs(p) >= LARGEST:
+            return f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", False
+        if everywhere and abs(a) >= LARGEST:
+            return f"{wrt} is exactly {brief(a)}, beyond float64's range", True
+        # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
+        for arg, p in zip(graph.nodes[i].args, trace.partials[i]) if all(faithful[j] for j in graph.nodes[i].args) else ():
+            if isinstance(p, mpf) and abs(p) >= LARGEST:  # (it made the scale inf only if nothing else did)
                 return (f"the local derivative ∂{_text(graph, i, top=True, inner=True)}/∂{_text(graph, arg, inner=True)} "
-                        f"is exactly {brief(p)}, beyond float64's range")
+                        f"is exactly {brief(p)}, beyond float64's range"), everywhere
+    for x, each in forward_tangents(graph, trace).items() if everywhere else ():
+        for i, t in enumerate(each):
+            if abs(t) >= LARGEST:
+                return (f"forward mode's ∂{_text(graph, i, inner=True)}/∂{graph.name_of(x)} is exactly {brief(t)}, "
+                        "beyond float64's range"), True
     return None
 
 
@@ -162,9 +173,15 @@ def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | Non
         own[i] = tiny if abs(values[i]) < tiny and mpf(values[i]) != trace.values[i] else mpf(0)
         extra[i] = own[i] + sum((abs(p) * extra[a] for a, p in zip(node.args, trace.partials[i])
                               if isinstance(p, mpf) and extra[a]), mpf(0))
-    if not any(extra) and not any(a and abs(a) < tiny for a in trace.adjoint):
+    tangents = forward_tangents(graph, trace)
+    if not any(extra) and not any(a and abs(a) < tiny for a in trace.adjoint) and \
+            not any(t and abs(t) < tiny for each in tangents.values() for t in each):
         return None
     adjoint = [mpf(0)] * len(nodes)
+    # A subnormal tangent — forward mode's ∂node/∂x, ∂(erf(y)/x)/∂y = -8.2e-316 at y = -19.5,
+    # x = -1e150 — rounds the same way: 2^-1074 times what the node adds to ∂f/∂x.
+    for x, each in tangents.items():
+        adjoint[x] += sum((tiny * abs(trace.adjoint[i]) for i, t in enumerate(each) if t and abs(t) < tiny), mpf(0))
     for i in range(len(nodes) - 1, -1, -1):
         node = nodes[i]
         if trace.adjoint[i] and abs(trace.adjoint[i]) < tiny:  # a subnormal adjoint rounds the same way
@@ -179,7 +196,30 @@ def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | Non
         for a, p, bend in zip(node.args, trace.partials[i], bends):
             if isinstance(p, mpf):
                 adjoint[a] += adjoint[i] * abs(p) + abs(trace.adjoint[i]) * (bend + abs(p) * mine)
+            elif p is KINK:  # (as through a slope of 1, as the reference's own scale)
+                adjoint[a] += adjoint[i]
     return adjoint
+
+
+TANGENTS = 100_000  # inputs × nodes up to which forward mode's exact tangents are looked at
+
+
+def forward_tangents(graph: Graph, trace) -> dict[int, list[mpf]]:
+    """Forward mode's own numbers, exactly: for each input x, ∂node/∂x at every node (none
+    for a graph past TANGENTS, or through an infinite or kinked local derivative)."""
+    nodes, inputs = graph.nodes, list(graph.inputs.values())
+    if len(inputs) * len(nodes) > TANGENTS:
+        return {}
+    out = {}
+    for x in inputs:
+        t = [mpf(0)] * len(nodes)
+        t[x] = mpf(1)
+        for i, node in enumerate(nodes):
+            if i != x and node.args and any(t[a] for a in node.args):
+                t[i] = sum((p * t[a] for a, p in zip(node.args, trace.partials[i]) if isinstance(p, mpf) and t[a]),
+                           mpf(0))
+        out[x] = t
+    return out
 
 
 def _out_of_reach(op: str, args: list[mpf], movable: list[bool], on: tuple[int, ...]) -> bool:
