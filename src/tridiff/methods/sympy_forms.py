@@ -193,11 +193,10 @@ def printer() -> Printer:
                     "user_functions": {name: name for name in MODULES[0]}})
 
 
-# The same forms at float64's 53 bits with an exponent that never leaves its range (mpmath):
-# where a point's numbers are beyond 1e±100, sympy's expanded forms — y**2 in ∂(x/y)/∂y,
+# The same forms at float64's 53 bits with an exponent that never leaves its range (mpmath),
+# where float64 gave inf, nan or 0: sympy's expanded forms — y**2 in ∂(x/y)/∂y at 1e300,
 # (y**2 + 1)**(3/2) in cos(atan(y))′ — can overflow or underflow where the function as
 # written does not. Each operation is rounded to 53 bits, as float64's is.
-WIDE = 1e100
 WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
                  "Heaviside": lambda v, at_zero=0.0: mpmath.mpf(1 if v > 0 else 0 if v < 0 else at_zero),
                  "DiracDelta": lambda v, k=0: mpmath.mpf(0) if v != 0 else mpmath.inf,
