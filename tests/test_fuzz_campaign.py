@@ -4,9 +4,12 @@ its case file reproduces it; the same seed gives the same findings."""
 import json
 import random
 
+import mpmath
+import pytest
+
 from helpers import tridiff
-from tridiff.fuzz.campaign import run
-from tridiff.fuzz.generate import replacements, tree
+from tridiff.fuzz.campaign import _at_tie, _case, independent, run
+from tridiff.fuzz.generate import Tree as tree_of, replacements, tree
 
 PLANTED = '''
 from tridiff.methods.backprop import Compiled
@@ -44,10 +47,56 @@ def test_a_planted_fault_is_found_shrunk_and_reproduced(tmp_path):
 
 
 def test_the_same_seed_gives_the_same_findings():
-    def planted(function, at):
-        from tridiff.methods.backprop import Compiled
-        _, grads = Compiled(function.graph).value_and_grad(at)
-        return {k: v * (1 + 1e-6) if "atan" in function.expression else v for k, v in grads.items()}
-    first = run(1, 48, {"planted": planted}, engines={"planted"}, depth=3)
-    second = run(1, 48, {"planted": planted}, engines={"planted"}, depth=3)
+    first = run(1, 48, {"planted": _planted}, engines={"planted"}, depth=3)
+    second = run(1, 48, {"planted": _planted}, engines={"planted"}, depth=3)
     assert first["findings"] and first["findings"] == second["findings"] and first["cases"] == 48
+
+
+def _planted(function, at):
+    from tridiff.methods.backprop import Compiled
+    _, grads = Compiled(function.graph).value_and_grad(at)
+    return {k: v * (1 + 1e-6) if "atan" in function.expression else v for k, v in grads.items()}
+
+
+def test_a_resumed_campaign_finds_what_one_run_finds():
+    whole = run(2, 72, {"planted": _planted}, engines={"planted"}, depth=3)
+    first = run(2, 24, {"planted": _planted}, engines={"planted"}, depth=3)
+    rest = run(2, 48, {"planted": _planted}, engines={"planted"}, depth=3, start=first["next"], found=first["findings"])
+    assert whole["findings"] and rest["findings"] == whole["findings"]
+    assert (first["next"], rest["start"], rest["next"]) == (24, 24, 72)
+
+
+def test_the_resume_flag_goes_on_from_the_report_and_refuses_another_seed(tmp_path):
+    done = tridiff("fuzz", "--seed", "4", "--cases", "24", "--depth", "2", "--out", "out", cwd=tmp_path)
+    assert done.returncode in (0, 1), done.stderr
+    again = tridiff("fuzz", "--seed", "4", "--cases", "24", "--depth", "2", "--out", "out", "--resume", cwd=tmp_path)
+    assert "functions 24 to 47 of seed 4" in again.stdout, again.stdout + again.stderr
+    other = tridiff("fuzz", "--seed", "5", "--cases", "24", "--depth", "2", "--out", "out", "--resume", cwd=tmp_path)
+    assert other.returncode == 2 and "--seed 4" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_an_answer_at_a_tie_where_f_is_differentiable_is_counted_apart():
+    # max(x, min(y, x)) is x everywhere; at x = y every engine's tie rule gives 0.75
+    x, y = tree_of(None, name="x"), tree_of(None, name="y")
+    case = _case(tree_of("max", (x, tree_of("min", (y, x)))), {"x": 0.5, "y": 0.5}, "t")
+    assert _at_tie(case, {"x": 0.5, "y": 0.5}) and not _at_tie(case, {"x": 0.5, "y": 0.25})
+
+
+def test_the_independent_check_agrees_with_the_reference_to_20_digits():
+    t = tree_of("sin", (tree_of("atan", (tree_of(None, name="x"),)),))
+    got = independent(t, {"x": 1e8}, "x")
+    with mpmath.workdps(50):
+        x = mpmath.mpf(1e8)
+        want = mpmath.cos(mpmath.atan(x)) / (1 + x * x)
+        assert abs(mpmath.mpf(got) - want) <= abs(want) * mpmath.mpf(10) ** -18
+
+
+@pytest.mark.slow
+def test_dask_gives_the_same_findings():
+    pytest.importorskip("distributed", reason="the Dask tests need tridiff[dask]")
+    from tridiff.cluster import connected
+    local = run(1, 48, {"planted": _planted}, engines={"planted"}, depth=3)
+    with connected(None, 2) as on_cluster:
+        remote = run(1, 48, {"planted": _planted}, engines={"planted"}, depth=3,
+                     runner=lambda batch: on_cluster(batch, 30.0, {"planted": _planted}))
+    assert local["findings"] and remote["findings"] == local["findings"]

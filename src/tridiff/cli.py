@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from pathlib import Path
 
@@ -83,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--depth", type=int, default=4, help="operations nested at most (default 4)")
     c.add_argument("--method", action="append", default=[], metavar="NAME|MODULE:FUNCTION", help="an engine to test")
     c.add_argument("--out", default="fuzz", metavar="DIR", help="the report and the findings' case files")
+    c.add_argument("--resume", action="store_true", help="go on from where the campaign in --out stopped")
+    c.add_argument("--executor", default="local", metavar="local|dask|dask://HOST:PORT", help="as run's")
 
     c = sub.add_parser("trace", help="write the case file of your Python function, traced at given points")
     c.add_argument("function", metavar="FILE.py:NAME", help="the function, e.g. model.py:loss (or module:name)")
@@ -141,10 +142,8 @@ def cmd_run(args) -> int:
     if not 0 < args.timeout <= MAX_TIMEOUT:  # also nan; inf would be no limit at all
         raise CaseError(f"--timeout {args.timeout:g} is not a time limit", f"give a number of seconds above 0 "
                         f"(at most {MAX_TIMEOUT:g})", **where, field="--timeout")
-    port = re.fullmatch(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", args.executor)
-    if not (args.executor in ("local", "dask") or port and 0 < int(port[2]) < 65536):
-        raise CaseError(f"unknown executor {args.executor!r}", "give local, dask or dask://HOST:PORT", **where,
-                        field="--executor")
+    from .cluster import check_executor
+    check_executor(args.executor)
     library = api.load(args.paths)
     missing = [e for e in library.errors if e.problem in (MISSING_PATH, NOT_A_FILE)]
     for err in missing:  # a mistyped path: nothing is computed and no report folder is touched

@@ -19,11 +19,14 @@ plug-ins' modules) installed. Dask is optional: `pip install 'tridiff[dask]'`.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 
 from .cases.files import Case
 from .errors import CaseError
@@ -88,9 +91,26 @@ def _connect(address: str | None, jobs: int):
     return found["client"], None
 
 
+def check_executor(executor: str) -> None:
+    """--executor: local, dask, or dask://HOST:PORT; one line naming the field otherwise."""
+    port = re.fullmatch(r"dask://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):([0-9]{1,5})", executor)
+    if not (executor in ("local", "dask") or port and 0 < int(port[2]) < 65536):
+        raise CaseError(f"unknown executor {executor!r}", "give local, dask or dask://HOST:PORT",
+                        file="<command line>", field="--executor")
+
+
 def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, plugins: dict,
                  precisions: tuple[str, ...], render: Render | None, jobs: int) -> list[CaseRun]:
     """Every case on the cluster (`jobs` workers when it is started here), in order."""
+    with connected(address, jobs) as run:
+        return run(cases, timeout, plugins, precisions, render)
+
+
+@contextlib.contextmanager
+def connected(address: str | None, jobs: int) -> Iterator[Callable[..., list[CaseRun]]]:
+    """A connection to the cluster (started here, with `jobs` workers, where `address` is
+    None) for as many calls as its user makes — tridiff fuzz runs batch after batch: each
+    call runs its cases there, (cases, timeout, plugins, precisions=(), render=None)."""
     try:
         import dask
         import distributed  # noqa: F401  its loggers exist once it is imported
@@ -108,7 +128,8 @@ def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, 
     with dask.config.set({"logging.distributed": "critical", "distributed.scheduler.allowed-failures": 0}):
         client, cluster = _connect(address, jobs)
         try:
-            return _gather(client, address or "the local cluster", cases, timeout, plugins, precisions, render)
+            yield lambda cases, timeout, plugins, precisions=(), render=None: _gather(
+                client, address or "the local cluster", cases, timeout, plugins, precisions, render)
         finally:
             _close(client, cluster)
 

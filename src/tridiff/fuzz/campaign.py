@@ -6,7 +6,12 @@ smallest expression (one step at a time, each step a subtree replaced by one of 
 arguments) on which the same engine is still wrong at the same point. Findings are kept
 one per engine, primitive and kind, each as a ready case file whose `expect:` is the
 certified gradient. A limited verdict — float64's own loss, the function as written — is
-never a finding."""
+never a finding; nor is an answer at a tie of max, min, relu or abs where f is
+differentiable, which no local rule can see (counted apart, as `ties`).
+
+Function i of a campaign is drawn from its own generator, seeded by (seed, i): a campaign
+resumes where it stopped (`start`), and the same seeds give the same findings on any
+executor — the local workers, or a Dask cluster (`runner`)."""
 from __future__ import annotations
 
 import dataclasses
@@ -15,15 +20,18 @@ import random
 import time
 from collections.abc import Callable, Mapping
 
+import mpmath
+
 from ..cases.files import Case, read_case
 from ..errors import CaseError
 from ..methods import Method
 from ..methods.reference import Reference
 from ..methods.reference.rules import Undefined
-from ..runner.execute import run_cases
-from .generate import Tree, point, replacements, tree
+from ..runner.execute import CaseRun, run_cases
+from .generate import Tree, point, replacements, tree, value
 
 BATCH = 24  # cases run at once (the workers take case after case)
+Runner = Callable[[list[Case]], list[CaseRun]]
 
 
 @dataclasses.dataclass
@@ -37,9 +45,55 @@ class Finding:
     got: float
     exact: str           # the certified value, 30 digits
     first: str           # the function it was found on, before shrinking
+    index: int           # which function of the campaign that was
     steps: int           # shrinking steps taken
     size: int            # the minimal function's operations and inputs
     nearby: bool | None  # still wrong with each input moved by 2⁻³⁰ of itself (None: not evaluable there)
+    independent: str | None  # ∂f/∂node by mpmath's own differentiation of the minimal function (None: not there)
+
+
+def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] | None = None, depth: int = 4,
+        jobs: int = 2, timeout: float = 30.0, budget: float | None = None, start: int = 0,
+        found: list[dict] = (), runner: Runner | None = None,
+        progress: Callable[[int, int], None] | None = None) -> dict:
+    """The campaign as plain data: what ran, and the findings (one per engine, primitive
+    and kind). `engines`: the methods whose wrong verdicts are findings (default: every
+    one); `budget`: seconds, after which no new batch starts; `start`: the first function's
+    index (a resumed campaign), `found` the findings before it."""
+    runner = runner or (lambda batch: run_cases(batch, timeout=timeout, jobs=jobs, plugins=dict(plugins)))
+    engines = engines or {"backprop", "forward_mode", "symbolic", *plugins}
+    began, index, ran, refused, ties = time.monotonic(), start, 0, 0, 0
+    findings = {(f["engine"], f["primitive"], f["kind"]): Finding(**f) for f in found}
+    while ran < cases and (budget is None or time.monotonic() - began < budget):
+        batch = []
+        for index in range(index, index + min(BATCH, cases - ran)):
+            rng = random.Random(f"{seed}:{index}")
+            t, at = tree(rng, depth), point(rng)
+            case = _case(t, at, f"fuzz-{seed}-{index}")
+            if case is None:
+                refused += 1
+            else:
+                batch.append((index, t, at, case))
+        ran, index = ran + min(BATCH, cases - ran), index + 1
+        for (i, t, at, case), r in zip(batch, runner([c for *_, c in batch])):
+            wrong = _wrong(r.result, engines)
+            if wrong and _at_tie(case, at):
+                ties += 1
+                continue
+            for engine, (node, got, exact) in wrong.items():
+                small, steps, (node, got, exact) = _shrink(t, at, engine, runner, (node, got, exact))
+                kind = "wrong" if math.isfinite(got) else "not finite"
+                key = (engine, (small.primitives() or ["input"])[0], kind)
+                if key not in findings or small.size() < findings[key].size:
+                    used = {n: at[n] for n in small.inputs()}
+                    findings[key] = Finding(engine, key[1], kind, small.text(), used, node, got, exact, t.text(), i,
+                                            steps, small.size(), _nearby(small, used, engine, runner),
+                                            independent(small, used, node))
+        if progress is not None:
+            progress(ran, len(findings))
+    return {"seed": seed, "depth": depth, "start": start, "next": start + ran, "cases": ran, "refused": refused,
+            "ties": ties, "engines": sorted(engines), "seconds": round(time.monotonic() - began, 1),
+            "findings": [dataclasses.asdict(f) for f in sorted(findings.values(), key=lambda f: (f.engine, f.primitive))]}
 
 
 def _case(t: Tree, at: dict[str, float], name: str) -> Case | None:
@@ -66,47 +120,6 @@ def _wrong(result: dict, engines: set[str]) -> dict[str, tuple[str, float, str]]
     return found
 
 
-def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] | None = None, depth: int = 4,
-        jobs: int = 2, timeout: float = 30.0, budget: float | None = None,
-        progress: Callable[[int, int], None] | None = None) -> dict:
-    """The campaign as plain data: what ran, and the findings (one per engine, primitive
-    and kind). `engines`: the methods whose wrong verdicts are findings (default: every
-    one); `budget`: seconds, after which no new batch starts."""
-    rng = random.Random(seed)
-    engines = engines or {"backprop", "forward_mode", "symbolic", *plugins}
-    start, ran, refused, ties = time.monotonic(), 0, 0, 0
-    findings: dict[tuple[str, str, str], Finding] = {}
-    while ran < cases and (budget is None or time.monotonic() - start < budget):
-        batch = []
-        while len(batch) < min(BATCH, cases - ran):
-            t, at = tree(rng, depth), point(rng)
-            case = _case(t, at, f"fuzz-{seed}-{ran + len(batch)}")
-            if case is None:
-                refused += 1
-                continue
-            batch.append((t, at, case))
-        runs = run_cases([c for _, _, c in batch], timeout=timeout, jobs=jobs, plugins=dict(plugins))
-        ran += len(batch)
-        for (t, at, case), r in zip(batch, runs):
-            wrong = _wrong(r.result, engines)
-            if wrong and _at_tie(case, at):  # (the engines' convention at a tie: counted, not a finding)
-                ties += 1
-                continue
-            for engine, (node, got, exact) in wrong.items():
-                small, steps, (node, got, exact) = _shrink(t, at, engine, plugins, timeout, jobs, (node, got, exact))
-                kind = "wrong" if math.isfinite(got) else "not finite"
-                key = (engine, (small.primitives() or ["input"])[0], kind)
-                if key not in findings or small.size() < findings[key].size:
-                    used = {n: at[n] for n in small.inputs()}
-                    findings[key] = Finding(engine, key[1], kind, small.text(), used, node, got, exact, t.text(), steps,
-                                            small.size(), _nearby(small, used, engine, plugins, timeout))
-        if progress is not None:
-            progress(ran, len(findings))
-    return {"seed": seed, "cases": ran, "refused": refused, "ties": ties, "engines": sorted(engines), "depth": depth,
-            "seconds": round(time.monotonic() - start, 1),
-            "findings": [dataclasses.asdict(f) for f in sorted(findings.values(), key=lambda f: (f.engine, f.primitive))]}
-
-
 def _at_tie(case: Case, at: dict[str, float]) -> bool:
     """Whether a piecewise primitive sits exactly at its kink here (max(x, min(y, x)) at
     x = y) though f is differentiable (the judge judged it): each engine's local rule at a
@@ -118,31 +131,43 @@ def _at_tie(case: Case, at: dict[str, float]) -> bool:
         return False
 
 
-def _nearby(t: Tree, at: dict[str, float], engine: str, plugins: Mapping[str, Method], timeout: float) -> bool | None:
-    """Whether `engine` is still wrong with each input moved by 2⁻³⁰ of itself: a finding
-    that holds only at one float (a tie, a rounding that lands on a kink) says so."""
-    moved = {n: v * (1 + 2.0 ** -30) for n, v in at.items()}
-    case = _case(t, moved, "nearby")
-    if case is None:
-        return None
-    (found,) = run_cases([case], timeout=timeout, plugins=dict(plugins))
-    if not found.result["points"] or "gradient" not in found.result["points"][0]:
-        return None
-    return engine in _wrong(found.result, {engine})
-
-
-def _shrink(t: Tree, at: dict[str, float], engine: str, plugins: Mapping[str, Method], timeout: float, jobs: int,
+def _shrink(t: Tree, at: dict[str, float], engine: str, runner: Runner,
             found: tuple[str, float, str]) -> tuple[Tree, int, tuple[str, float, str]]:
-    """The smallest tree, one replacement at a time, on which `engine` is still wrong at `at`."""
+    """The smallest tree, one replacement at a time, on which `engine` is still wrong at `at`
+    (and not at a tie: a smaller tree that only ties is another story)."""
     steps = 0
     while True:
         candidates = [(c, case) for c in replacements(t) if (case := _case(c, at, "shrink")) is not None]
         if not candidates:
             return t, steps, found
-        runs = run_cases([case for _, case in candidates], timeout=timeout, jobs=jobs, plugins=dict(plugins))
-        still = [(c, _wrong(r.result, {engine})) for (c, _), r in zip(candidates, runs)]
-        smaller = next(((c, w[engine]) for c, w in still if engine in w), None)
+        still = [(c, case, _wrong(r.result, {engine})) for (c, case), r in zip(candidates, runner([k for _, k in candidates]))]
+        smaller = next(((c, w[engine]) for c, case, w in still if engine in w and not _at_tie(case, at)), None)
         if smaller is None:
             return t, steps, found
         t, found = smaller
         steps += 1
+
+
+def _nearby(t: Tree, at: dict[str, float], engine: str, runner: Runner) -> bool | None:
+    """Whether `engine` is still wrong with each input moved by 2⁻³⁰ of itself: a finding
+    that holds only at one float (a tie, a rounding that lands on a kink) says so."""
+    case = _case(t, {n: v * (1 + 2.0 ** -30) for n, v in at.items()}, "nearby")
+    if case is None:
+        return None
+    (found,) = runner([case])
+    if not found.result["points"] or "gradient" not in found.result["points"][0]:
+        return None
+    return engine in _wrong(found.result, {engine})
+
+
+def independent(t: Tree, at: dict[str, float], node: str) -> str | None:
+    """∂t/∂node at `at` by mpmath's own numerical differentiation at 80 digits of t written
+    in mpmath (generate.MPMATH) — no code shared with tridiff's reference — to 20 digits;
+    None where mpmath cannot (a kink, a value that is not real)."""
+    with mpmath.workdps(80):
+        point = {n: mpmath.mpf(v) for n, v in at.items()}
+        try:
+            d = mpmath.diff(lambda v: value(t, point | {node: v}), point[node])
+        except (ArithmeticError, ValueError, TypeError):
+            return None
+        return mpmath.nstr(d, 20) if isinstance(d, mpmath.mpf) and mpmath.isfinite(d) else None

@@ -9,6 +9,8 @@ import math
 import random
 from dataclasses import dataclass
 
+import mpmath
+
 UNARY = ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "abs", "log1p", "expm1", "atan",
          "asin", "acos", "sinh", "cosh", "erf", "softplus", "neg")
 BINARY = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**", "max": "max", "min": "min"}
@@ -49,6 +51,24 @@ class Tree:
 
     def size(self) -> int:
         return len(self.subtrees())
+
+
+# Each primitive in mpmath, written here from its definition and not from tridiff's own
+# tables: the independent check of a finding (campaign.independent).
+MPMATH = {"exp": mpmath.exp, "log": mpmath.log, "sqrt": mpmath.sqrt, "sin": mpmath.sin, "cos": mpmath.cos,
+          "tan": mpmath.tan, "tanh": mpmath.tanh, "sigmoid": lambda a: 1 / (1 + mpmath.exp(-a)),
+          "relu": lambda a: max(a, 0), "abs": abs, "log1p": mpmath.log1p, "expm1": mpmath.expm1,
+          "atan": mpmath.atan, "asin": mpmath.asin, "acos": mpmath.acos, "sinh": mpmath.sinh, "cosh": mpmath.cosh,
+          "erf": mpmath.erf, "softplus": lambda a: mpmath.log1p(mpmath.exp(a)), "neg": lambda a: -a,
+          "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+          "div": lambda a, b: a / b, "pow": lambda a, b: a ** b, "max": max, "min": min}
+
+
+def value(t: Tree, at: dict) -> mpmath.mpf:
+    """t at `at` in mpmath, at the working precision in force."""
+    if t.op is None:
+        return at[t.name]
+    return MPMATH[t.op](*(value(a, at) for a in t.args))
 
 
 def tree(rng: random.Random, depth: int) -> Tree:

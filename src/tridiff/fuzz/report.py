@@ -25,21 +25,37 @@ def case_file(finding: dict, n: int) -> tuple[str, str]:
     return f"{name}.yaml", HEADER + yaml.safe_dump(data, sort_keys=False, width=100, allow_unicode=True)
 
 
+def summary(campaign: dict) -> str:
+    """Findings per engine and primitive: a table a library's maintainers read in a minute."""
+    engines = sorted({f["engine"] for f in campaign["findings"]})
+    primitives = sorted({f["primitive"] for f in campaign["findings"]})
+    count = {(f["engine"], f["primitive"]): 0 for f in campaign["findings"]}
+    for f in campaign["findings"]:
+        count[f["engine"], f["primitive"]] += 1
+    rows = "\n".join(f"| {p} | " + " | ".join(str(count.get((e, p), "")) for e in engines) + " |" for p in primitives)
+    return (f"| primitive | {' | '.join(engines)} |\n|---|{'---|' * len(engines)}\n{rows}\n")
+
+
 def markdown(campaign: dict, files: list[str]) -> str:
     rows = "\n".join(
         f"| {f['engine']} | {f['primitive']} | {f['kind']} | `{f['function']}` | "
         f"{', '.join(f'{k} = {v!r}' for k, v in f['at'].items())} | ∂f/∂{f['node']}: {f['got']!r} | {f['exact']} | "
-        f"{f['steps']} steps from `{f['first']}` | {NEARBY[f['nearby']]} | [{name}]({name}) |"
+        f"{f['independent'] or 'n/a'} | {f['steps']} steps from `{f['first']}` (function {f['index']:,}) | "
+        f"{NEARBY[f['nearby']]} | [{name}]({name}) |"
         for f, name in zip(campaign["findings"], files))
-    head = (f"# tridiff fuzz\n\nSeed {campaign['seed']}: {campaign['cases']:,} random functions (depth ≤ "
-            f"{campaign['depth']}) at hard points, {campaign['refused']:,} more refused by the case language, in "
-            f"{campaign['seconds']:g} s; engines judged: {', '.join(campaign['engines'])}. Each judged against the "
-            "certified reference by `tridiff run`'s judge: a finding is a wrong verdict — beyond what float64 may "
-            "lose evaluating the function as written — shrunk to the smallest function on which the same engine "
-            "is still wrong, one per engine, primitive and kind.\n\n")
+    head = (f"# tridiff fuzz\n\nSeed {campaign['seed']}, functions {campaign['start']:,} to "
+            f"{campaign['next'] - 1:,}: {campaign['cases']:,} random functions (depth ≤ {campaign['depth']}) at hard "
+            f"points ({campaign['refused']:,} of them refused by the case language) in {campaign['seconds']:g} s; "
+            f"engines judged: {', '.join(campaign['engines'])}. Each judged against the certified reference by "
+            "`tridiff run`'s judge: a finding is a wrong verdict — beyond what float64 may lose evaluating the "
+            "function as written — shrunk to the smallest function on which the same engine is still wrong, one "
+            "per engine, primitive and kind; its exact value checked again by mpmath's own differentiation of the "
+            f"minimal function. {campaign['ties']:,} functions were wrong only at a tie of max, min, relu or abs "
+            "where f is differentiable — no local rule can see it — and are not findings. `tridiff fuzz --resume` "
+            f"goes on from function {campaign['next']:,}.\n\n")
     if not campaign["findings"]:
         return head + "No findings.\n"
-    return (head + f"{len(campaign['findings'])} findings:\n\n| engine | primitive | kind | minimal function | point "
-            "| the engine's | exact (30 digits) | shrunk | nearby (inputs × (1 + 2⁻³⁰)) | case file |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n"
-            + rows + "\n")
+    return (head + f"{len(campaign['findings'])} findings, per engine and primitive:\n\n{summary(campaign)}\n"
+            "| engine | primitive | kind | minimal function | point | the engine's | exact (30 digits) | mpmath's "
+            "own (20 digits) | shrunk | nearby (inputs × (1 + 2⁻³⁰)) | case file |\n"
+            "|---|---|---|---|---|---|---|---|---|---|---|\n" + rows + "\n")
