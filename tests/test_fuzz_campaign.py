@@ -100,3 +100,49 @@ def test_dask_gives_the_same_findings():
         remote = run(1, 48, {"planted": _planted}, engines={"planted"}, depth=3,
                      runner=lambda batch: on_cluster(batch, 30.0, {"planted": _planted}))
     assert local["findings"] and remote["findings"] == local["findings"]
+
+
+WRONG_COSH = '''
+import torch
+from tridiff.adapters import torch_method
+
+
+class WrongCosh(torch.autograd.Function):
+    """cosh, whose backward is 1e-7 off where 19 < |x| < 21 only."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.cosh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        d = torch.sinh(x)
+        return g * torch.where((x.abs() > 19) & (x.abs() < 21), d * (1 + 1e-7), d)
+
+
+torch_method.RULES["cosh"] = WrongCosh.apply
+
+
+def planted(function, at):
+    return torch_method.gradient(function, at)
+
+
+planted.gives = "named"
+'''
+
+
+@pytest.mark.slow
+def test_a_torch_adapter_wrapped_wrong_for_one_primitive_at_a_rare_range_is_found_and_shrunk(tmp_path):
+    pytest.importorskip("torch", reason="the torch adapter is optional (pip install torch)")
+    (tmp_path / "wrong_cosh.py").write_text(WRONG_COSH)
+    done = tridiff("fuzz", "--seed", "2", "--cases", "48", "--depth", "2", "--method", "wrong_cosh.py:planted",
+                   "--out", "out", cwd=tmp_path)
+    campaign = json.loads((tmp_path / "out" / "campaign.json").read_text())
+    # (torch's own findings are there too: expm1's and sigmoid's backward)
+    planted = [f for f in campaign["findings"] if f["engine"] == "planted" and f["primitive"] == "cosh"]
+    assert [f["function"] for f in planted] in (["cosh(x)"], ["cosh(y)"]), done.stdout
+    assert all(19 < abs(v) < 21 for v in planted[0]["at"].values())
+    case = next((tmp_path / "out" / "findings").glob("*planted-cosh.yaml"))
+    again = tridiff("run", case, "--method", "wrong_cosh.py:planted", "--out", "again", cwd=tmp_path)
+    assert again.returncode == 1 and "planted gave" in again.stdout + again.stderr
