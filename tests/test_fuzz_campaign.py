@@ -78,8 +78,8 @@ def test_the_resume_flag_goes_on_from_the_report_and_refuses_another_seed(tmp_pa
 def test_an_answer_at_a_tie_where_f_is_differentiable_is_counted_apart():
     # max(x, min(y, x)) is x everywhere; at x = y every engine's tie rule gives 0.75
     x, y = tree_of(None, name="x"), tree_of(None, name="y")
-    case = _case(tree_of("max", (x, tree_of("min", (y, x)))), {"x": 0.5, "y": 0.5}, "t")
-    assert _at_tie(case, {"x": 0.5, "y": 0.5}) and not _at_tie(case, {"x": 0.5, "y": 0.25})
+    t = tree_of("max", (x, tree_of("min", (y, x))))
+    assert _at_tie(_case(t, {"x": 0.5, "y": 0.5}, "t")) and not _at_tie(_case(t, {"x": 0.5, "y": 0.25}, "t"))
 
 
 def test_the_independent_check_agrees_with_the_reference_to_20_digits():

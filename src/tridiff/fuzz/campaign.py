@@ -28,9 +28,10 @@ from ..methods import Method
 from ..methods.reference import Reference
 from ..methods.reference.rules import Undefined
 from ..runner.execute import CaseRun, run_cases
-from .generate import Tree, point, replacements, tree, value
+from .generate import MPMATH, Tree, array_point, point, program, replacements, tree, value
 
 BATCH = 24  # cases run at once (the workers take case after case)
+ARRAYS = 0.3  # the share of array programs (the rest: scalar expressions)
 Runner = Callable[[list[Case]], list[CaseRun]]
 
 
@@ -68,7 +69,11 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
         batch = []
         for index in range(index, index + min(BATCH, cases - ran)):
             rng = random.Random(f"{seed}:{index}")
-            t, at = tree(rng, depth), point(rng)
+            if rng.random() < ARRAYS:
+                n = rng.choice((2, 3, 4))
+                t, at = program(rng, depth, n), array_point(rng, n)
+            else:
+                t, at = tree(rng, depth), point(rng)
             case = _case(t, at, f"fuzz-{seed}-{index}")
             if case is None:
                 refused += 1
@@ -77,7 +82,7 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
         ran, index = ran + min(BATCH, cases - ran), index + 1
         for (i, t, at, case), r in zip(batch, runner([c for *_, c in batch])):
             wrong = _wrong(r.result, engines)
-            if wrong and _at_tie(case, at):
+            if wrong and _at_tie(case):
                 ties += 1
                 continue
             for engine, (node, got, exact) in wrong.items():
@@ -120,13 +125,13 @@ def _wrong(result: dict, engines: set[str]) -> dict[str, tuple[str, float, str]]
     return found
 
 
-def _at_tie(case: Case, at: dict[str, float]) -> bool:
+def _at_tie(case: Case) -> bool:
     """Whether a piecewise primitive sits exactly at its kink here (max(x, min(y, x)) at
     x = y) though f is differentiable (the judge judged it): each engine's local rule at a
     tie — half to each argument, as torch's and tridiff's — cannot see that f is x, and
     gives 0.75. Automatic differentiation's known limit at ties, not an engine's bug."""
     try:
-        return bool(Reference(case.graph).at(at).kinks)
+        return bool(Reference(case.graph).at(case.points[0].at).kinks)
     except Undefined:
         return False
 
@@ -141,7 +146,7 @@ def _shrink(t: Tree, at: dict[str, float], engine: str, runner: Runner,
         if not candidates:
             return t, steps, found
         still = [(c, case, _wrong(r.result, {engine})) for (c, case), r in zip(candidates, runner([k for _, k in candidates]))]
-        smaller = next(((c, w[engine]) for c, case, w in still if engine in w and not _at_tie(case, at)), None)
+        smaller = next(((c, w[engine]) for c, case, w in still if engine in w and not _at_tie(case)), None)
         if smaller is None:
             return t, steps, found
         t, found = smaller
@@ -151,7 +156,7 @@ def _shrink(t: Tree, at: dict[str, float], engine: str, runner: Runner,
 def _nearby(t: Tree, at: dict[str, float], engine: str, runner: Runner) -> bool | None:
     """Whether `engine` is still wrong with each input moved by 2⁻³⁰ of itself: a finding
     that holds only at one float (a tie, a rounding that lands on a kink) says so."""
-    case = _case(t, {n: v * (1 + 2.0 ** -30) for n, v in at.items()}, "nearby")
+    case = _case(t, {n: _moved(v) for n, v in at.items()}, "nearby")
     if case is None:
         return None
     (found,) = runner([case])
@@ -160,10 +165,16 @@ def _nearby(t: Tree, at: dict[str, float], engine: str, runner: Runner) -> bool 
     return engine in _wrong(found.result, {engine})
 
 
+def _moved(v):
+    return [_moved(e) for e in v] if isinstance(v, list) else v * (1 + 2.0 ** -30)
+
+
 def independent(t: Tree, at: dict[str, float], node: str) -> str | None:
     """∂t/∂node at `at` by mpmath's own numerical differentiation at 80 digits of t written
     in mpmath (generate.MPMATH) — no code shared with tridiff's reference — to 20 digits;
-    None where mpmath cannot (a kink, a value that is not real)."""
+    None where mpmath cannot (a kink, a value that is not real) or t is an array program."""
+    if any(op not in MPMATH for op in t.primitives()):
+        return None
     with mpmath.workdps(80):
         point = {n: mpmath.mpf(v) for n, v in at.items()}
         try:

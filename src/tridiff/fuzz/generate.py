@@ -34,6 +34,8 @@ class Tree:
         inner = [a.text() for a in self.args]
         if self.op == "neg":
             return f"-({inner[0]})"
+        if self.op in ARRAY_TEXT:
+            return ARRAY_TEXT[self.op].format(*inner, k=self.name)
         if self.op in BINARY and BINARY[self.op] not in ("max", "min"):
             return f"({inner[0]}) {BINARY[self.op]} ({inner[1]})"
         return f"{BINARY.get(self.op, self.op)}({', '.join(inner)})"
@@ -51,6 +53,48 @@ class Tree:
 
     def size(self) -> int:
         return len(self.subtrees())
+
+
+# Array programs: vectors z and x of n numbers and an n×n matrix W, through elementwise
+# primitives, matmul, softmax and broadcasting, to a number by a reduction or a subscript.
+ARRAY_TEXT = {"matmul": "({0}) @ ({1})", "sum": "sum({0})", "mean": "mean({0})", "logsumexp": "logsumexp({0})",
+              "amax": "max({0})", "amin": "min({0})", "softmax": "softmax({0})", "index": "({0})[{k}]"}
+ELEMENTWISE = ("exp", "log", "sqrt", "sin", "tanh", "sigmoid", "relu", "abs", "log1p", "expm1", "softplus", "neg")
+REDUCTIONS = ("sum", "mean", "logsumexp", "amax", "amin")
+
+
+def program(rng: random.Random, depth: int, n: int) -> Tree:
+    """A random array program of at most `depth` levels, whose value is one number."""
+    roll = rng.random()
+    if roll < 0.6 or depth <= 1:
+        return Tree(rng.choice(REDUCTIONS), (_vector(rng, depth - 1),))
+    if roll < 0.8:
+        return Tree("index", (_vector(rng, depth - 1),), name=str(rng.randrange(n)))
+    return Tree(rng.choice(UNARY), (program(rng, depth - 1, n),))
+
+
+def _vector(rng: random.Random, depth: int) -> Tree:
+    if depth <= 0 or rng.random() < 0.25:
+        return rng.choice((Tree(None, name="z"), Tree(None, name="x"),
+                           Tree("matmul", (Tree(None, name="W"), Tree(None, name="x")))))
+    roll = rng.random()
+    if roll < 0.4:
+        return Tree(rng.choice(ELEMENTWISE), (_vector(rng, depth - 1),))
+    if roll < 0.7:
+        return Tree(rng.choice(("add", "sub", "mul", "max", "min")), (_vector(rng, depth - 1), _vector(rng, depth - 1)))
+    if roll < 0.85:
+        return Tree("softmax", (_vector(rng, depth - 1),))
+    return Tree("matmul", (Tree(None, name="W"), _vector(rng, depth - 1)))
+
+
+def array_point(rng: random.Random, n: int) -> dict[str, list]:
+    """z and x: hard values (with ties: an element repeated), W: an n×n matrix of them."""
+    def vector() -> list[float]:
+        v = [point(rng)["x"] for _ in range(n)]
+        if rng.random() < 0.3:
+            v[rng.randrange(n)] = v[0]  # a tie, for max, min, softmax's shift
+        return v
+    return {"z": vector(), "x": vector(), "W": [vector() for _ in range(n)]}
 
 
 # Each primitive in mpmath, written here from its definition and not from tridiff's own
