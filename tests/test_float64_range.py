@@ -80,3 +80,35 @@ def test_the_symbolic_method_is_right_where_the_function_as_written_is(function,
     got = point["gradient"]["x"]["methods"]["symbolic"]
     assert math.isfinite(got) and abs(got - want) <= 1e-12 * abs(want), (got, want)
     assert point["gradient"]["x"]["errors"]["symbolic"]["verdict"] == "right"
+
+
+def _wrong_by(kind: str):
+    def plug_in(function, at):
+        from tridiff.methods.backprop import Compiled
+        _, g = Compiled(function.graph).value_and_grad(at)
+        return {k: math.nan if kind == "nan" else -v for k, v in g.items()}
+    return plug_in
+
+
+@pytest.mark.parametrize("function, at, kind", [
+    # an underflowed adjoint on another path (tanh′(400) = 1e-347) gives 0 there, never nan
+    ("x*y + tanh(10*y)", {"x": 3.0, "y": 40.0}, "nan"),
+    # an infinite float scale, judged exactly: the gradient is 1.1e308 and its scale about that
+    ("x*exp(y)", {"x": 0.5, "y": 709.5}, "flip"),
+    ("x*(y*z)", {"x": 0.5, "y": 1.3e154, "z": 1e154}, "flip"),
+    # x*y underflows, but ∂(x*y)/∂x is y in every float64 method
+    ("x*y", {"x": 1e-162, "y": 1e-162}, "flip"),
+])
+def test_a_wrong_answer_beside_a_number_out_of_float64s_range_is_still_wrong(function, at, kind):
+    point = run(function, at, {"bad": _wrong_by(kind)})
+    assert point["status"] == "mismatch"
+    assert all(node["errors"]["bad"]["verdict"] == "wrong" for node in point["gradient"].values()
+               if node["kind"] == "input"), point["message"]
+
+
+@pytest.mark.parametrize("function, at", [
+    ("abs(log1p(y))", {"y": 3.0}), ("abs(sqrt(log(y)))", {"y": 1e200}), ("x / sqrt(relu(2))", {"x": 1.0}),
+    ("log(relu(2/y))", {"y": 1e-160}), ("min(1 - relu(z), relu(z))", {"z": 0.0})])
+def test_what_sympy_or_a_decided_kink_cannot_do_is_said_not_raised(function, at):
+    point = run(function, at)
+    assert point["status"] in ("ok", "limited", "nondifferentiable"), point["message"]

@@ -129,6 +129,8 @@ class SymbolicCase:
         except RecursionError:
             self.over_budget = (f"sympy's recursion ran out on an expression of {len(graph.nodes):,} nodes "
                                 "(too deep for it)")
+        except TypeError as err:  # sympy's own: relu(2) under a square root ("Invalid comparison of non-real zoo")
+            self.over_budget = f"sympy could not build the expression ({err})"
 
     def _build(self) -> None:
         graph = self.graph
@@ -293,19 +295,19 @@ class SymbolicCase:
                 self.over_budget = f"sympy's derivative of {unit.name} is too deep to compile ({type(err).__name__})"
                 raise OverBudget(self.over_budget) from None
             args = [values[u] for u in unit.uses]
+            failure = out = None
             try:
                 out = compiled(*args)
-            except (ZeroDivisionError, OverflowError):  # perhaps an intermediate beyond float64's range
-                out = None
+            except (ZeroDivisionError, OverflowError) as err:  # perhaps an intermediate beyond float64's range
+                failure = err
             # an inf, a nan, or (in a small unit) a 0 may be an intermediate that left float64's
             # range: cosh(700)/(sinh(700)·log(sinh(700))²) is 0.0 in float64. (A subnormal is
             # float64's own rounding, as every float64 method has it.)
-            if out is not None and any(isinstance(p, float) and not (
+            if out is None or any(isinstance(p, float) and not (
                     0 < abs(p) < math.inf or p == 0 and len(args) > SMALL_UNIT) for p in out):
-                out = None
+                out = self._wide(unit, args) or out
             if out is None:
-                with mpmath.workprec(53):
-                    out = unit.shape.wide()(*map(mpmath.mpf, args))
+                raise failure
             values[unit.node] = _real(out[0])
             partials[unit.node] = [_real(p) for p in out[1:]]
         adjoint = {i: 0.0 for i in self.symbol}
@@ -316,6 +318,16 @@ class SymbolicCase:
                 adjoint[u] += g * p
         names = self.graph.names_of()
         return values[self.graph.output], {names[i]: adjoint[i] for i in names}
+
+    @staticmethod
+    def _wide(unit: Unit, args: list[float]) -> list | None:
+        """The unit's forms at 53 bits without float64's exponent range; None where mpmath
+        cannot evaluate them either (sympy's zoo has no mpmath name)."""
+        try:
+            with mpmath.workprec(53):
+                return unit.shape.wide()(*map(mpmath.mpf, args))
+        except (ArithmeticError, ValueError, TypeError, KeyError, NameError):
+            return None
 
     # -- error model ------------------------------------------------------------------------
 

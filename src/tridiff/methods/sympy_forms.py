@@ -183,6 +183,8 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
             "sech": lambda v: 2.0 * math.exp(-abs(v)) / (1.0 + math.exp(-2.0 * abs(v))),
             "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real,
             "power": _float_power, "vpow": _float_power, "xlog": _dpow_b,
+            # (sympy writes abs(log1p(u))′ through re() and im() of what it cannot tell is real)
+            "re": lambda v: v.real, "im": lambda v: v.imag, "arg": lambda v: 0.0 if v >= 0 else math.pi,
             "exp": _overflows(math.exp), "expm1": _overflows(math.expm1), "cosh": _overflows(math.cosh),
             "sinh": _overflows(math.sinh, odd=True)}, "math"]
 

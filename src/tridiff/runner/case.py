@@ -17,7 +17,7 @@ from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import blocked, crossed, lost, out_of_range, subnormal_scale
+from ..methods.reference.conditioning import Loss, blocked, crossed, lost, out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
@@ -167,12 +167,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     failing = broken or any(not math.isfinite(g) for grads in methods.values() for g in grads.values())
     blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if failing else \
         part("float64", lambda: crossed(graph, values, exact.values), store=False)
-    # Where the chain rule's own numbers leave float64's range, a failure (inf, nan, an
-    # overflow) is float64's limit too; a finite answer is still judged by its scale
-    # (and an infinite scale there excuses nothing else: judge.verdict).
-    beyond, overflows = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
-                         and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or (None, False)
-    blocked_by = blocked_by or (failing and beyond)
+    # Where the chain rule's own numbers overflow float64, a failure (inf, nan, an overflow)
+    # of the gradients that run through them is float64's limit too; a finite answer is
+    # still judged, and an infinite scale there excuses nothing else (judge.verdict). (One
+    # that underflows gives 0, never nan: its scale says how far that is.)
+    beyond = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
+              and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or None
+    if failing and beyond and all(i in beyond.overflowing for i in graph.inputs.values()):
+        blocked_by = beyond.why  # (a method that raised is excused only where every input's gradient is)
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
@@ -211,8 +213,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
-                           blocked=bool(blocked_by) and blocked_by != beyond, failing=bool(beyond),
-                           overflows=overflows)
+                           blocked=bool(blocked_by) and not beyond, overflows=bool(beyond) and named[name] in beyond.overflowing,
+                           unbounded=exact.trace.adjoint_scale[named[name]] if math.isinf(number.scale) else None)
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
             node.update(part("finite_differences", lambda: sweeps.convergence(
@@ -236,9 +238,15 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                 entry["gradient"][name]["scale"] = wider.scale
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
-    float64 = part("float64", lambda: limited(entry["gradient"], lambda n: lost(engines.reference, exact, n),
-                                              graph.output_name, blocked_by, broken if blocked_by else [],
-                                              "chain rule" if beyond and blocked_by == beyond else "evaluation"), store=False)
+    def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)
+        if beyond and named[n] in beyond.overflowing:
+            return Loss(math.inf, f"{beyond.why}: a float64 chain rule through it fails", None)
+        return lost(engines.reference, exact, n)
+
+    float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,
+                                              broken if blocked_by else [],
+                                              "chain rule" if beyond and blocked_by == beyond.why else "evaluation"),
+                   store=False)
     if engines.directions:
         part("directions", lambda: sweeps.directions(case, engines.directions, along, values, exact,
                                                entry["value_digits_right"]))

@@ -26,6 +26,7 @@ from ..methods.finite import sweep
 from ..methods.reference import Exact, Loss, Number, brief
 from . import measures
 
+LARGEST = mpmath.mpf(2) ** 1024  # float64's numbers are below it
 SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
 CERTAIN = 100  # the reference's uncertainty must be this many times below what the tolerance allows
 
@@ -41,29 +42,33 @@ RIGHT, LIMITED, WRONG = "right", "limited", "wrong"  # LIMITED reads "limited by
 
 
 def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
-            absolute: float = 0.0, blocked: bool = False, failing: bool = False,
-            overflows: bool = False) -> tuple[str, float | None]:
+            absolute: float = 0.0, blocked: bool = False, overflows: bool = False,
+            unbounded: mpmath.mpf | None = None) -> tuple[str, float | None]:
     """right, limited (by float64) or wrong: the module's rule, on `off` = |got − exact|
     exact (measures.difference: its float is 0.0 below 5e-324, exp(-800) against 0.0);
     `absolute`: the case's abs_tolerance, also right within it; `blocked`: float64's
-    rounding put a local derivative out of reach, so no number is its limit too; `failing`:
-    the chain rule's numbers leave float64's range (conditioning.out_of_range), so inf or
-    nan is, and `overflows`: so does one of them. And the relative error, from the same
-    exact difference."""
-    if off is None:  # (an infinite scale: float64's rounding may reach inf or nan too, see below)
-        return (LIMITED if blocked or failing or math.isinf(exact.scale) and not overflows else WRONG), math.inf
+    rounding put a local derivative out of reach, so no number is its limit too; `overflows`:
+    the chain rule's own numbers overflow on this gradient's way (conditioning.out_of_range),
+    so inf or nan is; `unbounded`: the scale, exactly, where its float is inf. And the relative error, from the same exact difference."""
+    # A scale beyond float64's range (inf), judged exactly (`unbounded`): float64 loses every
+    # digit and more where it is also far beyond the gradient — cos(y*y) at y = 1e150, whose
+    # argument float64 rounds by 1e284 periods — but x·exp(709.5)'s gradient is 1.1e308 and
+    # its scale about that: a sign flip is wrong there. Where it is inf because the chain
+    # rule's own numbers overflow (±1/x in log(x) - log(x) + x at 5e-324: `overflows`),
+    # float64 can give only inf or nan, and those are its limit.
+    allowed = None if not math.isinf(exact.scale) or overflows else \
+        (tolerance * unbounded if unbounded is not None else mpmath.inf)
+    if off is None:  # (inf or nan is in reach of float64's rounding where what it may lose is)
+        return (LIMITED if blocked or overflows or allowed is not None and allowed >= LARGEST else WRONG), math.inf
     abs_err = float(off)
     with mpmath.workdps(measures.DIGITS):
         rel = float(off / abs(exact.exact)) if exact.exact else None
         if off <= max(tolerance * abs(exact.exact), absolute):
             return RIGHT, rel
-    # A scale beyond float64's range (inf) is float64 losing every digit and more: cos(y*y)
-    # at y = 1e150, whose argument float64 rounds by 1e284 periods, has no float64 digit
-    # to give, and any finite answer is that limit — unless it is inf because the chain
-    # rule's own numbers overflow (±1/x in log(x) - log(x) + x at 5e-324), where float64
-    # can give only inf or nan, and a finite answer is judged as any other. (A few units in
-    # the last place of a subnormal are float64's own resolution there.)
-    scale = exact.scale if math.isfinite(exact.scale) or not overflows else 0.0
+    # (A few units in the last place of a subnormal are float64's own resolution there.)
+    if allowed is not None and off <= allowed:
+        return LIMITED, rel
+    scale = exact.scale if math.isfinite(exact.scale) else 0.0
     if got == exact.float or abs_err <= tolerance * scale + SUBNORMAL_SLACK:
         return LIMITED, rel
     return (LIMITED if blocked else WRONG), rel  # (blocked: float64's own branch is the other one)
@@ -83,8 +88,8 @@ def digits_right(rel_error: float | None) -> int | None:
 
 
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
-          judged: bool = True, absolute: float = 0.0, blocked: bool = False, failing: bool = False,
-          overflows: bool = False) -> list[str]:
+          judged: bool = True, absolute: float = 0.0, blocked: bool = False, overflows: bool = False,
+          unbounded: mpmath.mpf | None = None) -> list[str]:
     """Record each method's gradient, errors and verdict at one node; return the wrong ones
     as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
     reference is not certain enough)."""
@@ -97,7 +102,7 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
         got = grads[name]
         off = measures.difference(got, exact.exact)
         abs_err = math.inf if off is None else float(off)
-        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked, failing, overflows)
+        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked, overflows, unbounded)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got

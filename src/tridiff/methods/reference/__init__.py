@@ -284,7 +284,8 @@ class Reference:
         for i in (i for i in range(n) if ahead[i]):
             for u in users[i]:
                 if not ahead[u]:
-                    gain[i] += sum(p * adjoint[u] for a, p in zip(nodes[u].args, partials[u]) if a == i)
+                    gain[i] += sum(p * adjoint[u] for a, p in zip(nodes[u].args, partials[u])
+                                   if a == i and isinstance(p, mpf))  # (numbers only: a kink is the passes' to decide)
         return ahead, gain
 
     def _tangent(self, seeds: dict[int, int], partials: list[tuple],

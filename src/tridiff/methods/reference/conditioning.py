@@ -125,39 +125,67 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
     return None
 
 
+# The primitives whose local derivatives float64 computes from their own value (exp's is it).
+FROM_OUTPUT = {name for name, op in OPS.items() if any("{out}" in p for p in op.partials)}
 LARGEST = mpf(2) ** 1024        # float64's numbers are below this; its smallest is 2^-1074,
 SMALLEST = mpf(2) ** -1075      # and below half of that a number rounds to 0.0
 
 
-def out_of_range(graph: Graph, trace, values: list[float]) -> tuple[str, bool] | None:
+@dataclass
+class OutOfRange:
+    why: str             # the first such number, in words
+    affected: set[int]   # the nodes whose gradient runs through one
+    overflowing: set[int]  # those whose runs through one that overflows
+
+
+def out_of_range(graph: Graph, trace, values: list[float]) -> OutOfRange | None:
     """Where the chain rule's own numbers leave float64's range though the gradient does
     not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
-    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows, or a local derivative that
-    does (1/y in ∂(y/y)/∂y at y = 5e-324) — each computed from values float64 holds
-    faithfully: not tan(u)'s at the float64 u that acos(5e-324) rounds to, where the
-    rounding scale says all. In words, and whether it overflows; None where none does. A
-    float64 chain rule then fails there (inf, nan, or an overflow) whatever the engine."""
+    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows, a local derivative that does
+    (1/y in ∂(y/y)/∂y at y = 5e-324), or forward mode's ∂node/∂x — each computed from values
+    float64 holds faithfully: not tan(u)'s at the float64 u that acos(5e-324) rounds to,
+    where the rounding scale says all. A float64 chain rule fails there (inf, nan, or an
+    overflow) whatever the engine — for the nodes whose gradient runs through that number
+    only; None where there is none."""
     faithful = [math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
                 for v, e in zip(values, trace.values)]
     everywhere = all(faithful)
+    found = OutOfRange("", set(), set())
+
+    def add(why: str, affected: set[int], overflows: bool) -> None:
+        found.why = found.why or why
+        found.affected |= affected
+        found.overflowing |= affected if overflows else set()
+
     for i in range(len(graph.nodes) - 1, -1, -1):
         a = trace.adjoint[i]
         wrt = f"∂{graph.output_name}/∂{_text(graph, i, inner=True)}"
         if a and abs(a) < SMALLEST:
-            return f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", False
-        if everywhere and abs(a) >= LARGEST:
-            return f"{wrt} is exactly {brief(a)}, beyond float64's range", True
+            add(f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", _before(graph, i), False)
+        elif everywhere and abs(a) >= LARGEST:
+            add(f"{wrt} is exactly {brief(a)}, beyond float64's range", _before(graph, i), True)
         # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
         for arg, p in zip(graph.nodes[i].args, trace.partials[i]) if all(faithful[j] for j in graph.nodes[i].args) else ():
             if isinstance(p, mpf) and abs(p) >= LARGEST:  # (it made the scale inf only if nothing else did)
-                return (f"the local derivative ∂{_text(graph, i, top=True, inner=True)}/∂{_text(graph, arg, inner=True)} "
-                        f"is exactly {brief(p)}, beyond float64's range"), everywhere
+                add(f"the local derivative ∂{_text(graph, i, top=True, inner=True)}/∂{_text(graph, arg, inner=True)} "
+                    f"is exactly {brief(p)}, beyond float64's range", _before(graph, arg), everywhere)
     for x, each in forward_tangents(graph, trace).items() if everywhere else ():
         for i, t in enumerate(each):
             if abs(t) >= LARGEST:
-                return (f"forward mode's ∂{_text(graph, i, inner=True)}/∂{graph.name_of(x)} is exactly {brief(t)}, "
-                        "beyond float64's range"), True
-    return None
+                add(f"forward mode's ∂{_text(graph, i, inner=True)}/∂{graph.name_of(x)} is exactly {brief(t)}, "
+                    "beyond float64's range", {x}, True)
+    return found if found.why else None
+
+
+def _before(graph: Graph, k: int) -> set[int]:
+    """k and every node it is computed from: the nodes whose gradient runs through k."""
+    seen, frontier = {k}, [k]
+    while frontier:
+        for a in graph.nodes[frontier.pop()].args:
+            if a not in seen:
+                seen.add(a)
+                frontier.append(a)
+    return seen
 
 
 def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | None:
@@ -192,7 +220,7 @@ def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | Non
         bends = curvature_of(node.op, args, trace.values[i], [extra[a] for a in node.args]) \
             if any(extra[a] for a in node.args) else (mpf(0),) * len(args)
         # (a local derivative computed from the node's own value — exp's is it — carries its rounding)
-        mine = own[i] / abs(trace.values[i]) if own[i] and trace.values[i] else 0
+        mine = own[i] / abs(trace.values[i]) if own[i] and trace.values[i] and node.op in FROM_OUTPUT else 0
         for a, p, bend in zip(node.args, trace.partials[i], bends):
             if isinstance(p, mpf):
                 adjoint[a] += adjoint[i] * abs(p) + abs(trace.adjoint[i]) * (bend + abs(p) * mine)
