@@ -112,3 +112,13 @@ def test_a_wrong_answer_beside_a_number_out_of_float64s_range_is_still_wrong(fun
 def test_what_sympy_or_a_decided_kink_cannot_do_is_said_not_raised(function, at):
     point = run(function, at)
     assert point["status"] in ("ok", "limited", "nondifferentiable"), point["message"]
+
+
+def test_an_argument_rounded_onto_a_pole_is_judged_at_the_exact_arguments_own_precision():
+    # tanh(700) is 1 - 1.9e-608 exactly, 1.0 in float64, where asin′ is infinite: every
+    # float64 chain rule fails there, and 128 bits would round the exact argument to 1 too
+    def nan(function, at):
+        return {"x": math.nan}
+    point = run("asin(tanh(x))", {"x": 700.0}, {"nan": nan})
+    assert point["status"] == "limited", point["message"]
+    assert "rounds tanh(x)" in point["message"]

@@ -117,8 +117,10 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
             rounded = [a for a in node.args if mpf(values[a]) != exact[a]]
             if not rounded or not _out_of_reach(node.op, [mpf(values[a]) for a in node.args], movable, node.args):
                 continue
-            if _out_of_reach(node.op, [exact[a] for a in node.args], movable, node.args):
-                continue  # infinite at the exact argument too: the reference says so itself
+            # (at the exact argument's own precision: tanh(700) is 1 - 1.9e-608, which 128 bits round to 1)
+            with mpmath.workprec(64 + max(128, *(exact[a]._mpf_[3] for a in node.args))):
+                if _out_of_reach(node.op, [exact[a] for a in node.args], movable, node.args):
+                    continue  # infinite at the exact argument too: the reference says so itself
             a = rounded[0]
             return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
                     f"the derivative of {OPS[node.op].symbol} is infinite or undefined")
