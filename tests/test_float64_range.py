@@ -122,3 +122,11 @@ def test_an_argument_rounded_onto_a_pole_is_judged_at_the_exact_arguments_own_pr
     point = run("asin(tanh(x))", {"x": 700.0}, {"nan": nan})
     assert point["status"] == "limited", point["message"]
     assert "rounds tanh(x)" in point["message"]
+
+
+def test_an_adjoint_beyond_float64s_range_excuses_the_overflow_it_causes():
+    # ∂f/∂(numerator) = 1/y = 2.0e323 at y = 5e-324: every float64 chain rule makes it inf,
+    # and ∂f/∂x = atan′(x)/y = 2.0e23 inf with it
+    point = run("(acos(y) - (y - atan(x))) / y", {"x": -1e150, "y": 5e-324})
+    node = point["gradient"]["x"]
+    assert node["methods"]["backprop"] == math.inf and node["errors"]["backprop"]["verdict"] == "limited"

@@ -7,7 +7,8 @@ arguments) on which the same engine is still wrong at the same point. Findings a
 one per engine, primitive and kind, each as a ready case file whose `expect:` is the
 certified gradient. A limited verdict — float64's own loss, the function as written — is
 never a finding; nor is an answer at a tie of max, min, relu or abs where f is
-differentiable, which no local rule can see (counted apart, as `ties`).
+differentiable, which no local rule can see (counted apart, as `ties`), or one at a
+domain's edge, where the function is not defined a step away (`edges`: acos(y) at -1).
 
 Function i of a campaign is drawn from its own generator, seeded by (seed, i): a campaign
 resumes where it stopped (`start`), and the same seeds give the same findings on any
@@ -49,7 +50,7 @@ class Finding:
     index: int           # which function of the campaign that was
     steps: int           # shrinking steps taken
     size: int            # the minimal function's operations and inputs
-    nearby: bool | None  # still wrong with each input moved by 2⁻³⁰ of itself (None: not evaluable there)
+    nearby: bool         # still wrong with each input moved by 2⁻³⁰ of itself
     independent: str | None  # ∂f/∂node by mpmath's own differentiation of the minimal function (None: not there)
 
 
@@ -63,7 +64,7 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
     index (a resumed campaign), `found` the findings before it."""
     runner = runner or (lambda batch: run_cases(batch, timeout=timeout, jobs=jobs, plugins=dict(plugins)))
     engines = engines or {"backprop", "forward_mode", "symbolic", *plugins}
-    began, index, ran, refused, ties = time.monotonic(), start, 0, 0, 0
+    began, index, ran, refused, ties, edges = time.monotonic(), start, 0, 0, 0, 0
     findings = {(f["engine"], f["primitive"], f["kind"]): Finding(**f) for f in found}
     while ran < cases and (budget is None or time.monotonic() - began < budget):
         batch = []
@@ -91,13 +92,16 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
                 key = (engine, (small.primitives() or ["input"])[0], kind)
                 if key not in findings or small.size() < findings[key].size:
                     used = {n: at[n] for n in small.inputs()}
+                    nearby = _nearby(small, used, engine, runner)
+                    if nearby is None:  # (at a domain's edge — acos(y) at -1 — only one side exists)
+                        edges += 1
+                        continue
                     findings[key] = Finding(engine, key[1], kind, small.text(), used, node, got, exact, t.text(), i,
-                                            steps, small.size(), _nearby(small, used, engine, runner),
-                                            independent(small, used, node))
+                                            steps, small.size(), nearby, independent(small, used, node))
         if progress is not None:
             progress(ran, len(findings))
     return {"seed": seed, "depth": depth, "start": start, "next": start + ran, "cases": ran, "refused": refused,
-            "ties": ties, "engines": sorted(engines), "seconds": round(time.monotonic() - began, 1),
+            "ties": ties, "edges": edges, "engines": sorted(engines), "seconds": round(time.monotonic() - began, 1),
             "findings": [dataclasses.asdict(f) for f in sorted(findings.values(), key=lambda f: (f.engine, f.primitive))]}
 
 

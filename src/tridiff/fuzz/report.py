@@ -9,7 +9,7 @@ import re
 import yaml
 
 HEADER = "# written by tridiff fuzz; `tridiff run` on this file judges it again\n"
-NEARBY = {True: "wrong there too", False: "right there: this point only", None: "not evaluable there"}
+NEARBY = {True: "wrong there too", False: "right there: this point only"}
 
 
 def case_file(finding: dict, n: int) -> tuple[str, str]:
@@ -51,7 +51,8 @@ def markdown(campaign: dict, files: list[str]) -> str:
             "function as written — shrunk to the smallest function on which the same engine is still wrong, one "
             "per engine, primitive and kind; its exact value checked again by mpmath's own differentiation of the "
             f"minimal function. {campaign['ties']:,} functions were wrong only at a tie of max, min, relu or abs "
-            "where f is differentiable — no local rule can see it — and are not findings. `tridiff fuzz --resume` "
+            f"where f is differentiable — no local rule can see it — and {campaign['edges']:,} only at a domain's "
+            "edge, where f is not defined a step away: neither are findings. `tridiff fuzz --resume` "
             f"goes on from function {campaign['next']:,}.\n\n")
     if not campaign["findings"]:
         return head + "No findings.\n"

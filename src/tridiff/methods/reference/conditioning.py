@@ -143,10 +143,11 @@ class OutOfRange:
 def out_of_range(graph: Graph, trace, values: list[float]) -> OutOfRange | None:
     """Where the chain rule's own numbers leave float64's range though the gradient does
     not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
-    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows, a local derivative that does
-    (1/y in ∂(y/y)/∂y at y = 5e-324), or forward mode's ∂node/∂x — each computed from values
-    float64 holds faithfully: not tan(u)'s at the float64 u that acos(5e-324) rounds to,
-    where the rounding scale says all. A float64 chain rule fails there (inf, nan, or an
+    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows where float64's own adjoint is
+    near it (its scale within 2^10 of it), a local derivative that does (1/y in ∂(y/y)/∂y at
+    y = 5e-324), or forward mode's ∂node/∂x — computed from values float64 holds faithfully:
+    not tan(u)'s at the float64 u that acos(5e-324) rounds to, where the rounding scale says
+    all. A float64 chain rule fails there (inf, nan, or an
     overflow) whatever the engine — for the nodes whose gradient runs through that number
     only; None where there is none."""
     faithful = [math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
@@ -164,7 +165,7 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> OutOfRange | None:
         wrt = f"∂{graph.output_name}/∂{_text(graph, i, inner=True)}"
         if a and abs(a) < SMALLEST:
             add(f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", _before(graph, i), False)
-        elif everywhere and abs(a) >= LARGEST:
+        elif abs(a) >= LARGEST and trace.adjoint_scale[i] <= abs(a) * 1024:  # (float64's own is near it too)
             add(f"{wrt} is exactly {brief(a)}, beyond float64's range", _before(graph, i), True)
         # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
         for arg, p in zip(graph.nodes[i].args, trace.partials[i]) if all(faithful[j] for j in graph.nodes[i].args) else ():
