@@ -253,7 +253,7 @@ def test_a_plugin_may_take_and_give_whole_arrays(write_case):
     # 1 - tanh(s)² at s[1] = 5.75 cancels 4.5 digits, where float64 need lose 1.5 (backprop's
     # 1/cosh² loses none): limited by float64, and the page says the formula is the method's
     assert point["status"] == "limited", point["message"]
-    assert "own formula cancelling (backprop and forward mode right)" in point["message"]
+    assert "own formula cancelling (symbolic, backprop and forward mode right)" in point["message"]
     assert point["gradient"]["W[2,1]"]["errors"]["by_hand"]["judged_error"] <= 1e-15
     function = function_of(case)
     _, problems = checked("by_hand", "inputs", {"W": np.ones((4, 3)), "x": np.ones(4)}, function)

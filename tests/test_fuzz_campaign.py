@@ -136,7 +136,7 @@ planted.gives = "named"
 def test_a_torch_adapter_wrapped_wrong_for_one_primitive_at_a_rare_range_is_found_and_shrunk(tmp_path):
     pytest.importorskip("torch", reason="the torch adapter is optional (pip install torch)")
     (tmp_path / "wrong_cosh.py").write_text(WRONG_COSH)
-    done = tridiff("fuzz", "--seed", "2", "--cases", "48", "--depth", "2", "--method", "wrong_cosh.py:planted",
+    done = tridiff("fuzz", "--seed", "55", "--cases", "48", "--depth", "2", "--method", "wrong_cosh.py:planted",
                    "--out", "out", cwd=tmp_path)
     campaign = json.loads((tmp_path / "out" / "campaign.json").read_text())
     # (torch's own findings are there too: expm1's and sigmoid's backward)
