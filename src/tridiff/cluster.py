@@ -102,8 +102,13 @@ def check_executor(executor: str) -> None:
 def run_cases_on(address: str | None, cases: list[Case], timeout: float | None, plugins: dict,
                  precisions: tuple[str, ...], render: Render | None, jobs: int) -> list[CaseRun]:
     """Every case on the cluster (`jobs` workers when it is started here), in order."""
-    with connected(address, jobs) as run:
-        return run(cases, timeout, plugins, precisions, render)
+    dask = _dask()
+    with dask.config.set(CONFIG):
+        client, cluster = _connect(address, jobs)
+        try:
+            return _gather(client, address or "the local cluster", cases, timeout, plugins, precisions, render)
+        finally:
+            _close(client, cluster)
 
 
 @contextlib.contextmanager
@@ -111,6 +116,21 @@ def connected(address: str | None, jobs: int) -> Iterator[Callable[..., list[Cas
     """A connection to the cluster (started here, with `jobs` workers, where `address` is
     None) for as many calls as its user makes — tridiff fuzz runs batch after batch: each
     call runs its cases there, (cases, timeout, plugins, precisions=(), render=None)."""
+    dask = _dask()
+    with dask.config.set(CONFIG):
+        client, cluster = _connect(address, jobs)
+        try:
+            yield lambda cases, timeout, plugins, precisions=(), render=None: _gather(
+                client, address or "the local cluster", cases, timeout, plugins, precisions, render)
+        finally:
+            _close(client, cluster)
+
+
+CONFIG = {"logging.distributed": "critical", "distributed.scheduler.allowed-failures": 0}
+
+
+def _dask():
+    """Dask, quietened; one line naming the extra where it is not installed."""
     try:
         import dask
         import distributed  # noqa: F401  its loggers exist once it is imported
@@ -125,13 +145,7 @@ def connected(address: str | None, jobs: int) -> Iterator[Callable[..., list[Cas
             logging.getLogger(name).setLevel(logging.CRITICAL + 1)
     # Local workers are new processes that read Dask's configuration from the environment.
     os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "critical")
-    with dask.config.set({"logging.distributed": "critical", "distributed.scheduler.allowed-failures": 0}):
-        client, cluster = _connect(address, jobs)
-        try:
-            yield lambda cases, timeout, plugins, precisions=(), render=None: _gather(
-                client, address or "the local cluster", cases, timeout, plugins, precisions, render)
-        finally:
-            _close(client, cluster)
+    return dask
 
 
 def _gather(client, address: str, cases: list[Case], timeout: float | None, plugins: dict,
