@@ -130,3 +130,13 @@ def test_an_adjoint_beyond_float64s_range_excuses_the_overflow_it_causes():
     point = run("(acos(y) - (y - atan(x))) / y", {"x": -1e150, "y": 5e-324})
     node = point["gradient"]["x"]
     assert node["methods"]["backprop"] == math.inf and node["errors"]["backprop"]["verdict"] == "limited"
+
+
+def test_sympys_branch_not_taken_1_over_0_does_not_stop_the_53_bit_evaluation():
+    # relu's Piecewise carries zoo (1/0) in the branch y <= 0; at y = 1e300, -x/y**2 overflows
+    # in float64 and is evaluated again at 53 bits without float64's range
+    point = run("x / relu(y)", {"x": 1.000054239753836e300, "y": 1.0000542397538361e300})
+    with mpmath.workdps(50):
+        want = -mpmath.mpf(1.000054239753836e300) / mpmath.mpf(1.0000542397538361e300) ** 2
+    got = point["gradient"]["y"]["methods"]["symbolic"]
+    assert abs(got - float(want)) <= 1e-12 * abs(float(want))

@@ -25,7 +25,7 @@ import sympy as sp
 from ..cases.ir import Graph, Node
 from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
-from .sympy_forms import MODULES, SYMPY_OPS, WIDE_MODULES, printer
+from .sympy_forms import MODULES, SYMPY_OPS, WIDE_MODULES, printer, wide_printer
 
 SMALL_UNIT = 64  # slots up to which a unit's 0 partial is checked at 53 bits without float64's range
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
@@ -92,8 +92,8 @@ class Shape:
         """The same, at float64's 53 bits without its exponent range (sympy_forms.WIDE)."""
         if self.widened is None:
             slots = [_slot(j) for j in range(len(self.partials))]
-            self.widened = sp.lambdify(slots, [self.expr, *self.partials], modules=WIDE_MODULES, cse=True,
-                                       docstring_limit=0)
+            self.widened = sp.lambdify(slots, [self.expr, *self.partials], modules=WIDE_MODULES,
+                                       printer=wide_printer(), cse=True, docstring_limit=0)
         return self.widened
 
 

@@ -19,7 +19,7 @@ import math
 
 import mpmath
 import sympy as sp
-from sympy.printing.pycode import PythonCodePrinter
+from sympy.printing.pycode import MpmathPrinter, PythonCodePrinter
 
 from ..ops import OPS, _datan, _dpow_b, _sigmoid
 
@@ -205,5 +205,18 @@ WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
                  "max": MODULES[0]["max"], "min": MODULES[0]["min"],
                  "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
                  "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p,
-                 "vpow": lambda a, b: a ** b, "xlog": lambda a, out: out * mpmath.log(a) if a or out else mpmath.mpf(0)},
+                 "vpow": lambda a, b: a ** b, "xlog": lambda a, out: out * mpmath.log(a) if a or out else mpmath.mpf(0),
+                 "zoo": mpmath.nan},
                 "mpmath"]
+
+
+class WidePrinter(MpmathPrinter):
+    """mpmath's printer, with sympy's zoo (1/0 in a branch not taken: relu's) as nan."""
+
+    def _print_ComplexInfinity(self, expr) -> str:
+        return "zoo"
+
+
+def wide_printer() -> WidePrinter:
+    return WidePrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+                        "user_functions": {name: name for name in WIDE_MODULES[0]}})
