@@ -88,13 +88,19 @@ class Shape:
                                         cse=True, docstring_limit=0)
         return self.compiled
 
-    def wide(self):
-        """The same, at float64's 53 bits without its exponent range (sympy_forms.WIDE)."""
+    def wide(self, args: list[float]) -> list | None:
+        """The value and partials at `args`, at float64's 53 bits without its exponent range
+        (sympy_forms.WIDE_MODULES, compiled on first use); None where mpmath cannot evaluate
+        them either."""
         if self.widened is None:
             slots = [_slot(j) for j in range(len(self.partials))]
             self.widened = sp.lambdify(slots, [self.expr, *self.partials], modules=WIDE_MODULES,
                                        printer=wide_printer(), cse=True, docstring_limit=0)
-        return self.widened
+        try:
+            with mpmath.workprec(53):
+                return self.widened(*map(mpmath.mpf, args))
+        except (ArithmeticError, ValueError, TypeError, KeyError, NameError):
+            return None
 
 
 @dataclass
@@ -305,7 +311,7 @@ class SymbolicCase:
             # float64's own rounding, as every float64 method has it.)
             if out is None or any(isinstance(p, float) and not (
                     0 < abs(p) < math.inf or p == 0 and len(args) > SMALL_UNIT) for p in out):
-                out = self._wide(unit, args) or out
+                out = unit.shape.wide(args) or out
             if out is None:
                 raise failure
             values[unit.node] = _real(out[0])
@@ -318,16 +324,6 @@ class SymbolicCase:
                 adjoint[u] += g * p
         names = self.graph.names_of()
         return values[self.graph.output], {names[i]: adjoint[i] for i in names}
-
-    @staticmethod
-    def _wide(unit: Unit, args: list[float]) -> list | None:
-        """The unit's forms at 53 bits without float64's exponent range; None where mpmath
-        cannot evaluate them either (sympy's zoo has no mpmath name)."""
-        try:
-            with mpmath.workprec(53):
-                return unit.shape.wide()(*map(mpmath.mpf, args))
-        except (ArithmeticError, ValueError, TypeError, KeyError, NameError):
-            return None
 
     # -- error model ------------------------------------------------------------------------
 

@@ -41,7 +41,23 @@ class acos(sp.acos):  # noqa: N801
         return -1 / sp.sqrt((1 - u) * (1 + u))
 
 
-class _Real(sp.Function):
+class _Written(sp.Function):
+    """A function kept whole for its derivative, standing for the plain sympy form its
+    `written()` returns: evaluated through it at 60 digits and more (the chain rule's
+    factors), and printed as it where SHOWN."""
+    SHOWN = False
+
+    def written(self) -> sp.Expr:
+        raise NotImplementedError
+
+    def _eval_evalf(self, prec):
+        return self.written()._eval_evalf(prec)
+
+    def _sympystr(self, printer) -> str:
+        return printer.doprint(self.written()) if self.SHOWN else printer._print_Function(self)
+
+
+class _Real(_Written):
     """A real function of a real argument: sympy then writes abs(u)′ as sign(u)·u′, not
     through re() and im() (whose sum absorbed sigmoid(-700) = 9.9e-305 into ½ - ½)."""
 
@@ -52,18 +68,13 @@ class _Real(sp.Function):
 class datan(_Real):  # noqa: N801
     """1/(1 + u**2), atan's derivative, printed so; compiled as ops' rule, which divides
     by u twice past |u| = 1e150, where u**2 overflows and the result is merely tiny."""
+    SHOWN = True
 
-    def _eval_rewrite_as_Pow(self, u, **kwargs):
-        return 1 / (1 + u ** 2)
+    def written(self) -> sp.Expr:
+        return 1 / (1 + self.args[0] ** 2)
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
-        return self._eval_rewrite_as_Pow(self.args[0]).diff(self.args[0])
-
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_Pow(self.args[0])._eval_evalf(prec)
-
-    def _sympystr(self, printer) -> str:
-        return printer.doprint(self._eval_rewrite_as_Pow(self.args[0]))
+        return self.written().diff(self.args[0])
 
 
 class atan(sp.atan):  # noqa: N801
@@ -78,59 +89,49 @@ class sigmoid(_Real):  # noqa: N801
     def eval(cls, u):
         return sp.S.Half if u == 0 else None
 
+    def written(self) -> sp.Expr:
+        return 1 / (1 + sp.exp(-self.args[0]))
+
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         u = self.args[0]
         return sigmoid(u) * sigmoid(-u)
-
-    def _eval_rewrite_as_exp(self, u, **kwargs):
-        return 1 / (1 + sp.exp(-u))
-
-    def _eval_evalf(self, prec):  # (the chain rule's factors at 60 digits and more)
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
 
 
 class softplus(_Real):  # noqa: N801
     """log(1 + exp(u)): its derivative is sigmoid(u)."""
 
+    def written(self) -> sp.Expr:
+        return sp.log(1 + sp.exp(self.args[0]))
+
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sigmoid(self.args[0])
 
-    def _eval_rewrite_as_exp(self, u, **kwargs):
-        return sp.log(1 + sp.exp(u))
 
-    def _eval_evalf(self, prec):
-        return self._eval_rewrite_as_exp(self.args[0])._eval_evalf(prec)
-
-
-class vpow(sp.Function):  # noqa: N801
+class vpow(_Written):  # noqa: N801
     """a**b where b is not a number: sympy's own derivative, a**b·(b′·log(a) + b·a′/a), is
     nan at a = 0, where 0**b is 0 for every b > 0; these are backprop's, b·a**(b-1) and
     xlog(a, a**b) (0 there). Printed as a**b."""
+    SHOWN = True
+
+    def written(self) -> sp.Expr:
+        return sp.Pow(*self.args, evaluate=False)
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, b = self.args
         return b * vpow(a, b - 1) if argindex == 1 else xlog(a, self)
 
-    def _eval_evalf(self, prec):
-        return sp.Pow(*self.args)._eval_evalf(prec)
 
-    def _sympystr(self, printer) -> str:
-        return printer.doprint(sp.Pow(*self.args, evaluate=False))
-
-
-class xlog(sp.Function):  # noqa: N801
+class xlog(_Written):  # noqa: N801
     """out·log(a), 0 where a = 0 and out = 0: ∂(a**b)/∂b with out = a**b. Printed so."""
+    SHOWN = True
+
+    def written(self) -> sp.Expr:
+        a, out = self.args
+        return sp.S.Zero if a == 0 and out == 0 else out * sp.log(a)
 
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         a, out = self.args
         return out / a if argindex == 1 else sp.log(a)
-
-    def _eval_evalf(self, prec):
-        a, out = self.args
-        return sp.S.Zero if a == 0 and out == 0 else (out * sp.log(a))._eval_evalf(prec)
-
-    def _sympystr(self, printer) -> str:
-        return printer.doprint(self.args[1] * sp.log(self.args[0]))
 
 
 def _power(a: sp.Expr, b: sp.Expr) -> sp.Expr:
@@ -189,12 +190,6 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
             "sinh": _overflows(math.sinh, odd=True)}, "math"]
 
 
-def printer() -> Printer:
-    """The printer lambdify would make for MODULES, printing powers through _float_power."""
-    return Printer({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
-                    "user_functions": {name: name for name in MODULES[0]}})
-
-
 # The same forms at float64's 53 bits with an exponent that never leaves its range (mpmath),
 # where float64 gave inf, nan or 0: sympy's expanded forms — y**2 in ∂(x/y)/∂y at 1e300,
 # (y**2 + 1)**(3/2) in cos(atan(y))′ — can overflow or underflow where the function as
@@ -217,6 +212,17 @@ class WidePrinter(MpmathPrinter):
         return "zoo"
 
 
+def _settings(modules: list) -> dict:
+    """What lambdify gives the printer it makes: the namespace's own names printed as they are."""
+    return {"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
+            "user_functions": {name: name for name in modules[0]}}
+
+
+def printer() -> Printer:
+    """The printer lambdify would make for MODULES, printing powers through _float_power."""
+    return Printer(_settings(MODULES))
+
+
 def wide_printer() -> WidePrinter:
-    return WidePrinter({"fully_qualified_modules": False, "inline": True, "allow_unknown_functions": True,
-                        "user_functions": {name: name for name in WIDE_MODULES[0]}})
+    """The same for WIDE_MODULES, with sympy's zoo as nan."""
+    return WidePrinter(_settings(WIDE_MODULES))

@@ -173,8 +173,10 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # that underflows gives 0, never nan: its scale says how far that is.)
     beyond = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
               and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or None
-    if failing and beyond and all(i in beyond.overflowing for i in graph.inputs.values()):
-        blocked_by = beyond.why  # (a method that raised is excused only where every input's gradient is)
+    # (a method that raised is excused only where every input's gradient is)
+    through_chain = bool(failing and beyond and all(i in beyond.overflowing for i in graph.inputs.values()))
+    if through_chain:
+        blocked_by = beyond.why
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
@@ -213,7 +215,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
-                           blocked=bool(blocked_by) and not beyond, overflows=bool(beyond) and named[name] in beyond.overflowing,
+                           blocked=bool(blocked_by) and not through_chain,
+                           overflows=bool(beyond) and named[name] in beyond.overflowing,
                            unbounded=exact.trace.adjoint_scale[named[name]] if math.isinf(number.scale) else None)
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
@@ -245,7 +248,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,
                                               broken if blocked_by else [],
-                                              "chain rule" if beyond and blocked_by == beyond.why else "evaluation"),
+                                              "chain rule" if through_chain else "evaluation"),
                    store=False)
     if engines.directions:
         part("directions", lambda: sweeps.directions(case, engines.directions, along, values, exact,

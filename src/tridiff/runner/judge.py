@@ -24,9 +24,9 @@ from ..cases.files import FAILING, Case, Point
 from ..methods.evaluate import FloatFailure, describe
 from ..methods.finite import sweep
 from ..methods.reference import Exact, Loss, Number, brief
+from ..methods.reference.conditioning import LARGEST
 from . import measures
 
-LARGEST = mpmath.mpf(2) ** 1024  # float64's numbers are below it
 SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
 CERTAIN = 100  # the reference's uncertainty must be this many times below what the tolerance allows
 
@@ -49,7 +49,8 @@ def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
     `absolute`: the case's abs_tolerance, also right within it; `blocked`: float64's
     rounding put a local derivative out of reach, so no number is its limit too; `overflows`:
     the chain rule's own numbers overflow on this gradient's way (conditioning.out_of_range),
-    so inf or nan is; `unbounded`: the scale, exactly, where its float is inf. And the relative error, from the same exact difference."""
+    so inf or nan is; `unbounded`: the scale, exactly, where its float is inf. And the
+    relative error, from the same exact difference."""
     # A scale beyond float64's range (inf), judged exactly (`unbounded`): float64 loses every
     # digit and more where it is also far beyond the gradient — cos(y*y) at y = 1e150, whose
     # argument float64 rounds by 1e284 periods — but x·exp(709.5)'s gradient is 1.1e308 and
