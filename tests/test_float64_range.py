@@ -140,3 +140,81 @@ def test_sympys_branch_not_taken_1_over_0_does_not_stop_the_53_bit_evaluation():
         want = -mpmath.mpf(1.000054239753836e300) / mpmath.mpf(1.0000542397538361e300) ** 2
     got = point["gradient"]["y"]["methods"]["symbolic"]
     assert abs(got - float(want)) <= 1e-12 * abs(float(want))
+
+
+def verdicts(point: dict, name: str) -> dict:
+    node = point["gradient"][name]
+    return {m: e["verdict"] for m, e in node["errors"].items()}
+
+
+def test_a_reciprocal_derivative_is_applied_by_division():
+    # ∂log(u)/∂u = 1/u is 2.0e323 at u = erf(5e-324) (4.9e-324 in float64), beyond float64;
+    # the adjoint it multiplies, exp(log u) = 4.9e-324, divided by u is 1: backprop's g/u.
+    # Forward mode's own tangent ∂log(erf(x))/∂x = erf′(x)/erf(x) is 2.3e323 at float64's
+    # values: beyond float64 whatever the engine, so forward mode is limited, and says why.
+    point = run("expm1(log(erf(x)))", {"x": 5e-324})
+    with mpmath.workdps(50):
+        want = 2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-mpmath.mpf(5e-324) ** 2)  # (erf(x) - 1)′
+    node = point["gradient"]["x"]
+    assert node["methods"]["backprop"] == float(want)
+    assert verdicts(point, "x") == {"symbolic": "right", "backprop": "right", "forward_mode": "limited"}
+    assert "forward mode's ∂log(erf(x))/∂x is at float64's own values 2.28e+323" in point["message"]
+    assert "forward mode gives inf" in point["message"]
+
+
+def test_a_quotients_derivative_in_its_divisor_never_forms_a_over_b_squared():
+    # log(cos(x)/expm1(|x|)) at x = -709.7: ∂f/∂x = 1 - tan(x). The quotient q = 5.8e-309;
+    # -q/E (E = expm1(709.7) = 1.65e308) is 3.5e-617, which float64 rounds to 0, and with it
+    # the 1; its adjoint 1/q times it is -1/E = -6e-309: (g/E)·q keeps it.
+    point = run("log(cos(x) / expm1(abs(x)))", {"x": -709.7})
+    with mpmath.workdps(60):
+        want = 1 - mpmath.tan(mpmath.mpf(-709.7))
+    assert float(want) == pytest.approx(0.6907298068262694, rel=1e-15)
+    node = point["gradient"]["x"]
+    assert verdicts(point, "x") == {"symbolic": "right", "backprop": "right", "forward_mode": "right"}
+    assert node["methods"]["backprop"] == pytest.approx(float(want), rel=1e-12)
+
+
+def test_tanhs_derivative_divides_its_adjoint_by_cosh_twice():
+    # 1/cosh²(400) = 4e-348 underflows to 0; 1e300/cosh(400)/cosh(400) is 1.5e-47
+    point = run("1e300 * tanh(x)", {"x": 400.0})
+    with mpmath.workdps(60):
+        want = mpmath.mpf(1e300) / mpmath.cosh(400) ** 2
+    assert float(want) == pytest.approx(1.5e-47, rel=0.1)
+    node = point["gradient"]["x"]
+    assert node["methods"]["backprop"] == pytest.approx(float(want), rel=1e-14)
+    assert node["methods"]["forward_mode"] == pytest.approx(float(want), rel=1e-14)
+    assert verdicts(point, "x")["backprop"] == "right"
+
+
+def test_forward_modes_own_overflow_excuses_forward_mode_only():
+    # (x·y)·((x/x)/x) at x ≈ y ≈ 1e-300: f = y. Forward mode's ∂((x/x)/x)/∂x = -1/x² is -1e600;
+    # x·y = 1e-600 is 0 in float64, so backprop's -1 of the two paths' 1 - 1 is gone too.
+    point = run("(x * y) * ((x / x) / x)", {"x": 9.997588454773107e-301, "y": 9.997588454773109e-301})
+    assert point["gradient"]["x"]["reference"] == 0.0 and point["gradient"]["y"]["reference"] == 1.0
+    assert verdicts(point, "x") == {"symbolic": "right", "backprop": "limited", "forward_mode": "limited"}
+    assert verdicts(point, "y") == {"symbolic": "right", "backprop": "right", "forward_mode": "right"}
+
+
+@pytest.mark.parametrize("function, at, name, exact", [
+    # sympy's sin(atan(u)) is u/sqrt(u**2 + 1), whose derivative cancels: kept whole, it is the
+    # chain rule's cos(atan(u))·datan(u)·u′
+    ("sin(atan(sinh(y)))", {"y": -19.5}, "y",
+     lambda y: mpmath.cos(mpmath.atan(mpmath.sinh(y))) / (1 + mpmath.sinh(y) ** 2) * mpmath.cosh(y)),
+    # sympy's cos(asin(u)) is sqrt(1 - u**2), which rounds u**2 near 1
+    ("cos(asin(y))", {"y": 0.9999999999}, "y", lambda y: -y / mpmath.sqrt(1 - y * y)),
+    # v·relu(y)**(v-1)·relu′(y) at y < 0: relu′ = 0 times inf is 0, as backprop's rule
+    ("relu(y) ** softplus(x)", {"x": -1.0009924502762604, "y": -1e-08}, "y", lambda y: mpmath.mpf(0)),
+    # sympy's product x·sinh(y**x)·y**(x-1) makes the subnormal x·sinh(1) first; without
+    # float64's range it does not
+    ("cosh(y ** x)", {"y": 1e-300, "x": 5e-324}, "y",
+     lambda y: mpmath.sinh(y ** mpmath.mpf(5e-324)) * mpmath.mpf(5e-324) * y ** (mpmath.mpf(5e-324) - 1)),
+])
+def test_sympys_own_forms_do_not_lose_what_the_function_as_written_keeps(function, at, name, exact):
+    point = run(function, at)
+    with mpmath.workdps(60):
+        want = exact(mpmath.mpf(at[name]))
+    node = point["gradient"][name]
+    assert float(node["reference_digits"]) == pytest.approx(float(want), rel=1e-14, abs=1e-300)
+    assert node["errors"]["symbolic"]["verdict"] in ("right", "limited")
+    assert node["errors"]["symbolic"]["abs_error"] <= 4 * max(node["errors"]["backprop"]["abs_error"], 1e-16 * abs(float(want)))

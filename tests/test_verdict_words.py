@@ -75,7 +75,9 @@ def test_sinh_x_over_x_at_1e_8_shows_its_relative_error_and_no_right_digit():
         exact = (x * mpmath.cosh(x) - mpmath.sinh(x)) / x ** 2   # +3.33e-9
     for method, got in node["methods"].items():
         rel = float(abs(mpmath.mpf(got) - exact) / abs(exact))
-        assert got < 0 < exact and rel > 1  # the wrong sign, as float64 computes it
+        # the wrong sign, as float64 computes it (sympy's form, where its float64 evaluation and
+        # the one without float64's range differ, as the latter: that cancels too, to +1.5e-8)
+        assert (got < 0 < exact if method != "symbolic" else got != exact) and rel > 1
         assert node["errors"][method]["rel_error"] == pytest.approx(rel, rel=1e-9)
         assert node["errors"][method]["verdict"] == "limited" and node["errors"][method]["digits"] == 0
     assert "right to 0 of ~16 digits" in result["message"]
@@ -179,8 +181,10 @@ def test_a_subnormal_on_the_way_is_float64s_limit_not_a_wrong_answer():
         in_float64 = mpmath.mpf(5e-324) / (a + b)  # what float64's exp(-745) makes of it
     assert float(abs(in_float64 - exact) / exact) == pytest.approx(0.75, abs=0.01)
     assert result["status"] == "limited"
-    assert {e["verdict"] for e in node["errors"].values()} == {"limited"}
-    assert all(e["digits"] == 0 for e in node["errors"].values())
+    chain_rules = [e for method, e in node["errors"].items() if method != "symbolic"]
+    assert {e["verdict"] for e in chain_rules} == {"limited"} and all(e["digits"] == 0 for e in chain_rules)
+    # (sympy's form is evaluated again without float64's range where that differs: exp(-745) is no subnormal there)
+    assert node["errors"]["symbolic"]["verdict"] == "right"
 
 
 def test_a_case_may_pin_a_point_as_limited_or_ok():

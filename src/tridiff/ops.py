@@ -155,7 +155,8 @@ class Op:
     complex: Callable   # complex-step-safe
     vector: Callable    # numpy, for many points at once (may differ from `real` in the last ulp)
     # d(out)/d(arg i), as code over {0}, {1} (the arguments) and {out}, in the helper
-    # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these.
+    # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these;
+    # one written 1.0 / … (RECIPROCAL) it applies to an adjoint g as g / … (lines.applied).
     partials: tuple[str, ...]
     # Its counterpart in sympy, given the sympy module (imported only by the symbolic method).
     sympy: Callable
@@ -166,6 +167,11 @@ class Op:
     def called(self) -> bool:
         """Written as a call, f(x) or f(x, y), rather than as an operator."""
         return self.symbol.isidentifier()
+
+
+# A local derivative written 1.0 / … or -1.0 / … (the rest a chain of * and /) is applied by
+# division, g / x · …, never g·(1/x): 1/x overflows at a subnormal x where g/x may not.
+RECIPROCAL = "1.0 / "
 
 
 def _same(a):
@@ -179,7 +185,9 @@ OPS: dict[str, Op] = {
     "add": Op(2, "+", operator.add, operator.add, operator.add, ("1.0", "1.0"), lambda sp: operator.add, ieee=True),
     "sub": Op(2, "-", operator.sub, operator.sub, operator.sub, ("1.0", "-1.0"), lambda sp: operator.sub, ieee=True),
     "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), lambda sp: operator.mul, ieee=True),
-    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"),
+    # ∂/∂b as (g/b)·out: out/b alone leaves float64's range where a/b² does (cos(x)/expm1(709.7)'s
+    # is 6e-618 where its adjoint's product is 6e-309); g/b does only with the gradient itself
+    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-1.0 / {1} * {out}"),
               lambda sp: operator.truediv, ieee=True),
     "pow": Op(2, "**", math.pow, operator.pow, np.power, ("dpow({0}, {1}, {out})", "dpow_b({0}, {out})"),
               lambda sp: operator.pow),
@@ -193,7 +201,7 @@ OPS: dict[str, Op] = {
     "tan": Op(1, "tan", math.tan, cmath.tan, np.tan, ("1.0 + {out} * {out}",), lambda sp: sp.tan),
     # 1/cosh² keeps every digit where 1 - tanh² cancels to 0 (|x| > 19); cosh overflows
     # beyond |x| = 710, where the engine reruns with the overflow-safe helpers.
-    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / ((_c := cosh({0})) * _c)",), lambda sp: sp.tanh),
+    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / (_c := cosh({0})) / _c",), lambda sp: sp.tanh),
     "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, _vsigmoid, ("{out} * sigmoid(-{0})",),
                   lambda sp: lambda a: 1 / (1 + sp.exp(-a))),
     # relu'(0) and abs'(0) are taken as 0, as PyTorch and JAX do; the kink is flagged elsewhere.

@@ -32,6 +32,14 @@ def tangent(d, local: float, piecewise: bool = False):
     return np.where(np.isnan(product) & ((np.asarray(d) == 0) | (piecewise and local == 0)), 0.0, product)
 
 
+def divided(d, product):
+    """A tangent d applied by division (lines.applied: d / b · out): 0 where d is exactly 0
+    and the product is nan — out overflowed — as tangent() does for 0·inf."""
+    if not np.any(np.isnan(product)):
+        return product
+    return np.where(np.isnan(product) & (np.asarray(d) == 0), 0.0, product)
+
+
 class ForwardMode:
     def __init__(self, graph: Graph):
         self.graph = graph
@@ -49,7 +57,7 @@ class ForwardMode:
         returned = f"d{out}" if graph.depends_on_inputs()[out] else "0.0"
         lines.append(f"    return {val(out)}, {returned}")
         code = compile("\n".join(lines) + "\n", "<tridiff forward mode>", "exec")
-        self._function = define(code, namespace(SAFE_HELPERS, "real", {"tangent": tangent}), "forward_mode")
+        self._function = define(code, namespace(SAFE_HELPERS, "real", {"tangent": tangent, "divided": divided}), "forward_mode")
 
     def gradient(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
         """The value, and ∂output/∂input for every input (one pass, vector duals)."""

@@ -25,9 +25,10 @@ import sympy as sp
 from ..cases.ir import Graph, Node
 from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
-from .sympy_forms import MODULES, SYMPY_OPS, WIDE_MODULES, printer, wide_printer
+from .sympy_forms import SYMPY_OPS, Shape, ranged, slot
 
-SMALL_UNIT = 64  # slots up to which a unit's 0 partial is checked at 53 bits without float64's range
+SMALL_UNIT = 64  # slots up to which a unit is checked at 53 bits without float64's range
+WIDE_UNITS = 256  # units of a case up to which each is (about 0.3 ms apiece)
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
 SYMBOLIC_MAX_SIZE = 20_000  # sympy nodes in one unit's derivatives: beyond, the method is over budget
 # Node visits of differentiating one unit: its nodes times the named nodes it uses, or for
@@ -57,52 +58,6 @@ def _const(node: Node) -> sp.Expr:
     return sp.Rational(node.value)  # the exact binary value the float methods see: pi is math.pi
 
 
-# Positional symbols for a unit's shape; users cannot write names starting with "__".
-_SLOTS = [sp.Symbol(f"__a{j}", real=True) for j in range(64)]
-
-
-def _slot(j: int) -> sp.Symbol:
-    while j >= len(_SLOTS):
-        _SLOTS.append(sp.Symbol(f"__a{len(_SLOTS)}", real=True))
-    return _SLOTS[j]
-
-
-@dataclass
-class Shape:
-    """A unit's expression with its named nodes replaced by positional slots.
-
-    Generated cases repeat a few shapes thousands of times (a chain of identical
-    steps): sympy differentiates and compiles each shape once.
-    """
-    expr: sp.Expr
-    partials: list[sp.Expr]
-    size: int            # sympy nodes of the partials together
-    compiled: object = None
-    widened: object = None
-
-    def compile(self):
-        if self.compiled is None:
-            slots = [_slot(j) for j in range(len(self.partials))]
-            # (docstring_limit 0: no docstring, which would print every expression once more)
-            self.compiled = sp.lambdify(slots, [self.expr, *self.partials], modules=MODULES, printer=printer(),
-                                        cse=True, docstring_limit=0)
-        return self.compiled
-
-    def wide(self, args: list[float]) -> list | None:
-        """The value and partials at `args`, at float64's 53 bits without its exponent range
-        (sympy_forms.WIDE_MODULES, compiled on first use); None where mpmath cannot evaluate
-        them either."""
-        if self.widened is None:
-            slots = [_slot(j) for j in range(len(self.partials))]
-            self.widened = sp.lambdify(slots, [self.expr, *self.partials], modules=WIDE_MODULES,
-                                       printer=wide_printer(), cse=True, docstring_limit=0)
-        try:
-            with mpmath.workprec(53):
-                return self.widened(*map(mpmath.mpf, args))
-        except (ArithmeticError, ValueError, TypeError, KeyError, NameError):
-            return None
-
-
 @dataclass
 class Unit:
     """One named value and its expression in the symbols of the named nodes it uses."""
@@ -113,7 +68,7 @@ class Unit:
     shape: Shape
 
     def slots(self, values: dict[int, object]) -> dict[sp.Symbol, object]:
-        return {_slot(j): values[u] for j, u in enumerate(self.uses)}
+        return {slot(j): values[u] for j, u in enumerate(self.uses)}
 
 
 class SymbolicCase:
@@ -169,11 +124,11 @@ class SymbolicCase:
         for (name, root), cone in zip(roots, cones):
             expr = self._expression(cone, root)
             uses = sorted(by_symbol[sym] for sym in expr.free_symbols)
-            canonical = expr.xreplace({self.symbol[u]: _slot(j) for j, u in enumerate(uses)})
+            canonical = expr.xreplace({self.symbol[u]: slot(j) for j, u in enumerate(uses)})
             if canonical not in shapes:
                 if len(shapes) == SYMBOLIC_MAX_SHAPES:  # each costs sympy about 15 ms to differentiate
                     raise OverBudget(f"over {SYMBOLIC_MAX_SHAPES:,} steps of different forms to differentiate")
-                partials = _partials(canonical, [_slot(j) for j in range(len(uses))])
+                partials = _partials(canonical, [slot(j) for j in range(len(uses))])
                 size = sum(_size(p, SYMBOLIC_MAX_SIZE) for p in partials)
                 if size > SYMBOLIC_MAX_SIZE:
                     raise OverBudget(f"sympy's derivative of {name} reached over {SYMBOLIC_MAX_SIZE:,} nodes")
@@ -268,8 +223,8 @@ class SymbolicCase:
         and to 30 digits, certified as _value_at says)."""
         out = []
         for unit in self.units:
-            names = {_slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
-            at = {_slot(j): values[u] for j, u in enumerate(unit.uses)}
+            names = {slot(j): self.symbol[u] for j, u in enumerate(unit.uses)}
+            at = {slot(j): values[u] for j, u in enumerate(unit.uses)}
             for j, u in enumerate(unit.uses):
                 partial = unit.shape.partials[j]
                 value = _value_at(partial, at)
@@ -306,12 +261,15 @@ class SymbolicCase:
                 out = compiled(*args)
             except (ZeroDivisionError, OverflowError) as err:  # perhaps an intermediate beyond float64's range
                 failure = err
-            # an inf, a nan, or (in a small unit) a 0 may be an intermediate that left float64's
-            # range: cosh(700)/(sinh(700)·log(sinh(700))²) is 0.0 in float64. (A subnormal is
-            # float64's own rounding, as every float64 method has it.)
-            if out is None or any(isinstance(p, float) and not (
-                    0 < abs(p) < math.inf or p == 0 and len(args) > SMALL_UNIT) for p in out):
-                out = unit.shape.wide(args) or out
+            # sympy's forms can leave float64's range where the function as written does not:
+            # cosh(700)/(sinh(700)·log(sinh(700))²) is 0.0 in float64, and cos(x)/expm1(-x)'s
+            # derivative at x = -709.7 loses its +1 in an a/b² of 6e-618. In a small unit of a
+            # small case each is evaluated again at 53 bits without float64's range, and that
+            # answer taken where it differs; elsewhere only where float64 gave inf, nan or 0.
+            if out is None or len(args) <= SMALL_UNIT and len(self.units) <= WIDE_UNITS or any(
+                    isinstance(p, float) and not (0 < abs(p) < math.inf or p == 0 and len(args) > SMALL_UNIT)
+                    for p in out):
+                out = ranged(out, unit.shape.wide(args))
             if out is None:
                 raise failure
             values[unit.node] = _real(out[0])

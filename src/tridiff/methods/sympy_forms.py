@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import mpmath
 import sympy as sp
@@ -27,18 +28,6 @@ from ..ops import OPS, _datan, _dpow_b, _sigmoid
 class tanh(sp.tanh):  # noqa: N801 (printed, and compiled to math.tanh, by its class name)
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return sp.sech(self.args[0]) ** 2
-
-
-class asin(sp.asin):  # noqa: N801
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        u = self.args[0]
-        return 1 / sp.sqrt((1 - u) * (1 + u))
-
-
-class acos(sp.acos):  # noqa: N801
-    def fdiff(self, argindex: int = 1) -> sp.Expr:
-        u = self.args[0]
-        return -1 / sp.sqrt((1 - u) * (1 + u))
 
 
 class _Written(sp.Function):
@@ -77,9 +66,54 @@ class datan(_Real):  # noqa: N801
         return self.written().diff(self.args[0])
 
 
-class atan(sp.atan):  # noqa: N801
+class _Inverse(_Real):
+    """asin, acos and atan, kept whole: sympy rewrites sin(atan(u)) as u/sqrt(u**2 + 1), whose
+    derivative cancels (2.2e-16 for 4.6e-17 at u = sinh(-19.5)), and cos(asin(u)) as
+    sqrt(1 - u**2), which rounds u**2 near |u| = 1. Printed, and compiled, as sympy's."""
+
+    def written(self) -> sp.Expr:
+        return getattr(sp, type(self).__name__)(self.args[0])
+
+
+class asin(_Inverse):  # noqa: N801
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return 1 / sp.sqrt((1 - u) * (1 + u))
+
+
+class acos(_Inverse):  # noqa: N801
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        u = self.args[0]
+        return -1 / sp.sqrt((1 - u) * (1 + u))
+
+
+class atan(_Inverse):  # noqa: N801
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return datan(self.args[0])
+
+
+class picks(_Written):  # noqa: N801
+    """slope·rest, 0 wherever the slope — relu′, abs′, max′: a Heaviside, sign or 0/1
+    Piecewise — is exactly 0, whatever the rest: backprop's rule (ops.PIECEWISE's 0 slopes
+    are exact), so v·relu(y)**(v - 1)·relu′(y) at y < 0 is 0, not 0·inf. Printed as the product."""
+    SHOWN = True
+
+    def written(self) -> sp.Expr:
+        return sp.Mul(*self.args)
+
+
+def _slope(factor: sp.Expr) -> bool:
+    return isinstance(factor, (sp.Heaviside, sp.sign)) or \
+        isinstance(factor, sp.Piecewise) and all(e.is_Number for e, _ in factor.args)
+
+
+def guarded(expr: sp.Expr) -> sp.Expr:
+    """expr with each product that has a slope factor as picks(slopes, rest) — for
+    compiling: cse would otherwise take the slope out of sight of the printer."""
+    def pick(product: sp.Expr) -> sp.Expr:
+        slopes = [f for f in product.args if _slope(f)]
+        return picks(sp.Mul(*slopes), sp.Mul(*(f for f in product.args if not _slope(f))))
+    return expr.replace(lambda e: e.is_Mul and any(_slope(f) for f in e.args), pick)
 
 
 class sigmoid(_Real):  # noqa: N801
@@ -183,7 +217,7 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
             # sech without cosh's overflow (cosh(800) is beyond float64, sech(800) is 0)
             "sech": lambda v: 2.0 * math.exp(-abs(v)) / (1.0 + math.exp(-2.0 * abs(v))),
             "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real,
-            "power": _float_power, "vpow": _float_power, "xlog": _dpow_b,
+            "power": _float_power, "vpow": _float_power, "xlog": _dpow_b, "picks": lambda p, r: p * r if p else 0.0,
             # (sympy writes abs(log1p(u))′ through re() and im() of what it cannot tell is real)
             "re": lambda v: v.real, "im": lambda v: v.imag, "arg": lambda v: 0.0 if v >= 0 else math.pi,
             "exp": _overflows(math.exp), "expm1": _overflows(math.expm1), "cosh": _overflows(math.cosh),
@@ -201,6 +235,7 @@ WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
                  "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
                  "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p,
                  "vpow": lambda a, b: a ** b, "xlog": lambda a, out: out * mpmath.log(a) if a or out else mpmath.mpf(0),
+                 "picks": lambda p, r: p * r if p else mpmath.mpf(0),
                  "zoo": mpmath.nan},
                 "mpmath"]
 
@@ -226,3 +261,62 @@ def printer() -> Printer:
 def wide_printer() -> WidePrinter:
     """The same for WIDE_MODULES, with sympy's zoo as nan."""
     return WidePrinter(_settings(WIDE_MODULES))
+
+
+# Positional symbols for a unit's shape; users cannot write names starting with "__".
+_SLOTS = [sp.Symbol(f"__a{j}", real=True) for j in range(64)]
+
+
+def slot(j: int) -> sp.Symbol:
+    while j >= len(_SLOTS):
+        _SLOTS.append(sp.Symbol(f"__a{len(_SLOTS)}", real=True))
+    return _SLOTS[j]
+
+
+@dataclass
+class Shape:
+    """A unit's expression with its named nodes replaced by positional slots.
+
+    Generated cases repeat a few shapes thousands of times (a chain of identical
+    steps): sympy differentiates and compiles each shape once.
+    """
+    expr: sp.Expr
+    partials: list[sp.Expr]
+    size: int            # sympy nodes of the partials together
+    compiled: object = None
+    widened: object = None
+
+    def compile(self):
+        """The value and partials as one float64 function of the slots, compiled on first use."""
+        if self.compiled is None:
+            self.compiled = self._lambdify(MODULES, printer())
+        return self.compiled
+
+    def wide(self, args: list[float]) -> list | None:
+        """The value and partials at `args`, at float64's 53 bits without its exponent range
+        (WIDE_MODULES, compiled on first use); None where mpmath cannot evaluate them either."""
+        if self.widened is None:
+            self.widened = self._lambdify(WIDE_MODULES, wide_printer())
+        try:
+            with mpmath.workprec(53):
+                return self.widened(*map(mpmath.mpf, args))
+        except (ArithmeticError, ValueError, TypeError, KeyError, NameError):
+            return None
+
+    def _lambdify(self, modules: list, printer: PythonCodePrinter):
+        # (docstring_limit 0: no docstring, which would print every expression once more)
+        return sp.lambdify([slot(j) for j in range(len(self.partials))], [self.expr, *map(guarded, self.partials)],
+                           modules=modules, printer=printer, cse=True, docstring_limit=0)
+
+
+RANGED = mpmath.mpf(2) ** -40  # a difference beyond rounding between two evaluations
+
+
+def ranged(out: list | None, wide: list | None) -> list | None:
+    """The float64 evaluation `out`, or the one without float64's range where that differs
+    from it beyond rounding (2^-40 relatively), or where out is none."""
+    if wide is None or out is not None and all(
+            isinstance(w, mpmath.mpf) and not isinstance(f, complex) and (f == w or abs(f - w) <= abs(w) * RANGED)
+            for f, w in zip(out, wide)):
+        return out
+    return wide

@@ -17,7 +17,8 @@ from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import Loss, blocked, crossed, lost, out_of_range, subnormal_scale
+from ..methods.reference.conditioning import Loss, blocked, crossed, lost
+from ..methods.reference.float64_range import out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
@@ -79,6 +80,15 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     if over:
         result["over_budget"] = over
     return _summed(result)
+
+
+def _overflowing(beyond, node: int, methods: dict) -> frozenset[str]:
+    """The methods whose chain rule overflows on node's way (float64_range.out_of_range):
+    every one through the chain rule's own numbers, forward mode through its tangents."""
+    if not beyond:
+        return frozenset()
+    return frozenset(methods if node in beyond.overflowing else
+                     {"forward_mode"} & set(methods) if node in beyond.forward else ())
 
 
 def _summed(result: CaseResult) -> CaseResult:
@@ -216,7 +226,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
                            blocked=bool(blocked_by) and not through_chain,
-                           overflows=bool(beyond) and named[name] in beyond.overflowing,
+                           overflows=_overflowing(beyond, named[name], methods),
                            unbounded=exact.trace.adjoint_scale[named[name]] if math.isinf(number.scale) else None)
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
         if name in estimates:
@@ -232,7 +242,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     if any(found for found, _, _ in wrong.values()):
         # float64's subnormals round to 2^-1074 whatever the value: their allowance, where it
         # matters — a value's (y*y at y = 1e-300 is 0.0), an adjoint's (∂(y/sinh x)/∂sinh x
-        # at x = 709.7 is 1e-616), or a forward tangent's (conditioning.subnormal_scale)
+        # at x = 709.7 is 1e-616), or a forward tangent's (float64_range.subnormal_scale)
         extra = part("float64", lambda: subnormal_scale(graph, exact.trace, values), store=False)
         for name, (found, number, judging) in list(wrong.items()) if extra else ():
             if found:
@@ -244,6 +254,8 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)
         if beyond and named[n] in beyond.overflowing:
             return Loss(math.inf, f"{beyond.why}: a float64 chain rule through it fails", None)
+        if beyond and named[n] in beyond.forward:
+            return Loss(math.inf, f"{beyond.forward_why}: a float64 forward mode through it fails", None)
         return lost(engines.reference, exact, n)
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,

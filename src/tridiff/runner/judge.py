@@ -24,7 +24,7 @@ from ..cases.files import FAILING, Case, Point
 from ..methods.evaluate import FloatFailure, describe
 from ..methods.finite import sweep
 from ..methods.reference import Exact, Loss, Number, brief
-from ..methods.reference.conditioning import LARGEST
+from ..methods.reference.float64_range import LARGEST
 from . import measures
 
 SUBNORMAL_SLACK = 4 * 5e-324  # 3·exp(-744.1) is 2.08e-323 exactly; float64 can only say 1.5e-323
@@ -48,7 +48,7 @@ def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
     exact (measures.difference: its float is 0.0 below 5e-324, exp(-800) against 0.0);
     `absolute`: the case's abs_tolerance, also right within it; `blocked`: float64's
     rounding put a local derivative out of reach, so no number is its limit too; `overflows`:
-    the chain rule's own numbers overflow on this gradient's way (conditioning.out_of_range),
+    the chain rule's own numbers overflow on this gradient's way (float64_range.out_of_range),
     so inf or nan is; `unbounded`: the scale, exactly, where its float is inf. And the
     relative error, from the same exact difference."""
     # A scale beyond float64's range (inf), judged exactly (`unbounded`): float64 loses every
@@ -89,11 +89,12 @@ def digits_right(rel_error: float | None) -> int | None:
 
 
 def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, float]], tolerance: float,
-          judged: bool = True, absolute: float = 0.0, blocked: bool = False, overflows: bool = False,
+          judged: bool = True, absolute: float = 0.0, blocked: bool = False, overflows: frozenset[str] = frozenset(),
           unbounded: mpmath.mpf | None = None) -> list[str]:
     """Record each method's gradient, errors and verdict at one node; return the wrong ones
     as mismatches (none, and no verdicts, when not `judged`: at a kink, or where the
-    reference is not certain enough)."""
+    reference is not certain enough). `overflows`: the methods whose chain rule's own numbers
+    overflow on this gradient's way (verdict's `overflows`)."""
     mismatches = []
     ref = exact.float
     bound = max(abs(ref), exact.scale) if math.isfinite(exact.scale) else abs(ref)
@@ -103,7 +104,7 @@ def judge(node: dict, name: str, exact: Number, methods: dict[str, dict[str, flo
         got = grads[name]
         off = measures.difference(got, exact.exact)
         abs_err = math.inf if off is None else float(off)
-        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked, overflows, unbounded)
+        said, exact_rel = verdict(got, exact, off, tolerance, absolute, blocked, method in overflows, unbounded)
         rel_err = exact_rel if ref else None  # (null where the exact value is 0 in float64)
         said = said if judged else None
         node["methods"][method] = got
@@ -248,7 +249,7 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str,
     """Where some method is limited by float64: each such node's `float64` entry (how many
     digits float64 may lose there, where and why, the rewrite that avoids it) for the first
     EXPLAINED of them; and the point's message, naming the first. `blocked`: why no float64
-    `how` can give the gradient here (conditioning.blocked: no evaluation; out_of_range: no
+    `how` can give the gradient here (conditioning.blocked: no evaluation; float64_range.out_of_range: no
     chain rule), `failures` the methods'."""
     found = [(name, node) for name, node in gradient.items()
              if any(e.get("verdict") == LIMITED for e in node["errors"].values())]
@@ -272,6 +273,8 @@ def limited(gradient: dict[str, dict], lost: Callable[[str], Loss], output: str,
     e = node["errors"][worst]
     if e["digits"] is None:
         got = f"the exact value is 0; {worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
+    elif not math.isfinite(e["abs_error"]):  # (the chain rule's own numbers overflowed on its way)
+        got = f"{worst.replace('_', ' ')} gives {node['methods'][worst]!r}"
     elif e["rel_error"] is None:  # an exact value float64 rounds to 0.0
         zeros = sorted({repr(node["methods"][m]) for m in which})  # 0.0, or -0.0
         got = f"{_listed(which)} give {' or '.join(zeros)}, no digit right"

@@ -25,6 +25,7 @@ from ...cases.arrays import described
 from ...cases.program import Program
 from ...errors import CaseError
 from ...ops import LOW_HELPERS, LOW_RULES, OPS, VECTOR_HELPERS, _max, _min
+from .lines import applied
 
 
 @dataclass(frozen=True)
@@ -32,19 +33,21 @@ class Kernels:
     """What the rules compute with."""
     name: str
     functions: dict[str, Callable]          # each elementwise primitive's forward rule
-    partials: dict[str, tuple]              # its local derivatives: callables (a0, a1, out), or a constant
+    partials: dict[str, tuple]              # its local derivatives applied: callables (g, a0, a1, out), or ±1.0
     total: Callable                         # total(a, axes, keepdims): a sum over axes (None: all)
     largest: Callable                       # largest(a, axis, keepdims, smallest=False): max/min over axis
     matmul: Callable
 
 
 def _partials(helpers: dict) -> dict[str, tuple]:
-    """ops.OPS's local derivatives (code over {0}, {1}, {out}) as functions of arrays."""
+    """ops.OPS's local derivatives (code over {0}, {1}, {out}) applied to an adjoint g, as
+    functions of arrays (applied as the scalar engine applies them: lines.applied)."""
     names = dict(helpers, __builtins__={})
     table = {}
     for name, op in OPS.items():
         table[name] = tuple(float(text) if text in ("1.0", "-1.0") else
-                            eval(f"lambda a0, a1, out: {text.format('a0', 'a1', out='out')}", names)  # noqa: S307 - ops.py's text
+                            eval(f"lambda g, a0, a1, out: {applied('g', text.format('a0', 'a1', out='out'))}",  # noqa: S307 - ops.py's text
+                                 names)
                             for text in op.partials)
     return table
 
@@ -228,7 +231,7 @@ def _elementwise_vjp(k: Kernels, op: str, g, out, args: list, shapes: list[tuple
         elif isinstance(partial, float):
             local = g if partial == 1.0 else -g
         else:
-            local = g * partial(a0, a1, out)
+            local = partial(g, a0, a1, out)
         grads.append(None if local is None else _unbroadcast(k, local, shape))
     return grads
 

@@ -20,7 +20,7 @@ from mpmath import mpf
 from ...cases.ir import Graph
 from ...ops import OPS
 from .numbers import brief, digits, to_float
-from .rules import KINK, RULES, Decide, Domain, Infinite, curvature_of
+from .rules import KINK, RULES, Decide, Domain, Infinite
 
 MAX_VISITS = 20_000  # nodes looked at for one explanation: a large graph's is about its first culprit
 MAX_TEXT = 40        # characters of an expression named in a message
@@ -57,20 +57,20 @@ def where_lost(graph: Graph, trace, users: list[list[int]], target: int, exact: 
     terms = _terms(graph, trace, users, at)
     size = sum((abs(t) for _, t, _ in terms), mpf(0))
     bend = sum((b for _, _, b in terms), mpf(0))
-    wrt = f"∂{output_name}/∂{_text(graph, at, inner=True)}"
+    wrt = f"∂{output_name}/∂{text_of(graph, at, inner=True)}"
     if len(terms) >= 2 and size >= bend:
         shown = sorted(terms, key=lambda t: -abs(t[1]))[:3]
-        paths = " and ".join(f"through {_text(graph, u, top=True)} ({brief(t)})" for u, t, _ in shown)
+        paths = " and ".join(f"through {text_of(graph, u, top=True)} ({brief(t)})" for u, t, _ in shown)
         more = f" and {len(terms) - 3} more" if len(terms) > 3 else ""
         total = exact if at == target else adjoint[at]
         why = f"{wrt} adds the chain rule's paths {paths}{more}, which cancel to {brief(total) if total else 'exactly 0'}"
     elif terms and bend:
         u, t, b = max(terms, key=lambda t: t[2])
-        local = f"the local derivative ∂{_text(graph, u, top=True, inner=True)}/∂{_text(graph, at, inner=True)}"
+        local = f"the local derivative ∂{text_of(graph, u, top=True, inner=True)}/∂{text_of(graph, at, inner=True)}"
         source = max(graph.nodes[u].args, key=lambda j: _ratio(trace.value_scale[j], trace.values[j]))
         cancels = _ratio(trace.value_scale[source], trace.values[source])
         if cancels >= 10:
-            why = (f"{local} is computed from {_text(graph, source)} = {brief(trace.values[source])}, whose terms "
+            why = (f"{local} is computed from {text_of(graph, source)} = {brief(trace.values[source])}, whose terms "
                    f"cancel: float64's value of it may be off by {brief(cancels)} times its rounding")
         else:
             why = (f"{local} is computed from rounded float64 values and magnifies their rounding about "
@@ -94,7 +94,7 @@ def crossed(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
         if node.op in SIDES and all(math.isfinite(values[a]) for a in node.args) and \
                 SIDES[node.op](*(values[a] for a in node.args)) != SIDES[node.op](*(exact[a] for a in node.args)):
             a = next(a for a in node.args if mpf(values[a]) != exact[a])
-            return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, the "
+            return (f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, the "
                     f"other side of {OPS[node.op].symbol}'s kink: every float64 evaluation takes the branch the "
                     "exact function does not")
     return None
@@ -122,135 +122,9 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
                 if _out_of_reach(node.op, [exact[a] for a in node.args], movable, node.args):
                     continue  # infinite at the exact argument too: the reference says so itself
             a = rounded[0]
-            return (f"float64 rounds {_text(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
+            return (f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
                     f"the derivative of {OPS[node.op].symbol} is infinite or undefined")
     return None
-
-
-# The primitives whose local derivatives float64 computes from their own value (exp's is it).
-FROM_OUTPUT = {name for name, op in OPS.items() if any("{out}" in p for p in op.partials)}
-LARGEST = mpf(2) ** 1024        # float64's numbers are below this; its smallest is 2^-1074,
-SMALLEST = mpf(2) ** -1075      # and below half of that a number rounds to 0.0
-
-
-@dataclass
-class OutOfRange:
-    why: str             # the first such number, in words
-    affected: set[int]   # the nodes whose gradient runs through one
-    overflowing: set[int]  # those whose runs through one that overflows
-
-
-def out_of_range(graph: Graph, trace, values: list[float]) -> OutOfRange | None:
-    """Where the chain rule's own numbers leave float64's range though the gradient does
-    not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
-    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows where float64's own adjoint is
-    near it (its scale within 2^10 of it), a local derivative that does (1/y in ∂(y/y)/∂y at
-    y = 5e-324), or forward mode's ∂node/∂x — computed from values float64 holds faithfully:
-    not tan(u)'s at the float64 u that acos(5e-324) rounds to, where the rounding scale says
-    all. A float64 chain rule fails there (inf, nan, or an
-    overflow) whatever the engine — for the nodes whose gradient runs through that number
-    only; None where there is none."""
-    faithful = [math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
-                for v, e in zip(values, trace.values)]
-    everywhere = all(faithful)
-    found = OutOfRange("", set(), set())
-
-    def add(why: str, affected: set[int], overflows: bool) -> None:
-        found.why = found.why or why
-        found.affected |= affected
-        found.overflowing |= affected if overflows else set()
-
-    for i in range(len(graph.nodes) - 1, -1, -1):
-        a = trace.adjoint[i]
-        wrt = f"∂{graph.output_name}/∂{_text(graph, i, inner=True)}"
-        if a and abs(a) < SMALLEST:
-            add(f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", _before(graph, i), False)
-        elif abs(a) >= LARGEST and trace.adjoint_scale[i] <= abs(a) * 1024:  # (float64's own is near it too)
-            add(f"{wrt} is exactly {brief(a)}, beyond float64's range", _before(graph, i), True)
-        # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
-        for arg, p in zip(graph.nodes[i].args, trace.partials[i]) if all(faithful[j] for j in graph.nodes[i].args) else ():
-            if isinstance(p, mpf) and abs(p) >= LARGEST:  # (it made the scale inf only if nothing else did)
-                add(f"the local derivative ∂{_text(graph, i, top=True, inner=True)}/∂{_text(graph, arg, inner=True)} "
-                    f"is exactly {brief(p)}, beyond float64's range", _before(graph, arg), everywhere)
-    for x, each in forward_tangents(graph, trace).items() if everywhere else ():
-        for i, t in enumerate(each):
-            if abs(t) >= LARGEST:
-                add(f"forward mode's ∂{_text(graph, i, inner=True)}/∂{graph.name_of(x)} is exactly {brief(t)}, "
-                    "beyond float64's range", {x}, True)
-    return found if found.why else None
-
-
-def _before(graph: Graph, k: int) -> set[int]:
-    """k and every node it is computed from: the nodes whose gradient runs through k."""
-    seen, frontier = {k}, [k]
-    while frontier:
-        for a in graph.nodes[frontier.pop()].args:
-            if a not in seen:
-                seen.add(a)
-                frontier.append(a)
-    return seen
-
-
-def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | None:
-    """What float64's subnormal values add to each node's gradient scale, or None where it
-    has none. The scale counts rounding relative to a value (ε·|v|); below 2.2e-308 float64
-    rounds to multiples of 2^-1074, ε·2^-1022 whatever the value: exp(-745) is 2.8e-324
-    exactly and 4.9e-324 in float64, and every gradient computed from it carries that. Kept
-    apart from the reference's own scale, which is also its noise: a floor there would hide
-    exp(-2e8)'s digits."""
-    nodes, tiny = graph.nodes, mpf(2) ** -1022
-    extra, own = [mpf(0)] * len(nodes), [mpf(0)] * len(nodes)
-    for i, node in enumerate(nodes):
-        own[i] = tiny if abs(values[i]) < tiny and mpf(values[i]) != trace.values[i] else mpf(0)
-        extra[i] = own[i] + sum((abs(p) * extra[a] for a, p in zip(node.args, trace.partials[i])
-                              if isinstance(p, mpf) and extra[a]), mpf(0))
-    tangents = forward_tangents(graph, trace)
-    if not any(extra) and not any(a and abs(a) < tiny for a in trace.adjoint) and \
-            not any(t and abs(t) < tiny for each in tangents.values() for t in each):
-        return None
-    adjoint = [mpf(0)] * len(nodes)
-    # A subnormal tangent — forward mode's ∂node/∂x, ∂(erf(y)/x)/∂y = -8.2e-316 at y = -19.5,
-    # x = -1e150 — rounds the same way: 2^-1074 times what the node adds to ∂f/∂x.
-    for x, each in tangents.items():
-        adjoint[x] += sum((tiny * abs(trace.adjoint[i]) for i, t in enumerate(each) if t and abs(t) < tiny), mpf(0))
-    for i in range(len(nodes) - 1, -1, -1):
-        node = nodes[i]
-        if trace.adjoint[i] and abs(trace.adjoint[i]) < tiny:  # a subnormal adjoint rounds the same way
-            adjoint[i] += tiny
-        if not node.args or not (adjoint[i] or trace.adjoint[i]):
-            continue
-        args = [trace.values[a] for a in node.args]
-        bends = curvature_of(node.op, args, trace.values[i], [extra[a] for a in node.args]) \
-            if any(extra[a] for a in node.args) else (mpf(0),) * len(args)
-        # (a local derivative computed from the node's own value — exp's is it — carries its rounding)
-        mine = own[i] / abs(trace.values[i]) if own[i] and trace.values[i] and node.op in FROM_OUTPUT else 0
-        for a, p, bend in zip(node.args, trace.partials[i], bends):
-            if isinstance(p, mpf):
-                adjoint[a] += adjoint[i] * abs(p) + abs(trace.adjoint[i]) * (bend + abs(p) * mine)
-            elif p is KINK:  # (as through a slope of 1, as the reference's own scale)
-                adjoint[a] += adjoint[i]
-    return adjoint
-
-
-TANGENTS = 100_000  # inputs × nodes up to which forward mode's exact tangents are looked at
-
-
-def forward_tangents(graph: Graph, trace) -> dict[int, list[mpf]]:
-    """Forward mode's own numbers, exactly: for each input x, ∂node/∂x at every node (none
-    for a graph past TANGENTS, or through an infinite or kinked local derivative)."""
-    nodes, inputs = graph.nodes, list(graph.inputs.values())
-    if len(inputs) * len(nodes) > TANGENTS:
-        return {}
-    out = {}
-    for x in inputs:
-        t = [mpf(0)] * len(nodes)
-        t[x] = mpf(1)
-        for i, node in enumerate(nodes):
-            if i != x and node.args and any(t[a] for a in node.args):
-                t[i] = sum((p * t[a] for a, p in zip(node.args, trace.partials[i]) if isinstance(p, mpf) and t[a]),
-                           mpf(0))
-        out[x] = t
-    return out
 
 
 def _out_of_reach(op: str, args: list[mpf], movable: list[bool], on: tuple[int, ...]) -> bool:
@@ -313,7 +187,7 @@ def _growth(graph: Graph, trace, users: list[list[int]], a: int) -> mpf:
     return own / max([mpf(1)] + incoming)
 
 
-def _text(graph: Graph, i: int, limit: int = MAX_TEXT, top: bool = False, inner: bool = False) -> str:
+def text_of(graph: Graph, i: int, limit: int = MAX_TEXT, top: bool = False, inner: bool = False) -> str:
     """Node i as an expression — named nodes by name (but its own operation if `top`) — cut
     to about `limit` characters; in brackets if `inner` and it has spaces (∂(x + 1))."""
     text = _plain(graph, i, limit, top)
@@ -362,19 +236,19 @@ def _rewrite(graph: Graph, cone: list[int]) -> str | None:
     for i in cone:
         node = nodes[i]
         args = node.args
-        shown = _text(graph, i, 60)
+        shown = text_of(graph, i, 60)
         if node.op == "sub" and all(op(a) == "sqrt" for a in args):
-            a, b = (_text(graph, nodes[k].args[0], inner=True) for k in args)
+            a, b = (text_of(graph, nodes[k].args[0], inner=True) for k in args)
             return f"{shown} = ({a} - {b})/(sqrt{a if a[0] == '(' else f'({a})'} + sqrt{b if b[0] == '(' else f'({b})'}), its numerator simplified by hand: no difference of nearly equal roots"
         if node.op == "log" and op(args[0]) == "add" and any(one(a) for a in nodes[args[0]].args):
             u = next(a for a in nodes[args[0]].args if not one(a))
             if op(u) == "exp":
-                return f"{shown} = softplus({_text(graph, nodes[u].args[0])}), or log1p({_text(graph, u)})"
-            return f"{shown} = log1p({_text(graph, u)})"
+                return f"{shown} = softplus({text_of(graph, nodes[u].args[0])}), or log1p({text_of(graph, u)})"
+            return f"{shown} = log1p({text_of(graph, u)})"
         if node.op == "sub" and op(args[0]) == "exp" and one(args[1]):
-            return f"{shown} = expm1({_text(graph, nodes[args[0]].args[0])})"
+            return f"{shown} = expm1({text_of(graph, nodes[args[0]].args[0])})"
         if node.op == "sub" and one(args[0]) and op(args[1]) == "cos":
-            u = _text(graph, nodes[args[1]].args[0], inner=True)
+            u = text_of(graph, nodes[args[1]].args[0], inner=True)
             return f"{shown} = 2*sin({u}/2)**2"
         if node.op == "log" and _sum_of_exps(nodes, args[0]):
             return f"{shown}: logsumexp, m + log(Σ exp(zᵢ - m)) with m = max(zᵢ)"
