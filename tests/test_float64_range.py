@@ -218,3 +218,35 @@ def test_sympys_own_forms_do_not_lose_what_the_function_as_written_keeps(functio
     assert float(node["reference_digits"]) == pytest.approx(float(want), rel=1e-14, abs=1e-300)
     assert node["errors"]["symbolic"]["verdict"] in ("right", "limited")
     assert node["errors"]["symbolic"]["abs_error"] <= 4 * max(node["errors"]["backprop"]["abs_error"], 1e-16 * abs(float(want)))
+
+
+def test_an_adjoint_beyond_float64s_range_limits_reverse_mode_only():
+    # log(s), s = exp(x - y)/(exp(x - y) + 1) at x - y = -711: s = 2.2e-309, and ∂f/∂s = 1/s is
+    # 6.1e308, beyond float64: backprop's adjoint overflows. Forward mode's tangents never
+    # hold it, and ∂f/∂x = 1/(1 + exp(x - y)) is 1.
+    point = run("log(exp(x - y) / (exp(x - y) + 1))", {"x": -711.0, "y": 0.0})
+    with mpmath.workdps(60):
+        s = mpmath.exp(-711) / (mpmath.exp(-711) + 1)
+        want = 1 / (1 + mpmath.exp(-711))
+    assert 1 / s > mpmath.mpf(2) ** 1024
+    assert float(point["gradient"]["x"]["reference_digits"]) == float(want)
+    assert verdicts(point, "x") == {"symbolic": "right", "backprop": "limited", "forward_mode": "right"}
+    assert "backprop gives nan" in point["message"] and "reverse-mode chain rule through it fails" in point["message"]
+
+
+def test_where_float64s_values_keep_no_digit_its_own_chain_rule_is_the_limit():
+    # cos(cosh(-709.7)): float64 rounds cosh(709.7) = 8.3e307 by ~1e291, and cos of it keeps
+    # no digit; at float64's own values ∂(u**b)/∂u = b·u**(b - 1) is -1.1e331 (u = 3e-309,
+    # b = -0.077), beyond float64, where the exact one is not.
+    x = -709.7
+    with mpmath.workdps(400):
+        exact_b = mpmath.cos(mpmath.cosh(mpmath.mpf(x)))
+        u = mpmath.exp(mpmath.mpf(x)) / 2
+        float_b = mpmath.mpf(math.cos(math.cosh(x)))
+        assert abs(exact_b - float_b) > 0.1
+        assert abs(float_b * mpmath.mpf(math.exp(x) / 2) ** (float_b - 1)) > mpmath.mpf(2) ** 1024
+        assert abs(exact_b * u ** (exact_b - 1)) < mpmath.mpf(2) ** 1024
+    point = run("(exp(x) / (-y)) ** cos(cosh(x))", {"x": x, "y": -2.0})
+    assert point["status"] == "limited"
+    assert verdicts(point, "y")["backprop"] == "limited" and point["gradient"]["y"]["methods"]["backprop"] == -math.inf
+    assert "at float64's own values -1.13e+331" in point["message"]

@@ -18,7 +18,7 @@ from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
 from ..methods.reference.conditioning import Loss, blocked, crossed, lost
-from ..methods.reference.float64_range import out_of_range, subnormal_scale
+from ..methods.reference.float64_range import CHAIN, FORWARD, REVERSE, Limit, out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
@@ -82,13 +82,13 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
     return _summed(result)
 
 
-def _overflowing(beyond, node: int, methods: dict) -> frozenset[str]:
+def _overflowing(beyond: dict[str, Limit], node: int, methods: dict) -> frozenset[str]:
     """The methods whose chain rule overflows on node's way (float64_range.out_of_range):
-    every one through the chain rule's own numbers, forward mode through its tangents."""
-    if not beyond:
-        return frozenset()
-    return frozenset(methods if node in beyond.overflowing else
-                     {"forward_mode"} & set(methods) if node in beyond.forward else ())
+    forward mode's through a local derivative or its own tangents, every other method's
+    (backprop, plug-ins, sympy's chain rule over its steps) through a local derivative or an adjoint."""
+    def fails(kind: str) -> bool:
+        return kind in beyond and node in beyond[kind].nodes
+    return frozenset(m for m in methods if fails(CHAIN) or fails(FORWARD if m == "forward_mode" else REVERSE))
 
 
 def _summed(result: CaseResult) -> CaseResult:
@@ -182,11 +182,11 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # still judged, and an infinite scale there excuses nothing else (judge.verdict). (One
     # that underflows gives 0, never nan: its scale says how far that is.)
     beyond = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
-              and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or None
-    # (a method that raised is excused only where every input's gradient is)
-    through_chain = bool(failing and beyond and all(i in beyond.overflowing for i in graph.inputs.values()))
+              and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or {}
+    # (a method that raised is excused only where every input's gradient is, in every chain rule)
+    through_chain = bool(failing and CHAIN in beyond and all(i in beyond[CHAIN].nodes for i in graph.inputs.values()))
     if through_chain:
-        blocked_by = beyond.why
+        blocked_by = beyond[CHAIN].why
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
@@ -252,10 +252,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)
-        if beyond and named[n] in beyond.overflowing:
-            return Loss(math.inf, f"{beyond.why}: a float64 chain rule through it fails", None)
-        if beyond and named[n] in beyond.forward:
-            return Loss(math.inf, f"{beyond.forward_why}: a float64 forward mode through it fails", None)
+        for kind, limit in beyond.items():
+            if named[n] in limit.nodes:
+                return Loss(math.inf, f"{limit.why}: a float64 {kind} through it fails", None)
         return lost(engines.reference, exact, n)
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,

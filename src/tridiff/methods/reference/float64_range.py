@@ -18,73 +18,69 @@ from .rules import KINK, RULES, Decide, Domain, curvature_of
 
 # The primitives whose local derivatives float64 computes from their own value (exp's is it).
 FROM_OUTPUT = {name for name, op in OPS.items() if any("{out}" in p for p in op.partials)}
-LARGEST = mpf(2) ** 1024        # float64's numbers are below this; its smallest is 2^-1074,
-SMALLEST = mpf(2) ** -1075      # and below half of that a number rounds to 0.0
+NEAR = mpf(2) ** -40            # how near a float64 adjoint is to the exact one, in units of its scale
+LARGEST = mpf(2) ** 1024        # float64's numbers are below this
+
+
+# Which chain rules fail where a number of theirs leaves float64's range: every one (a local
+# derivative both modes multiply by), reverse mode's (an adjoint), or forward mode's (a tangent).
+CHAIN, REVERSE, FORWARD = "chain rule", "reverse-mode chain rule", "forward mode"
 
 
 @dataclass
-class OutOfRange:
-    why: str             # the first such number, in words
-    affected: set[int]   # the nodes whose gradient runs through one
-    overflowing: set[int]  # those whose runs through one that overflows
-    forward_why: str = ""  # the first of forward mode's own tangents that overflows, in words
-    forward: set[int] = field(default_factory=set)  # the inputs whose forward-mode gradient runs through one
+class Limit:
+    why: str                                   # the first such number, in words
+    nodes: set[int] = field(default_factory=set)  # the nodes whose gradient runs through one
 
 
-def out_of_range(graph: Graph, trace, values: list[float]) -> OutOfRange | None:
-    """Where the chain rule's own numbers leave float64's range though the gradient does
-    not: an adjoint that underflows to 0.0 (∂(y/sinh x)/∂(sinh x) at x = 709.7 is
-    -1.2e-616, while ∂/∂x is -8.3e-309), or one that overflows where float64's own adjoint is
-    near it (its scale within 2^10 of it), or a local derivative that does (∂(x·y)/∂x = y at
-    y = 1e300 times an adjoint of 1e300: but not 1/y, which is applied as g/y) — from
-    values float64 holds faithfully. A float64 chain rule fails there (inf, nan, or an
-    overflow) whatever the engine — for the nodes whose gradient runs through that number
-    only. And apart (`forward`), forward mode's own ∂node/∂x, which only it computes: at
-    float64's own values where a value is not faithful (not tan(u)'s at the exact u that
-    acos(5e-324) rounds away from, where the rounding scale says all). None where there is
-    none."""
-    faithful = [math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
-                for v, e in zip(values, trace.values)]
-    everywhere = all(faithful)
-    found = OutOfRange("", set(), set())
+def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
+    """Where the chain rule's own numbers overflow float64 though the gradient does not, by
+    the chain rules that fail there (CHAIN, REVERSE, FORWARD), whatever the engine — for the
+    nodes whose gradient runs through that number only:
+    - CHAIN: a local derivative beyond 1.8e308 (∂(x·y)/∂x = y at y = 1e300 times an adjoint
+      of 1e300; but not 1/y, which is applied as g/y);
+    - REVERSE: an adjoint, or one applied by division with its adjoint (1/s times 1 at
+      s = exp(-711) in log(s): 6.1e308);
+    - FORWARD: forward mode's own ∂node/∂x.
+    Computed exactly from the exact values where float64 holds every one faithfully (an
+    adjoint where float64's own, within 2^-40 of its scale from it, is beyond too), and
+    otherwise at float64's own values, which every float64 engine works from: cos(cosh(709.7))
+    keeps no digit of the exact one, and ∂(u**cos(…))/∂u is -1.1e331 at float64's where the
+    exact one is in range; tan(u)′ at the exact u that acos(5e-324) rounds away from is no
+    float64 number. Empty where there is none."""
+    everywhere = all(math.isfinite(v) and abs(mpf(v) - e) <= max(abs(e) * 2 ** -50, mpf(2) ** -1074)
+                     for v, e in zip(values, trace.values))
+    at = "exactly" if everywhere else "at float64's own values"
+    partials = trace.partials if everywhere else float_partials(graph, values)
+    adjoints, scales = (trace.adjoint, trace.adjoint_scale) if everywhere else (_adjoints(graph, partials), None)
+    found: dict[str, Limit] = {}
 
-    def add(why: str, affected: set[int], overflows: bool) -> None:
-        found.why = found.why or why
-        found.affected |= affected
-        found.overflowing |= affected if overflows else set()
+    def add(kind: str, why: str, nodes: set[int]) -> None:
+        found.setdefault(kind, Limit(why)).nodes.update(nodes)
 
     for i in range(len(graph.nodes) - 1, -1, -1):
-        a = trace.adjoint[i]
-        wrt = f"∂{graph.output_name}/∂{text_of(graph, i, inner=True)}"
-        if a and abs(a) < SMALLEST:
-            add(f"{wrt} is exactly {brief(a)}, below float64's smallest number 4.9e-324", _before(graph, i), False)
-        elif abs(a) >= LARGEST and trace.adjoint_scale[i] <= abs(a) * 1024:  # (float64's own is near it too)
-            add(f"{wrt} is exactly {brief(a)}, beyond float64's range", _before(graph, i), True)
+        a, node = adjoints[i], graph.nodes[i]
+        if abs(a) - (scales[i] * NEAR if scales else 0) >= LARGEST:  # (float64's own, within its scale, is beyond too)
+            add(REVERSE, f"∂{graph.output_name}/∂{text_of(graph, i, inner=True)} is {at} {brief(a)}, beyond "
+                "float64's range", _before(graph, i))
         # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
-        node = graph.nodes[i]
-        for arg, p, text in zip(node.args, trace.partials[i], OPS[node.op].partials) \
-                if node.args and all(faithful[j] for j in node.args) else ():
-            local = f"the local derivative ∂{text_of(graph, i, top=True, inner=True)}/∂{text_of(graph, arg, inner=True)}"
+        for arg, p, text in zip(node.args, partials[i], OPS[node.op].partials) if node.args else ():
+            this = f"the local derivative ∂{text_of(graph, i, top=True, inner=True)}/∂{text_of(graph, arg, inner=True)}"
             if not isinstance(p, mpf):
                 continue
             if text.startswith(RECIPROCAL):  # applied by division, ∂log(x)/∂x = 1/x as g/x: with its adjoint
                 if abs(a * p) >= LARGEST:
-                    add(f"{local} times its adjoint is exactly {brief(a * p)}, beyond float64's range",
-                        _before(graph, arg), everywhere)
+                    add(REVERSE, f"{this} times its adjoint is {at} {brief(a * p)}, beyond float64's range",
+                        _before(graph, arg))
             elif abs(p) >= LARGEST:
-                add(f"{local} is exactly {brief(p)}, beyond float64's range", _before(graph, arg), everywhere)
-    # (where a value is not faithful, forward mode's numbers at the values float64 holds:
-    # 1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and for float64's 4.9e-324 alike)
-    partials = trace.partials if everywhere else float_partials(graph, values)
+                add(CHAIN, f"{this} is {at} {brief(p)}, beyond float64's range", _before(graph, arg))
+    # (1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and float64's 4.9e-324 alike)
     for x, each in forward_tangents(graph, partials).items():
         for i, t in enumerate(each):
             if abs(t) >= LARGEST:
-                at = "exactly" if everywhere else "at float64's own values"
-                found.forward_why = found.forward_why or (
-                    f"forward mode's ∂{text_of(graph, i, inner=True)}/∂{graph.name_of(x)} is {at} {brief(t)}, "
-                    "beyond float64's range")
-                found.forward.add(x)
-    return found if found.why or found.forward_why else None
+                add(FORWARD, f"forward mode's ∂{text_of(graph, i, inner=True)}/∂{graph.name_of(x)} is {at} "
+                    f"{brief(t)}, beyond float64's range", {x})
+    return found
 
 
 def float_partials(graph: Graph, values: list[float]) -> list[tuple]:
@@ -104,6 +100,19 @@ def float_partials(graph: Graph, values: list[float]) -> list[tuple]:
                 except Domain:
                     pass
     return partials
+
+
+def _adjoints(graph: Graph, partials: list[tuple]) -> list[mpf]:
+    """∂output/∂node for every node, exactly, from every node's local derivatives (through
+    the finite ones)."""
+    adjoint = [mpf(0)] * len(graph.nodes)
+    adjoint[graph.output] = mpf(1)
+    with mpmath.workprec(128):
+        for i in range(graph.output, -1, -1):
+            for a, p in zip(graph.nodes[i].args, partials[i]) if adjoint[i] else ():
+                if isinstance(p, mpf):
+                    adjoint[a] += adjoint[i] * p
+    return adjoint
 
 
 def _before(graph: Graph, k: int) -> set[int]:
