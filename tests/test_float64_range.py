@@ -209,6 +209,9 @@ def test_forward_modes_own_overflow_excuses_forward_mode_only():
     # float64's range it does not
     ("cosh(y ** x)", {"y": 1e-300, "x": 5e-324}, "y",
      lambda y: mpmath.sinh(y ** mpmath.mpf(5e-324)) * mpmath.mpf(5e-324) * y ** (mpmath.mpf(5e-324) - 1)),
+    # cosh(x) = 1 + 5e-601 beats (y*y)**y = 1 - 1.4e-297; at 53 bits both are 1.0, a tie that
+    # is rounding's (half of sinh(x)), and float64's (y*y)**y is 0**y: max′ is 1 here
+    ("max(cosh(x), (y * y) ** y)", {"x": 1e-300, "y": 1.0000000000000002e-300}, "x", mpmath.sinh),
 ])
 def test_sympys_own_forms_do_not_lose_what_the_function_as_written_keeps(function, at, name, exact):
     point = run(function, at)
@@ -250,3 +253,33 @@ def test_where_float64s_values_keep_no_digit_its_own_chain_rule_is_the_limit():
     assert point["status"] == "limited"
     assert verdicts(point, "y")["backprop"] == "limited" and point["gradient"]["y"]["methods"]["backprop"] == -math.inf
     assert "at float64's own values -1.13e+331" in point["message"]
+
+
+def test_a_quotients_divisor_adjoint_is_formed_in_the_order_that_stays_in_range():
+    # y/sqrt(y) at 5e-324: forward mode's tangent of sqrt(y) is 2.2e161, and that over
+    # sqrt(y) = 2.2e-162 is 1e323, beyond float64, while times out/b = 1 it is not
+    point = run("y / sqrt(y)", {"y": 5e-324})
+    with mpmath.workdps(60):
+        want = 1 / (2 * mpmath.sqrt(mpmath.mpf(5e-324)))
+    node = point["gradient"]["y"]
+    assert float(node["reference_digits"]) == pytest.approx(float(want), rel=1e-15)
+    assert verdicts(point, "y") == {"symbolic": "right", "backprop": "right", "forward_mode": "right"}
+
+
+def test_a_local_derivative_that_keeps_no_digit_leaves_the_gradient_to_float64():
+    # x·y = 1.95e151 rounds by ~1e135: tan of it keeps no digit (exactly -784, in float64
+    # 1.50), and exp(tan(u)) is exactly 1e-341 while float64 gives 4.5. The first-order
+    # rounding scale, computed at the exact values, is 1e-177 there: it cannot see that.
+    x, y = 1e150, 19.500000000001044
+    with mpmath.workdps(400):
+        exact_tan = mpmath.tan(mpmath.mpf(x) * mpmath.mpf(y))
+    assert exact_tan < -700 and abs(math.tan(x * y) - float(exact_tan)) > 700
+
+    def one(function, at):
+        return {"x": 1.0, "y": 1.0}
+    point = run("exp(tan(x * y))", {"x": x, "y": y}, {"one": one})
+    assert point["status"] == "limited", point["message"]
+    assert "keeps no digit in float64" in point["message"]
+    assert set(verdicts(point, "x").values()) == {"limited"}  # any number at all: even 1.0
+    # where the values keep their digits, the same wrong answer is wrong
+    assert verdicts(run("exp(tan(x * y))", {"x": 1.0, "y": 0.5}, {"one": one}), "x")["one"] == "wrong"

@@ -134,6 +134,25 @@ def _dpow(a: float, b: float, out: float) -> float:
         raise
 
 
+def _over(g: float, out: float, b: float) -> float:
+    """g·out/b — minus the adjoint of a quotient's divisor — as g·(out/b), or as (g/b)·out
+    where out/b leaves float64's normal range: cos(x)/expm1(709.7)'s out/b is 3.5e-617, and
+    g = 1/out makes the product -6e-309; y/sqrt(y)'s g/b at y = 5e-324 is 1e323, and
+    out/b is 1."""
+    q = out / b
+    return g * q if _NORMAL <= abs(q) < math.inf or not out else g / b * out
+
+
+def _vover(g, out, b):
+    q = out / b
+    with np.errstate(all="ignore"):
+        return np.where((np.abs(q) >= np.finfo(np.result_type(q)).tiny) & (np.abs(q) < np.inf) | (out == 0),
+                        g * q, g / b * out)[()]
+
+
+_NORMAL = 2.0 ** -1022  # float64's smallest normal number
+
+
 def _dpow_b(a: float, out: float) -> float:
     """∂(a**b)/∂b = a**b·log(a); 0 at a = 0 where a**b is 0 (b > 0): 0**b is 0 for every
     such b, though log(0) is not a number."""
@@ -155,23 +174,21 @@ class Op:
     complex: Callable   # complex-step-safe
     vector: Callable    # numpy, for many points at once (may differ from `real` in the last ulp)
     # d(out)/d(arg i), as code over {0}, {1} (the arguments) and {out}, in the helper
-    # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these;
-    # one written 1.0 / … (RECIPROCAL) it applies to an adjoint g as g / … (lines.applied).
+    # functions of SCALAR_HELPERS / VECTOR_HELPERS. The backprop engine compiles these.
     partials: tuple[str, ...]
     # Its counterpart in sympy, given the sympy module (imported only by the symbolic method).
     sympy: Callable
     # One correctly rounded IEEE operation, written inline: numpy's result equals Python's.
     ieee: bool = False
+    # How an adjoint or tangent {g} is multiplied by d(out)/d(arg i), where not as g·∂: the
+    # ∂ alone would leave float64's range where the product does not (1/x at x = 5e-324 with
+    # g = 5e-324; a/b² of a quotient, 3.5e-617 for cos(x)/expm1(709.7), times 1/q).
+    applied: tuple[str | None, ...] = ()
 
     @property
     def called(self) -> bool:
         """Written as a call, f(x) or f(x, y), rather than as an operator."""
         return self.symbol.isidentifier()
-
-
-# A local derivative written 1.0 / … or -1.0 / … (the rest a chain of * and /) is applied by
-# division, g / x · …, never g·(1/x): 1/x overflows at a subnormal x where g/x may not.
-RECIPROCAL = "1.0 / "
 
 
 def _same(a):
@@ -185,23 +202,22 @@ OPS: dict[str, Op] = {
     "add": Op(2, "+", operator.add, operator.add, operator.add, ("1.0", "1.0"), lambda sp: operator.add, ieee=True),
     "sub": Op(2, "-", operator.sub, operator.sub, operator.sub, ("1.0", "-1.0"), lambda sp: operator.sub, ieee=True),
     "mul": Op(2, "*", operator.mul, operator.mul, operator.mul, ("{1}", "{0}"), lambda sp: operator.mul, ieee=True),
-    # ∂/∂b as (g/b)·out: out/b alone leaves float64's range where a/b² does (cos(x)/expm1(709.7)'s
-    # is 6e-618 where its adjoint's product is 6e-309); g/b does only with the gradient itself
-    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-1.0 / {1} * {out}"),
-              lambda sp: operator.truediv, ieee=True),
+    "div": Op(2, "/", operator.truediv, operator.truediv, operator.truediv, ("1.0 / {1}", "-{out} / {1}"),
+              lambda sp: operator.truediv, ieee=True, applied=("{g} / {1}", "-over({g}, {out}, {1})")),
     "pow": Op(2, "**", math.pow, operator.pow, np.power, ("dpow({0}, {1}, {out})", "dpow_b({0}, {out})"),
               lambda sp: operator.pow),
     "neg": Op(1, "-", operator.neg, operator.neg, operator.neg, ("-1.0",), lambda sp: operator.neg, ieee=True),
     "pos": Op(1, "+", operator.pos, operator.pos, operator.pos, ("1.0",), lambda sp: _same, ieee=True),
     "exp": Op(1, "exp", math.exp, cmath.exp, np.exp, ("{out}",), lambda sp: sp.exp),
-    "log": Op(1, "log", math.log, cmath.log, np.log, ("1.0 / {0}",), lambda sp: sp.log),
+    "log": Op(1, "log", math.log, cmath.log, np.log, ("1.0 / {0}",), lambda sp: sp.log, applied=("{g} / {0}",)),
     "sqrt": Op(1, "sqrt", math.sqrt, cmath.sqrt, np.sqrt, ("0.5 / {out}",), lambda sp: sp.sqrt),
     "sin": Op(1, "sin", math.sin, cmath.sin, np.sin, ("cos({0})",), lambda sp: sp.sin),
     "cos": Op(1, "cos", math.cos, cmath.cos, np.cos, ("-sin({0})",), lambda sp: sp.cos),
     "tan": Op(1, "tan", math.tan, cmath.tan, np.tan, ("1.0 + {out} * {out}",), lambda sp: sp.tan),
     # 1/cosh² keeps every digit where 1 - tanh² cancels to 0 (|x| > 19); cosh overflows
     # beyond |x| = 710, where the engine reruns with the overflow-safe helpers.
-    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / (_c := cosh({0})) / _c",), lambda sp: sp.tanh),
+    "tanh": Op(1, "tanh", math.tanh, cmath.tanh, np.tanh, ("1.0 / ((_c := cosh({0})) * _c)",), lambda sp: sp.tanh,
+               applied=("{g} / (_c := cosh({0})) / _c",)),
     "sigmoid": Op(1, "sigmoid", _sigmoid, _csigmoid, _vsigmoid, ("{out} * sigmoid(-{0})",),
                   lambda sp: lambda a: 1 / (1 + sp.exp(-a))),
     # relu'(0) and abs'(0) are taken as 0, as PyTorch and JAX do; the kink is flagged elsewhere.
@@ -297,7 +313,7 @@ def _cosh(x: float) -> float:
 
 SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math.sin, "cosh": math.cosh,
                   "sigmoid": _sigmoid, "step": _step, "sign": _sign, "exp": math.exp, "sqrt": math.sqrt,
-                  "sinh": math.sinh, "above": _above, "datan": _datan, "dpow": _dpow, "dpow_b": _dpow_b,
+                  "sinh": math.sinh, "above": _above, "datan": _datan, "dpow": _dpow, "dpow_b": _dpow_b, "over": _over,
                   # (backprop's careful pass: an exact 0 adjoint times an overflowed ∂ adds 0;
                   # so does any adjoint times a piecewise primitive's exact 0 slope, `picks`)
                   "times": lambda g, p: g * p if g else 0.0, "picks": lambda g, p: g * p if g and p else 0.0}
@@ -310,7 +326,7 @@ VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, 
                   "exp": np.exp, "sqrt": np.sqrt, "sinh": np.sinh,
                   "above": lambda a, b: np.greater(a, b) + 0.5 * np.equal(a, b),
                   "datan": lambda a: 1.0 / (1.0 + np.square(a)), "dpow": lambda a, b, out: b * np.power(a, b - 1.0),
-                  "dpow_b": lambda a, out: np.where((a == 0) & (out == 0), 0.0, out * np.log(a))}
+                  "dpow_b": lambda a, out: np.where((a == 0) & (out == 0), 0.0, out * np.log(a)), "over": _vover}
 
 
 
@@ -344,7 +360,7 @@ LOW_HELPERS = {"pow": rounded(math.pow, 2), "log": rounded(math.log), "cos": rou
                "sin": rounded(math.sin), "cosh": rounded(_cosh), "sigmoid": rounded(_sigmoid),
                "step": lambda a: np.result_type(a).type(a > 0), "sign": np.sign, "exp": rounded(math.exp),
                "sqrt": rounded(math.sqrt), "sinh": rounded(math.sinh), "above": rounded(_above, 2),
-               "datan": rounded(_datan), "dpow": rounded(_dpow, 3), "dpow_b": rounded(_dpow_b, 2)}
+               "datan": rounded(_datan), "dpow": rounded(_dpow, 3), "dpow_b": rounded(_dpow_b, 2), "over": _vover}
 # Each primitive in a lower precision: IEEE arithmetic in numpy (the same everywhere), the rest rounded.
 LOW_RULES = {name: op.vector if op.ieee else rounded(op.real, op.arity) for name, op in OPS.items()}
 

@@ -33,8 +33,8 @@ def tangent(d, local: float, piecewise: bool = False):
 
 
 def divided(d, product):
-    """A tangent d applied by division (lines.applied: d / b · out): 0 where d is exactly 0
-    and the product is nan — out overflowed — as tangent() does for 0·inf."""
+    """A tangent d times a local derivative as ops writes it applied (d / b · out): 0 where d
+    is exactly 0 and the product is nan — out overflowed — as tangent() does for 0·inf."""
     if not np.any(np.isnan(product)):
         return product
     return np.where(np.isnan(product) & (np.asarray(d) == 0), 0.0, product)

@@ -188,11 +188,13 @@ def _overflows(fn, odd: bool = False):
 
 
 def _float_power(a: float, b: float) -> float:
-    """a**b with float64's overflow: ±inf, the sign a negative base to an odd power has."""
+    """a**b with float64's overflow and IEEE's pole at 0 (0**-0.5): ±inf, the sign a
+    negative base (or -0.0) to an odd power has."""
     try:
         return a ** b
-    except OverflowError:
-        return -math.inf if a < 0 and float(b).is_integer() and int(b) % 2 else math.inf
+    except (OverflowError, ZeroDivisionError):
+        odd = float(b).is_integer() and int(b) % 2
+        return -math.inf if odd and math.copysign(1.0, a) < 0 else math.inf
 
 
 class Printer(PythonCodePrinter):
@@ -228,8 +230,21 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
 # where float64 gave inf, nan or 0: sympy's expanded forms — y**2 in ∂(x/y)/∂y at 1e300,
 # (y**2 + 1)**(3/2) in cos(atan(y))′ — can overflow or underflow where the function as
 # written does not. Each operation is rounded to 53 bits, as float64's is.
-WIDE_MODULES = [{"sign": lambda v: mpmath.mpf((v > 0) - (v < 0)),
-                 "Heaviside": lambda v, at_zero=0.0: mpmath.mpf(1 if v > 0 else 0 if v < 0 else at_zero),
+class Tie(ArithmeticError):
+    """A slope decided at an argument that rounded to exactly 0 at 53 bits."""
+
+
+def _decided(v: mpmath.mpf) -> mpmath.mpf:
+    """v, which a slope is decided on (Heaviside, sign); a tie there is rounding's as much as
+    the function's — max(cosh(x), (y*y)**y) at 1e-300 compares 1 + 5e-601 with 1 - 1.4e-297,
+    both 1.0 at 53 bits, where float64's (y*y)**y is 0.0 — so not this evaluation's to decide."""
+    if not v:
+        raise Tie
+    return v
+
+
+WIDE_MODULES = [{"sign": lambda v: mpmath.sign(_decided(v)),
+                 "Heaviside": lambda v, at_zero=0.0: mpmath.mpf(_decided(v) > 0),
                  "DiracDelta": lambda v, k=0: mpmath.mpf(0) if v != 0 else mpmath.inf,
                  "max": MODULES[0]["max"], "min": MODULES[0]["min"],
                  "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
@@ -294,7 +309,8 @@ class Shape:
 
     def wide(self, args: list[float]) -> list | None:
         """The value and partials at `args`, at float64's 53 bits without its exponent range
-        (WIDE_MODULES, compiled on first use); None where mpmath cannot evaluate them either."""
+        (WIDE_MODULES, compiled on first use); None where mpmath cannot evaluate them either,
+        or where a slope is decided at an argument that is exactly 0 there (Tie)."""
         if self.widened is None:
             self.widened = self._lambdify(WIDE_MODULES, wide_printer())
         try:

@@ -17,7 +17,7 @@ from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import Loss, blocked, crossed, lost
+from ..methods.reference.conditioning import Loss, blocked, crossed, lost, undetermined
 from ..methods.reference.float64_range import CHAIN, FORWARD, REVERSE, Limit, out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
@@ -249,12 +249,21 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                 wider = dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]]))
                 wrong[name] = judge(entry["gradient"][name], name, wider, methods, case.tolerance, **judging), wider, judging
                 entry["gradient"][name]["scale"] = wider.scale
+    # where a local derivative on the way keeps no digit, the first-order scale says nothing
+    loose = any(found for found, _, _ in wrong.values()) and part(
+        "float64", lambda: undetermined(graph, exact.trace), store=False)
+    for name, (found, number, judging) in list(wrong.items()) if loose else ():
+        if found and named[name] in loose[1]:
+            judging = dict(judging, blocked=True)
+            wrong[name] = judge(entry["gradient"][name], name, number, methods, case.tolerance, **judging), number, judging
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)
         for kind, limit in beyond.items():
             if named[n] in limit.nodes:
                 return Loss(math.inf, f"{limit.why}: a float64 {kind} through it fails", None)
+        if loose and named[n] in loose[1]:
+            return Loss(math.inf, loose[0], None)
         return lost(engines.reference, exact, n)
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,

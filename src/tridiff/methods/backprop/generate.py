@@ -8,7 +8,7 @@ from typing import NamedTuple
 from ...cases.ir import Graph
 from .adjoints import PIECEWISE, Adjoints
 from .inline import inline_temporaries
-from .lines import applied, divides, op_code, partial_code, unpack, value_names
+from .lines import applied, applies, op_code, partial_code, unpack, value_names
 from .loops import Loop, gather_gradients
 from .repeats import Block
 
@@ -43,12 +43,13 @@ def forward_code(graph: Graph, function: str, tangents: bool = False,
                     partial = partial_code(node.op, k, [val(b) for b in node.args], val(i))
                     # (tangent(d, ∂): d·∂, but 0 where an input that does not move this argument
                     # meets an infinite ∂ — 0·inf is no NaN of the input's derivative — or where
-                    # a piecewise primitive's exact 0 slope meets an overflowed d; a division
-                    # d/b·out, where out overflowed: divided(d, ·))
+                    # a piecewise primitive's exact 0 slope meets an overflowed d; one applied
+                    # as written, d/b·out where out overflowed: divided(d, ·))
                     exact_zero = ", True" if node.op in PIECEWISE else ""
+                    args = [val(b) for b in node.args]
                     terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(
-                        partial, f"divided(d{a}, {applied(f'd{a}', partial)})" if divides(partial)
-                        else f"tangent(d{a}, {partial}{exact_zero})"))
+                        partial, f"divided(d{a}, {applied(node.op, k, f'd{a}', args, val(i))})"
+                        if applies(node.op, k) else f"tangent(d{a}, {partial}{exact_zero})"))
             lines.append(f"    d{i} = {' + '.join(terms)}")
             where.append(i)
     return lines, where, val

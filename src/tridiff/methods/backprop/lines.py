@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...cases.ir import Graph
-from ...ops import OPS, RECIPROCAL
+from ...ops import OPS
 
 
 def needed(graph: Graph, live: list[bool]) -> list[bool]:
@@ -56,19 +56,18 @@ def partial_code(op_name: str, k: int, args: list[str], out: str) -> str:
     return OPS[op_name].partials[k].format(*args, out=out)
 
 
-def divides(partial: str) -> bool:
-    """A local derivative written ±1.0 / … (ops.RECIPROCAL): applied by division."""
-    return partial.lstrip("-").startswith(RECIPROCAL)
+def applies(op_name: str, k: int) -> str | None:
+    """How an adjoint {g} is multiplied by d(out)/d(arg k), where not as g·∂ (ops.Op.applied)."""
+    written = OPS[op_name].applied
+    return written[k] if k < len(written) else None
 
 
-def applied(g: str, partial: str) -> str:
-    """An adjoint or tangent `g` times a local derivative, as code. A derivative written
-    ±1.0 / … is applied as ±g / …: its 1/x overflows at a subnormal x where g/x is in range
-    (∂log(x)/∂x at x = 5e-324 with g = 5e-324 is 1, not inf), and one rounding is saved."""
-    if divides(partial):
-        sign, rest = partial.split(RECIPROCAL, 1)
-        return f"{sign}{g} / {rest}"
-    return f"{g} * ({partial})"
+def applied(op_name: str, k: int, g: str, args: list[str], out: str) -> str:
+    """An adjoint or tangent `g` times the local derivative d(out)/d(arg k), as code."""
+    template = applies(op_name, k)
+    if template is not None:
+        return template.format(*args, out=out, g=g)
+    return f"{g} * ({partial_code(op_name, k, args, out)})"
 
 
 def op_code(graph: Graph, i: int, val: Callable[[int], str]) -> str:

@@ -46,9 +46,9 @@ def _partials(helpers: dict) -> dict[str, tuple]:
     table = {}
     for name, op in OPS.items():
         table[name] = tuple(float(text) if text in ("1.0", "-1.0") else
-                            eval(f"lambda g, a0, a1, out: {applied('g', text.format('a0', 'a1', out='out'))}",  # noqa: S307 - ops.py's text
+                            eval(f"lambda g, a0, a1, out: {applied(name, k, 'g', ['a0', 'a1'], 'out')}",  # noqa: S307 - ops.py's text
                                  names)
-                            for text in op.partials)
+                            for k, text in enumerate(op.partials))
     return table
 
 

@@ -10,8 +10,8 @@ import mpmath
 from mpmath import mpf
 
 from ...cases.ir import Graph
-from ...ops import OPS, RECIPROCAL
-from .conditioning import text_of
+from ...ops import OPS
+from .conditioning import text_of, upstream
 from .numbers import brief
 from .rules import KINK, RULES, Decide, Domain, curvature_of
 
@@ -38,8 +38,8 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
     the chain rules that fail there (CHAIN, REVERSE, FORWARD), whatever the engine — for the
     nodes whose gradient runs through that number only:
     - CHAIN: a local derivative beyond 1.8e308 (∂(x·y)/∂x = y at y = 1e300 times an adjoint
-      of 1e300; but not 1/y, which is applied as g/y);
-    - REVERSE: an adjoint, or one applied by division with its adjoint (1/s times 1 at
+      of 1e300; but not 1/y, which is applied as g/y: ops.Op.applied);
+    - REVERSE: an adjoint, or one applied with its adjoint times it (1/s times 1 at
       s = exp(-711) in log(s): 6.1e308);
     - FORWARD: forward mode's own ∂node/∂x.
     Computed exactly from the exact values where float64 holds every one faithfully (an
@@ -62,18 +62,18 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
         a, node = adjoints[i], graph.nodes[i]
         if abs(a) - (scales[i] * NEAR if scales else 0) >= LARGEST:  # (float64's own, within its scale, is beyond too)
             add(REVERSE, f"∂{graph.output_name}/∂{text_of(graph, i, inner=True)} is {at} {brief(a)}, beyond "
-                "float64's range", _before(graph, i))
+                "float64's range", upstream(graph, i))
         # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
-        for arg, p, text in zip(node.args, partials[i], OPS[node.op].partials) if node.args else ():
+        for k, (arg, p) in enumerate(zip(node.args, partials[i])) if node.args else ():
             this = f"the local derivative ∂{text_of(graph, i, top=True, inner=True)}/∂{text_of(graph, arg, inner=True)}"
             if not isinstance(p, mpf):
                 continue
-            if text.startswith(RECIPROCAL):  # applied by division, ∂log(x)/∂x = 1/x as g/x: with its adjoint
+            if k < len(OPS[node.op].applied) and OPS[node.op].applied[k]:  # ∂log(x)/∂x = 1/x as g/x: with its adjoint
                 if abs(a * p) >= LARGEST:
                     add(REVERSE, f"{this} times its adjoint is {at} {brief(a * p)}, beyond float64's range",
-                        _before(graph, arg))
+                        upstream(graph, arg))
             elif abs(p) >= LARGEST:
-                add(CHAIN, f"{this} is {at} {brief(p)}, beyond float64's range", _before(graph, arg))
+                add(CHAIN, f"{this} is {at} {brief(p)}, beyond float64's range", upstream(graph, arg))
     # (1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and float64's 4.9e-324 alike)
     for x, each in forward_tangents(graph, partials).items():
         for i, t in enumerate(each):
@@ -113,17 +113,6 @@ def _adjoints(graph: Graph, partials: list[tuple]) -> list[mpf]:
                 if isinstance(p, mpf):
                     adjoint[a] += adjoint[i] * p
     return adjoint
-
-
-def _before(graph: Graph, k: int) -> set[int]:
-    """k and every node it is computed from: the nodes whose gradient runs through k."""
-    seen, frontier = {k}, [k]
-    while frontier:
-        for a in graph.nodes[frontier.pop()].args:
-            if a not in seen:
-                seen.add(a)
-                frontier.append(a)
-    return seen
 
 
 def subnormal_scale(graph: Graph, trace, values: list[float]) -> list[mpf] | None:
