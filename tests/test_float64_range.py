@@ -205,6 +205,8 @@ def test_forward_modes_own_overflow_excuses_forward_mode_only():
     ("cos(asin(y))", {"y": 0.9999999999}, "y", lambda y: -y / mpmath.sqrt(1 - y * y)),
     # v·relu(y)**(v-1)·relu′(y) at y < 0: relu′ = 0 times inf is 0, as backprop's rule
     ("relu(y) ** softplus(x)", {"x": -1.0009924502762604, "y": -1e-08}, "y", lambda y: mpmath.mpf(0)),
+    # relu(log(x))′ = Piecewise((0, log(x) <= 0), (1/x, True)): its 0 is as exact
+    ("relu(log(x)) ** y", {"x": 0.5001610060945757, "y": 0.5001610060945757}, "x", lambda x: mpmath.mpf(0)),
     # sympy's product x·sinh(y**x)·y**(x-1) makes the subnormal x·sinh(1) first; without
     # float64's range it does not
     ("cosh(y ** x)", {"y": 1e-300, "x": 5e-324}, "y",
@@ -283,3 +285,12 @@ def test_a_local_derivative_that_keeps_no_digit_leaves_the_gradient_to_float64()
     assert set(verdicts(point, "x").values()) == {"limited"}  # any number at all: even 1.0
     # where the values keep their digits, the same wrong answer is wrong
     assert verdicts(run("exp(tan(x * y))", {"x": 1.0, "y": 0.5}, {"one": one}), "x")["one"] == "wrong"
+
+
+def test_a_forward_tangents_term_beyond_float64s_range_limits_forward_mode():
+    # ∂(y/y)/∂y = 1/y - (y/y)/y: 0, of two terms ±2.0e323 at y = 5e-324, beyond float64 in
+    # forward mode's tangent; backprop's adjoints (-5e-324/5e-324) stay in range
+    point = run("y / (y / y)", {"y": 5e-324})
+    assert point["gradient"]["y"]["reference"] == 1.0
+    assert verdicts(point, "y") == {"symbolic": "right", "backprop": "right", "forward_mode": "limited"}
+    assert "adds a term that is exactly 2.02e+323" in point["message"]

@@ -93,8 +93,8 @@ class atan(_Inverse):  # noqa: N801
 
 
 class picks(_Written):  # noqa: N801
-    """slope·rest, 0 wherever the slope — relu′, abs′, max′: a Heaviside, sign or 0/1
-    Piecewise — is exactly 0, whatever the rest: backprop's rule (ops.PIECEWISE's 0 slopes
+    """slope·rest, 0 wherever the slope — relu′, abs′, max′: a Heaviside, a sign, a Piecewise
+    with a 0 branch — is exactly 0, whatever the rest: backprop's rule (ops.PIECEWISE's 0 slopes
     are exact), so v·relu(y)**(v - 1)·relu′(y) at y < 0 is 0, not 0·inf. Printed as the product."""
     SHOWN = True
 
@@ -103,8 +103,9 @@ class picks(_Written):  # noqa: N801
 
 
 def _slope(factor: sp.Expr) -> bool:
+    """A factor whose 0 is exact, decided by a comparison: relu(u)′ = Piecewise((0, u <= 0), (u′, True))."""
     return isinstance(factor, (sp.Heaviside, sp.sign)) or \
-        isinstance(factor, sp.Piecewise) and all(e.is_Number for e, _ in factor.args)
+        isinstance(factor, sp.Piecewise) and any(e == 0 for e, _ in factor.args)
 
 
 def guarded(expr: sp.Expr) -> sp.Expr:

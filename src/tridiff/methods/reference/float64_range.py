@@ -74,12 +74,15 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
                         upstream(graph, arg))
             elif abs(p) >= LARGEST:
                 add(CHAIN, f"{this} is {at} {brief(p)}, beyond float64's range", upstream(graph, arg))
-    # (1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and float64's 4.9e-324 alike)
+    # (1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and float64's 4.9e-324 alike; and
+    # a term of one, ∂(y/y)/∂y = 1/y - y/y², ±2e323 each at y = 5e-324)
     for x, each in forward_tangents(graph, partials).items():
         for i, t in enumerate(each):
-            if abs(t) >= LARGEST:
-                add(FORWARD, f"forward mode's ∂{text_of(graph, i, inner=True)}/∂{graph.name_of(x)} is {at} "
-                    f"{brief(t)}, beyond float64's range", {x})
+            terms = [p * each[a] for a, p in zip(graph.nodes[i].args, partials[i]) if isinstance(p, mpf) and each[a]]
+            big = max([abs(t), *map(abs, terms)])
+            if big >= LARGEST:
+                add(FORWARD, f"forward mode's ∂{text_of(graph, i, inner=True)}/∂{graph.name_of(x)} "
+                    f"{'is' if abs(t) == big else 'adds a term that is'} {at} {brief(big)}, beyond float64's range", {x})
     return found
 
 
