@@ -239,6 +239,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
                     p: precision.entry(case, name, ref, node["derivatives"], p, exact.value.scale, found.estimates,
                                        found.gradients) for p, found in lower.items()}}, store=False, default={}))
         entry["gradient"][name] = node
+    def again(name: str, number: Number, judging: dict) -> None:
+        wrong[name] = judge(entry["gradient"][name], name, number, methods, case.tolerance, **judging), number, judging
+
     if any(found for found, _, _ in wrong.values()):
         # float64's subnormals round to 2^-1074 whatever the value: their allowance, where it
         # matters — a value's (y*y at y = 1e-300 is 0.0), an adjoint's (∂(y/sinh x)/∂sinh x
@@ -246,16 +249,14 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         extra = part("float64", lambda: subnormal_scale(graph, exact.trace, values), store=False)
         for name, (found, number, judging) in list(wrong.items()) if extra else ():
             if found:
-                wider = dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]]))
-                wrong[name] = judge(entry["gradient"][name], name, wider, methods, case.tolerance, **judging), wider, judging
-                entry["gradient"][name]["scale"] = wider.scale
+                again(name, dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]])), judging)
+                entry["gradient"][name]["scale"] = wrong[name][1].scale
     # where a local derivative on the way keeps no digit, the first-order scale says nothing
     loose = any(found for found, _, _ in wrong.values()) and part(
         "float64", lambda: undetermined(graph, exact.trace), store=False)
     for name, (found, number, judging) in list(wrong.items()) if loose else ():
         if found and named[name] in loose[1]:
-            judging = dict(judging, blocked=True)
-            wrong[name] = judge(entry["gradient"][name], name, number, methods, case.tolerance, **judging), number, judging
+            again(name, number, dict(judging, blocked=True))
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)

@@ -40,13 +40,13 @@ def forward_code(graph: Graph, function: str, tangents: bool = False,
             terms = []
             for k, a in enumerate(node.args):
                 if live[a]:
-                    partial = partial_code(node.op, k, [val(b) for b in node.args], val(i))
+                    args = [val(b) for b in node.args]
+                    partial = partial_code(node.op, k, args, val(i))
                     # (tangent(d, ∂): d·∂, but 0 where an input that does not move this argument
                     # meets an infinite ∂ — 0·inf is no NaN of the input's derivative — or where
                     # a piecewise primitive's exact 0 slope meets an overflowed d; one applied
                     # as written, d/b·out where out overflowed: divided(d, ·))
                     exact_zero = ", True" if node.op in PIECEWISE else ""
-                    args = [val(b) for b in node.args]
                     terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(
                         partial, f"divided(d{a}, {applied(node.op, k, f'd{a}', args, val(i))})"
                         if applies(node.op, k) else f"tangent(d{a}, {partial}{exact_zero})"))
