@@ -17,8 +17,8 @@ from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import Loss, blocked, crossed, lost, undetermined
-from ..methods.reference.float64_range import CHAIN, FORWARD, REVERSE, Limit, out_of_range, subnormal_scale
+from ..methods.reference.conditioning import Limit, Loss, blocked, crossed, lost, undetermined
+from ..methods.reference.float64_range import CHAIN, FORWARD, REVERSE, out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
 from .parts import parts
@@ -175,18 +175,20 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     # rounds to), a method's failure is float64's limit, not its own: said, not a mismatch.
     # (where every method answers, only a rounding across a kink is looked for: the piecewise nodes alone)
     failing = broken or any(not math.isfinite(g) for grads in methods.values() for g in grads.values())
-    blocked_by = part("float64", lambda: blocked(graph, values, exact.values), store=False) if failing else \
+    kink = part("float64", lambda: blocked(graph, values, exact.values), store=False) if failing else \
         part("float64", lambda: crossed(graph, values, exact.values), store=False)
+
+    def everywhere(limit: Limit | None) -> bool:
+        return bool(limit) and all(i in limit.nodes for i in graph.inputs.values())
     # Where the chain rule's own numbers overflow float64, a failure (inf, nan, an overflow)
     # of the gradients that run through them is float64's limit too; a finite answer is
     # still judged, and an infinite scale there excuses nothing else (judge.verdict). (One
     # that underflows gives 0, never nan: its scale says how far that is.)
-    beyond = (not blocked_by and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
+    beyond = (not everywhere(kink) and (failing or any(math.isinf(n.scale) for n in exact.gradient.values()))
               and part("float64", lambda: out_of_range(graph, exact.trace, values), store=False)) or {}
     # (a method that raised is excused only where every input's gradient is, in every chain rule)
-    through_chain = bool(failing and CHAIN in beyond and all(i in beyond[CHAIN].nodes for i in graph.inputs.values()))
-    if through_chain:
-        blocked_by = beyond[CHAIN].why
+    through_chain = bool(failing) and not everywhere(kink) and everywhere(beyond.get(CHAIN))
+    blocked_by = kink.why if everywhere(kink) else beyond[CHAIN].why if through_chain else None
     if blocked_by:
         broken = [f"{blocked_by}: {problem}" for problem in broken[:1]]  # (each method fails alike)
     estimates = sweep(graph, values, swept, case.h, case.schemes)
@@ -225,7 +227,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if not sure:
                 failed.append(f"node {name}: the exact derivative is not certain enough to judge ({number.note})")
             judging = dict(judged=sure and kinks.judged(exact, name), absolute=case.abs_tolerance or 0.0,
-                           blocked=bool(blocked_by) and not through_chain,
+                           blocked=bool(kink) and named[name] in kink.nodes,
                            overflows=_overflowing(beyond, named[name], methods),
                            unbounded=exact.trace.adjoint_scale[named[name]] if math.isinf(number.scale) else None)
             wrong[name] = judge(node, name, number, methods, case.tolerance, **judging), number, judging
@@ -255,7 +257,7 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     loose = any(found for found, _, _ in wrong.values()) and part(
         "float64", lambda: undetermined(graph, exact.trace), store=False)
     for name, (found, number, judging) in list(wrong.items()) if loose else ():
-        if found and named[name] in loose[1]:
+        if found and named[name] in loose.nodes:
             again(name, number, dict(judging, blocked=True))
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
@@ -263,8 +265,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
         for kind, limit in beyond.items():
             if named[n] in limit.nodes:
                 return Loss(math.inf, f"{limit.why}: a float64 {kind} through it fails", None)
-        if loose and named[n] in loose[1]:
-            return Loss(math.inf, loose[0], None)
+        for limit in (kink, loose):
+            if limit and named[n] in limit.nodes:
+                return Loss(math.inf, limit.why, None)
         return lost(engines.reference, exact, n)
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,

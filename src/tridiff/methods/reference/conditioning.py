@@ -12,7 +12,7 @@ grows most is named; the rest of the way only carries that loss along.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import mpmath
 from mpmath import mpf
@@ -86,29 +86,53 @@ SIDES = {"relu": lambda a: (a > 0) - (a < 0), "abs": lambda a: (a > 0) - (a < 0)
          "max": lambda a, b: (a > b) - (a < b), "min": lambda a, b: (a > b) - (a < b)}
 
 
-def crossed(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
+@dataclass
+class Limit:
+    why: str                                      # the first such place, in words
+    nodes: set[int] = field(default_factory=set)  # the nodes whose gradient runs through one
+
+
+def crossed(graph: Graph, values: list[float], exact: list[mpf]) -> Limit | None:
     """Where float64's rounding puts relu's or abs's argument across 0, or max's or min's two
-    across each other, so that float64 takes the branch the exact function does not — in
-    words; None where it does not (only the piecewise nodes are looked at)."""
-    for node in graph.nodes:
+    across each other, so that float64 takes the branch the exact function does not: in
+    words, and the nodes whose gradient runs through that branch (only the piecewise nodes
+    are looked at); None where it does not."""
+    found = None
+    for i, node in enumerate(graph.nodes):
         if node.op in SIDES and all(math.isfinite(values[a]) for a in node.args) and \
                 SIDES[node.op](*(values[a] for a in node.args)) != SIDES[node.op](*(exact[a] for a in node.args)):
             a = next(a for a in node.args if mpf(values[a]) != exact[a])
-            return (f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, the "
-                    f"other side of {OPS[node.op].symbol}'s kink: every float64 evaluation takes the branch the "
-                    "exact function does not")
-    return None
+            found = found or Limit(f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to "
+                                   f"{values[a]!r}, the other side of {OPS[node.op].symbol}'s kink: every float64 "
+                                   "evaluation takes the branch the exact function does not")
+            found.nodes.update(_through_value(graph, i))
+    return found
 
 
-def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
+def _through_value(graph: Graph, k: int) -> set[int]:
+    """The nodes whose gradient runs through a local derivative computed from k's value or
+    a value computed from it (k's own slope included): where float64 takes a kink's other
+    branch, relu(u)·y's ∂/∂y is u's rounding, not 0; x·y + relu(v)'s ∂/∂x is still y."""
+    after = {k}
+    for i, node in enumerate(graph.nodes[k + 1:], k + 1):
+        if any(a in after for a in node.args):
+            after.add(i)
+    found = set().union(*(upstream(graph, a) for a in graph.nodes[k].args))
+    for u, node in enumerate(graph.nodes[k + 1:], k + 1):
+        partials = OPS[node.op].partials if node.op in OPS else ()
+        for m, text in enumerate(partials):
+            if any(f"{{{j}}}" in text and a in after for j, a in enumerate(node.args)) or "{out}" in text and u in after:
+                found |= upstream(graph, node.args[m])
+    return found
+
+
+def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> Limit | None:
     """Where float64's rounding of an argument puts a local derivative out of reach — asin
     at the float 1.0 that sin(x) rounds to, whose derivative is infinite, where at the exact
-    argument it is finite; or where it crosses a kink (crossed) — in words; None where
-    nothing does. Then no float64 evaluation of the function as written can give the
-    gradient, whatever the method."""
-    said = crossed(graph, values, exact)
-    if said:
-        return said
+    argument it is finite; or where it crosses a kink (crossed): in words, and the nodes
+    whose gradient runs through it; None where nothing does. No float64 evaluation of the
+    function as written can give those gradients, whatever the method."""
+    found = crossed(graph, values, exact)
     movable = graph.movable()
     with mpmath.workprec(128):
         for i, node in enumerate(graph.nodes):
@@ -122,15 +146,17 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> str | None:
                 if _out_of_reach(node.op, [exact[a] for a in node.args], movable, node.args):
                     continue  # infinite at the exact argument too: the reference says so itself
             a = rounded[0]
-            return (f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to {values[a]!r}, where "
-                    f"the derivative of {OPS[node.op].symbol} is infinite or undefined")
-    return None
+            found = found or Limit(f"float64 rounds {text_of(graph, a)} (exactly {digits(exact[a], 36)}) to "
+                                   f"{values[a]!r}, where the derivative of {OPS[node.op].symbol} is infinite or "
+                                   "undefined")
+            found.nodes.update(*(upstream(graph, b) for b in node.args))
+    return found
 
 
 NO_DIGIT = mpf(2) ** -52  # float64's ε: the rounding scales are in its units
 
 
-def undetermined(graph: Graph, trace) -> tuple[str, set[int]] | None:
+def undetermined(graph: Graph, trace) -> Limit | None:
     """Where a local derivative keeps no digit in float64: the rounding of the values it is
     computed from moves it, to first order, by its own size or more (ε·curvature ≥ |∂|).
     exp(tan(u)) at u = 1.95e151, which float64 rounds by 4e135 — 1e135 periods of tan: the
@@ -148,7 +174,7 @@ def undetermined(graph: Graph, trace) -> tuple[str, set[int]] | None:
                               f"{text_of(graph, arg, inner=True)} ({brief(p)}) keeps no digit in float64: the "
                               f"rounding of the values it is computed from moves it by about {brief(bend * NO_DIGIT)}")
                 nodes |= upstream(graph, arg)
-    return (why, nodes) if nodes else None
+    return Limit(why, nodes) if nodes else None
 
 
 def upstream(graph: Graph, k: int) -> set[int]:

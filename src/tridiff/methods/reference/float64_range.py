@@ -4,14 +4,13 @@ tangents, and what float64's subnormals add to a gradient's rounding scale."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 
 import mpmath
 from mpmath import mpf
 
 from ...cases.ir import Graph
 from ...ops import OPS
-from .conditioning import text_of, upstream
+from .conditioning import Limit, text_of, upstream
 from .numbers import brief
 from .rules import KINK, RULES, Decide, Domain, curvature_of
 
@@ -25,12 +24,6 @@ LARGEST = mpf(2) ** 1024        # float64's numbers are below this
 # Which chain rules fail where a number of theirs leaves float64's range: every one (a local
 # derivative both modes multiply by), reverse mode's (an adjoint), or forward mode's (a tangent).
 CHAIN, REVERSE, FORWARD = "chain rule", "reverse-mode chain rule", "forward mode"
-
-
-@dataclass
-class Limit:
-    why: str                                   # the first such number, in words
-    nodes: set[int] = field(default_factory=set)  # the nodes whose gradient runs through one
 
 
 def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
