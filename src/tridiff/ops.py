@@ -140,14 +140,20 @@ def _over(g: float, out: float, b: float) -> float:
     g = 1/out makes the product -6e-309; y/sqrt(y)'s g/b at y = 5e-324 is 1e323, and
     out/b is 1."""
     q = out / b
-    return g * q if _NORMAL <= abs(q) < math.inf or not out else g / b * out
+    if _NORMAL <= abs(q) < math.inf or not out:
+        return g * q
+    r = g / b  # (and where that leaves it too, 1e308·(1e-323/0.5), the first after all)
+    return r * out if _NORMAL <= abs(r) < math.inf else g * q
 
 
 def _vover(g, out, b):
-    q = out / b
     with np.errstate(all="ignore"):
-        return np.where((np.abs(q) >= np.finfo(np.result_type(q)).tiny) & (np.abs(q) < np.inf) | (out == 0),
-                        g * q, g / b * out)[()]
+        q, r = out / b, g / b
+        tiny = np.finfo(np.result_type(q)).tiny
+
+        def normal(v):
+            return (np.abs(v) >= tiny) & (np.abs(v) < np.inf)
+        return np.where(normal(q) | (out == 0) | ~normal(r), g * q, r * out)[()]
 
 
 _NORMAL = 2.0 ** -1022  # float64's smallest normal number

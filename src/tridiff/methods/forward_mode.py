@@ -11,7 +11,7 @@ import numpy as np
 
 from .backprop import define, forward_code, namespace
 from ..cases.ir import Graph
-from ..ops import SAFE_HELPERS
+from ..ops import SAFE_HELPERS, VECTOR_HELPERS
 
 
 # Forward mode carries a tangent as long as the number of inputs through every node: its
@@ -57,7 +57,7 @@ class ForwardMode:
         returned = f"d{out}" if graph.depends_on_inputs()[out] else "0.0"
         lines.append(f"    return {val(out)}, {returned}")
         code = compile("\n".join(lines) + "\n", "<tridiff forward mode>", "exec")
-        self._function = define(code, namespace(SAFE_HELPERS, "real", {"tangent": tangent, "divided": divided}), "forward_mode")
+        self._function = define(code, namespace(SAFE_HELPERS, "real", {"tangent": tangent, "divided": divided, "over": VECTOR_HELPERS["over"]}), "forward_mode")
 
     def gradient(self, at: dict[str, float]) -> tuple[float, dict[str, float]]:
         """The value, and ∂output/∂input for every input (one pass, vector duals)."""

@@ -11,13 +11,16 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import mpmath
+
 from ..cases.files import Case, Point
 from ..cases.ir import Unsupported
 from ..methods import Method, function_of, richardson
 from ..methods.evaluate import FloatFailure, forward
 from ..methods.finite import PRECISIONS, sweep
 from ..methods.reference import Exact, Number, Reference, Undefined, brief, to_float
-from ..methods.reference.conditioning import Limit, Loss, blocked, crossed, lost, undetermined
+from ..methods.reference.conditioning import Limit, Loss, blocked, crossed, lost
+from ..methods.reference.nonlinear import EPSILON, beyond_first_order
 from ..methods.reference.float64_range import CHAIN, FORWARD, REVERSE, out_of_range, subnormal_scale
 from ..methods.registry import Kind, kinds
 from . import circuit, kinks, measures, plan, precision, sweeps
@@ -84,11 +87,13 @@ def run_case(case: Case, plugins: Mapping[str, Method] | None = None, precisions
 
 def _overflowing(beyond: dict[str, Limit], node: int, methods: dict) -> frozenset[str]:
     """The methods whose chain rule overflows on node's way (float64_range.out_of_range):
-    forward mode's through a local derivative or its own tangents, every other method's
-    (backprop, plug-ins, sympy's chain rule over its steps) through a local derivative or an adjoint."""
+    forward mode's through a local derivative or its own tangents, backprop's and the
+    plug-ins' through a local derivative or an adjoint. (Not symbolic's: sympy's forms are
+    evaluated without float64's range where float64 fails, and judged on the exact scale.)"""
     def fails(kind: str) -> bool:
         return kind in beyond and node in beyond[kind].nodes
-    return frozenset(m for m in methods if fails(CHAIN) or fails(FORWARD if m == "forward_mode" else REVERSE))
+    return frozenset(m for m in methods if m != "symbolic" and (
+        fails(CHAIN) or fails(FORWARD if m == "forward_mode" else REVERSE)))
 
 
 def _summed(result: CaseResult) -> CaseResult:
@@ -253,21 +258,26 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
             if found:
                 again(name, dataclasses.replace(number, scale=number.scale + to_float(extra[named[name]])), judging)
                 entry["gradient"][name]["scale"] = wrong[name][1].scale
-    # where a local derivative on the way keeps no digit, the first-order scale says nothing
-    loose = any(found for found, _, _ in wrong.values()) and part(
-        "float64", lambda: undetermined(graph, exact.trace), store=False)
+    # where a local derivative on the way is moved by its own size or more, the first-order
+    # scale says nothing: what the derivative can be over its arguments' rounding says more
+    loose, beyond_first = (any(found for found, _, _ in wrong.values()) and part(
+        "float64", lambda: beyond_first_order(graph, exact.trace), store=False)) or (None, None)
     for name, (found, number, judging) in list(wrong.items()) if loose else ():
         if found and named[name] in loose.nodes:
-            again(name, number, dict(judging, blocked=True))
+            more = beyond_first[named[name]] / EPSILON
+            again(name, dataclasses.replace(number, scale=number.scale + (to_float(more) if mpmath.isfinite(more)
+                                                                          else math.inf)), judging)
+            entry["gradient"][name]["scale"] = wrong[name][1].scale
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])
     def loss(n: str) -> Loss:  # (where the chain rule's own numbers overflow on its way, that is why)
         for kind, limit in beyond.items():
             if named[n] in limit.nodes:
                 return Loss(math.inf, f"{limit.why}: a float64 {kind} through it fails", None)
-        for limit in (kink, loose):
-            if limit and named[n] in limit.nodes:
-                return Loss(math.inf, limit.why, None)
+        if kink and named[n] in kink.nodes:
+            return Loss(math.inf, kink.why, None)
+        if loose and named[n] in loose.nodes and not mpmath.isfinite(beyond_first[named[n]]):
+            return Loss(math.inf, loose.why, None)
         return lost(engines.reference, exact, n)
 
     float64 = part("float64", lambda: limited(entry["gradient"], loss, graph.output_name, blocked_by,

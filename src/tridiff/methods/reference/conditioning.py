@@ -153,30 +153,6 @@ def blocked(graph: Graph, values: list[float], exact: list[mpf]) -> Limit | None
     return found
 
 
-NO_DIGIT = mpf(2) ** -52  # float64's ε: the rounding scales are in its units
-
-
-def undetermined(graph: Graph, trace) -> Limit | None:
-    """Where a local derivative keeps no digit in float64: the rounding of the values it is
-    computed from moves it, to first order, by its own size or more (ε·curvature ≥ |∂|).
-    exp(tan(u)) at u = 1.95e151, which float64 rounds by 4e135 — 1e135 periods of tan: the
-    rounding scale, a first-order model, says nothing there, and float64's exp(tan(u)) can be
-    anything. Why, and the nodes whose gradient runs through such a derivative (float64's
-    limit there, whatever the answer); None where there is none. (Not mul's: its partials
-    are its arguments, which the first-order scale carries exactly.)"""
-    why, nodes = "", set()
-    for k, node in enumerate(graph.nodes):
-        if node.op == "mul" or not trace.curvature[k]:
-            continue
-        for arg, p, bend in zip(node.args, trace.partials[k], trace.curvature[k]):
-            if isinstance(p, mpf) and bend and bend * NO_DIGIT >= abs(p):
-                why = why or (f"the local derivative ∂{text_of(graph, k, top=True, inner=True)}/∂"
-                              f"{text_of(graph, arg, inner=True)} ({brief(p)}) keeps no digit in float64: the "
-                              f"rounding of the values it is computed from moves it by about {brief(bend * NO_DIGIT)}")
-                nodes |= upstream(graph, arg)
-    return Limit(why, nodes) if nodes else None
-
-
 def upstream(graph: Graph, k: int) -> set[int]:
     """k and every node it is computed from: the nodes whose gradient runs through k."""
     seen, frontier = {k}, [k]

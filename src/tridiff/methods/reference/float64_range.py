@@ -56,8 +56,9 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
         if abs(a) - (scales[i] * NEAR if scales else 0) >= LARGEST:  # (float64's own, within its scale, is beyond too)
             add(REVERSE, f"∂{graph.output_name}/∂{text_of(graph, i, inner=True)} is {at} {brief(a)}, beyond "
                 "float64's range", upstream(graph, i))
-        # (with a 0 adjoint too: forward mode's tangents add the overflowed terms all the same)
-        for k, (arg, p) in enumerate(zip(node.args, partials[i])) if node.args else ():
+        # (not through an adjoint that is exactly 0: 0 times it is 0 in reverse mode's careful
+        # pass, and forward mode's tangents are looked at below)
+        for k, (arg, p) in enumerate(zip(node.args, partials[i])) if node.args and a else ():
             this = f"the local derivative ∂{text_of(graph, i, top=True, inner=True)}/∂{text_of(graph, arg, inner=True)}"
             if not isinstance(p, mpf):
                 continue

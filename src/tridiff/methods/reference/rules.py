@@ -126,7 +126,7 @@ def _tan(a, need, d):
     return mpmath.tan(a), (1 / (c * c),)
 
 
-def _sigmoid(a):
+def logistic(a):
     _reachable(a)
     return 1 / (1 + mpmath.exp(-a))
 
@@ -219,7 +219,7 @@ RULES: dict[str, Callable] = {
     "tan": _tan,
     "tanh": _tanh,
     # sigmoid' = σ(a)·σ(-a): no 1 - σ, which cancels at saturation
-    "sigmoid": lambda a, need, d: ((out := _sigmoid(a)), (out * _sigmoid(-a),)),
+    "sigmoid": lambda a, need, d: ((out := logistic(a)), (out * logistic(-a),)),
     "relu": _relu,
     "abs": _abs,
     "log1p": _log1p,
@@ -230,7 +230,7 @@ RULES: dict[str, Callable] = {
     "sinh": _periodic(mpmath.sinh, mpmath.cosh),  # (not periodic: the same guard on the argument's size)
     "cosh": _periodic(mpmath.cosh, mpmath.sinh),
     "erf": lambda a, need, d: (mpmath.erf(a), (2 / mpmath.sqrt(mpmath.pi) * mpmath.exp(-a * a),)),
-    "softplus": lambda a, need, d: (_softplus(a), (_sigmoid(a),)),
+    "softplus": lambda a, need, d: (_softplus(a), (logistic(a),)),
     "max": _max_min(max),
     "min": _max_min(min),
 }
@@ -293,7 +293,7 @@ def curvature_of(op: str, args: list[mpf], out: mpf, scale: list[mpf]) -> tuple[
         "sinh": lambda: abs(out),
         "cosh": lambda: abs(out),
         "erf": lambda: 4 / mpmath.sqrt(mpmath.pi) * abs(a) * mpmath.exp(-a * a),
-        "softplus": lambda: abs(_sigmoid(a) * _sigmoid(-a)),
+        "softplus": lambda: abs(logistic(a) * logistic(-a)),
     }[op]()
     return (second * s,)
 
