@@ -339,3 +339,15 @@ def test_symbolics_finite_answer_where_the_chain_rule_overflows_is_judged_on_the
         want = mpmath.cos(x) / x - mpmath.sin(x) / x ** 2
     assert float(point["gradient"]["x"]["reference_digits"]) == pytest.approx(float(want), rel=1e-12)
     assert verdicts(point, "x")["symbolic"] == "limited"
+
+
+def test_an_exponent_that_is_an_integer_only_at_the_working_precision_is_not_taken_as_one():
+    # atan(x)/x at x = -1e-300 is 1 - 3.3e-601: 1.0 at any precision short of 2,000 bits.
+    # (y - x)**b at y = x is 0**b, whose derivative in y is infinite for b < 1, not b·0**0 = 1.
+    with mpmath.workdps(700):
+        x = mpmath.mpf(-1e-300)
+        b = mpmath.atan(x) / x
+    assert 0 < 1 - b < mpmath.mpf(10) ** -600
+    point = run("(y - x) ** (atan(x) / x)", {"x": -1e-300, "y": -1e-300})
+    assert point["status"] == "nondifferentiable" or point["status"] == "error", point["status"]
+    assert "∂f/∂y is infinite or not real here" in point["message"]
