@@ -351,3 +351,12 @@ def test_an_exponent_that_is_an_integer_only_at_the_working_precision_is_not_tak
     point = run("(y - x) ** (atan(x) / x)", {"x": -1e-300, "y": -1e-300})
     assert point["status"] == "nondifferentiable" or point["status"] == "error", point["status"]
     assert "∂f/∂y is infinite or not real here" in point["message"]
+
+
+def test_an_overflow_flag_does_not_make_an_answer_beyond_first_order_strict():
+    # W·x with 1e300 entries: sin of it keeps no digit, so the gradients through sin′ are
+    # float64's whatever they are (nonlinear.py) — forward mode's own tangent, which would
+    # overflow at the exact values, does not make its finite answer there a mismatch
+    at = {'W': [[-99941368.21171261, 699.3354870183952, -100061213.85339043, 3.0], [-0.0, -1.0001152703123803, 0.5, 1.0001956750538605], [709.8184581160671, 0.5, 29.972830170297026, 1e+300], [-700.0, -1e-300, -1.0002884649827271e+300, 709.7]], 'x': [0.9991444800374308, 1e-08, 1.000708611044895, 19.5]}
+    point = run("max((W) @ (sin(((W) @ (x)) + ((W) @ (x)))))", at)
+    assert {v for n in ("x[2]", "W[2,3]") for v in verdicts(point, n).values()} <= {"right", "limited"}

@@ -265,8 +265,9 @@ def run_point(case: Case, engines: Engines, point: Point) -> PointResult:
     for name, (found, number, judging) in list(wrong.items()) if loose else ():
         if found and named[name] in loose.nodes:
             more = beyond_first[named[name]] / EPSILON
+            # (a scale that is, or now becomes, inf here bounds nothing: unbounded None, judge.verdict)
             again(name, dataclasses.replace(number, scale=number.scale + (to_float(more) if mpmath.isfinite(more)
-                                                                          else math.inf)), judging)
+                                                                          else math.inf)), dict(judging, unbounded=None))
             entry["gradient"][name]["scale"] = wrong[name][1].scale
     mismatches += [problem for found, _, _ in wrong.values() for problem in found]
     entry["error_distribution"] = measures.distribution(entry["gradient"])

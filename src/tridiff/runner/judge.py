@@ -57,8 +57,10 @@ def verdict(got: float, exact: Number, off: mpmath.mpf | None, tolerance: float,
     # its scale about that: a sign flip is wrong there. Where it is inf because the chain
     # rule's own numbers overflow (±1/x in log(x) - log(x) + x at 5e-324: `overflows`),
     # float64 can give only inf or nan, and those are its limit.
-    allowed = None if not math.isinf(exact.scale) or overflows else \
-        (tolerance * unbounded if unbounded is not None else mpmath.inf)
+    # (An inf scale with no `unbounded` was widened to it afterwards — beyond first order,
+    # nonlinear.py — where nothing bounds what float64 makes of it, overflow or not.)
+    allowed = None if not math.isinf(exact.scale) else mpmath.inf if unbounded is None else \
+        None if overflows else tolerance * unbounded
     if off is None:  # (inf or nan is in reach of float64's rounding where what it may lose is)
         return (LIMITED if blocked or overflows or allowed is not None and allowed >= LARGEST else WRONG), math.inf
     abs_err = float(off)
