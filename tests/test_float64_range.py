@@ -214,6 +214,10 @@ def test_forward_modes_own_overflow_excuses_forward_mode_only():
     # cosh(x) = 1 + 5e-601 beats (y*y)**y = 1 - 1.4e-297; at 53 bits both are 1.0, a tie that
     # is rounding's (half of sinh(x)), and float64's (y*y)**y is 0**y: max′ is 1 here
     ("max(cosh(x), (y * y) ** y)", {"x": 1e-300, "y": 1.0000000000000002e-300}, "x", mpmath.sinh),
+    # sympy's sum sqrt(x) + abs(y) - x is 0.0 at x = y = 1e300, and sigmoid′(0) = 1/4; added as
+    # written, sqrt(x) + (abs(y) - x) is 1e150, where sigmoid′ is 10^-4e149
+    ("sigmoid(sqrt(x) + (abs(y) - x))", {"x": 1e300, "y": 1e300}, "x",
+     lambda x: mpmath.exp(-mpmath.sqrt(x)) / (1 + mpmath.exp(-mpmath.sqrt(x))) ** 2 * (1 / (2 * mpmath.sqrt(x)) - 1)),
 ])
 def test_sympys_own_forms_do_not_lose_what_the_function_as_written_keeps(function, at, name, exact):
     point = run(function, at)

@@ -25,8 +25,9 @@ import sympy as sp
 from ..cases.ir import Graph, Node
 from .reference.numbers import AGREE, digits, to_float
 from .swell import derivative_size
-from .sympy_forms import SYMPY_OPS, Shape, ranged, slot
+from .sympy_forms import SYMPY_OPS, Shape, plus, ranged, slot
 
+AS_WRITTEN = 64  # nodes of a step up to which its additions are sympy's plus, in the order written
 SMALL_UNIT = 64  # slots up to which a unit is checked at 53 bits without float64's range
 WIDE_UNITS = 256  # units of a case up to which each is (about 0.3 ms apiece)
 MAX_EXPONENT = 10_000  # exact powers beyond this would take sympy hours (10**10**10)
@@ -199,6 +200,10 @@ class SymbolicCase:
             node = self.graph.nodes[i]
             if node.op == "const":
                 memo[i] = _const(node)
+                continue
+            if node.op in ("add", "sub") and len(cone) <= AS_WRITTEN:
+                a, b = (arg(a) for a in node.args)
+                memo[i] = plus(a, b if node.op == "add" else -b)
                 continue
             if node.op in ("add", "sub"):
                 left, right = (summands(a) for a in node.args)

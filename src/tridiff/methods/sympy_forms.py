@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from dataclasses import dataclass
 
 import mpmath
+from mpmath.libmp import prec_to_dps
 import sympy as sp
+from sympy.core.logic import fuzzy_and
 from sympy.printing.pycode import MpmathPrinter, PythonCodePrinter
 
 from ..ops import OPS, _datan, _dpow_b, _sigmoid
@@ -40,7 +43,10 @@ class _Written(sp.Function):
         raise NotImplementedError
 
     def _eval_evalf(self, prec):
-        return self.written()._eval_evalf(prec)
+        # (evalf, not _eval_evalf: the written form may hold more kept-whole functions,
+        # plus(a, plus(b, c)); and a number or nothing, as sympy asks of _eval_evalf)
+        value = self.written().evalf(prec_to_dps(prec))
+        return value if value.is_Number else None
 
     def _sympystr(self, printer) -> str:
         return printer.doprint(self.written()) if self.SHOWN else printer._print_Function(self)
@@ -90,6 +96,28 @@ class acos(_Inverse):  # noqa: N801
 class atan(_Inverse):  # noqa: N801
     def fdiff(self, argindex: int = 1) -> sp.Expr:
         return datan(self.args[0])
+
+
+class plus(_Written):  # noqa: N801
+    """a + b, added as written: sympy sorts a sum's terms, and float64 adds left to right —
+    sqrt(x) + (abs(y) - x) at x = y = 1e300 is 1e150 as written, and sympy's
+    sqrt(x) + abs(y) - x is 0.0. Printed as the sum."""
+    SHOWN = True
+
+    @classmethod
+    def eval(cls, a, b):
+        if a.is_Number and b.is_Number or a == 0 or b == 0:  # (numbers, as the chain rule's values are)
+            return a + b
+        return None
+
+    def written(self) -> sp.Expr:
+        return sp.Add(*self.args)
+
+    def fdiff(self, argindex: int = 1) -> sp.Expr:
+        return sp.S.One
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.args)
 
 
 class picks(_Written):  # noqa: N801
@@ -221,6 +249,7 @@ MODULES = [{"sign": lambda v: float((v > 0) - (v < 0)),
             "sech": lambda v: 2.0 * math.exp(-abs(v)) / (1.0 + math.exp(-2.0 * abs(v))),
             "sigmoid": _sigmoid, "datan": _datan, "softplus": OPS["softplus"].real,
             "power": _float_power, "vpow": _float_power, "xlog": _dpow_b, "picks": lambda p, r: p * r if p else 0.0,
+            "plus": operator.add,
             # (sympy writes abs(log1p(u))′ through re() and im() of what it cannot tell is real)
             "re": lambda v: v.real, "im": lambda v: v.imag, "arg": lambda v: 0.0 if v >= 0 else math.pi,
             "exp": _overflows(math.exp), "expm1": _overflows(math.expm1), "cosh": _overflows(math.cosh),
@@ -251,7 +280,7 @@ WIDE_MODULES = [{"sign": lambda v: mpmath.sign(_decided(v)),
                  "sigmoid": lambda v: 1 / (1 + mpmath.exp(-v)), "datan": lambda v: 1 / (1 + v * v),
                  "softplus": lambda v: mpmath.log1p(mpmath.exp(v)), "expm1": mpmath.expm1, "log1p": mpmath.log1p,
                  "vpow": lambda a, b: a ** b, "xlog": lambda a, out: out * mpmath.log(a) if a or out else mpmath.mpf(0),
-                 "picks": lambda p, r: p * r if p else mpmath.mpf(0),
+                 "picks": lambda p, r: p * r if p else mpmath.mpf(0), "plus": operator.add,
                  "zoo": mpmath.nan},
                 "mpmath"]
 
