@@ -364,3 +364,18 @@ def test_an_overflow_flag_does_not_make_an_answer_beyond_first_order_strict():
     at = {'W': [[-99941368.21171261, 699.3354870183952, -100061213.85339043, 3.0], [-0.0, -1.0001152703123803, 0.5, 1.0001956750538605], [709.8184581160671, 0.5, 29.972830170297026, 1e+300], [-700.0, -1e-300, -1.0002884649827271e+300, 709.7]], 'x': [0.9991444800374308, 1e-08, 1.000708611044895, 19.5]}
     point = run("max((W) @ (sin(((W) @ (x)) + ((W) @ (x)))))", at)
     assert {v for n in ("x[2]", "W[2,3]") for v in verdicts(point, n).values()} <= {"right", "limited"}
+
+
+def test_forward_modes_tangent_of_an_unused_element_limits_nothing():
+    # (W @ v)[0]: W @ v's other elements are computed, and their tangents overflow (W[3,0] =
+    # -1e8 times 7e302), but f does not use them: forward mode's finite answer is judged
+    point = run("((W) @ ((z) * (sin((W) @ (x)))))[0]", {'W': [[709.7, 1e-08, 709.7, 9.99624230265938e-301], [-1e-08, -0.0, -30.0, -0.9996636034744223], [-5e-324, 700.3930347334954, -2.0, -5e-324], [-100000000.0, -1e+300, -0.9999999999999998, -0.5]], 'x': [709.3355652151884, -3.0016449416615867, -700.0, -1e-300], 'z': [1e+300, -700.0, 2.0, 2.0]})
+    assert "wrong" not in verdicts(point, "W[0,0]").values()
+
+
+def test_sympys_sum_of_paths_through_max_and_min_that_are_all_0_is_an_exact_0():
+    # sqrt(max(min(W @ x, relu(x)))) = sqrt(0) through relu(x[0]) at x[0] = -1e300: every
+    # path's slope is 0, and their sum times sqrt′(0) = inf is 0 (as backprop's exact 0 adjoint)
+    point = run("sqrt(max(min((W) @ (x), relu(x))))", {'W': [[-0.001, 1e-08], [2.0, 5e-324]], 'x': [-1e+300, 1.0000000000000002]})
+    assert point["gradient"]["x[0]"]["reference"] == 0.0
+    assert verdicts(point, "x[0]")["symbolic"] == "right"

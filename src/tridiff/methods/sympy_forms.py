@@ -131,9 +131,14 @@ class picks(_Written):  # noqa: N801
 
 
 def _slope(factor: sp.Expr) -> bool:
-    """A factor whose 0 is exact, decided by a comparison: relu(u)′ = Piecewise((0, u <= 0), (u′, True))."""
-    return isinstance(factor, (sp.Heaviside, sp.sign)) or \
-        isinstance(factor, sp.Piecewise) and any(e == 0 for e, _ in factor.args)
+    """A factor whose 0 is exact, decided by a comparison: relu(u)′ = Piecewise((0, u <= 0),
+    (u′, True)); or a sum of products that each hold one — the chain rule's paths through
+    max and min, 0 where none is taken, as backprop's exact 0 adjoint is."""
+    if isinstance(factor, (sp.Heaviside, sp.sign, picks)):
+        return True
+    if isinstance(factor, sp.Piecewise):
+        return any(e == 0 for e, _ in factor.args)
+    return factor.is_Add and all(_slope(t) or t.is_Mul and any(_slope(u) for u in t.args) for t in factor.args)
 
 
 def guarded(expr: sp.Expr) -> sp.Expr:

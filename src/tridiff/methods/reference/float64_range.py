@@ -70,8 +70,11 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
                 add(CHAIN, f"{this} is {at} {brief(p)}, beyond float64's range", upstream(graph, arg))
     # (1/erf(x) at x = 5e-324 is 2e323 for erf's 5.6e-324 and float64's 4.9e-324 alike; and
     # a term of one, ∂(y/y)/∂y = 1/y - y/y², ±2e323 each at y = 5e-324)
+    live = upstream(graph, graph.output)  # (forward mode's tangent of an unused element overflows harmlessly)
     for x, each in forward_tangents(graph, partials).items():
-        for i, t in enumerate(each):
+        for i, t in enumerate(each) if x in live else ():
+            if i not in live:
+                continue
             terms = [p * each[a] for a, p in zip(graph.nodes[i].args, partials[i]) if isinstance(p, mpf) and each[a]]
             big = max([abs(t), *map(abs, terms)])
             if big >= LARGEST:
