@@ -379,3 +379,14 @@ def test_sympys_sum_of_paths_through_max_and_min_that_are_all_0_is_an_exact_0():
     point = run("sqrt(max(min((W) @ (x), relu(x))))", {'W': [[-0.001, 1e-08], [2.0, 5e-324]], 'x': [-1e+300, 1.0000000000000002]})
     assert point["gradient"]["x[0]"]["reference"] == 0.0
     assert verdicts(point, "x[0]")["symbolic"] == "right"
+
+
+def test_a_derivatives_division_by_0_is_ieees_inf_where_an_exact_0_meets_it():
+    # min(acos(x/x), y): acos′ at x/x = 1.0 is -1/0; min takes y = -1e-300, so its slope on
+    # acos's side is exactly 0 and ∂f/∂x is 0: IEEE's -inf times that 0, not a ZeroDivisionError
+    point = run("min(acos(x / x), y)", {"x": 1.000138908761402, "y": -1e-300})
+    assert verdicts(point, "x") == {"symbolic": "right", "backprop": "right", "forward_mode": "right"}
+    assert point["gradient"]["x"]["methods"]["backprop"] == 0.0 and point["status"] == "ok"
+    # forward mode's own tangent of sqrt(y) at 0 is infinite: 0·inf is its limit, not a mismatch
+    point = run("0 * sqrt(y) + x", {"x": 1.0, "y": 0.0})
+    assert verdicts(point, "y") == {"symbolic": "right", "backprop": "right", "forward_mode": "limited"}

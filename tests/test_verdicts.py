@@ -479,14 +479,17 @@ def test_exact_float64_arithmetic_adds_no_slack_to_the_judge(x):
 
 def test_a_stated_value_is_checked_against_the_float64_forward_pass_first():
     """(z + 1) - 1 at z = 1e-17 is exactly 1e-17, but float64's forward pass gives 0.0:
-    backprop's value is that forward pass, checked even where its backward pass fails
-    (sqrt's derivative at 0), before sympy's own value (its sums added as written, so
-    0.0 too); forward mode's value is the same forward pass and is not checked twice."""
+    backprop's value is that forward pass, checked first (its backward pass gets through
+    sqrt's infinite derivative at 0, which 0·sqrt(y) multiplies by an exact 0), then sympy's
+    own value (its sums added as written, so 0.0 too); forward mode's value is the same
+    forward pass and is not checked twice."""
     result = run({"name": "c", "function": "abs(x) + 0*sqrt(y) + (z + 1) - 1",
                   "points": [{"at": {"x": 0, "y": 0, "z": 1e-17}, "expect": {"value": 1e-17}}]})
     point = result["points"][0]
     assert point["status"] == "mismatch"  # not "nondifferentiable": the wrong value is a finding
-    assert point["message"].endswith("backprop: the derivative of sqrt(0.0) is not defined; and 3 more")
+    assert point["message"].endswith("expect value: backprop gave 0.0, the case expects 1e-17 (tolerance 1e-12); "
+                                     "and 1 more")
+    assert point["gradient"]["y"]["methods"]["backprop"] == 0.0  # 0·sqrt′(0): an exact 0 times inf
     square = run({"name": "s", "function": "x**2", "points": [{"at": {"x": 3}, "expect": {"value": 10}}]})
     message = square["points"][0]["message"]
     assert message.startswith("point 1 (x=3.0): expect value: reference gave 9.0")

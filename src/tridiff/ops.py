@@ -159,6 +159,15 @@ def _vover(g, out, b):
 _NORMAL = 2.0 ** -1022  # float64's smallest normal number
 
 
+def _quotient(a, b: float):
+    """a / b with IEEE's division by 0 (±inf by the signs, nan for 0/0); a may be forward
+    mode's tangent vector. One correctly rounded division, as Python's."""
+    if b:
+        return a / b
+    with np.errstate(all="ignore"):
+        return np.divide(a, float(b))[()]
+
+
 def _dpow_b(a: float, out: float) -> float:
     """∂(a**b)/∂b = a**b·log(a); 0 at a = 0 where a**b is 0 (b > 0): 0**b is 0 for every
     such b, though log(0) is not a number."""
@@ -322,7 +331,8 @@ SCALAR_HELPERS = {"pow": math.pow, "log": math.log, "cos": math.cos, "sin": math
                   "sinh": math.sinh, "above": _above, "datan": _datan, "dpow": _dpow, "dpow_b": _dpow_b, "over": _over,
                   # (backprop's careful pass: an exact 0 adjoint times an overflowed ∂ adds 0;
                   # so does any adjoint times a piecewise primitive's exact 0 slope, `picks`)
-                  "times": lambda g, p: g * p if g else 0.0, "picks": lambda g, p: g * p if g and p else 0.0}
+                  "times": lambda g, p: g * p if g else 0.0, "picks": lambda g, p: g * p if g and p else 0.0,
+                  "quotient": _quotient}
 # Slower but never raising OverflowError where the exact result is merely tiny.
 SAFE_HELPERS = SCALAR_HELPERS | {"cosh": _cosh}
 VECTOR_HELPERS = {"pow": np.power, "log": np.log, "cos": np.cos, "sin": np.sin, "cosh": np.cosh,

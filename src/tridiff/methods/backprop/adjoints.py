@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ...cases.ir import Graph
-from .lines import applied, applies, partial_code
+from .lines import applied, applies, ieee_division, partial_code
 
 PIECEWISE = ("relu", "abs", "max", "min")  # their 0 slopes are exact, never an underflow
 
@@ -95,7 +95,8 @@ class Adjoints:
                 careful = "picks" if node.op in PIECEWISE else "times"
                 term = applied(node.op, k, g, args, self.val(i))
                 if self.careful:  # (one applied as written too: 0/b·out is nan where a/b overflowed)
-                    term = f"({term} if {g} else 0.0)" if applies(node.op, k) else f"{careful}({g}, {partial})"
+                    term = ieee_division(f"({term} if {g} else 0.0)" if applies(node.op, k)
+                                         else f"{careful}({g}, {partial})")
                 term = {"1.0": g, "-1.0": f"-{g}"}.get(partial, term)
                 self.contribute(a, term, i, shareable=term == g)
         if i not in self.named:

@@ -8,7 +8,7 @@ from typing import NamedTuple
 from ...cases.ir import Graph
 from .adjoints import PIECEWISE, Adjoints
 from .inline import inline_temporaries
-from .lines import applied, applies, op_code, partial_code, unpack, value_names
+from .lines import applied, applies, ieee_division, op_code, partial_code, unpack, value_names
 from .loops import Loop, gather_gradients
 from .repeats import Block
 
@@ -47,9 +47,10 @@ def forward_code(graph: Graph, function: str, tangents: bool = False,
                     # a piecewise primitive's exact 0 slope meets an overflowed d; one applied
                     # as written, d/b·out where out overflowed: divided(d, ·))
                     exact_zero = ", True" if node.op in PIECEWISE else ""
+                    # (and IEEE's ±inf for a 1/0 in a derivative: acos′ at 1.0, under min's 0 slope)
                     terms.append({"1.0": f"d{a}", "-1.0": f"-d{a}"}.get(
-                        partial, f"divided(d{a}, {applied(node.op, k, f'd{a}', args, val(i))})"
-                        if applies(node.op, k) else f"tangent(d{a}, {partial}{exact_zero})"))
+                        partial, ieee_division(f"divided(d{a}, {applied(node.op, k, f'd{a}', args, val(i))})"
+                                               if applies(node.op, k) else f"tangent(d{a}, {partial}{exact_zero})")))
             lines.append(f"    d{i} = {' + '.join(terms)}")
             where.append(i)
     return lines, where, val

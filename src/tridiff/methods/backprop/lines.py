@@ -1,6 +1,7 @@
 """The code of one node: its value's line, its local derivatives, and which values get a variable of their own."""
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 
 from ...cases.ir import Graph
@@ -68,6 +69,21 @@ def applied(op_name: str, k: int, g: str, args: list[str], out: str) -> str:
     if template is not None:
         return template.format(*args, out=out, g=g)
     return f"{g} * ({partial_code(op_name, k, args, out)})"
+
+
+class _Quotients(ast.NodeTransformer):
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.op, ast.Div):
+            return ast.Call(ast.Name("quotient", ast.Load()), [node.left, node.right], [])
+        return node
+
+
+def ieee_division(code: str) -> str:
+    """A local derivative's code with each a / b as quotient(a, b): IEEE's ±inf (or nan)
+    where b is 0, not Python's ZeroDivisionError — acos′ at the 1.0 of x/x, where min's 0
+    slope makes its term 0 all the same (backprop's careful pass)."""
+    return ast.unparse(_Quotients().visit(ast.parse(code, mode="eval")))
 
 
 def op_code(graph: Graph, i: int, val: Callable[[int], str]) -> str:

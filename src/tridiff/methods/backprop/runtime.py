@@ -1,6 +1,8 @@
 """The generated code compiled and run: on floats, on arrays of points, in lower precisions."""
 from __future__ import annotations
 
+import math
+
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -168,6 +170,12 @@ class Compiled:
                 return value, Gradient(self._index, grads)
             except (ArithmeticError, ValueError):
                 pass
+        try:  # a derivative's 1/0 (acos′ at 1.0) may meet an exact 0 (min's unchosen side): the careful pass
+            value, grads = self._careful(inputs)
+            if all(map(math.isfinite, grads)):
+                return value, Gradient(self._index, grads)
+        except (ArithmeticError, ValueError):
+            pass
         point = dict(zip(self.inputs, inputs))
         if self.optimised:
             return Compiled(self.graph, optimise=False).value_and_grad(point)

@@ -12,7 +12,7 @@ from ...cases.ir import Graph
 from ...ops import OPS
 from .conditioning import Limit, text_of, upstream
 from .numbers import brief
-from .rules import KINK, RULES, Decide, Domain, curvature_of
+from .rules import KINK, RULES, Decide, Domain, Infinite, curvature_of
 
 
 # The primitives whose local derivatives float64 computes from their own value (exp's is it).
@@ -76,10 +76,11 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
             if i not in live:
                 continue
             terms = [p * each[a] for a, p in zip(graph.nodes[i].args, partials[i]) if isinstance(p, mpf) and each[a]]
-            big = max([abs(t), *map(abs, terms)])
+            big = max((v for v in [abs(t), *map(abs, terms)] if not mpmath.isnan(v)), default=mpf(0))
             if big >= LARGEST:
+                size = f"{at} {brief(big)}, beyond float64's range" if mpmath.isfinite(big) else "infinite"
                 add(FORWARD, f"forward mode's ∂{text_of(graph, i, inner=True)}/∂{graph.name_of(x)} "
-                    f"{'is' if abs(t) == big else 'adds a term that is'} {at} {brief(big)}, beyond float64's range", {x})
+                    f"{'is' if abs(t) == big else 'adds a term that is'} {size}", {x})
     return found
 
 
@@ -161,8 +162,8 @@ TANGENTS = 100_000  # inputs × nodes up to which forward mode's exact tangents 
 
 def forward_tangents(graph: Graph, partials: list[tuple]) -> dict[int, list[mpf]]:
     """Forward mode's own numbers, exactly: for each input x, ∂node/∂x at every node, from
-    every node's local derivatives `partials` (none for a graph past TANGENTS, or through an
-    infinite or kinked local derivative)."""
+    every node's local derivatives `partials` (none for a graph past TANGENTS, or through a
+    kinked local derivative; inf through an infinite one)."""
     nodes, inputs = graph.nodes, list(graph.inputs.values())
     if len(inputs) * len(nodes) > TANGENTS:
         return {}
@@ -172,7 +173,8 @@ def forward_tangents(graph: Graph, partials: list[tuple]) -> dict[int, list[mpf]
         t[x] = mpf(1)
         for i, node in enumerate(nodes):
             if i != x and node.args and any(t[a] for a in node.args):
-                t[i] = sum((p * t[a] for a, p in zip(node.args, partials[i]) if isinstance(p, mpf) and t[a]),
-                           mpf(0))
+                # (an infinite local derivative on a tangent's way makes it infinite: sqrt′ at 0)
+                t[i] = mpmath.inf if any(isinstance(p, Infinite) and t[a] for a, p in zip(node.args, partials[i])) \
+                    else sum((p * t[a] for a, p in zip(node.args, partials[i]) if isinstance(p, mpf) and t[a]), mpf(0))
         out[x] = t
     return out
