@@ -165,7 +165,8 @@ def _quotient(a, b: float):
     if b:
         return a / b
     with np.errstate(all="ignore"):
-        return np.divide(a, float(b))[()]
+        q = np.divide(a, float(b))
+    return float(q) if q.ndim == 0 else q  # (a Python float: numpy's would warn at inf·0 later)
 
 
 def _dpow_b(a: float, out: float) -> float:
