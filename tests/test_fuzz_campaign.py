@@ -146,3 +146,18 @@ def test_a_torch_adapter_wrapped_wrong_for_one_primitive_at_a_rare_range_is_foun
     case = next((tmp_path / "out" / "findings").glob("*planted-cosh.yaml"))
     again = tridiff("run", case, "--method", "wrong_cosh.py:planted", "--out", "again", cwd=tmp_path)
     assert again.returncode == 1 and "planted gave" in again.stdout + again.stderr
+
+
+def test_a_findings_case_file_names_the_engines_version():
+    import numpy
+
+    from tridiff.fuzz import report
+    from tridiff.fuzz.campaign import version
+    from tridiff.version import __version__
+    assert version("backprop") == f"tridiff {__version__}"
+    assert version("numpy:gradient") == f"numpy {numpy.__version__}"
+    assert version("no_such_library:gradient") is None
+    finding = {"engine": "torch", "primitive": "tanh", "got": 0.0, "node": "y", "exact": "4.6e-17", "steps": 0,
+               "first": "tanh(y)", "function": "tanh(y)", "at": {"y": 19.5}}
+    name, text = report.case_file(finding, 1, "torch 2.13.0")
+    assert name == "fuzz-001-torch-tanh.yaml" and "Found by tridiff fuzz: torch (torch 2.13.0) gave 0.0" in text

@@ -33,7 +33,7 @@ def command(args) -> int:
         shown.close()
         files = []
         for n, finding in enumerate(campaign["findings"], 1):
-            name, text = report.case_file(finding, n)
+            name, text = report.case_file(finding, n, campaign["versions"].get(finding["engine"]))
             folder.write(f"findings/{name}", text)
             files.append(f"findings/{name}")
         folder.write("README.md", report.markdown(campaign, files))

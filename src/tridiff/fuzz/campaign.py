@@ -16,6 +16,7 @@ executor — the local workers, or a Dask cluster (`runner`)."""
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import math
 import random
 import time
@@ -29,11 +30,13 @@ from ..methods import Method
 from ..methods.reference import Reference
 from ..methods.reference.rules import Undefined
 from ..runner.execute import CaseRun, run_cases
+from ..version import __version__
 from .generate import MPMATH, Tree, array_point, point, program, replacements, tree, value
 
 BATCH = 24  # cases run at once (the workers take case after case)
 ARRAYS = 0.3  # the share of array programs (the rest: scalar expressions)
 Runner = Callable[[list[Case]], list[CaseRun]]
+OWN = ("backprop", "forward_mode", "symbolic")  # tridiff's own engines
 
 
 @dataclasses.dataclass
@@ -63,7 +66,7 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
     one); `budget`: seconds, after which no new batch starts; `start`: the first function's
     index (a resumed campaign), `found` the findings before it."""
     runner = runner or (lambda batch: run_cases(batch, timeout=timeout, jobs=jobs, plugins=dict(plugins)))
-    engines = engines or {"backprop", "forward_mode", "symbolic", *plugins}
+    engines = engines or {*OWN, *plugins}
     began, index, ran, refused, ties, edges = time.monotonic(), start, 0, 0, 0, 0
     findings = {(f["engine"], f["primitive"], f["kind"]): Finding(**f) for f in found}
     while ran < cases and (budget is None or time.monotonic() - began < budget):
@@ -101,8 +104,21 @@ def run(seed: int, cases: int, plugins: Mapping[str, Method], engines: set[str] 
         if progress is not None:
             progress(ran, len(findings))
     return {"seed": seed, "depth": depth, "start": start, "next": start + ran, "cases": ran, "refused": refused,
-            "ties": ties, "edges": edges, "engines": sorted(engines), "seconds": round(time.monotonic() - began, 1),
+            "ties": ties, "edges": edges, "engines": sorted(engines), "versions": {e: version(e) for e in sorted(engines)},
+            "seconds": round(time.monotonic() - began, 1),
             "findings": [dataclasses.asdict(f) for f in sorted(findings.values(), key=lambda f: (f.engine, f.primitive))]}
+
+
+def version(engine: str) -> str | None:
+    """The engine's library and version (tridiff's own engines: tridiff's), for a finding's
+    case file; None where no installed distribution is named like it."""
+    if engine in OWN:
+        return f"tridiff {__version__}"
+    name = engine.split(":")[0].split(".")[0]
+    try:
+        return f"{name} {importlib.metadata.version(name)}"
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def _case(t: Tree, at: dict[str, float], name: str) -> Case | None:

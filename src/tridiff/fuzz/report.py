@@ -12,12 +12,13 @@ HEADER = "# written by tridiff fuzz; `tridiff run` on this file judges it again\
 NEARBY = {True: "wrong there too", False: "right there: this point only"}
 
 
-def case_file(finding: dict, n: int) -> tuple[str, str]:
-    """(file name, text) of a finding's minimal case."""
+def case_file(finding: dict, n: int, version: str | None = None) -> tuple[str, str]:
+    """(file name, text) of a finding's minimal case; `version`: the engine's (torch 2.13.0)."""
     name = f"fuzz-{n:03d}-{finding['engine']}-{finding['primitive']}".lower()
     name = re.sub(r"[^a-z0-9-]+", "-", name)[:64].strip("-")
     data = {"name": name,
-            "description": f"Found by tridiff fuzz: {finding['engine']} gave {finding['got']!r} for ∂f/∂{finding['node']}, "
+            "description": f"Found by tridiff fuzz: {finding['engine']}{f' ({version})' if version else ''} gave "
+                           f"{finding['got']!r} for ∂f/∂{finding['node']}, "
                            f"exact {finding['exact']} (shrunk in {finding['steps']} steps from {finding['first']}).",
             "function": finding["function"],
             "points": [{"at": dict(finding["at"]), "expect": {"gradient": {finding["node"]: float(finding["exact"])}}
