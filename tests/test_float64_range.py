@@ -390,3 +390,11 @@ def test_a_derivatives_division_by_0_is_ieees_inf_where_an_exact_0_meets_it():
     # forward mode's own tangent of sqrt(y) at 0 is infinite: 0·inf is its limit, not a mismatch
     point = run("0 * sqrt(y) + x", {"x": 1.0, "y": 0.0})
     assert verdicts(point, "y") == {"symbolic": "right", "backprop": "right", "forward_mode": "limited"}
+
+
+def test_a_quotients_divisor_adjoint_of_exactly_0_is_0_where_out_over_b_overflows():
+    # tanh(y/x) at x = 1e-300, y = -1e8: tanh′(-1e308) is 0 (g/cosh/cosh), and out/b = -inf;
+    # 0 times that is 0 in exact arithmetic, not nan (and cosh's overflow took the safe pass)
+    point = run("tanh(y / x)", {"x": 1e-300, "y": -1e8})
+    assert point["gradient"]["x"]["methods"]["backprop"] == 0.0
+    assert verdicts(point, "x")["backprop"] in ("right", "limited")

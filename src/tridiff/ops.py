@@ -140,8 +140,8 @@ def _over(g: float, out: float, b: float) -> float:
     g = 1/out makes the product -6e-309; y/sqrt(y)'s g/b at y = 5e-324 is 1e323, and
     out/b is 1."""
     q = out / b
-    if _NORMAL <= abs(q) < math.inf or not out:
-        return g * q
+    if _NORMAL <= abs(q) < math.inf or not out or not g:  # (0 times out/b = -inf is 0 here)
+        return g * q if g else 0.0
     r = g / b  # (and where that leaves it too, 1e308·(1e-323/0.5), the first after all)
     return r * out if _NORMAL <= abs(r) < math.inf else g * q
 
@@ -153,7 +153,7 @@ def _vover(g, out, b):
 
         def normal(v):
             return (np.abs(v) >= tiny) & (np.abs(v) < np.inf)
-        return np.where(normal(q) | (out == 0) | ~normal(r), g * q, r * out)[()]
+        return np.where(g == 0, 0.0, np.where(normal(q) | (out == 0) | ~normal(r), g * q, r * out))[()]
 
 
 _NORMAL = 2.0 ** -1022  # float64's smallest normal number

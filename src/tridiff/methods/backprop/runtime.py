@@ -167,7 +167,8 @@ class Compiled:
         if overflow:
             try:
                 value, grads = self._safe(inputs)
-                return value, Gradient(self._index, grads)
+                if not any(g != g for g in grads) or value != value:  # (a nan: the careful pass, below)
+                    return value, Gradient(self._index, grads)
             except (ArithmeticError, ValueError):
                 pass
         try:  # a derivative's 1/0 (acos′ at 1.0) may meet an exact 0 (min's unchosen side): the careful pass
