@@ -134,16 +134,19 @@ def _dpow(a: float, b: float, out: float) -> float:
         raise
 
 
+_NORMAL = 2.0 ** -1022  # float64's smallest normal number
+
+
 def _over(g: float, out: float, b: float) -> float:
     """g·out/b — minus the adjoint of a quotient's divisor — as g·(out/b), or as (g/b)·out
     where out/b leaves float64's normal range: cos(x)/expm1(709.7)'s out/b is 3.5e-617, and
     g = 1/out makes the product -6e-309; y/sqrt(y)'s g/b at y = 5e-324 is 1e323, and
     out/b is 1."""
+    if not g:  # (0 times out/b = -inf is 0 here)
+        return 0.0
     q = out / b
-    if _NORMAL <= abs(q) < math.inf or not out or not g:  # (0 times out/b = -inf is 0 here)
-        return g * q if g else 0.0
-    r = g / b  # (and where that leaves it too, 1e308·(1e-323/0.5), the first after all)
-    return r * out if _NORMAL <= abs(r) < math.inf else g * q
+    r = g / b  # (where that leaves the range too, 1e308·(1e-323/0.5), g·(out/b) after all)
+    return r * out if out and not _NORMAL <= abs(q) < math.inf and _NORMAL <= abs(r) < math.inf else g * q
 
 
 def _vover(g, out, b):
@@ -154,9 +157,6 @@ def _vover(g, out, b):
         def normal(v):
             return (np.abs(v) >= tiny) & (np.abs(v) < np.inf)
         return np.where(g == 0, 0.0, np.where(normal(q) | (out == 0) | ~normal(r), g * q, r * out))[()]
-
-
-_NORMAL = 2.0 ** -1022  # float64's smallest normal number
 
 
 def _quotient(a, b: float):
@@ -200,6 +200,10 @@ class Op:
     # ∂ alone would leave float64's range where the product does not (1/x at x = 5e-324 with
     # g = 5e-324; a/b² of a quotient, 3.5e-617 for cos(x)/expm1(709.7), times 1/q).
     applied: tuple[str | None, ...] = ()
+
+    def applies(self, k: int) -> str | None:
+        """How an adjoint {g} meets d(out)/d(arg k), where not as g·∂ (`applied`)."""
+        return self.applied[k] if k < len(self.applied) else None
 
     @property
     def called(self) -> bool:

@@ -59,8 +59,7 @@ def partial_code(op_name: str, k: int, args: list[str], out: str) -> str:
 
 def applies(op_name: str, k: int) -> str | None:
     """How an adjoint {g} is multiplied by d(out)/d(arg k), where not as g·∂ (ops.Op.applied)."""
-    written = OPS[op_name].applied
-    return written[k] if k < len(written) else None
+    return OPS[op_name].applies(k)
 
 
 def applied(op_name: str, k: int, g: str, args: list[str], out: str) -> str:

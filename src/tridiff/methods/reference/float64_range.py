@@ -45,7 +45,9 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
                      for v, e in zip(values, trace.values))
     at = "exactly" if everywhere else "at float64's own values"
     partials = trace.partials if everywhere else float_partials(graph, values)
-    adjoints, scales = (trace.adjoint, trace.adjoint_scale) if everywhere else (_adjoints(graph, partials), None)
+    seed = [mpf(0)] * len(graph.nodes)
+    seed[graph.output] = mpf(1)
+    adjoints, scales = (trace.adjoint, trace.adjoint_scale) if everywhere else (carried(graph, partials, seed), None)
     found: dict[str, Limit] = {}
 
     def add(kind: str, why: str, nodes: set[int]) -> None:
@@ -62,7 +64,7 @@ def out_of_range(graph: Graph, trace, values: list[float]) -> dict[str, Limit]:
             this = f"the local derivative ∂{text_of(graph, i, top=True, inner=True)}/∂{text_of(graph, arg, inner=True)}"
             if not isinstance(p, mpf):
                 continue
-            if k < len(OPS[node.op].applied) and OPS[node.op].applied[k]:  # ∂log(x)/∂x = 1/x as g/x: with its adjoint
+            if OPS[node.op].applies(k):  # ∂log(x)/∂x = 1/x as g/x: with its adjoint
                 if abs(a * p) >= LARGEST:
                     add(REVERSE, f"{this} times its adjoint is {at} {brief(a * p)}, beyond float64's range",
                         upstream(graph, arg))
@@ -103,16 +105,16 @@ def float_partials(graph: Graph, values: list[float]) -> list[tuple]:
     return partials
 
 
-def _adjoints(graph: Graph, partials: list[tuple]) -> list[mpf]:
-    """∂output/∂node for every node, exactly, from every node's local derivatives (through
-    the finite ones)."""
-    adjoint = [mpf(0)] * len(graph.nodes)
-    adjoint[graph.output] = mpf(1)
+def carried(graph: Graph, partials: list[tuple], seed: list[mpf], magnitudes: bool = False) -> list[mpf]:
+    """`seed` (one number per node) carried back to every node through every node's finite
+    local derivatives, exactly: with seed 1 at the output, ∂output/∂node; with `magnitudes`,
+    through |∂| (how an error of an adjoint reaches the nodes before it)."""
+    adjoint = list(seed)
     with mpmath.workprec(128):
-        for i in range(graph.output, -1, -1):
+        for i in range(len(graph.nodes) - 1, -1, -1):
             for a, p in zip(graph.nodes[i].args, partials[i]) if adjoint[i] else ():
                 if isinstance(p, mpf):
-                    adjoint[a] += adjoint[i] * p
+                    adjoint[a] += adjoint[i] * (abs(p) if magnitudes else p)
     return adjoint
 
 

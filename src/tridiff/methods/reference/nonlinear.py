@@ -11,6 +11,7 @@ from mpmath import mpf
 
 from ...cases.ir import Graph
 from .conditioning import Limit, text_of
+from .float64_range import carried
 from .numbers import brief
 from .rules import logistic
 
@@ -40,12 +41,9 @@ def beyond_first_order(graph: Graph, trace) -> tuple[Limit, list[mpf]] | None:
                                   f"its arguments by about {brief(bend * EPSILON)}, its own size or more; over "
                                   "their rounding it is " + (f"at most {brief(largest)}" if mpmath.isfinite(largest)
                                                              else "unbounded"))
-        if not why:
-            return None
-        for i in range(len(nodes) - 1, -1, -1):
-            for a, p in zip(nodes[i].args, trace.partials[i]) if extra[i] else ():
-                if isinstance(p, mpf):
-                    extra[a] += extra[i] * abs(p)
+    if not why:
+        return None
+    extra = carried(graph, trace.partials, extra, magnitudes=True)
     return Limit(why, {i for i, e in enumerate(extra) if e}), extra
 
 
